@@ -1,0 +1,139 @@
+//! The command line (clap derive). Usage errors exit with code 2 and one line on stderr.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// Runs CNN inference in a loop and shows, live, where the time goes beyond the MAC count.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "infertop", version, about, long_about = None)]
+pub struct Cli {
+    /// Print summary lines instead of the live screen (chosen automatically when stdout is not
+    /// a terminal).
+    #[arg(long)]
+    pub headless: bool,
+
+    /// Stop after this long (for example 30s, 10m); runs until stopped when not given.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Intra-op threads for libtorch (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+
+    /// Run only these models (comma separated names from the manifest).
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub only: Vec<String>,
+
+    /// A model-set manifest (TOML) instead of the built-in ten-model set.
+    #[arg(long, value_name = "FILE")]
+    pub models: Option<PathBuf>,
+
+    /// Batch size for every model, overriding the manifest.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=4096))]
+    pub batch: Option<i64>,
+
+    /// Time whole inferences only, without the per-op profiler (an unprofiled baseline).
+    #[arg(long)]
+    pub no_op_profile: bool,
+
+    /// Where snapshots go (default: ./infertop-snapshots/<timestamp>/).
+    #[arg(long, value_name = "DIR")]
+    pub export_dir: Option<PathBuf>,
+
+    /// Write a snapshot this often in headless mode (default: one at exit).
+    #[arg(long, value_parser = parse_duration)]
+    pub export_every: Option<Duration>,
+
+    /// Colour theme: a built-in name (dark, light, mono) or a path to a theme TOML file.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
+
+    /// Frames drawn per second by the live screen.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=60))]
+    pub fps: u16,
+
+    /// How often the system sampler reads clocks, temperatures and memory.
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    pub sample_every: Duration,
+
+    /// Root under which /sys and /proc are read (tests point it at recorded board layouts).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub sysfs_root: PathBuf,
+
+    /// How often headless mode prints its lines.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub print_every: Duration,
+
+    /// Format of headless lines.
+    #[arg(long, value_enum, default_value_t = LineFormat::Text)]
+    pub format: LineFormat,
+
+    /// Load and calibrate the models, print parameters and MACs per model, and exit.
+    #[arg(long)]
+    pub summary: bool,
+
+    /// Inference device.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    pub device: DeviceChoice,
+}
+
+/// How headless mode prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LineFormat {
+    /// Aligned human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Where inference runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceChoice {
+    Cpu,
+    Cuda,
+}
+
+/// Parses `500ms`, `30s`, `10m`, `1h`; a duration must be positive.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("'{s}' is not a duration ({e}); use units such as 500ms, 30s, 10m"))?;
+    if d.is_zero() {
+        return Err(format!("'{s}' must be longer than zero"));
+    }
+    Ok(d)
+}
+
+impl Cli {
+    /// Checks what clap cannot: combinations and values that depend on the machine.
+    ///
+    /// # Errors
+    /// A one-line message for a usage error.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.device == DeviceChoice::Cuda {
+            return Err("--device cuda is not supported yet; use --device cpu".into());
+        }
+        if let Some(path) = &self.models {
+            if !path.is_file() {
+                return Err(format!("--models: cannot read '{}': no such file", path.display()));
+            }
+        }
+        if !self.sysfs_root.is_dir() {
+            return Err(format!("--sysfs-root: '{}' is not a folder", self.sysfs_root.display()));
+        }
+        if self.only.iter().any(String::is_empty) {
+            return Err("--only: empty model name in the list".into());
+        }
+        Ok(())
+    }
+
+    /// Intra-op threads to use: the flag, or every core.
+    #[must_use]
+    pub fn thread_count(&self) -> usize {
+        self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            usize::from,
+        )
+    }
+}

@@ -1,0 +1,275 @@
+//! The engine thread: owns the models, runs them round-robin under the no-grad guard, and
+//! sends one typed event per inference. libtorch work blocks, so this is a plain thread.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tch::{Device, Kind, Tensor};
+
+use crate::core::clock::ClockProbe;
+use crate::core::event::{Control, Event, Inference, ModelId, ModelInfo};
+use crate::core::manifest::{ModelSource, ModelSpec};
+use crate::core::model::{LoadedModel, ModelError};
+use crate::core::profiler::{NodeKind, Recorder, Scope};
+
+/// What the engine runs and how.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub models: Vec<ModelSpec>,
+    pub threads: usize,
+    /// Record per-op timings (off for an unprofiled baseline).
+    pub op_profile: bool,
+    /// Untimed passes per model before timing starts.
+    pub warmup: usize,
+    /// Measure the machine's peak GMAC/s before loading models.
+    pub measure_peak: bool,
+    /// Load, warm up and calibrate every model, then stop without timing (`--summary`).
+    pub calibrate_only: bool,
+    /// Effective-clock measurements the sampler asks for, run between inferences.
+    pub clock: Option<Arc<ClockProbe>>,
+}
+
+/// A running engine: stop it with [`EngineHandle::stop`] or let it stop when the event
+/// receiver goes away.
+pub struct EngineHandle {
+    thread: Option<JoinHandle<()>>,
+    control: Sender<Control>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl EngineHandle {
+    /// Sends a control; ignored once the engine has stopped.
+    pub fn control(&self, c: Control) {
+        let _ = self.control.send(c);
+    }
+
+    /// The flag that stops the engine (shared with signal handlers).
+    #[must_use]
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.cancel)
+    }
+
+    /// Asks the engine to stop after the current inference and waits for it.
+    pub fn stop(mut self) {
+        self.cancel.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts the engine thread; events go to `events` (a bounded channel: when the front end
+/// falls behind, the engine waits rather than growing a queue).
+///
+/// # Errors
+/// When the thread cannot be spawned.
+pub fn spawn(config: EngineConfig, events: tokio::sync::mpsc::Sender<Event>) -> std::io::Result<EngineHandle> {
+    let (control_tx, control_rx) = std::sync::mpsc::channel();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    let thread = std::thread::Builder::new().name("infertop-engine".into()).spawn(move || {
+        let error = Engine::new(config, events.clone(), control_rx, flag).run().err();
+        let _ = events.blocking_send(Event::EngineStopped { error });
+    })?;
+    Ok(EngineHandle { thread: Some(thread), control: control_tx, cancel })
+}
+
+/// A loaded model with its input and the scope that labels its ops.
+struct Runner {
+    id: ModelId,
+    name: String,
+    model: LoadedModel,
+    input: Tensor,
+    scope: Scope,
+}
+
+struct Engine {
+    config: EngineConfig,
+    events: tokio::sync::mpsc::Sender<Event>,
+    control: Receiver<Control>,
+    cancel: Arc<AtomicBool>,
+    recorder: Option<Recorder>,
+    started: Instant,
+    seq: u64,
+}
+
+/// The receiver is gone: the front end has ended, so the engine ends too.
+struct Disconnected;
+
+impl Engine {
+    fn new(
+        config: EngineConfig,
+        events: tokio::sync::mpsc::Sender<Event>,
+        control: Receiver<Control>,
+        cancel: Arc<AtomicBool>,
+    ) -> Self {
+        Self { config, events, control, cancel, recorder: None, started: Instant::now(), seq: 0 }
+    }
+
+    fn send(&self, e: Event) -> Result<(), Disconnected> {
+        self.events.blocking_send(e).map_err(|_| Disconnected)
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+
+    /// Runs until cancelled, out of models, or disconnected. Model failures are events; the
+    /// engine itself has no failure of its own yet, hence always `Ok`.
+    fn run(mut self) -> Result<(), String> {
+        tch::set_num_threads(i32::try_from(self.config.threads).unwrap_or(1));
+        tch::manual_seed(0);
+        let _no_grad = tch::no_grad_guard();
+        // Disconnected only means nobody listens any more: a normal end.
+        let _ = self.run_inner();
+        Ok(())
+    }
+
+    fn run_inner(&mut self) -> Result<(), Disconnected> {
+        if self.config.measure_peak {
+            let gmacs = crate::core::peak::peak_gmacs(self.config.threads);
+            self.send(Event::Peak { gmacs_per_s: gmacs })?;
+        }
+        if self.config.op_profile {
+            self.recorder = Some(Recorder::start());
+        }
+        let specs = self.config.models.clone();
+        let mut runners = Vec::new();
+        for (id, spec) in specs.iter().enumerate() {
+            if self.cancelled() {
+                return Ok(());
+            }
+            if let Some(r) = self.prepare(id, spec)? {
+                runners.push(r);
+            }
+        }
+        if self.config.calibrate_only {
+            return Ok(());
+        }
+        self.started = Instant::now();
+        self.round_robin(runners)
+    }
+
+    /// Loads, warms up and calibrates one model; failures become events, not errors.
+    fn prepare(&mut self, id: ModelId, spec: &ModelSpec) -> Result<Option<Runner>, Disconnected> {
+        let fail = |e: String| Event::ModelFailed { model: id, name: spec.name.as_str().into(), error: e };
+        let model = match LoadedModel::load(spec) {
+            Ok(m) => m,
+            Err(e) => return self.send(fail(e.to_string())).map(|()| None),
+        };
+        let [c, h, w] = spec.input;
+        let input = Tensor::randn([spec.batch, c, h, w], (Kind::Float, Device::Cpu));
+        let runner = Runner {
+            id,
+            name: spec.name.clone(),
+            model,
+            input,
+            scope: Scope::new(&format!("model:{}", spec.name)),
+        };
+        for _ in 0..self.config.warmup.max(1) {
+            if let Err(e) = self.forward(&runner) {
+                let e = ModelError::Forward { model: spec.name.clone(), reason: e };
+                return self.send(fail(e.to_string())).map(|()| None);
+            }
+        }
+        if let Some(recorder) = self.recorder.as_mut() {
+            let _ = recorder.take();
+            let (_, nodes) = recorder.calibrate(|| runner.scope.run(|| runner.model.forward(&runner.input)));
+            let scope = nodes
+                .iter()
+                .find(|n| n.kind == NodeKind::Scope && n.parent == Some(0) && *n.name == *runner.scope.name())
+                .map(|n| n.id);
+            self.send(Event::Nodes(nodes))?;
+            if let Some(scope) = scope {
+                self.send(Event::ModelScope { model: id, scope })?;
+            }
+        }
+        let info = ModelInfo {
+            name: spec.name.as_str().into(),
+            source: match &spec.source {
+                ModelSource::Arch(a) => format!("arch:{a}"),
+                ModelSource::TorchScript(p) => p.display().to_string(),
+            },
+            params: runner.model.parameter_count(),
+            batch: spec.batch,
+            input: spec.input,
+            top1_error: spec.top1_error,
+        };
+        self.send(Event::ModelReady { model: id, info })?;
+        Ok(Some(runner))
+    }
+
+    fn forward(&self, r: &Runner) -> Result<(), String> {
+        r.scope.run(|| r.model.forward(&r.input)).map(|_| ())
+    }
+
+    fn round_robin(&mut self, mut runners: Vec<Runner>) -> Result<(), Disconnected> {
+        let (mut paused, mut focus) = (false, None::<ModelId>);
+        let mut next = 0usize;
+        while !self.cancelled() && !runners.is_empty() {
+            loop {
+                match self.control.try_recv() {
+                    Ok(Control::Pause(p)) => paused = p,
+                    Ok(Control::Focus(f)) => focus = f,
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+            if paused {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            let index = match focus.and_then(|f| runners.iter().position(|r| r.id == f)) {
+                Some(i) => i,
+                None => {
+                    next %= runners.len();
+                    next += 1;
+                    next - 1
+                }
+            };
+            if let Some(probe) = &self.config.clock {
+                probe.serve();
+            }
+            if let Err(reason) = self.time_one(&runners[index]) {
+                let r = runners.remove(index);
+                let error = ModelError::Forward { model: r.name.clone(), reason }.to_string();
+                self.send(Event::ModelFailed { model: r.id, name: r.name.as_str().into(), error })?
+            }
+        }
+        Ok(())
+    }
+
+    /// Times one inference and sends it; `Err` carries a model failure.
+    fn time_one(&mut self, r: &Runner) -> Result<(), String> {
+        let start = Instant::now();
+        let result = self.forward(r);
+        let wall_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        result?;
+        let (ops, nodes) = match self.recorder.as_mut() {
+            Some(rec) => (rec.take(), rec.new_nodes()),
+            None => (Vec::new(), Vec::new()),
+        };
+        if !nodes.is_empty() {
+            let _ = self.send(Event::Nodes(nodes));
+        }
+        self.seq += 1;
+        let at_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let inference = Inference { model: r.id, seq: self.seq, wall_ns, at_ns, ops };
+        // A closed channel means the front end is gone; the loop sees `cancelled` next.
+        if self.send(Event::Inference(inference)).is_err() {
+            self.cancel.store(true, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,66 @@
+//! Typed messages from the producers (engine, sampler) to the state, and controls back to the
+//! engine. State changes only by applying these.
+
+use std::sync::Arc;
+
+use crate::core::profiler::{NodeInfo, NodeTiming};
+use crate::core::sampler::SystemSample;
+
+/// Index of a model in the run's model list (manifest order after `--only`).
+pub type ModelId = usize;
+
+/// What the engine knows about a model once it is loaded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInfo {
+    pub name: Arc<str>,
+    /// `arch:NAME` for built-ins, the file path for TorchScript.
+    pub source: String,
+    pub params: u64,
+    pub batch: i64,
+    pub input: [i64; 3],
+    /// Reference top-1 error (%) from the manifest, shown beside the measurements.
+    pub top1_error: Option<f64>,
+}
+
+/// One timed inference.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Inference {
+    pub model: ModelId,
+    /// Counts every inference of the run, across models.
+    pub seq: u64,
+    /// Wall time of the forward pass.
+    pub wall_ns: u64,
+    /// When it ended, in ns since the engine started.
+    pub at_ns: u64,
+    /// Per-node counters for this inference (empty with `--no-op-profile`).
+    pub ops: Vec<NodeTiming>,
+}
+
+/// Everything that changes the monitor's state.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A model was loaded and warmed up.
+    ModelReady { model: ModelId, info: ModelInfo },
+    /// A model could not be loaded or failed while running; the others go on.
+    ModelFailed { model: ModelId, name: Arc<str>, error: String },
+    /// New op-tree nodes, or calibration results (MACs, bytes) for known ones.
+    Nodes(Vec<NodeInfo>),
+    /// The model whose subtree root is `scope` (each model runs inside a scope of its own).
+    ModelScope { model: ModelId, scope: u32 },
+    Inference(Inference),
+    /// A reading of clocks, temperatures, throttle flags and memory.
+    System(SystemSample),
+    /// The machine's peak fp32 GMAC/s through libtorch with the engine's thread count.
+    Peak { gmacs_per_s: f64 },
+    /// The engine thread has ended (with the reason when it failed).
+    EngineStopped { error: Option<String> },
+}
+
+/// Controls from a front end to the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Stop running inferences until resumed.
+    Pause(bool),
+    /// Run only this model (or all again with `None`).
+    Focus(Option<ModelId>),
+}

@@ -1,0 +1,151 @@
+//! Turns a manifest entry into a model that runs: a built-in net with seeded random (or loaded)
+//! weights, or a TorchScript module in eval mode.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use tch::{nn, CModule, Device, Tensor};
+
+use crate::core::manifest::{ModelSource, ModelSpec};
+use crate::core::nets::{parameter_count, Net};
+
+/// Classes of the CIFAR-100 built-ins.
+pub const NUM_CLASSES: i64 = 100;
+
+/// Why a model could not be loaded or run; the message names the model and file.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ModelError {
+    #[error("model '{model}': architecture '{arch}' is not implemented yet")]
+    NotImplemented { model: String, arch: String },
+    #[error("model '{model}': cannot load weights '{path}': {reason}")]
+    Weights { model: String, path: String, reason: String },
+    #[error("model '{model}': cannot load TorchScript '{path}': {reason}")]
+    TorchScript { model: String, path: String, reason: String },
+    #[error("model '{model}': forward pass failed: {reason}")]
+    Forward { model: String, reason: String },
+}
+
+/// A model ready to run.
+pub enum LoadedModel {
+    BuiltIn { vars: nn::VarStore, net: Box<dyn Net> },
+    Script(CModule),
+}
+
+impl std::fmt::Debug for LoadedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadedModel::BuiltIn { net, .. } => write!(f, "BuiltIn({net:?})"),
+            LoadedModel::Script(_) => f.write_str("Script"),
+        }
+    }
+}
+
+impl LoadedModel {
+    /// Loads `spec` on the CPU.
+    ///
+    /// # Errors
+    /// Unknown weights, a corrupt TorchScript file, an architecture not built in.
+    pub fn load(spec: &ModelSpec) -> Result<Self, ModelError> {
+        match &spec.source {
+            ModelSource::Arch(arch) => {
+                let mut vars = nn::VarStore::new(Device::Cpu);
+                let net = arch.build(&vars.root(), NUM_CLASSES).ok_or_else(|| {
+                    ModelError::NotImplemented { model: spec.name.clone(), arch: arch.to_string() }
+                })?;
+                if let Some(path) = &spec.weights {
+                    load_weights(&mut vars, path).map_err(|reason| ModelError::Weights {
+                        model: spec.name.clone(),
+                        path: path.display().to_string(),
+                        reason,
+                    })?;
+                }
+                Ok(LoadedModel::BuiltIn { vars, net })
+            }
+            ModelSource::TorchScript(path) => {
+                let mut module = CModule::load_on_device(path, Device::Cpu).map_err(|e| {
+                    ModelError::TorchScript {
+                        model: spec.name.clone(),
+                        path: path.display().to_string(),
+                        reason: first_line(&e.to_string()),
+                    }
+                })?;
+                module.set_eval();
+                Ok(LoadedModel::Script(module))
+            }
+        }
+    }
+
+    /// Trainable parameters (for TorchScript: every named parameter of the module).
+    #[must_use]
+    pub fn parameter_count(&self) -> u64 {
+        match self {
+            LoadedModel::BuiltIn { vars, .. } => parameter_count(vars),
+            LoadedModel::Script(m) => m
+                .named_parameters()
+                .map(|ps| ps.iter().map(|(_, t)| t.numel() as u64).sum())
+                .unwrap_or(0),
+        }
+    }
+
+    /// One forward pass; libtorch errors (a wrong input shape, say) come back as `Err`.
+    ///
+    /// # Errors
+    /// The first line of libtorch's message.
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor, String> {
+        match self {
+            LoadedModel::Script(m) => m.forward_ts(&[xs]).map_err(|e| first_line(&e.to_string())),
+            // tch's infallible ops panic on libtorch errors; keep that inside this model.
+            LoadedModel::BuiltIn { net, .. } => catch_unwind(AssertUnwindSafe(|| net.forward(xs)))
+                .map_err(|p| {
+                    let text = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(ToString::to_string))
+                        .unwrap_or_else(|| "panic".into());
+                    first_line(&text)
+                }),
+        }
+    }
+}
+
+/// Loads a VarStore file (`.ot`) or safetensors into `vars`; every variable must be present
+/// with the same shape, and the message names the first one that is not.
+fn load_weights(vars: &mut nn::VarStore, path: &Path) -> Result<(), String> {
+    if !path.is_file() {
+        return Err("no such file".into());
+    }
+    let is_safetensors = path.extension().is_some_and(|e| e == "safetensors");
+    let named: Vec<(String, Tensor)> = if is_safetensors {
+        Tensor::read_safetensors(path).map_err(|e| first_line(&e.to_string()))?
+    } else {
+        Tensor::load_multi(path).map_err(|e| first_line(&e.to_string()))?
+    };
+    let file: std::collections::HashMap<String, Tensor> = named.into_iter().collect();
+    let mut names: Vec<_> = vars.variables().into_iter().collect();
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, mut var) in names {
+        let Some(src) = file.get(&name) else {
+            return Err(format!("tensor '{name}' is missing"));
+        };
+        if src.size() != var.size() {
+            return Err(format!(
+                "tensor '{name}' has shape {:?}, the model expects {:?}",
+                src.size(),
+                var.size()
+            ));
+        }
+        tch::no_grad(|| var.copy_(src));
+    }
+    Ok(())
+}
+
+/// The line of a libtorch message that says what went wrong. TorchScript errors open with a
+/// generic sentence and a traceback and name the cause last (`RuntimeError: ...`).
+fn first_line(text: &str) -> String {
+    let cause = text.lines().rev().find_map(|l| l.trim().strip_prefix("RuntimeError:"));
+    cause
+        .or_else(|| text.lines().find(|l| !l.trim().is_empty()))
+        .unwrap_or("unknown error")
+        .trim()
+        .to_string()
+}

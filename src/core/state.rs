@@ -1,0 +1,159 @@
+//! `MonitorState::apply(event)`: the only place measurement state changes. Front ends read it
+//! and render; they never change it except through events and [`MonitorState::reset`].
+
+use std::sync::Arc;
+
+use crate::core::event::{Event, Inference, ModelId, ModelInfo};
+use crate::core::optree::OpTree;
+use crate::core::profiler::NodeId;
+use crate::core::sampler::SystemSample;
+use crate::core::stats::{LatencyStats, Ring};
+use crate::core::throttle::{MachineTag, ThrottleStats};
+
+/// Latencies kept per model for percentiles and sparklines.
+pub const LATENCY_WINDOW: usize = 512;
+/// System samples kept: an hour at the default 500 ms.
+pub const SYSTEM_HISTORY: usize = 7200;
+
+/// Where a model is in its life.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelStatus {
+    Loading,
+    Running,
+    Failed(String),
+}
+
+/// One model's measurements.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelState {
+    pub name: Arc<str>,
+    pub status: ModelStatus,
+    pub info: Option<ModelInfo>,
+    pub latency: LatencyStats,
+    /// Root of this model's op subtree.
+    pub scope: Option<NodeId>,
+    /// Inferences whose op counters are in the tree totals (since the last reset).
+    pub profiled: u64,
+    /// When the latest inference ended (ns since engine start).
+    pub last_at_ns: Option<u64>,
+    pub throttle: ThrottleStats,
+}
+
+impl ModelState {
+    fn new(name: Arc<str>) -> Self {
+        Self {
+            name,
+            status: ModelStatus::Loading,
+            info: None,
+            latency: LatencyStats::new(LATENCY_WINDOW),
+            scope: None,
+            profiled: 0,
+            last_at_ns: None,
+            throttle: ThrottleStats::default(),
+        }
+    }
+}
+
+/// Everything measured so far.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MonitorState {
+    pub models: Vec<ModelState>,
+    pub tree: OpTree,
+    pub peak_gmacs: Option<f64>,
+    /// Inferences applied since the start (not reset).
+    pub inferences: u64,
+    /// Latest engine time seen (ns since engine start).
+    pub now_ns: u64,
+    pub engine_stopped: bool,
+    pub engine_error: Option<String>,
+    /// System samples, oldest first.
+    pub system: Ring<SystemSample>,
+    /// The machine as of the latest sample; inferences are tagged with it.
+    pub machine: MachineTag,
+    /// Which model was running when each system sample arrived (same order as `system`).
+    pub running_at_sample: Ring<Option<ModelId>>,
+    last_model: Option<ModelId>,
+}
+
+impl MonitorState {
+    /// State for a run of the named models (in `ModelId` order), all loading.
+    #[must_use]
+    pub fn new<S: AsRef<str>>(model_names: &[S]) -> Self {
+        Self {
+            models: model_names.iter().map(|n| ModelState::new(n.as_ref().into())).collect(),
+            tree: OpTree::default(),
+            peak_gmacs: None,
+            inferences: 0,
+            now_ns: 0,
+            engine_stopped: false,
+            engine_error: None,
+            system: Ring::new(SYSTEM_HISTORY),
+            machine: MachineTag::default(),
+            running_at_sample: Ring::new(SYSTEM_HISTORY),
+            last_model: None,
+        }
+    }
+
+    /// Folds one event into the state.
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::ModelReady { model, info } => {
+                let m = self.model_mut(model, &info.name);
+                m.status = ModelStatus::Running;
+                m.info = Some(info);
+            }
+            Event::ModelFailed { model, name, error } => {
+                self.model_mut(model, &name).status = ModelStatus::Failed(error);
+            }
+            Event::Nodes(infos) => self.tree.merge(&infos),
+            Event::ModelScope { model, scope } => {
+                if let Some(m) = self.models.get_mut(model) {
+                    m.scope = Some(scope);
+                }
+            }
+            Event::Inference(inference) => self.apply_inference(inference),
+            Event::System(sample) => {
+                self.machine = MachineTag::from_sample(&sample);
+                self.system.push(sample);
+                self.running_at_sample.push(self.last_model);
+            }
+            Event::Peak { gmacs_per_s } => self.peak_gmacs = Some(gmacs_per_s),
+            Event::EngineStopped { error } => {
+                self.engine_stopped = true;
+                self.engine_error = error;
+            }
+        }
+    }
+
+    fn apply_inference(&mut self, inf: Inference) {
+        self.inferences += 1;
+        self.now_ns = self.now_ns.max(inf.at_ns);
+        let Some(m) = self.models.get_mut(inf.model) else { return };
+        self.last_model = Some(inf.model);
+        let ms = inf.wall_ns as f64 / 1e6;
+        m.latency.record(ms);
+        m.throttle.record(ms, &self.machine);
+        m.last_at_ns = Some(inf.at_ns);
+        if !inf.ops.is_empty() {
+            m.profiled += 1;
+            self.tree.record(&inf.ops);
+        }
+    }
+
+    /// Forgets latencies and op times (models, op tree and calibration stay).
+    pub fn reset(&mut self) {
+        for m in &mut self.models {
+            m.latency = LatencyStats::new(LATENCY_WINDOW);
+            m.profiled = 0;
+            m.throttle = ThrottleStats::default();
+        }
+        self.tree.reset_totals();
+    }
+
+    fn model_mut(&mut self, id: ModelId, name: &str) -> &mut ModelState {
+        while self.models.len() <= id {
+            self.models.push(ModelState::new(name.into()));
+        }
+        &mut self.models[id]
+    }
+}

@@ -1,0 +1,229 @@
+//! The headless front end: one line per model every `--print-every`, a summary at the end.
+//! Chosen with `--headless` or automatically when stdout is not a terminal.
+
+use std::io::Write;
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::time::{interval_at, Instant, MissedTickBehavior};
+
+use crate::cli::{Cli, LineFormat};
+use crate::core::analysis::model_profile;
+use crate::core::sampler::{SystemSample, ThrottleBits};
+use crate::core::session::{Plan, Session};
+use crate::core::state::{ModelState, ModelStatus, MonitorState};
+use crate::Outcome;
+
+/// Runs until `--duration`, SIGINT/SIGTERM/SIGHUP, or until no model can run.
+///
+/// # Errors
+/// When no model could run at all, or signals cannot be set up.
+pub async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<Outcome> {
+    let mut session = Session::start(plan, false)?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let started = Instant::now();
+    let deadline = cli.duration.map(|d| started + d);
+    let mut ticker = interval_at(started + cli.print_every, cli.print_every);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut out = std::io::stdout().lock();
+    let reason = loop {
+        tokio::select! {
+            Some(event) = session.events.recv() => {
+                session.state.apply(event);
+                session.drain();
+                if session.state.engine_stopped { break "engine stopped"; }
+            }
+            _ = ticker.tick() => {
+                print_lines(&mut out, &session.state, started.elapsed(), cli.format)?;
+            }
+            () = sleep_until_deadline(deadline) => break "duration reached",
+            _ = sigint.recv() => break "interrupted",
+            _ = sigterm.recv() => break "terminated",
+            _ = sighup.recv() => break "hung up",
+        }
+    };
+    session.stop();
+    let elapsed = started.elapsed();
+    if cli.format == LineFormat::Text {
+        writeln!(out, "summary after {:.1}s ({reason}):", elapsed.as_secs_f64())?;
+    }
+    print_lines(&mut out, &session.state, elapsed, cli.format)?;
+    out.flush()?;
+    let ran = session.state.models.iter().any(|m| m.latency.summary().is_some());
+    if !ran && session.state.models.iter().all(|m| matches!(m.status, ModelStatus::Failed(_))) {
+        anyhow::bail!("no model could run: {}", failures(&session.state));
+    }
+    Ok(Outcome::Stopped)
+}
+
+async fn sleep_until_deadline(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn failures(state: &MonitorState) -> String {
+    state
+        .models
+        .iter()
+        .filter_map(|m| match &m.status {
+            ModelStatus::Failed(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One line per model, then one for the machine.
+fn print_lines(out: &mut impl Write, state: &MonitorState, elapsed: Duration, format: LineFormat) -> std::io::Result<()> {
+    if let Some(sample) = state.system.last() {
+        let line = match format {
+            LineFormat::Text => system_line(sample, elapsed),
+            LineFormat::Jsonl => serde_json::json!({ "elapsed_s": elapsed.as_secs_f64(), "system": sample }).to_string(),
+        };
+        writeln!(out, "{line}")?;
+    }
+    for model in &state.models {
+        let line = match format {
+            LineFormat::Text => text_line(state, model, elapsed),
+            LineFormat::Jsonl => json_line(state, model, elapsed).to_string(),
+        };
+        writeln!(out, "{line}")?;
+    }
+    out.flush()
+}
+
+/// `[  12.0s] resnet50      n=240  p50 11.20 ms  p90 11.90 ms  p99 13.00 ms   89.3 inf/s`
+#[must_use]
+pub fn text_line(state: &MonitorState, model: &ModelState, elapsed: Duration) -> String {
+    let head = format!("[{:>7.1}s] {:<14}", elapsed.as_secs_f64(), model.name);
+    match (&model.status, model.latency.summary()) {
+        (ModelStatus::Failed(e), _) => format!("{head} failed: {e}"),
+        (_, None) => format!("{head} {}", if model.info.is_some() { "waiting" } else { "loading" }),
+        (_, Some(s)) => {
+            let macs = model_profile(&state.tree, model).macs;
+            let macs = if macs > 0.0 { format!("  {:>8.1} MMAC", macs / 1e6) } else { String::new() };
+            format!(
+                "{head} n={:<6} p50 {:>8.2} ms  p90 {:>8.2} ms  p99 {:>8.2} ms  {:>7.1} inf/s{macs}",
+                s.count,
+                s.p50_ms,
+                s.p90_ms,
+                s.p99_ms,
+                inferences_per_s(model, s.mean_ms)
+            )
+        }
+    }
+}
+
+/// Images per second the model sustains on its own: batch / mean latency.
+#[must_use]
+pub fn inferences_per_s(model: &ModelState, mean_ms: f64) -> f64 {
+    let batch = model.info.as_ref().map_or(1, |i| i.batch) as f64;
+    if mean_ms > 0.0 {
+        batch * 1000.0 / mean_ms
+    } else {
+        0.0
+    }
+}
+
+fn json_line(state: &MonitorState, model: &ModelState, elapsed: Duration) -> serde_json::Value {
+    let s = model.latency.summary();
+    let status = match &model.status {
+        ModelStatus::Loading => "loading".to_string(),
+        ModelStatus::Running => "running".to_string(),
+        ModelStatus::Failed(e) => format!("failed: {e}"),
+    };
+    serde_json::json!({
+        "elapsed_s": elapsed.as_secs_f64(),
+        "model": &*model.name,
+        "status": status,
+        "iterations": s.map_or(0, |s| s.count),
+        "latency_ms_p50": s.map(|s| s.p50_ms),
+        "latency_ms_p90": s.map(|s| s.p90_ms),
+        "latency_ms_p99": s.map(|s| s.p99_ms),
+        "inferences_per_s": s.map(|s| inferences_per_s(model, s.mean_ms)),
+        "macs": model_profile(&state.tree, model).macs,
+    })
+}
+
+/// `--summary`: load and calibrate every model, print parameters and MACs, and exit.
+///
+/// # Errors
+/// When the engine thread cannot start.
+pub async fn summary(plan: &Plan) -> anyhow::Result<Outcome> {
+    let mut session = Session::start(plan, true)?;
+    while let Some(event) = session.events.recv().await {
+        session.state.apply(event);
+        if session.state.engine_stopped {
+            break;
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{:<14} {:>14} {:>16} {:>12}", "model", "params", "MACs", "GMAC")?;
+    for m in &session.state.models {
+        match (&m.status, &m.info) {
+            (ModelStatus::Failed(e), _) => writeln!(out, "{:<14} failed: {e}", m.name)?,
+            (_, Some(info)) => {
+                let macs = model_profile(&session.state.tree, m).macs;
+                writeln!(out, "{:<14} {:>14} {:>16.0} {:>12.3}", m.name, info.params, macs, macs / 1e9)?;
+            }
+            _ => writeln!(out, "{:<14} not loaded", m.name)?,
+        }
+    }
+    Ok(Outcome::Stopped)
+}
+
+/// `[  12.0s] system  clock 1500 MHz (max 1500, measured 1498)  temp 61.2°C cpu-thermal  throttle none  ...`
+/// Sensors a machine lacks read "n/a"; throttle flags that cannot be read read "unknown".
+#[must_use]
+pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
+    let mhz = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}"));
+    let temp = sample
+        .hottest()
+        .map_or_else(|| "n/a".to_string(), |t| format!("{:.1}°C {}", t.celsius, t.name));
+    let throttle = match sample.throttle.report() {
+        None => "unknown".to_string(),
+        Some(r) => {
+            let now = flag_names(r.now);
+            let run = flag_names(r.during_run);
+            format!("now {now}, this run {run}")
+        }
+    };
+    let mem = sample.memory.map_or_else(
+        || "n/a".to_string(),
+        |m| format!("{:.1}/{:.1} GiB", m.used_bytes as f64 / GIB, m.total_bytes as f64 / GIB),
+    );
+    let rss = sample.process_rss_bytes.map_or_else(|| "n/a".to_string(), |b| format!("{:.0} MiB", b as f64 / MIB));
+    let cpu = sample.process_cpu_pct.map_or_else(|| "n/a".to_string(), |p| format!("{p:.0}%"));
+    format!(
+        "[{:>7.1}s] system  clock {} MHz (max {}, measured {})  temp {temp}  throttle {throttle}  mem {mem}  rss {rss}  cpu {cpu}",
+        elapsed.as_secs_f64(),
+        mhz(sample.max_cur_mhz()),
+        mhz(sample.max_policy_mhz()),
+        mhz(sample.measured_mhz),
+    )
+}
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// `none`, or the set flags joined by `+` (`capped+throttled`).
+fn flag_names(bits: ThrottleBits) -> String {
+    let names: Vec<&str> = [
+        (bits.under_voltage, "under-voltage"),
+        (bits.freq_capped, "capped"),
+        (bits.throttled, "throttled"),
+        (bits.soft_temp_limit, "soft-temp-limit"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join("+")
+    }
+}

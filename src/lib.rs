@@ -1,0 +1,57 @@
+//! infertop: runs CNN inference in a loop and shows where the time goes beyond the MAC count.
+//!
+//! [`run`] picks a front end (the live TUI or the headless printer) over the same core.
+
+pub mod cli;
+pub mod core;
+pub mod headless;
+pub mod tui;
+
+use std::io::IsTerminal;
+
+pub use cli::Cli;
+
+/// How a run ended, for the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A clean stop (duration reached, `q`, SIGINT/SIGTERM).
+    Stopped,
+}
+
+/// Runs infertop with parsed options until it stops.
+///
+/// # Errors
+/// [`UsageError`] for bad input found after parsing (manifest, model names); other errors for
+/// runtime failures.
+pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
+    let plan = core::session::Plan::new(
+        cli.models.as_deref(),
+        &cli.only,
+        cli.batch,
+        cli.thread_count(),
+        !cli.no_op_profile,
+    )
+    .map_err(|e| UsageError(e.0))?;
+    let plan = core::session::Plan {
+        sample_every: Some(cli.sample_every),
+        sysfs_root: cli.sysfs_root.clone(),
+        ..plan
+    };
+    // One thread is enough for the front end: inference runs on the engine's own thread.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    if cli.summary {
+        return runtime.block_on(headless::summary(&plan));
+    }
+    let headless = cli.headless || !std::io::stdout().is_terminal();
+    if headless {
+        runtime.block_on(headless::run(cli, &plan))
+    } else {
+        runtime.block_on(tui::run(cli, &plan))
+    }
+}
+
+/// A mistake in what the user asked for (a bad manifest, theme, model name or folder), found
+/// after parsing: it exits with code 2 like a clap error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

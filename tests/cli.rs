@@ -1,0 +1,48 @@
+//! The real binary's command line: usage errors exit 2 with one line, help exits 0.
+
+use std::process::Command;
+
+fn infertop(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_infertop")).args(args).output().expect("binary runs")
+}
+
+fn assert_usage_error(args: &[&str], mentions: &str) {
+    let out = infertop(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: not one line: {stderr}");
+    assert!(stderr.contains(mentions), "{args:?}: '{stderr}' does not mention '{mentions}'");
+    assert!(out.stdout.is_empty(), "{args:?}: printed on stdout");
+}
+
+#[test]
+fn nonsense_flags_exit_2_with_one_line() {
+    assert_usage_error(&["--threads", "0"], "--threads");
+    assert_usage_error(&["--threads", "many"], "many");
+    assert_usage_error(&["--duration", "soon"], "soon");
+    assert_usage_error(&["--duration", "0s"], "0s");
+    assert_usage_error(&["--fps", "0"], "--fps");
+    assert_usage_error(&["--no-such-flag"], "--no-such-flag");
+    assert_usage_error(&["--format", "xml"], "xml");
+    assert_usage_error(&["--models", "/nonexistent/manifest.toml"], "/nonexistent/manifest.toml");
+    assert_usage_error(&["--sysfs-root", "/nonexistent/root"], "/nonexistent/root");
+    assert_usage_error(&["--device", "cuda"], "cuda");
+}
+
+#[test]
+fn unknown_model_names_exit_2_naming_them() {
+    assert_usage_error(&["--headless", "--only", "resnet51"], "resnet51");
+}
+
+#[test]
+fn help_explains_every_flag_and_exits_0() {
+    let out = infertop(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--headless", "--duration", "--threads", "--only", "--models", "--no-op-profile",
+        "--export-dir", "--export-every", "--theme", "--fps", "--sample-every", "--sysfs-root",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+}

@@ -1,0 +1,112 @@
+//! The engine thread with real libtorch and a real model.
+
+use std::path::PathBuf;
+
+use infertop::core::event::{Control, Event};
+use infertop::core::manifest::{ModelSource, ModelSpec};
+use infertop::core::nets::Arch;
+use infertop::core::session::{Plan, Session};
+
+fn tiny(name: &str) -> ModelSpec {
+    ModelSpec {
+        name: name.into(),
+        source: ModelSource::Arch(Arch::Tiny),
+        input: [3, 32, 32],
+        batch: 1,
+        enabled: true,
+        weights: None,
+        top1_error: None,
+        top5_error: None,
+        notes: None,
+    }
+}
+
+fn plan(models: Vec<ModelSpec>, op_profile: bool) -> Plan {
+    Plan {
+        models,
+        threads: 1,
+        op_profile,
+        manifest_source: "test".into(),
+        sample_every: None,
+        sysfs_root: "/".into(),
+    }
+}
+
+/// Receives events until `pred` holds for the state (or panics after a while).
+fn run_until(session: &mut Session, pred: impl Fn(&infertop::core::state::MonitorState) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !pred(&session.state) {
+        assert!(std::time::Instant::now() < deadline, "condition not reached");
+        match session.events.blocking_recv() {
+            Some(e) => session.state.apply(e),
+            None => panic!("engine ended early"),
+        }
+    }
+}
+
+#[test]
+fn engine_times_real_models_round_robin_with_increasing_sequence() {
+    let mut session = Session::start(&plan(vec![tiny("a"), tiny("b")], false), false).unwrap();
+    let mut seqs = Vec::new();
+    let mut models = Vec::new();
+    while seqs.len() < 10 {
+        match session.events.blocking_recv().expect("engine running") {
+            Event::Inference(i) => {
+                assert!(i.wall_ns > 0);
+                assert!(i.ops.is_empty(), "op profile is off");
+                seqs.push(i.seq);
+                models.push(i.model);
+            }
+            other => session.state.apply(other),
+        }
+    }
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    // Round robin: the two models alternate.
+    assert!(models.windows(2).all(|w| w[0] != w[1]), "{models:?}");
+    session.stop();
+}
+
+#[test]
+fn focus_runs_only_the_focused_model_and_stop_is_clean() {
+    let mut session = Session::start(&plan(vec![tiny("a"), tiny("b")], false), false).unwrap();
+    run_until(&mut session, |s| s.models.iter().all(|m| m.info.is_some()));
+    session.control(Control::Focus(Some(1)));
+    // Events already queued still alternate; once the focus reaches the engine, model 1 runs
+    // alone. Round robin never gives 20 inferences of one model in a row.
+    let mut run_of_ones = 0;
+    let mut seen = 0;
+    while run_of_ones < 20 {
+        if let Event::Inference(i) = session.events.blocking_recv().unwrap() {
+            run_of_ones = if i.model == 1 { run_of_ones + 1 } else { 0 };
+            seen += 1;
+            assert!(seen < 20_000, "focus never took effect");
+        }
+    }
+    session.control(Control::Focus(None));
+    let mut both = std::collections::HashSet::new();
+    while both.len() < 2 {
+        if let Event::Inference(i) = session.events.blocking_recv().unwrap() {
+            both.insert(i.model);
+        }
+    }
+    session.stop();
+}
+
+#[test]
+fn a_corrupt_torchscript_file_fails_that_model_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad: PathBuf = dir.path().join("broken.pt");
+    std::fs::write(&bad, b"this is not a zip archive").unwrap();
+    let mut broken = tiny("broken");
+    broken.source = ModelSource::TorchScript(bad.clone());
+    let mut session = Session::start(&plan(vec![broken, tiny("ok")], true), false).unwrap();
+    run_until(&mut session, |s| s.models[1].latency.summary().is_some_and(|l| l.count >= 3));
+    match &session.state.models[0].status {
+        infertop::core::state::ModelStatus::Failed(e) => {
+            assert!(e.contains("broken") && e.contains(&bad.display().to_string()), "{e}");
+            assert_eq!(e.lines().count(), 1);
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    session.stop();
+}
