@@ -1,0 +1,350 @@
+//! The system sampler: one [`SystemSample`] per call, from sysfs (temperatures, cpufreq,
+//! Raspberry Pi throttle flags) under an injected root and from `sysinfo` (CPU usage, memory,
+//! load, this process).
+//!
+//! Frequencies and temperatures never come from `sysinfo`: its frequency reads `BogoMIPS` on
+//! some Arm boards and costs milliseconds per core, and its components hide thermal zones as
+//! soon as any hwmon sensor exists.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+use crate::core::sysfs::{self, throttle};
+pub use crate::core::sysfs::{
+    CpuFreqPolicy, TempReading, ThrottleBits, ThrottleReport, ThrottleSource, ThrottleState,
+};
+
+/// A core counts as busy from this usage on, for [`SystemSample::is_freq_capped`].
+pub const BUSY_PCT: f32 = 90.0;
+/// A clock below this share of the hardware maximum counts as capped.
+const CAPPED_SHARE: f64 = 0.95;
+
+/// Memory and swap, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MemoryUsage {
+    pub total_bytes: u64,
+    pub used_bytes: u64,
+    pub available_bytes: u64,
+    pub swap_total_bytes: u64,
+    pub swap_used_bytes: u64,
+}
+
+/// The load average over 1, 5 and 15 minutes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct LoadAverage {
+    pub one: f64,
+    pub five: f64,
+    pub fifteen: f64,
+}
+
+/// Everything measured about the machine at one moment. Every sensor is optional: `None` or an
+/// empty list means "n/a" (a VM has no sensors), never zero.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SystemSample {
+    /// When the sample was taken, in ms since the sampler was created (a caller with its own
+    /// clock may overwrite it).
+    pub at_ms: u64,
+    /// Usage of each core in %, by core index; empty when unknown.
+    pub usage_pct: Vec<f32>,
+    /// One entry per cpufreq policy; empty without cpufreq.
+    pub cpufreq: Vec<CpuFreqPolicy>,
+    /// Thermal zones, then hwmon sensors; empty without sensors.
+    pub temps: Vec<TempReading>,
+    pub throttle: ThrottleState,
+    pub memory: Option<MemoryUsage>,
+    pub load: Option<LoadAverage>,
+    /// Resident memory of this process.
+    pub process_rss_bytes: Option<u64>,
+    /// CPU use of this process in % of one core (above 100 when it uses several, as in `top`).
+    pub process_cpu_pct: Option<f32>,
+    /// CPU time this process has used so far, in ms.
+    pub process_cpu_time_ms: Option<u64>,
+    /// The effective clock measured by [`crate::core::clock`]; filled in by the engine.
+    pub measured_mhz: Option<f64>,
+}
+
+impl SystemSample {
+    /// The hottest sensor.
+    #[must_use]
+    pub fn hottest(&self) -> Option<&TempReading> {
+        self.temps.iter().max_by(|a, b| a.celsius.total_cmp(&b.celsius))
+    }
+
+    /// The highest current frequency of any policy, in MHz.
+    #[must_use]
+    pub fn max_cur_mhz(&self) -> Option<f64> {
+        self.cpufreq.iter().filter_map(CpuFreqPolicy::cur_mhz).max_by(f64::total_cmp)
+    }
+
+    /// The highest hardware maximum of any policy, in MHz.
+    #[must_use]
+    pub fn max_policy_mhz(&self) -> Option<f64> {
+        self.cpufreq.iter().filter_map(CpuFreqPolicy::max_mhz).max_by(f64::total_cmp)
+    }
+
+    /// Whether the clock is held below the hardware maximum: a policy's limit is lowered (power
+    /// mode, thermal cooling), or a policy with a busy core (≥ [`BUSY_PCT`]) runs below 95 % of
+    /// its maximum, or the measured clock is below 95 % of the highest maximum (the only sign
+    /// of firmware throttling on a Pi, whose cpufreq shows the requested clock). On x86 the
+    /// maximum is the single-core turbo, so a fully loaded laptop reads as capped too.
+    /// `None` without cpufreq.
+    #[must_use]
+    pub fn is_freq_capped(&self) -> Option<bool> {
+        let max_mhz = self.max_policy_mhz()?;
+        if self.measured_mhz.is_some_and(|mhz| mhz < max_mhz * CAPPED_SHARE) {
+            return Some(true);
+        }
+        Some(self.cpufreq.iter().any(|policy| {
+            policy.is_limited() == Some(true) || (self.is_busy(policy) && Self::runs_below_max(policy))
+        }))
+    }
+
+    /// Whether the Raspberry Pi firmware reports a throttle condition now; `None` where unknown.
+    #[must_use]
+    pub fn is_throttled(&self) -> Option<bool> {
+        self.throttle.is_throttled()
+    }
+
+    /// Whether any core of the policy is busy; false when usage is unknown.
+    fn is_busy(&self, policy: &CpuFreqPolicy) -> bool {
+        policy
+            .cpus
+            .iter()
+            .filter_map(|&cpu| self.usage_pct.get(cpu as usize))
+            .any(|&usage| usage >= BUSY_PCT)
+    }
+
+    fn runs_below_max(policy: &CpuFreqPolicy) -> bool {
+        matches!((policy.cur_mhz(), policy.max_mhz()), (Some(cur), Some(max)) if cur < max * CAPPED_SHARE)
+    }
+}
+
+/// What a [`Sampler`] reads and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SamplerConfig {
+    /// The filesystem root sysfs lives under: `/` on a board, a fixture tree in tests.
+    pub root: PathBuf,
+    /// The command (program and arguments) printing `throttled=0x…`, tried when no firmware
+    /// `get_throttled` file exists; `None` never runs one. It is given up after one failure.
+    pub throttle_command: Option<Vec<String>>,
+    /// The shortest time between two reads of the throttle flags: the firmware refreshes them
+    /// every 2 s, and each read of the sysfs file logs a kernel warning.
+    pub throttle_interval: Duration,
+    /// Whether to read CPU usage, memory, load and this process through `sysinfo`. Those
+    /// describe the running machine, not `root`, so fixture tests turn them off.
+    pub system_stats: bool,
+}
+
+impl Default for SamplerConfig {
+    fn default() -> Self {
+        Self {
+            root: PathBuf::from("/"),
+            throttle_command: Some(vec!["vcgencmd".into(), "get_throttled".into()]),
+            throttle_interval: Duration::from_secs(2),
+            system_stats: true,
+        }
+    }
+}
+
+/// Samples the system. Synchronous: each [`sample`](Self::sample) reads a few dozen small files
+/// (and at most every `throttle_interval` the throttle flags).
+pub struct Sampler {
+    config: SamplerConfig,
+    started: Instant,
+    host: Option<HostStats>,
+    throttle: ThrottleWatch,
+}
+
+impl Sampler {
+    #[must_use]
+    pub fn new(config: SamplerConfig) -> Self {
+        let host = config.system_stats.then(HostStats::new).flatten();
+        let throttle = ThrottleWatch::new(&config);
+        Self { config, started: Instant::now(), host, throttle }
+    }
+
+    /// Takes a sample now.
+    pub fn sample(&mut self) -> SystemSample {
+        self.sample_at(Instant::now())
+    }
+
+    /// Takes a sample, with `now` as the current time (tests step it instead of sleeping).
+    pub fn sample_at(&mut self, now: Instant) -> SystemSample {
+        let root = &self.config.root;
+        let mut sample = SystemSample {
+            at_ms: u64::try_from(now.saturating_duration_since(self.started).as_millis()).unwrap_or(u64::MAX),
+            cpufreq: sysfs::read_policies(root),
+            temps: sysfs::read_temperatures(root),
+            throttle: self.throttle.state_at(&self.config, now),
+            ..SystemSample::default()
+        };
+        if let Some(host) = &mut self.host {
+            host.fill(&mut sample);
+        }
+        sample
+    }
+}
+
+/// `sysinfo`'s view of this machine and process.
+struct HostStats {
+    system: System,
+    pid: Option<Pid>,
+}
+
+impl HostStats {
+    fn new() -> Option<Self> {
+        let mut stats = Self { system: System::new().ok()?, pid: sysinfo::get_current_pid().ok() };
+        // Usage is a difference between two reads: the first sample then covers the time
+        // since the sampler was made.
+        stats.refresh();
+        Some(stats)
+    }
+
+    fn refresh(&mut self) {
+        self.system.refresh_cpu_usage();
+        self.system.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram().with_swap());
+        if let Some(pid) = self.pid {
+            self.system.refresh_processes_specifics(
+                ProcessesToUpdate::Some(&[pid]),
+                false,
+                ProcessRefreshKind::nothing().with_memory().with_cpu(),
+            );
+        }
+    }
+
+    fn fill(&mut self, sample: &mut SystemSample) {
+        self.refresh();
+        let system = &self.system;
+        sample.usage_pct = system.cpus().iter().map(sysinfo::Cpu::usage).collect();
+        sample.memory = (system.total_memory() > 0).then(|| MemoryUsage {
+            total_bytes: system.total_memory(),
+            used_bytes: system.used_memory(),
+            available_bytes: system.available_memory(),
+            swap_total_bytes: system.total_swap(),
+            swap_used_bytes: system.used_swap(),
+        });
+        sample.load = System::load_average()
+            .ok()
+            .map(|load| LoadAverage { one: load.one, five: load.five, fifteen: load.fifteen });
+        if let Some(process) = self.pid.and_then(|pid| system.process(pid)) {
+            sample.process_rss_bytes = Some(process.memory());
+            sample.process_cpu_pct = Some(process.cpu_usage());
+            sample.process_cpu_time_ms = Some(process.accumulated_cpu_time());
+        }
+    }
+}
+
+/// Reads the throttle flags at most every `throttle_interval`, falling back from the firmware
+/// file to the command to the under-voltage alarm, and keeps the run's history.
+struct ThrottleWatch {
+    firmware_file: Option<PathBuf>,
+    command: Option<Vec<String>>,
+    last_read: Option<Instant>,
+    state: ThrottleState,
+    /// "Since boot" bits already set before the run: those at the first firmware reading,
+    /// less those "now" then (which did happen during the run).
+    before_run: Option<ThrottleBits>,
+    during_run: ThrottleBits,
+}
+
+impl ThrottleWatch {
+    fn new(config: &SamplerConfig) -> Self {
+        Self {
+            firmware_file: throttle::find_firmware_file(&config.root),
+            command: config.throttle_command.clone().filter(|command| !command.is_empty()),
+            last_read: None,
+            state: ThrottleState::Unknown,
+            before_run: None,
+            during_run: ThrottleBits::default(),
+        }
+    }
+
+    fn state_at(&mut self, config: &SamplerConfig, now: Instant) -> ThrottleState {
+        let fresh = self
+            .last_read
+            .is_none_or(|last| now.saturating_duration_since(last) >= config.throttle_interval);
+        if fresh {
+            self.last_read = Some(now);
+            self.state = self.read(&config.root);
+        }
+        self.state.clone()
+    }
+
+    fn read(&mut self, root: &Path) -> ThrottleState {
+        if let Some(word) = self.firmware_file.as_deref().and_then(throttle::read_firmware_file) {
+            return self.firmware_report(word, ThrottleSource::FirmwareSysfs);
+        }
+        if let Some(command) = &self.command {
+            match run_command(command).as_deref().and_then(throttle::parse_firmware_word) {
+                Some(word) => return self.firmware_report(word, ThrottleSource::Vcgencmd),
+                // Missing, refused (no access to /dev/vcio) or garbage: it will not get better.
+                None => self.command = None,
+            }
+        }
+        let Some(alarm) = throttle::read_under_voltage_alarm(root) else {
+            return ThrottleState::Unknown;
+        };
+        let now = ThrottleBits { under_voltage: alarm, ..ThrottleBits::default() };
+        self.during_run = self.during_run.union(now);
+        ThrottleState::Known(ThrottleReport {
+            source: ThrottleSource::UnderVoltageAlarm,
+            raw: None,
+            now,
+            since_boot: None,
+            during_run: self.during_run,
+        })
+    }
+
+    fn firmware_report(&mut self, word: u32, source: ThrottleSource) -> ThrottleState {
+        let now = ThrottleBits::now_of(word);
+        let since_boot = ThrottleBits::since_boot_of(word);
+        let before_run = *self.before_run.get_or_insert(since_boot.minus(now));
+        self.during_run = self.during_run.union(now).union(since_boot.minus(before_run));
+        ThrottleState::Known(ThrottleReport {
+            source,
+            raw: Some(word),
+            now,
+            since_boot: Some(since_boot),
+            during_run: self.during_run,
+        })
+    }
+}
+
+/// How long the throttle command may take before it is killed.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Runs `command` and returns its standard output, or `None` when it cannot start, fails or
+/// takes longer than [`COMMAND_TIMEOUT`] (a busy firmware mailbox must not stall sampling).
+fn run_command(command: &[String]) -> Option<String> {
+    let (program, args) = command.split_first()?;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => {
+                let mut output = String::new();
+                child.stdout.take()?.read_to_string(&mut output).ok()?;
+                return Some(output);
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            Ok(Some(_)) => return None,
+            Ok(None) | Err(_) => {
+                // Best effort: the child may have exited in between.
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}

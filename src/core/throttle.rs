@@ -1,0 +1,148 @@
+//! Throttling, explained: each inference is tagged with the clock and temperature current when
+//! it ran; per model this keeps latency while throttled vs not, and latency normalised to the
+//! full clock.
+
+use crate::core::sampler::SystemSample;
+use crate::core::stats::Ring;
+
+/// What the machine looked like while one inference ran.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct MachineTag {
+    /// The clock the CPU ran at: the measured one where known, else the highest reported.
+    pub mhz: Option<f64>,
+    /// The hardware maximum clock.
+    pub max_mhz: Option<f64>,
+    pub celsius: Option<f64>,
+    /// Firmware flag or capped clock; `None` when neither can be known.
+    pub throttled: Option<bool>,
+}
+
+impl MachineTag {
+    /// The tag for inferences that run while `sample` is the latest system sample.
+    #[must_use]
+    pub fn from_sample(sample: &SystemSample) -> Self {
+        let throttled = match (sample.is_throttled(), sample.is_freq_capped()) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (None, None) => None,
+            _ => Some(false),
+        };
+        Self {
+            mhz: sample.measured_mhz.or_else(|| sample.max_cur_mhz()),
+            max_mhz: sample.max_policy_mhz(),
+            celsius: sample.hottest().map(|t| t.celsius),
+            throttled,
+        }
+    }
+}
+
+/// Sum and count, for a mean.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Mean {
+    sum: f64,
+    count: u64,
+}
+
+impl Mean {
+    fn add(&mut self, v: f64) {
+        self.sum += v;
+        self.count += 1;
+    }
+
+    fn get(self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum / self.count as f64)
+    }
+}
+
+/// Per model: latency split by throttle state, normalised latency, and recent (clock, latency)
+/// pairs for a latency-against-frequency view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThrottleStats {
+    throttled: Mean,
+    unthrottled: Mean,
+    full_clock: Mean,
+    /// Recent (MHz, ms) pairs.
+    pub by_clock: Ring<(f64, f64)>,
+}
+
+impl Default for ThrottleStats {
+    fn default() -> Self {
+        Self {
+            throttled: Mean::default(),
+            unthrottled: Mean::default(),
+            full_clock: Mean::default(),
+            by_clock: Ring::new(256),
+        }
+    }
+}
+
+impl ThrottleStats {
+    /// Adds one inference that took `ms` under `tag`.
+    pub fn record(&mut self, ms: f64, tag: &MachineTag) {
+        match tag.throttled {
+            Some(true) => self.throttled.add(ms),
+            Some(false) => self.unthrottled.add(ms),
+            None => {}
+        }
+        if let (Some(mhz), Some(max)) = (tag.mhz, tag.max_mhz) {
+            if mhz > 0.0 && max > 0.0 {
+                // Compute-bound work scales with the clock: at full clock it would take
+                // ms × (clock / max).
+                self.full_clock.add(ms * (mhz / max).min(1.0));
+            }
+            self.by_clock.push((mhz, ms));
+        } else if let Some(mhz) = tag.mhz {
+            self.by_clock.push((mhz, ms));
+        }
+    }
+
+    /// Throttled mean latency over unthrottled mean, minus one (0.25 = 25 % slower while
+    /// throttled). `None` until both kinds of inference have been seen.
+    #[must_use]
+    pub fn penalty(&self) -> Option<f64> {
+        Some(self.throttled.get()? / self.unthrottled.get()? - 1.0)
+    }
+
+    /// Inferences seen while throttled.
+    #[must_use]
+    pub fn throttled_count(&self) -> u64 {
+        self.throttled.count
+    }
+
+    /// Mean latency expected at the full clock.
+    #[must_use]
+    pub fn full_clock_ms(&self) -> Option<f64> {
+        self.full_clock.get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(mhz: f64, throttled: bool) -> MachineTag {
+        MachineTag { mhz: Some(mhz), max_mhz: Some(1500.0), celsius: Some(60.0), throttled: Some(throttled) }
+    }
+
+    #[test]
+    fn penalty_compares_throttled_with_unthrottled_runs() {
+        let mut s = ThrottleStats::default();
+        assert_eq!(s.penalty(), None);
+        s.record(10.0, &tag(1500.0, false));
+        s.record(10.0, &tag(1500.0, false));
+        assert_eq!(s.penalty(), None);
+        s.record(15.0, &tag(1000.0, true));
+        assert!((s.penalty().unwrap() - 0.5).abs() < 1e-12);
+        assert_eq!(s.throttled_count(), 1);
+        // 15 ms at 1000 of 1500 MHz is 10 ms at full clock.
+        assert!((s.full_clock_ms().unwrap() - 10.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn unknown_state_is_neither_throttled_nor_not() {
+        let mut s = ThrottleStats::default();
+        s.record(10.0, &MachineTag::default());
+        assert_eq!(s.penalty(), None);
+        assert_eq!(s.full_clock_ms(), None);
+        assert!(s.by_clock.is_empty());
+    }
+}
