@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 mod ffi {
     use std::ffi::{c_char, c_void};
     extern "C" {
-        pub fn infertop_prof_install();
         pub fn infertop_prof_enable(on: i32);
         pub fn infertop_prof_calibrate(on: i32);
         pub fn infertop_scope_enter(name: *const c_char) -> *mut c_void;
@@ -143,14 +142,11 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Installs the global callback (once per process) and starts recording on this thread.
+    /// Registers the op callback for this thread and starts recording.
     #[must_use]
     pub fn start() -> Self {
-        // SAFETY: plain calls into the shim; it guards double installation itself.
-        unsafe {
-            ffi::infertop_prof_install();
-            ffi::infertop_prof_enable(1);
-        }
+        // SAFETY: a plain call into the shim, which keeps its state per thread.
+        unsafe { ffi::infertop_prof_enable(1) };
         Self {
             known_nodes: 0,
             ids: Vec::new(),
@@ -159,6 +155,13 @@ impl Recorder {
             selfs: Vec::new(),
             _not_send: PhantomData,
         }
+    }
+
+    /// Pauses (`false`) or resumes recording on this thread; while paused, ops run without any
+    /// callback (an unprofiled baseline in the same process).
+    pub fn set_enabled(&mut self, on: bool) {
+        // SAFETY: a plain call into the shim, which keeps its state per thread.
+        unsafe { ffi::infertop_prof_enable(i32::from(on)) };
     }
 
     /// Counters of every node touched since the last call, which are then reset.

@@ -6,12 +6,13 @@
 // under a convolution and under a concat; keeping the parent chain lets the UI show what a
 // convolution spends in its own bookkeeping and which kernel actually ran.
 //
-// Only threads that opted in record (a thread-local flag): intra-op worker threads run inside an
-// op that the engine thread already times, and a single recording thread needs no locks.
+// Callbacks are thread-local (addThreadLocalCallback): only the thread that opted in pays for
+// them, and tests or other threads can profile side by side without touching each other. libtorch
+// hands thread-local callbacks on to intra-op worker threads; those do not record (the `enabled`
+// flag is per thread) because their work happens inside an op the engine thread already times.
 #include <ATen/record_function.h>
 #include <ATen/core/ivalue.h>
 
-#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <ctime>
@@ -49,6 +50,8 @@ struct Frame {
 
 struct ThreadProfile {
   bool enabled = false;
+  bool calibrating = false;
+  at::CallbackHandle handle = 0;  // this thread's callback, 0 when none
   std::deque<Node> nodes;  // deque: references stay valid as it grows
   std::vector<Frame> stack;
   std::vector<int32_t> touched;
@@ -57,9 +60,6 @@ struct ThreadProfile {
 
 thread_local ThreadProfile tls;
 
-std::atomic<bool> g_installed{false};
-at::CallbackHandle g_timing_handle = 0;
-at::CallbackHandle g_calib_handle = 0;
 
 inline uint64_t now_ns() {
   timespec ts;
@@ -189,32 +189,28 @@ at::RecordFunctionCallback make_callback(bool calibrating) {
 
 extern "C" {
 
-/// Registers the timing callback once per process. Recording still needs `infertop_prof_enable`
-/// on the thread that runs inference.
-void infertop_prof_install() {
-  bool expected = false;
-  if (g_installed.compare_exchange_strong(expected, true))
-    g_timing_handle = at::addGlobalCallback(make_callback(false));
-}
-
-/// Switches recording on or off for the calling thread.
+/// Starts (1) or stops (0) recording on the calling thread.
 void infertop_prof_enable(int on) {
+  if (tls.handle != 0) {
+    at::removeCallback(tls.handle);
+    tls.handle = 0;
+  }
   tls.enabled = on != 0;
+  tls.calibrating = false;
   tls.stack.clear();
+  if (tls.enabled) tls.handle = at::addThreadLocalCallback(make_callback(false));
 }
 
-/// Swaps the timing callback for one that captures inputs and outputs (slow) and clears the
-/// previous calibration. Call with 0 to swap back. Process-wide: call from the engine thread only.
+/// Swaps this thread's timing callback for one that captures inputs and outputs (slow) and
+/// clears the previous calibration; 0 swaps back.
 void infertop_prof_calibrate(int on) {
-  if (!g_installed.load()) return;
+  if (!tls.enabled || tls.calibrating == (on != 0)) return;
   if (on) {
     for (Node& n : tls.nodes) { n.calib_calls = 0; n.calib_macs = 0; n.calib_bytes = 0; }
-    at::removeCallback(g_timing_handle);
-    g_calib_handle = at::addGlobalCallback(make_callback(true));
-  } else {
-    at::removeCallback(g_calib_handle);
-    g_timing_handle = at::addGlobalCallback(make_callback(false));
   }
+  at::removeCallback(tls.handle);
+  tls.calibrating = on != 0;
+  tls.handle = at::addThreadLocalCallback(make_callback(tls.calibrating));
 }
 
 /// Opens a USER_SCOPE record named `name` (which must outlive the scope); returns a handle for

@@ -1,0 +1,148 @@
+//! Op names → categories. A category's time is the total time of its top-level ops, so the
+//! categories of a model add up to its op time.
+
+/// Where an op's time is booked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum Category {
+    Conv2d,
+    BatchNorm,
+    Relu,
+    Concat,
+    Add,
+    Pool,
+    Linear,
+    /// Allocation and views: empty, view, slice, narrow, copy, reshape, ...
+    Bookkeeping,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 9] = [
+        Category::Conv2d,
+        Category::BatchNorm,
+        Category::Relu,
+        Category::Concat,
+        Category::Add,
+        Category::Pool,
+        Category::Linear,
+        Category::Bookkeeping,
+        Category::Other,
+    ];
+
+    /// Display label.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::Conv2d => "Conv2D",
+            Category::BatchNorm => "BatchNorm",
+            Category::Relu => "ReLU",
+            Category::Concat => "Concat",
+            Category::Add => "Add",
+            Category::Pool => "Pool",
+            Category::Linear => "Linear",
+            Category::Bookkeeping => "Bookkeeping",
+            Category::Other => "Other",
+        }
+    }
+
+    /// Column-name form (`share_conv2d`).
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Category::Conv2d => "conv2d",
+            Category::BatchNorm => "batchnorm",
+            Category::Relu => "relu",
+            Category::Concat => "concat",
+            Category::Add => "add",
+            Category::Pool => "pool",
+            Category::Linear => "linear",
+            Category::Bookkeeping => "bookkeeping",
+            Category::Other => "other",
+        }
+    }
+}
+
+/// Tensor bookkeeping: allocation, views, copies and reshapes that move no arithmetic.
+const BOOKKEEPING: &[&str] = &[
+    "empty", "empty_strided", "empty_like", "view", "_unsafe_view", "reshape", "_reshape_alias",
+    "slice", "narrow", "select", "as_strided", "copy_", "contiguous", "clone", "resize_",
+    "transpose", "t", "permute", "flatten", "squeeze", "unsqueeze", "expand", "chunk", "split",
+    "split_with_sizes", "unbind", "zeros", "zero_", "fill_", "to", "_to_copy", "detach", "alias",
+    "lift_fresh", "numpy_T", "unflatten", "channel_shuffle", "native_channel_shuffle",
+];
+
+const RELU: &[&str] = &[
+    "relu", "relu_", "relu6", "relu6_", "hardtanh", "hardtanh_", "clamp", "clamp_", "clamp_min",
+    "clamp_min_", "clamp_max", "clamp_max_", "threshold", "threshold_",
+];
+
+/// The category of an op such as `aten::mkldnn_convolution`.
+#[must_use]
+pub fn categorize(op: &str) -> Category {
+    let base = op.rsplit("::").next().unwrap_or(op);
+    if base.contains("conv") && !base.contains("shuffle") {
+        Category::Conv2d
+    } else if base.contains("batch_norm") {
+        Category::BatchNorm
+    } else if RELU.contains(&base) {
+        Category::Relu
+    } else if matches!(base, "cat" | "_cat" | "concat" | "concatenate" | "stack") {
+        Category::Concat
+    } else if matches!(base, "add" | "add_") {
+        Category::Add
+    } else if base.contains("pool") {
+        Category::Pool
+    } else if matches!(base, "linear" | "addmm" | "mm" | "matmul" | "bmm" | "baddbmm") {
+        Category::Linear
+    } else if BOOKKEEPING.contains(&base) {
+        Category::Bookkeeping
+    } else {
+        Category::Other
+    }
+}
+
+/// Convolution kernels: the op under `aten::_convolution` that actually computed.
+#[must_use]
+pub fn is_conv_kernel(op: &str) -> bool {
+    let base = op.rsplit("::").next().unwrap_or(op);
+    matches!(
+        base,
+        "mkldnn_convolution"
+            | "_slow_conv2d_forward"
+            | "_conv_depthwise2d"
+            | "thnn_conv2d"
+            | "_nnpack_spatial_convolution"
+            | "slow_conv_dilated2d"
+            | "cudnn_convolution"
+            | "miopen_convolution"
+            | "_mps_convolution"
+    ) || base.starts_with("mkldnn_convolution")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn categories_of_the_ops_a_conv_net_emits() {
+        for (op, cat) in [
+            ("aten::conv2d", Category::Conv2d),
+            ("aten::_slow_conv2d_forward", Category::Conv2d),
+            ("aten::native_batch_norm", Category::BatchNorm),
+            ("aten::relu_", Category::Relu),
+            ("aten::hardtanh_", Category::Relu),
+            ("aten::cat", Category::Concat),
+            ("aten::add", Category::Add),
+            ("aten::max_pool2d", Category::Pool),
+            ("aten::adaptive_avg_pool2d", Category::Pool),
+            ("aten::linear", Category::Linear),
+            ("aten::empty", Category::Bookkeeping),
+            ("aten::channel_shuffle", Category::Bookkeeping),
+            ("aten::sigmoid", Category::Other),
+        ] {
+            assert_eq!(categorize(op), cat, "{op}");
+        }
+        assert!(is_conv_kernel("aten::mkldnn_convolution"));
+        assert!(!is_conv_kernel("aten::_convolution"));
+    }
+}

@@ -1,0 +1,133 @@
+//! The op tree as the state keeps it: node metadata (name, parent, category, MACs and bytes from
+//! calibration) and per-node time accumulated over inferences.
+
+use std::sync::Arc;
+
+use crate::core::ops::{categorize, Category};
+use crate::core::profiler::{NodeId, NodeInfo, NodeKind, NodeTiming};
+
+/// What the state knows about one node of the calling-context tree.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub parent: Option<NodeId>,
+    pub kind: NodeKind,
+    pub name: Arc<str>,
+    pub category: Category,
+    /// The nearest op above this node, if any (for ops: `None` means top-level).
+    pub parent_op: Option<NodeId>,
+    /// The nearest scope above (a layer, or the model's own scope).
+    pub scope: Option<NodeId>,
+    /// Per inference, from the calibration pass.
+    pub macs: f64,
+    pub bytes: f64,
+    pub calib_calls: u64,
+}
+
+impl Node {
+    /// An op with no op above it: its total time is booked to its category.
+    #[must_use]
+    pub fn is_top_level_op(&self) -> bool {
+        self.kind == NodeKind::Op && self.parent_op.is_none()
+    }
+}
+
+/// Accumulated counters of one node.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeTotals {
+    pub calls: u64,
+    pub total_ns: u64,
+    pub self_ns: u64,
+}
+
+/// All nodes seen so far, indexed by id, with their accumulated counters.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OpTree {
+    nodes: Vec<Option<Node>>,
+    totals: Vec<NodeTotals>,
+}
+
+impl OpTree {
+    /// Adds new nodes or updates known ones with calibration results.
+    pub fn merge(&mut self, infos: &[NodeInfo]) {
+        let mut sorted: Vec<&NodeInfo> = infos.iter().collect();
+        sorted.sort_by_key(|n| n.id); // parents have smaller ids than their children
+        for info in sorted {
+            let i = info.id as usize;
+            if self.nodes.len() <= i {
+                self.nodes.resize(i + 1, None);
+                self.totals.resize(i + 1, NodeTotals::default());
+            }
+            let parent = info.parent.and_then(|p| self.get(p));
+            let (parent_op, scope) = match (parent, info.parent) {
+                (Some(p), Some(pid)) => match p.kind {
+                    NodeKind::Op => (Some(pid), p.scope),
+                    NodeKind::Scope => (p.parent_op, Some(pid)),
+                },
+                _ => (None, None),
+            };
+            self.nodes[i] = Some(Node {
+                parent: info.parent,
+                kind: info.kind,
+                name: Arc::clone(&info.name),
+                category: categorize(&info.name),
+                parent_op,
+                scope,
+                macs: info.macs,
+                bytes: info.bytes,
+                calib_calls: info.calib_calls,
+            });
+        }
+    }
+
+    /// Adds one inference's counters.
+    pub fn record(&mut self, timings: &[NodeTiming]) {
+        for t in timings {
+            if let Some(acc) = self.totals.get_mut(t.node as usize) {
+                acc.calls += u64::from(t.calls);
+                acc.total_ns += t.total_ns;
+                acc.self_ns += t.self_ns;
+            }
+        }
+    }
+
+    /// Forgets accumulated time (the nodes and their calibration stay).
+    pub fn reset_totals(&mut self) {
+        self.totals.iter_mut().for_each(|t| *t = NodeTotals::default());
+    }
+
+    #[must_use]
+    pub fn get(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.get(id as usize).and_then(Option::as_ref)
+    }
+
+    #[must_use]
+    pub fn totals(&self, id: NodeId) -> NodeTotals {
+        self.totals.get(id as usize).copied().unwrap_or_default()
+    }
+
+    /// Every node of the subtree below `root` (excluding `root`), parents before children.
+    #[must_use]
+    pub fn descendants(&self, root: NodeId) -> Vec<NodeId> {
+        // Ids grow as nodes are created, so a single forward sweep finds every descendant.
+        let mut inside = vec![false; self.nodes.len()];
+        if let Some(slot) = inside.get_mut(root as usize) {
+            *slot = true;
+        }
+        let mut out = Vec::new();
+        for (i, node) in self.nodes.iter().enumerate().skip(root as usize + 1) {
+            if let Some(p) = node.as_ref().and_then(|n| n.parent) {
+                if inside[p as usize] {
+                    inside[i] = true;
+                    out.push(i as NodeId);
+                }
+            }
+        }
+        out
+    }
+
+    /// The name of node `id` (`?` when unknown).
+    #[must_use]
+    pub fn name_of(&self, id: NodeId) -> &str {
+        self.get(id).map_or("?", |n| &n.name)
+    }
+}

@@ -1,0 +1,148 @@
+//! The op profiler on small real nets: op names, call counts, times, MACs, categories.
+
+use std::sync::Arc;
+
+use infertop::core::analysis::{model_profile, op_rows};
+use infertop::core::event::{Event, Inference};
+use infertop::core::ops::Category;
+use infertop::core::profiler::{NodeInfo, NodeKind, NodeTiming, Recorder, Scope};
+use infertop::core::state::MonitorState;
+use tch::{nn, nn::Module, Device, Kind, Tensor};
+
+/// Runs `f` once with calibration and `timed` times with timing, the way the engine does, and
+/// folds the results into a one-model state.
+fn profile(name: &str, timed: usize, f: impl Fn() -> Tensor) -> (MonitorState, Vec<(u64, Vec<NodeTiming>)>) {
+    let _g = tch::no_grad_guard();
+    tch::set_num_threads(1);
+    let scope = Scope::new(&format!("model:{name}"));
+    let mut rec = Recorder::start();
+    let (_, nodes) = rec.calibrate(|| scope.run(&f));
+    let model_scope = find(&nodes, &format!("model:{name}"), NodeKind::Scope).id;
+    let mut state = MonitorState::new(&[name]);
+    state.apply(Event::Nodes(nodes));
+    state.apply(Event::ModelScope { model: 0, scope: model_scope });
+    let mut runs = Vec::new();
+    for seq in 0..timed {
+        let start = std::time::Instant::now();
+        let _ = scope.run(&f);
+        let wall = start.elapsed().as_nanos() as u64;
+        let ops = rec.take();
+        state.apply(Event::Nodes(rec.new_nodes()));
+        state.apply(Event::Inference(Inference { model: 0, seq: seq as u64, wall_ns: wall, at_ns: 0, ops: ops.clone() }));
+        runs.push((wall, ops));
+    }
+    drop(rec);
+    (state, runs)
+}
+
+fn find<'a>(nodes: &'a [NodeInfo], name: &str, kind: NodeKind) -> &'a NodeInfo {
+    nodes.iter().find(|n| &*n.name == name && n.kind == kind).unwrap_or_else(|| panic!("no node {name}"))
+}
+
+fn row<'a>(rows: &'a [infertop::core::analysis::OpRow], op: &str) -> &'a infertop::core::analysis::OpRow {
+    rows.iter().find(|r| &*r.op == op).unwrap_or_else(|| panic!("no row {op} in {:?}", rows.iter().map(|r| r.op.clone()).collect::<Vec<Arc<str>>>()))
+}
+
+#[test]
+fn conv_macs_are_exact_for_plain_grouped_and_depthwise() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let p = vs.root();
+    let plain = nn::conv2d(&p / "plain", 3, 4, 3, nn::ConvConfig { padding: 1, ..Default::default() });
+    let grouped = nn::conv2d(&p / "grouped", 4, 8, 3, nn::ConvConfig { padding: 1, groups: 2, ..Default::default() });
+    let depthwise = nn::conv2d(&p / "dw", 8, 8, 3, nn::ConvConfig { padding: 1, groups: 8, stride: 2, ..Default::default() });
+    let x = Tensor::randn([2, 3, 8, 8], (Kind::Float, Device::Cpu));
+    let (state, _) = profile("convs", 3, || depthwise.forward(&grouped.forward(&plain.forward(&x))));
+    let rows = op_rows(&state.tree, &state.models[0], false);
+    let conv = row(&rows, "aten::conv2d");
+    assert_eq!(conv.calls, 3.0);
+    // N*Cout*Hout*Wout*(Cin/groups)*kh*kw for each of the three
+    let plain_macs = 2.0 * 4.0 * 8.0 * 8.0 * 3.0 * 9.0;
+    let grouped_macs = 2.0 * 8.0 * 8.0 * 8.0 * 2.0 * 9.0;
+    let depthwise_macs = 2.0 * 8.0 * 4.0 * 4.0 * 1.0 * 9.0;
+    assert_eq!(conv.macs, plain_macs + grouped_macs + depthwise_macs);
+    assert_eq!(model_profile(&state.tree, &state.models[0]).macs, plain_macs + grouped_macs + depthwise_macs);
+    // The convolution chain libtorch runs under conv2d.
+    for op in ["aten::convolution", "aten::_convolution"] {
+        assert_eq!(row(&rows, op).calls, 3.0, "{op}");
+    }
+}
+
+#[test]
+fn linear_and_matmul_macs_are_exact() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let fc = nn::linear(vs.root() / "fc", 10, 5, Default::default());
+    let x = Tensor::randn([2, 10], (Kind::Float, Device::Cpu));
+    let a = Tensor::randn([3, 4], (Kind::Float, Device::Cpu));
+    let b = Tensor::randn([4, 6], (Kind::Float, Device::Cpu));
+    let (state, _) = profile("dense", 2, || {
+        let _ = a.matmul(&b);
+        fc.forward(&x)
+    });
+    let rows = op_rows(&state.tree, &state.models[0], false);
+    assert_eq!(row(&rows, "aten::linear").macs, 2.0 * 5.0 * 10.0);
+    assert_eq!(row(&rows, "aten::matmul").macs, 3.0 * 4.0 * 6.0);
+    assert_eq!(row(&rows, "aten::linear").category, Category::Linear);
+    assert_eq!(model_profile(&state.tree, &state.models[0]).macs, 100.0 + 72.0);
+}
+
+#[test]
+fn times_nest_and_categories_add_up_to_op_time() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let p = vs.root();
+    let conv = nn::conv2d(&p / "conv", 3, 8, 3, nn::ConvConfig { padding: 1, bias: false, ..Default::default() });
+    let bn = nn::batch_norm2d(&p / "bn", 8, Default::default());
+    let fc = nn::linear(&p / "fc", 16, 10, Default::default());
+    let x = Tensor::randn([1, 3, 16, 16], (Kind::Float, Device::Cpu));
+    let layer = Scope::new("block.conv");
+    let (state, runs) = profile("net", 5, || {
+        let y = layer.run(|| conv.forward(&x));
+        let y = nn::ModuleT::forward_t(&bn, &y, false).relu();
+        let z = Tensor::cat(&[&y, &y], 1);
+        let z = (&z + &z).max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false);
+        fc.forward(&z.view([-1, 16]))
+    });
+    let model = &state.models[0];
+    assert_eq!(model.profiled, 5);
+    let rows = op_rows(&state.tree, model, false);
+    let by_parent = op_rows(&state.tree, model, true);
+    for r in &rows {
+        assert!(r.self_ms <= r.total_ms + 1e-9, "{r:?}");
+        assert!(r.self_ms >= 0.0);
+    }
+    // Exactly one call per inference of each top-level op we made.
+    for op in ["aten::conv2d", "aten::batch_norm", "aten::relu", "aten::cat", "aten::add", "aten::max_pool2d", "aten::view", "aten::linear"] {
+        let top = by_parent.iter().find(|r| &*r.op == op && r.parent_op.is_none()).unwrap_or_else(|| panic!("{op} is not top-level"));
+        assert_eq!(top.calls, 1.0, "{op}");
+    }
+    // ReLU runs as clamp_min underneath, batch norm as native_batch_norm.
+    assert!(by_parent.iter().any(|r| &*r.op == "aten::clamp_min" && r.parent_op.as_deref() == Some("aten::relu")));
+    assert_eq!(row(&rows, "aten::native_batch_norm").category, Category::BatchNorm);
+    let profile = model_profile(&state.tree, model);
+    let sum: f64 = profile.categories.iter().map(|c| c.ms).sum();
+    assert!((sum - profile.op_ms).abs() < 1e-9, "categories {sum} vs op time {}", profile.op_ms);
+    for cat in [Category::Conv2d, Category::BatchNorm, Category::Relu, Category::Concat, Category::Add, Category::Pool, Category::Linear, Category::Bookkeeping] {
+        let c = profile.categories.iter().find(|c| c.category == Some(cat)).unwrap();
+        assert!(c.ms > 0.0, "{cat:?} got no time");
+    }
+    // Top-level op time never exceeds the wall time of the inference it ran in.
+    for (wall, ops) in &runs {
+        let top: u64 = ops.iter().filter(|t| state.tree.get(t.node).is_some_and(|n| n.is_top_level_op())).map(|t| t.total_ns).sum();
+        assert!(top <= *wall, "top-level {top} ns > wall {wall} ns");
+    }
+    // The conv ran inside its layer scope.
+    let conv_node = (0..5000).filter_map(|i| state.tree.get(i).map(|n| (i, n))).find(|(_, n)| &*n.name == "aten::conv2d").unwrap().1;
+    assert_eq!(state.tree.name_of(conv_node.scope.unwrap()), "block.conv");
+}
+
+#[test]
+fn nothing_is_recorded_on_threads_that_did_not_opt_in() {
+    let _g = tch::no_grad_guard();
+    let x = Tensor::randn([4, 4], (Kind::Float, Device::Cpu));
+    let mut rec = Recorder::start();
+    let _ = rec.take();
+    let handle = std::thread::spawn(move || {
+        let _ = x.relu();
+    });
+    handle.join().unwrap();
+    assert!(rec.take().is_empty());
+}
