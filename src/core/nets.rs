@@ -8,8 +8,18 @@ use std::str::FromStr;
 
 use tch::{nn, Tensor};
 
+mod inception_v3;
+mod inception_v4;
 pub mod layers;
+mod mobilenet;
+mod mobilenet_v2;
+mod resnet;
+mod senet;
+mod shufflenet;
+mod shufflenet_v2;
 mod tiny;
+mod vgg;
+mod xception;
 
 /// A network ready for inference (eval mode, batch of NCHW images in, logits out).
 pub trait Net: fmt::Debug + Send {
@@ -73,8 +83,17 @@ impl Arch {
     #[must_use]
     pub fn build(self, p: &nn::Path, num_classes: i64) -> Option<Box<dyn Net>> {
         match self {
+            Arch::Vgg16 => Some(Box::new(vgg::Vgg16::new(p, num_classes))),
+            Arch::InceptionV3 => Some(Box::new(inception_v3::InceptionV3::new(p, num_classes))),
+            Arch::InceptionV4 => Some(Box::new(inception_v4::InceptionV4::new(p, num_classes))),
+            Arch::ResNet50 => Some(Box::new(resnet::ResNet50::new(p, num_classes))),
+            Arch::SeResNet50 => Some(Box::new(senet::SeResNet50::new(p, num_classes))),
+            Arch::Xception => Some(Box::new(xception::Xception::new(p, num_classes))),
+            Arch::MobileNet => Some(Box::new(mobilenet::MobileNet::new(p, num_classes))),
+            Arch::MobileNetV2 => Some(Box::new(mobilenet_v2::MobileNetV2::new(p, num_classes))),
+            Arch::ShuffleNet => Some(Box::new(shufflenet::ShuffleNet::new(p, num_classes))),
+            Arch::ShuffleNetV2 => Some(Box::new(shufflenet_v2::ShuffleNetV2::new(p, num_classes))),
             Arch::Tiny => Some(Box::new(tiny::Tiny::new(p, num_classes))),
-            _ => None,
         }
     }
 }

@@ -61,4 +61,337 @@ impl Step {
     pub fn run(&self, xs: &Tensor, f: impl FnOnce(&Tensor) -> Tensor) -> Tensor {
         self.scope.run(|| f(xs))
     }
+
+    /// Runs `f` inside the scope, for steps that take or return several tensors.
+    pub fn within<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.scope.run(f)
+    }
+
+    /// Runs `f` on an owned `xs` inside the scope, for in-place ops such as `relu_`.
+    pub fn run_owned(&self, xs: Tensor, f: impl FnOnce(Tensor) -> Tensor) -> Tensor {
+        self.scope.run(|| f(xs))
+    }
+}
+
+/// The shape of a 2-D convolution: kernel, stride, padding, groups and bias. Starts from
+/// PyTorch's `nn.Conv2d` defaults (stride 1, no padding, one group, with bias).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvSpec {
+    kernel: [i64; 2],
+    stride: i64,
+    padding: [i64; 2],
+    groups: i64,
+    bias: bool,
+}
+
+impl ConvSpec {
+    /// A square `k`×`k` kernel.
+    #[must_use]
+    pub const fn k(k: i64) -> Self {
+        Self::rect(k, k)
+    }
+
+    /// A `kh`×`kw` kernel, such as the factorised 1×7 and 7×1 convolutions of Inception.
+    #[must_use]
+    pub const fn rect(kh: i64, kw: i64) -> Self {
+        Self { kernel: [kh, kw], stride: 1, padding: [0, 0], groups: 1, bias: true }
+    }
+
+    /// The same stride along both axes.
+    #[must_use]
+    pub const fn stride(self, stride: i64) -> Self {
+        Self { stride, ..self }
+    }
+
+    /// The same zero padding on every side.
+    #[must_use]
+    pub const fn pad(self, p: i64) -> Self {
+        self.pad2(p, p)
+    }
+
+    /// Zero padding of `ph` rows and `pw` columns.
+    #[must_use]
+    pub const fn pad2(self, ph: i64, pw: i64) -> Self {
+        Self { padding: [ph, pw], ..self }
+    }
+
+    /// Grouped convolution; `groups` equal to the input channels makes it depthwise.
+    #[must_use]
+    pub const fn groups(self, groups: i64) -> Self {
+        Self { groups, ..self }
+    }
+
+    /// Without a bias term (the usual choice when batch norm follows).
+    #[must_use]
+    pub const fn no_bias(self) -> Self {
+        Self { bias: false, ..self }
+    }
+}
+
+/// A 2-D convolution of any [`ConvSpec`], labelled by its path.
+pub fn conv(p: &nn::Path, c_in: i64, c_out: i64, spec: ConvSpec) -> Layer<nn::Conv2D> {
+    let cfg = nn::ConvConfigND::<[i64; 2]> {
+        stride: [spec.stride, spec.stride],
+        padding: spec.padding,
+        groups: spec.groups,
+        bias: spec.bias,
+        ..Default::default()
+    };
+    Layer::new(p, nn::conv(p, c_in, c_out, spec.kernel, cfg))
+}
+
+/// The activations of the reference models. They run in place (`aten::relu_`,
+/// `aten::relu6_`), as PyTorch's `ReLU(inplace=True)` and `ReLU6(inplace=True)` do, so the
+/// profile shows the same ops and the same memory traffic as the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    Relu,
+    Relu6,
+}
+
+impl Act {
+    /// Applies the activation to `xs` in place; `xs` is taken by value because its storage
+    /// changes.
+    pub fn apply(self, mut xs: Tensor) -> Tensor {
+        match self {
+            Act::Relu => xs.relu_(),
+            Act::Relu6 => xs.relu6_(),
+        }
+    }
+}
+
+/// A labelled in-place activation.
+#[derive(Debug, Clone, Copy)]
+pub struct Activation {
+    step: Step,
+    act: Act,
+}
+
+impl Activation {
+    /// An activation labelled `p`'s path.
+    pub fn new(p: &nn::Path, act: Act) -> Self {
+        Self { step: Step::new(p), act }
+    }
+
+    /// A ReLU labelled `p`'s path.
+    pub fn relu(p: &nn::Path) -> Self {
+        Self::new(p, Act::Relu)
+    }
+
+    /// Applies the activation in place inside the scope.
+    pub fn forward(&self, xs: Tensor) -> Tensor {
+        self.step.run_owned(xs, |x| self.act.apply(x))
+    }
+}
+
+/// A convolution, its batch norm and an optional in-place activation: the conv-BN-act unit
+/// every reference model is built from.
+#[derive(Debug)]
+pub struct ConvBn {
+    conv: Layer<nn::Conv2D>,
+    bn: Layer<nn::BatchNorm>,
+    act: Option<Activation>,
+}
+
+impl ConvBn {
+    /// A unit with children `conv`, `bn` and `relu`, like the reference's `BasicConv2d`.
+    pub fn named(p: &nn::Path, c_in: i64, c_out: i64, spec: ConvSpec, act: Option<Act>) -> Self {
+        Self::at([&(p / "conv"), &(p / "bn"), &(p / "relu")], c_in, c_out, spec, act)
+    }
+
+    /// A unit at positions `i`, `i + 1` (and `i + 2` for the activation) of the
+    /// `nn.Sequential` at `p`.
+    pub fn seq(p: &nn::Path, i: usize, c_in: i64, c_out: i64, spec: ConvSpec, act: Option<Act>) -> Self {
+        let at = |k: usize| p / (i + k).to_string();
+        Self::at([&at(0), &at(1), &at(2)], c_in, c_out, spec, act)
+    }
+
+    fn at(paths: [&nn::Path; 3], c_in: i64, c_out: i64, spec: ConvSpec, act: Option<Act>) -> Self {
+        Self {
+            conv: conv(paths[0], c_in, c_out, spec),
+            bn: batch_norm2d(paths[1], c_out),
+            act: act.map(|a| Activation::new(paths[2], a)),
+        }
+    }
+
+    /// Convolution, batch norm, then the activation if there is one.
+    pub fn forward(&self, xs: &Tensor) -> Tensor {
+        let x = self.bn.forward(&self.conv.forward(xs));
+        match &self.act {
+            Some(act) => act.forward(x),
+            None => x,
+        }
+    }
+}
+
+/// A labelled pooling step.
+#[derive(Debug, Clone, Copy)]
+pub struct Pool {
+    step: Step,
+    kind: PoolKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum PoolKind {
+    Max { k: i64, stride: i64, pad: i64 },
+    Avg { k: i64, stride: i64, pad: i64 },
+    GlobalAvg,
+}
+
+impl Pool {
+    /// `nn.MaxPool2d(k, stride, pad)`.
+    pub fn max(p: &nn::Path, k: i64, stride: i64, pad: i64) -> Self {
+        Self { step: Step::new(p), kind: PoolKind::Max { k, stride, pad } }
+    }
+
+    /// `nn.AvgPool2d(k, stride, pad)`; padding counts towards the mean, as in PyTorch.
+    pub fn avg(p: &nn::Path, k: i64, stride: i64, pad: i64) -> Self {
+        Self { step: Step::new(p), kind: PoolKind::Avg { k, stride, pad } }
+    }
+
+    /// `nn.AdaptiveAvgPool2d(1)`: one mean per channel, the result stays 4-D.
+    pub fn global_avg(p: &nn::Path) -> Self {
+        Self { step: Step::new(p), kind: PoolKind::GlobalAvg }
+    }
+
+    /// Pools `xs` inside the scope.
+    pub fn forward(&self, xs: &Tensor) -> Tensor {
+        self.step.run(xs, |x| match self.kind {
+            PoolKind::Max { k, stride, pad } => {
+                x.max_pool2d([k, k], [stride, stride], [pad, pad], [1, 1], false)
+            }
+            PoolKind::Avg { k, stride, pad } => {
+                x.avg_pool2d([k, k], [stride, stride], [pad, pad], false, true, None)
+            }
+            PoolKind::GlobalAvg => x.adaptive_avg_pool2d([1, 1]),
+        })
+    }
+}
+
+/// A labelled `x.view(batch, -1)` before a classifier.
+#[derive(Debug, Clone, Copy)]
+pub struct Flatten(Step);
+
+impl Flatten {
+    /// A flatten step labelled `p`'s path.
+    pub fn new(p: &nn::Path) -> Self {
+        Self(Step::new(p))
+    }
+
+    /// `[batch, ...]` to `[batch, features]`.
+    pub fn forward(&self, xs: &Tensor) -> Tensor {
+        self.0.run(xs, |x| x.view([x.size()[0], -1]))
+    }
+}
+
+/// A labelled dropout, an identity at inference that still shows up as its op, as in PyTorch.
+#[derive(Debug, Clone, Copy)]
+pub struct Dropout {
+    step: Step,
+    p: f64,
+    channelwise: bool,
+}
+
+impl Dropout {
+    /// `nn.Dropout(p)`.
+    pub fn new(path: &nn::Path, p: f64) -> Self {
+        Self { step: Step::new(path), p, channelwise: false }
+    }
+
+    /// `nn.Dropout2d(p)`, which drops whole channels (`aten::feature_dropout`).
+    pub fn channels(path: &nn::Path, p: f64) -> Self {
+        Self { step: Step::new(path), p, channelwise: true }
+    }
+
+    /// The inference-mode pass: no element is dropped.
+    pub fn forward(&self, xs: &Tensor) -> Tensor {
+        self.step.run(xs, |x| {
+            if self.channelwise {
+                x.feature_dropout(self.p, false)
+            } else {
+                x.dropout(self.p, false)
+            }
+        })
+    }
+}
+
+/// A labelled channel concatenation.
+#[derive(Debug, Clone, Copy)]
+pub struct Concat(Step);
+
+impl Concat {
+    /// A concatenation labelled `p`'s path.
+    pub fn new(p: &nn::Path) -> Self {
+        Self(Step::new(p))
+    }
+
+    /// Joins `parts` along the channel axis, in the given order.
+    pub fn forward(&self, parts: &[Tensor]) -> Tensor {
+        self.0.within(|| Tensor::cat(parts, 1))
+    }
+}
+
+/// A labelled element-wise sum of two tensors (a residual connection).
+#[derive(Debug, Clone, Copy)]
+pub struct Add(Step);
+
+impl Add {
+    /// A sum labelled `p`'s path.
+    pub fn new(p: &nn::Path) -> Self {
+        Self(Step::new(p))
+    }
+
+    /// `a + b` into a new tensor.
+    pub fn forward(&self, a: &Tensor, b: &Tensor) -> Tensor {
+        self.0.within(|| a + b)
+    }
+}
+
+/// Conv-BN-act units applied one after the other: an `nn.Sequential` of `BasicConv2d`s.
+#[derive(Debug)]
+pub struct ConvChain(Vec<ConvBn>);
+
+impl ConvChain {
+    /// Units at `p/0`, `p/1`, ..., each with children `conv`, `bn`, `relu`; `convs` lists
+    /// (output channels, spec) per unit.
+    pub fn named(p: &nn::Path, c_in: i64, convs: &[(i64, ConvSpec)], act: Option<Act>) -> Self {
+        let mut c = c_in;
+        let mut units = Vec::with_capacity(convs.len());
+        for (i, &(c_out, spec)) in convs.iter().enumerate() {
+            units.push(ConvBn::named(&(p / i.to_string()), c, c_out, spec, act));
+            c = c_out;
+        }
+        Self(units)
+    }
+
+    /// Runs the units in order.
+    pub fn forward(&self, xs: &Tensor) -> Tensor {
+        let (first, rest) = self.0.split_first().expect("a chain has at least one unit");
+        rest.iter().fold(first.forward(xs), |x, unit| unit.forward(&x))
+    }
+}
+
+/// A labelled channel shuffle: `[n, g·k, h, w]` viewed as `[n, g, k, h, w]`, the two channel
+/// axes swapped and the result flattened back, so the next grouped convolution sees channels
+/// from every group. Spelled out as view/transpose/contiguous/view as in the reference, not
+/// as `aten::channel_shuffle`, so the profile shows the same ops.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelShuffle {
+    step: Step,
+    groups: i64,
+}
+
+impl ChannelShuffle {
+    /// A shuffle over `groups` groups labelled `p`'s path.
+    pub fn new(p: &nn::Path, groups: i64) -> Self {
+        Self { step: Step::new(p), groups }
+    }
+
+    /// Shuffles the channels of `xs`.
+    pub fn forward(&self, xs: &Tensor) -> Tensor {
+        self.step.run(xs, |x| {
+            let [n, c, h, w] = x.size()[..] else { panic!("channel shuffle expects NCHW, got {:?}", x.size()) };
+            x.view([n, self.groups, c / self.groups, h, w]).transpose(1, 2).contiguous().view([n, -1, h, w])
+        })
+    }
 }

@@ -1,0 +1,157 @@
+//! The built-in architectures: exact parameter counts of the reference models, logits of
+//! shape `[batch, 100]`, and VarStore names that match the reference's `state_dict` keys.
+
+use infertop::core::nets::{parameter_count, Arch};
+use tch::{nn, Device, Kind, Tensor};
+
+const NUM_CLASSES: i64 = 100;
+
+/// Builds `arch` with seeded weights.
+fn build(arch: Arch) -> (nn::VarStore, Box<dyn infertop::core::nets::Net>) {
+    tch::manual_seed(0);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let net = arch.build(&vs.root(), NUM_CLASSES).unwrap_or_else(|| panic!("{arch} is not built in"));
+    (vs, net)
+}
+
+/// Checks the parameter count, runs one forward pass at batch 1 and one at batch 4, and
+/// checks that a few of the reference's parameter names exist.
+fn check(arch: Arch, expected_parameters: u64, names: &[&str]) {
+    let (vs, net) = build(arch);
+    assert_eq!(parameter_count(&vs), expected_parameters, "{arch}: parameter count");
+    tch::no_grad(|| {
+        for batch in [1, 4] {
+            let xs = Tensor::randn([batch, 3, 32, 32], (Kind::Float, Device::Cpu));
+            let logits = net.forward(&xs);
+            assert_eq!(logits.size(), [batch, NUM_CLASSES], "{arch}: output shape at batch {batch}");
+            assert!(bool::try_from(logits.isfinite().all()).unwrap(), "{arch}: non-finite logits");
+        }
+    });
+    let variables = vs.variables();
+    for name in names {
+        assert!(variables.contains_key(*name), "{arch}: no variable '{name}'");
+    }
+}
+
+#[test]
+fn vgg16() {
+    check(Arch::Vgg16, 34_015_396, &["features.0.weight", "features.41.running_var", "classifier.6.bias"]);
+}
+
+#[test]
+fn inceptionv3() {
+    check(
+        Arch::InceptionV3,
+        22_318_148,
+        &[
+            "Conv2d_1a_3x3.conv.weight",
+            "Mixed_5b.branchpool.1.bn.weight",
+            "Mixed_6e.branch7x7stack.4.conv.weight",
+            "Mixed_7c.branch3x3stack_3b.bn.running_mean",
+            "linear.bias",
+        ],
+    );
+}
+
+#[test]
+fn inceptionv4() {
+    check(
+        Arch::InceptionV4,
+        41_296_516,
+        &[
+            "stem.branch7x7a.3.conv.weight",
+            "inception_a.InceptionA_3.branchpool.1.conv.weight",
+            "reduction_a.branch3x3.bn.bias",
+            "inception_b.InceptionB_6.branch7x7stack.4.conv.weight",
+            "inception_c.InceptionC_2.branch3x3stackb.conv.weight",
+            "linear.weight",
+        ],
+    );
+}
+
+#[test]
+fn resnet50() {
+    check(
+        Arch::ResNet50,
+        23_705_252,
+        &[
+            "conv1.0.weight",
+            "conv2_x.0.shortcut.0.weight",
+            "conv5_x.2.residual_function.7.running_var",
+            "fc.bias",
+        ],
+    );
+}
+
+#[test]
+fn seresnet50() {
+    check(
+        Arch::SeResNet50,
+        26_262_804,
+        &["pre.0.bias", "stage1.0.excitation.2.weight", "stage4.2.residual.6.bias", "linear.weight"],
+    );
+}
+
+#[test]
+fn xception() {
+    check(
+        Arch::Xception,
+        21_013_988,
+        &[
+            "entry_flow.conv3_residual.0.depthwise.weight",
+            "entry_flow.conv5_shortcut.0.bias",
+            "middel_flow.middel_block.7.conv3.1.pointwise.weight",
+            "exit_flow.conv.3.pointwise.weight",
+            "fc.weight",
+        ],
+    );
+}
+
+#[test]
+fn mobilenet() {
+    check(
+        Arch::MobileNet,
+        3_315_428,
+        &["stem.0.conv.weight", "stem.1.pointwise.0.bias", "conv3.5.depthwise.1.weight", "fc.weight"],
+    );
+}
+
+#[test]
+fn mobilenetv2() {
+    check(
+        Arch::MobileNetV2,
+        2_369_380,
+        &["pre.0.bias", "stage1.residual.7.weight", "stage4.3.residual.3.weight", "conv2.weight"],
+    );
+}
+
+#[test]
+fn shufflenet() {
+    check(
+        Arch::ShuffleNet,
+        1_012_108,
+        &[
+            "conv1.conv.weight",
+            "stage2.0.bottlneck.0.pointwise.0.weight",
+            "stage3.7.depthwise.depthwise.1.running_mean",
+            "stage4.0.expand.pointwise.0.bias",
+            "fc.weight",
+        ],
+    );
+}
+
+#[test]
+fn shufflenetv2() {
+    check(
+        Arch::ShuffleNetV2,
+        1_360_896,
+        &[
+            "pre.1.weight",
+            "stage2.0.shortcut.2.weight",
+            "stage3.7.residual.5.weight",
+            "conv5.1.running_var",
+            "fc.bias",
+        ],
+    );
+}
+

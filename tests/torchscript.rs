@@ -1,0 +1,71 @@
+//! TorchScript models made here (traced from a Rust closure and saved), run through a manifest.
+
+use std::path::Path;
+
+use infertop::core::analysis::{model_profile, op_rows};
+use infertop::core::session::{Plan, Session};
+use infertop::core::state::{ModelStatus, MonitorState};
+use tch::{nn, nn::Module, CModule, Device, Kind, Tensor};
+
+/// Traces a small conv → relu → linear net taking `[1, 3, 16, 16]` and saves it to `path`.
+fn save_traced_net(path: &Path) {
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let conv = nn::conv2d(vs.root() / "conv", 3, 8, 3, nn::ConvConfig { padding: 1, ..Default::default() });
+    let fc = nn::linear(vs.root() / "fc", 8, 10, Default::default());
+    // Frozen (no gradients), the weights become constants of the traced graph.
+    vs.freeze();
+    let example = Tensor::randn([1, 3, 16, 16], (Kind::Float, Device::Cpu));
+    let mut closure = |inputs: &[Tensor]| {
+        let x = conv.forward(&inputs[0]).relu().adaptive_avg_pool2d([1, 1]).flatten(1, -1);
+        vec![fc.forward(&x)]
+    };
+    let module = CModule::create_by_tracing("TracedNet", "forward", &[example], &mut closure).expect("tracing works");
+    module.save(path).expect("saving works");
+}
+
+fn run_until(session: &mut Session, pred: impl Fn(&MonitorState) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !pred(&session.state) {
+        assert!(std::time::Instant::now() < deadline, "condition not reached: {:?}", session.state.models.iter().map(|m| &m.status).collect::<Vec<_>>());
+        match session.events.blocking_recv() {
+            Some(e) => session.state.apply(e),
+            None => panic!("engine ended early"),
+        }
+    }
+}
+
+#[test]
+fn a_traced_model_runs_through_the_manifest_with_op_data_and_a_bad_shape_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    save_traced_net(&dir.path().join("traced.pt"));
+    let manifest = dir.path().join("models.toml");
+    std::fs::write(
+        &manifest,
+        "[[model]]\nname = \"traced\"\ntorchscript = \"traced.pt\"\ninput = [3, 16, 16]\n\n\
+         [[model]]\nname = \"wrong-shape\"\ntorchscript = \"traced.pt\"\ninput = [5, 16, 16]\n\n\
+         [[model]]\nname = \"tiny\"\narch = \"tiny\"\ninput = [3, 32, 32]\n",
+    )
+    .unwrap();
+    let mut plan = Plan::new(Some(&manifest), &[], None, 1, true).expect("manifest is valid");
+    plan.sample_every = None;
+    let mut session = Session::start(&plan, false).unwrap();
+    run_until(&mut session, |s| {
+        s.models[0].latency.summary().is_some_and(|l| l.count >= 5) && s.models[2].latency.summary().is_some_and(|l| l.count >= 5)
+    });
+    session.stop();
+    let state = &session.state;
+    match &state.models[1].status {
+        ModelStatus::Failed(e) => {
+            assert!(e.contains("wrong-shape") && e.contains("channels"), "{e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+        other => panic!("the wrong input shape should fail that model, got {other:?}"),
+    }
+    let traced = &state.models[0];
+    assert!(traced.info.is_some());
+    // Op-level data without layers: convolution MACs from real shapes.
+    let rows = op_rows(&state.tree, traced, false);
+    let conv = rows.iter().find(|r| &*r.op == "aten::_convolution" || &*r.op == "aten::conv2d").expect("a convolution op");
+    assert_eq!(conv.macs, 8.0 * 16.0 * 16.0 * 3.0 * 9.0);
+    assert!(model_profile(&state.tree, traced).op_ms > 0.0);
+}
