@@ -110,3 +110,19 @@ fn a_corrupt_torchscript_file_fails_that_model_only() {
     }
     session.stop();
 }
+
+#[test]
+fn every_model_gets_its_own_op_subtree_and_macs() {
+    // Two models with identical layer names, calibrated one after the other: each must end up
+    // under its own model scope (scope names once matched by a reused pointer).
+    let mut session = Session::start(&plan(vec![tiny("first"), tiny("second"), tiny("third")], true), true).unwrap();
+    run_until(&mut session, |s| s.engine_stopped);
+    let state = &session.state;
+    let macs: Vec<f64> = state.models.iter().map(|m| infertop::core::analysis::model_profile(&state.tree, m).macs).collect();
+    assert!(macs[0] > 0.0, "{macs:?}");
+    assert!(macs.iter().all(|&m| m == macs[0]), "{macs:?}");
+    let scopes: Vec<_> = state.models.iter().map(|m| m.scope.expect("a model scope")).collect();
+    for s in &scopes {
+        assert_eq!(state.tree.get(*s).unwrap().parent, Some(0), "model scopes hang off the root");
+    }
+}

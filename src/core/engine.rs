@@ -165,12 +165,16 @@ impl Engine {
     /// Loads, warms up and calibrates one model; failures become events, not errors.
     fn prepare(&mut self, id: ModelId, spec: &ModelSpec) -> Result<Option<Runner>, Disconnected> {
         let fail = |e: String| Event::ModelFailed { model: id, name: spec.name.as_str().into(), error: e };
-        let model = match LoadedModel::load(spec) {
+        // Loading creates and fills tensors: not part of any inference, so not recorded.
+        self.recorder.as_mut().map(|r| r.set_enabled(false));
+        let loaded = LoadedModel::load(spec);
+        let [c, h, w] = spec.input;
+        let input = Tensor::randn([spec.batch, c, h, w], (Kind::Float, Device::Cpu));
+        self.recorder.as_mut().map(|r| r.set_enabled(true));
+        let model = match loaded {
             Ok(m) => m,
             Err(e) => return self.send(fail(e.to_string())).map(|()| None),
         };
-        let [c, h, w] = spec.input;
-        let input = Tensor::randn([spec.batch, c, h, w], (Kind::Float, Device::Cpu));
         let runner = Runner {
             id,
             name: spec.name.clone(),
@@ -273,3 +277,4 @@ impl Engine {
         Ok(())
     }
 }
+

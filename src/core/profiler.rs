@@ -18,6 +18,7 @@ mod ffi {
         pub fn infertop_scope_enter(name: *const c_char) -> *mut c_void;
         pub fn infertop_scope_exit(handle: *mut c_void);
         pub fn infertop_prof_node_count() -> i32;
+        pub fn infertop_prof_stack_depth() -> i32;
         pub fn infertop_prof_node_info(
             id: i32,
             parent: *mut i32,
@@ -190,6 +191,12 @@ impl Recorder {
                 self_ns: self.selfs[i],
             })
             .collect()
+    }
+
+    /// Ops and scopes open on this thread right now (0 between inferences).
+    #[must_use]
+    pub fn open_frames(&self) -> usize {
+        usize::try_from(unsafe { ffi::infertop_prof_stack_depth() }).unwrap_or(0)
     }
 
     /// Nodes created since the last call (with their calibration results so far).

@@ -27,7 +27,7 @@ constexpr int32_t kRoot = 0;
 struct Node {
   int32_t parent;
   uint8_t is_scope;  // 1 for USER_SCOPE records (layers, models), 0 for ops
-  const char* name_ptr;  // libtorch's pointer, compared first to skip strcmp on most lookups
+  const char* name_ptr;  // libtorch's pointer for ops, compared first to skip strcmp
   std::string name;
   std::vector<int32_t> children;
   // Counters since the last take.
@@ -71,7 +71,11 @@ int32_t child_of(int32_t parent, const char* name, bool is_scope) {
   Node& p = tls.nodes[parent];
   for (int32_t c : p.children) {
     const Node& n = tls.nodes[c];
-    if (n.is_scope == is_scope && (n.name_ptr == name || n.name == name)) return c;
+    if (n.is_scope != is_scope) continue;
+    // Op names point into operator schemas, which live as long as the process, so the pointer
+    // identifies the op. A scope's name may live in the RecordFunction itself, whose memory the
+    // next scope can reuse: scopes are compared by text.
+    if (is_scope ? n.name == name : (n.name_ptr == name || n.name == name)) return c;
   }
   int32_t id = int32_t(tls.nodes.size());
   tls.nodes.push_back(Node{parent, uint8_t(is_scope), name, name, {}});
@@ -225,6 +229,9 @@ void* infertop_scope_enter(const char* name) {
 void infertop_scope_exit(void* handle) {
   delete static_cast<at::RecordFunction*>(handle);  // the destructor runs the end callbacks
 }
+
+/// Frames open on this thread's stack: 0 between inferences.
+int32_t infertop_prof_stack_depth() { return int32_t(tls.stack.size()); }
 
 /// Number of nodes known so far; ids are 0..count and never change.
 int32_t infertop_prof_node_count() { return int32_t(tls.nodes.size()); }
