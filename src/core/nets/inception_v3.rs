@@ -73,8 +73,7 @@ impl InceptionB {
     }
 
     fn forward(&self, x: &Tensor) -> Tensor {
-        let parts =
-            [self.branch3x3.forward(x), self.branch3x3stack.forward(x), self.branchpool.forward(x)];
+        let parts = [self.branch3x3.forward(x), self.branch3x3stack.forward(x), self.branchpool.forward(x)];
         self.cat.forward(&parts)
     }
 }
@@ -92,7 +91,8 @@ struct InceptionC {
 
 impl InceptionC {
     fn new(p: &nn::Path, c_in: i64, c7: i64) -> Self {
-        let (k1, k71, k17) = (ConvSpec::k(1), ConvSpec::rect(7, 1).pad2(3, 0), ConvSpec::rect(1, 7).pad2(0, 3));
+        let (k1, k71, k17) =
+            (ConvSpec::k(1), ConvSpec::rect(7, 1).pad2(3, 0), ConvSpec::rect(1, 7).pad2(0, 3));
         let stack = [(c7, k1), (c7, k71), (c7, k17), (c7, k71), (192, k17)];
         Self {
             branch1x1: basic(&(p / "branch1x1"), c_in, 192, k1),
@@ -124,8 +124,12 @@ struct InceptionD {
 impl InceptionD {
     fn new(p: &nn::Path, c_in: i64) -> Self {
         let (k1, s2) = (ConvSpec::k(1), ConvSpec::k(3).stride(2));
-        let stack =
-            [(192, k1), (192, ConvSpec::rect(1, 7).pad2(0, 3)), (192, ConvSpec::rect(7, 1).pad2(3, 0)), (192, s2)];
+        let stack = [
+            (192, k1),
+            (192, ConvSpec::rect(1, 7).pad2(0, 3)),
+            (192, ConvSpec::rect(7, 1).pad2(3, 0)),
+            (192, s2),
+        ];
         Self {
             branch3x3: basic_seq(&(p / "branch3x3"), c_in, &[(192, k1), (320, s2)]),
             branch7x7: basic_seq(&(p / "branch7x7"), c_in, &stack),
@@ -161,7 +165,8 @@ struct InceptionE {
 
 impl InceptionE {
     fn new(p: &nn::Path, c_in: i64) -> Self {
-        let (k1, k13, k31) = (ConvSpec::k(1), ConvSpec::rect(1, 3).pad2(0, 1), ConvSpec::rect(3, 1).pad2(1, 0));
+        let (k1, k13, k31) =
+            (ConvSpec::k(1), ConvSpec::rect(1, 3).pad2(0, 1), ConvSpec::rect(3, 1).pad2(1, 0));
         Self {
             branch1x1: basic(&(p / "branch1x1"), c_in, 320, k1),
             branch3x3_1: basic(&(p / "branch3x3_1"), c_in, 384, k1),
@@ -181,10 +186,12 @@ impl InceptionE {
 
     fn forward(&self, x: &Tensor) -> Tensor {
         let b = self.branch3x3_1.forward(x);
-        let branch3x3 = self.branch3x3_cat.forward(&[self.branch3x3_2a.forward(&b), self.branch3x3_2b.forward(&b)]);
+        let branch3x3 =
+            self.branch3x3_cat.forward(&[self.branch3x3_2a.forward(&b), self.branch3x3_2b.forward(&b)]);
         let s = self.branch3x3stack_2.forward(&self.branch3x3stack_1.forward(x));
-        let stack =
-            self.branch3x3stack_cat.forward(&[self.branch3x3stack_3a.forward(&s), self.branch3x3stack_3b.forward(&s)]);
+        let stack = self
+            .branch3x3stack_cat
+            .forward(&[self.branch3x3stack_3a.forward(&s), self.branch3x3stack_3b.forward(&s)]);
         let pool = self.branch_pool_conv.forward(&self.branch_pool_pool.forward(x));
         self.cat.forward(&[self.branch1x1.forward(x), branch3x3, stack, pool])
     }
@@ -218,7 +225,10 @@ impl InceptionV3 {
             ("Conv2d_4a_3x3", 80, 192, ConvSpec::k(3)),
         ];
         Self {
-            stem: stem.iter().map(|&(name, c_in, c_out, spec)| basic(&(p / name), c_in, c_out, spec)).collect(),
+            stem: stem
+                .iter()
+                .map(|&(name, c_in, c_out, spec)| basic(&(p / name), c_in, c_out, spec))
+                .collect(),
             mixed_5: [
                 InceptionA::new(&(p / "Mixed_5b"), 192, 32),
                 InceptionA::new(&(p / "Mixed_5c"), 256, 64),

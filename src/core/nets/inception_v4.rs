@@ -231,10 +231,12 @@ impl InceptionC {
 
     fn forward(&self, x: &Tensor) -> Tensor {
         let s = self.branch3x3stack.forward(x);
-        let stack =
-            self.branch3x3stack_cat.forward(&[self.branch3x3stacka.forward(&s), self.branch3x3stackb.forward(&s)]);
+        let stack = self
+            .branch3x3stack_cat
+            .forward(&[self.branch3x3stacka.forward(&s), self.branch3x3stackb.forward(&s)]);
         let b = self.branch3x3.forward(x);
-        let branch3x3 = self.branch3x3_cat.forward(&[self.branch3x3a.forward(&b), self.branch3x3b.forward(&b)]);
+        let branch3x3 =
+            self.branch3x3_cat.forward(&[self.branch3x3a.forward(&b), self.branch3x3b.forward(&b)]);
         let pool = self.branchpool_conv.forward(&self.branchpool_pool.forward(x));
         self.cat.forward(&[self.branch1x1.forward(x), branch3x3, stack, pool])
     }
@@ -242,7 +244,14 @@ impl InceptionC {
 
 /// Builds `count` blocks named `{prefix}_0`, `{prefix}_1`, ... under `p`, as the reference's
 /// `_generate_inception_module` does; the first takes `c_in` channels, the rest `c_out`.
-fn repeat<B>(p: &nn::Path, prefix: &str, count: usize, c_in: i64, c_out: i64, new: fn(&nn::Path, i64) -> B) -> Vec<B> {
+fn repeat<B>(
+    p: &nn::Path,
+    prefix: &str,
+    count: usize,
+    c_in: i64,
+    c_out: i64,
+    new: fn(&nn::Path, i64) -> B,
+) -> Vec<B> {
     (0..count).map(|i| new(&(p / format!("{prefix}_{i}")), if i == 0 { c_in } else { c_out })).collect()
 }
 

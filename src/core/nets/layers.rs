@@ -129,6 +129,7 @@ impl ConvSpec {
 }
 
 /// A 2-D convolution of any [`ConvSpec`], labelled by its path.
+#[must_use]
 pub fn conv(p: &nn::Path, c_in: i64, c_out: i64, spec: ConvSpec) -> Layer<nn::Conv2D> {
     let cfg = nn::ConvConfigND::<[i64; 2]> {
         stride: [spec.stride, spec.stride],
@@ -140,9 +141,9 @@ pub fn conv(p: &nn::Path, c_in: i64, c_out: i64, spec: ConvSpec) -> Layer<nn::Co
     Layer::new(p, nn::conv(p, c_in, c_out, spec.kernel, cfg))
 }
 
-/// The activations of the reference models. They run in place (`aten::relu_`,
-/// `aten::relu6_`), as PyTorch's `ReLU(inplace=True)` and `ReLU6(inplace=True)` do, so the
-/// profile shows the same ops and the same memory traffic as the reference.
+/// The activations of the reference models (`ReLU`, `ReLU6`). They run in place, as the
+/// reference's `inplace=True` modules do, so the profile shows the same memory traffic
+/// (`aten::relu_`; `aten::relu6_`, which libtorch runs as the `hardtanh_` PyTorch calls).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Act {
     Relu,
@@ -169,11 +170,13 @@ pub struct Activation {
 
 impl Activation {
     /// An activation labelled `p`'s path.
+    #[must_use]
     pub fn new(p: &nn::Path, act: Act) -> Self {
         Self { step: Step::new(p), act }
     }
 
     /// A ReLU labelled `p`'s path.
+    #[must_use]
     pub fn relu(p: &nn::Path) -> Self {
         Self::new(p, Act::Relu)
     }
@@ -195,12 +198,14 @@ pub struct ConvBn {
 
 impl ConvBn {
     /// A unit with children `conv`, `bn` and `relu`, like the reference's `BasicConv2d`.
+    #[must_use]
     pub fn named(p: &nn::Path, c_in: i64, c_out: i64, spec: ConvSpec, act: Option<Act>) -> Self {
         Self::at([&(p / "conv"), &(p / "bn"), &(p / "relu")], c_in, c_out, spec, act)
     }
 
     /// A unit at positions `i`, `i + 1` (and `i + 2` for the activation) of the
     /// `nn.Sequential` at `p`.
+    #[must_use]
     pub fn seq(p: &nn::Path, i: usize, c_in: i64, c_out: i64, spec: ConvSpec, act: Option<Act>) -> Self {
         let at = |k: usize| p / (i + k).to_string();
         Self::at([&at(0), &at(1), &at(2)], c_in, c_out, spec, act)
@@ -240,16 +245,19 @@ enum PoolKind {
 
 impl Pool {
     /// `nn.MaxPool2d(k, stride, pad)`.
+    #[must_use]
     pub fn max(p: &nn::Path, k: i64, stride: i64, pad: i64) -> Self {
         Self { step: Step::new(p), kind: PoolKind::Max { k, stride, pad } }
     }
 
     /// `nn.AvgPool2d(k, stride, pad)`; padding counts towards the mean, as in PyTorch.
+    #[must_use]
     pub fn avg(p: &nn::Path, k: i64, stride: i64, pad: i64) -> Self {
         Self { step: Step::new(p), kind: PoolKind::Avg { k, stride, pad } }
     }
 
     /// `nn.AdaptiveAvgPool2d(1)`: one mean per channel, the result stays 4-D.
+    #[must_use]
     pub fn global_avg(p: &nn::Path) -> Self {
         Self { step: Step::new(p), kind: PoolKind::GlobalAvg }
     }
@@ -274,6 +282,7 @@ pub struct Flatten(Step);
 
 impl Flatten {
     /// A flatten step labelled `p`'s path.
+    #[must_use]
     pub fn new(p: &nn::Path) -> Self {
         Self(Step::new(p))
     }
@@ -294,11 +303,13 @@ pub struct Dropout {
 
 impl Dropout {
     /// `nn.Dropout(p)`.
+    #[must_use]
     pub fn new(path: &nn::Path, p: f64) -> Self {
         Self { step: Step::new(path), p, channelwise: false }
     }
 
     /// `nn.Dropout2d(p)`, which drops whole channels (`aten::feature_dropout`).
+    #[must_use]
     pub fn channels(path: &nn::Path, p: f64) -> Self {
         Self { step: Step::new(path), p, channelwise: true }
     }
@@ -321,6 +332,7 @@ pub struct Concat(Step);
 
 impl Concat {
     /// A concatenation labelled `p`'s path.
+    #[must_use]
     pub fn new(p: &nn::Path) -> Self {
         Self(Step::new(p))
     }
@@ -337,6 +349,7 @@ pub struct Add(Step);
 
 impl Add {
     /// A sum labelled `p`'s path.
+    #[must_use]
     pub fn new(p: &nn::Path) -> Self {
         Self(Step::new(p))
     }
@@ -354,6 +367,7 @@ pub struct ConvChain(Vec<ConvBn>);
 impl ConvChain {
     /// Units at `p/0`, `p/1`, ..., each with children `conv`, `bn`, `relu`; `convs` lists
     /// (output channels, spec) per unit.
+    #[must_use]
     pub fn named(p: &nn::Path, c_in: i64, convs: &[(i64, ConvSpec)], act: Option<Act>) -> Self {
         let mut c = c_in;
         let mut units = Vec::with_capacity(convs.len());
@@ -366,8 +380,7 @@ impl ConvChain {
 
     /// Runs the units in order.
     pub fn forward(&self, xs: &Tensor) -> Tensor {
-        let (first, rest) = self.0.split_first().expect("a chain has at least one unit");
-        rest.iter().fold(first.forward(xs), |x, unit| unit.forward(&x))
+        self.0.iter().fold(xs.shallow_clone(), |x, unit| unit.forward(&x))
     }
 }
 
@@ -383,14 +396,20 @@ pub struct ChannelShuffle {
 
 impl ChannelShuffle {
     /// A shuffle over `groups` groups labelled `p`'s path.
+    #[must_use]
     pub fn new(p: &nn::Path, groups: i64) -> Self {
         Self { step: Step::new(p), groups }
     }
 
     /// Shuffles the channels of `xs`.
+    ///
+    /// # Panics
+    /// When `xs` is not 4-D.
     pub fn forward(&self, xs: &Tensor) -> Tensor {
         self.step.run(xs, |x| {
-            let [n, c, h, w] = x.size()[..] else { panic!("channel shuffle expects NCHW, got {:?}", x.size()) };
+            let [n, c, h, w] = x.size()[..] else {
+                panic!("channel shuffle expects NCHW, got {:?}", x.size())
+            };
             x.view([n, self.groups, c / self.groups, h, w]).transpose(1, 2).contiguous().view([n, -1, h, w])
         })
     }

@@ -77,13 +77,12 @@ impl BottleneckResidualSeBlock {
 
     fn forward(&self, x: &Tensor) -> Tensor {
         // The reference computes the shortcut first.
-        let shortcut = self.shortcut.as_ref().map(|s| s.forward(x));
-        let [a, b, c] = &self.residual;
-        let residual = c.forward(&b.forward(&a.forward(x)));
+        let shortcut = self.shortcut.as_ref().map(|projection| projection.forward(x));
+        let residual = self.residual.iter().fold(x.shallow_clone(), |y, unit| unit.forward(&y));
         let gates = self.excitation.forward(&residual);
         let scaled = self.scale.run(&residual, |r| {
-            let (n, ch) = (r.size()[0], r.size()[1]);
-            r * gates.view([n, ch, 1, 1]).expand_as(r)
+            let size = r.size();
+            r * gates.view([size[0], size[1], 1, 1]).expand_as(r)
         });
         let sum = self.add.forward(&scaled, shortcut.as_ref().unwrap_or(x));
         // `F.relu` in the reference: not in place.

@@ -60,9 +60,17 @@ impl ShuffleUnit {
             ];
             (Input::Both(Box::new(shortcut)), residual_branch(&(p / "residual"), c_in, c_out / 2, stride))
         } else {
-            (Input::Split(Step::new(&(p / "split"))), residual_branch(&(p / "residual"), c_in / 2, c_in / 2, 1))
+            (
+                Input::Split(Step::new(&(p / "split"))),
+                residual_branch(&(p / "residual"), c_in / 2, c_in / 2, 1),
+            )
         };
-        Self { input, residual, cat: Concat::new(&(p / "cat")), shuffle: ChannelShuffle::new(&(p / "shuffle"), 2) }
+        Self {
+            input,
+            residual,
+            cat: Concat::new(&(p / "cat")),
+            shuffle: ChannelShuffle::new(&(p / "shuffle"), 2),
+        }
     }
 
     fn forward(&self, x: &Tensor) -> Tensor {

@@ -8,7 +8,9 @@
 use tch::nn;
 use tch::Tensor;
 
-use super::layers::{batch_norm2d, conv, linear, Act, Activation, Add, ConvBn, ConvSpec, Flatten, Layer, Pool, Step};
+use super::layers::{
+    batch_norm2d, conv, linear, Act, Activation, Add, ConvBn, ConvSpec, Flatten, Layer, Pool, Step,
+};
 use super::Net;
 
 /// A depthwise 3×3 convolution then a pointwise 1×1 one, both without bias and with no
@@ -41,7 +43,10 @@ struct SepBn {
 
 impl SepBn {
     fn new(p: &nn::Path, i: usize, c_in: i64, c_out: i64) -> Self {
-        Self { sep: SeparableConv2d::new(&(p / i.to_string()), c_in, c_out), bn: batch_norm2d(&(p / (i + 1).to_string()), c_out) }
+        Self {
+            sep: SeparableConv2d::new(&(p / i.to_string()), c_in, c_out),
+            bn: batch_norm2d(&(p / (i + 1).to_string()), c_out),
+        }
     }
 
     fn forward(&self, xs: &Tensor) -> Tensor {
@@ -58,7 +63,10 @@ struct Shortcut {
 
 impl Shortcut {
     fn new(p: &nn::Path, c_in: i64, c_out: i64, stride: i64) -> Self {
-        Self { conv: conv(&(p / "0"), c_in, c_out, ConvSpec::k(1).stride(stride)), bn: batch_norm2d(&(p / "1"), c_out) }
+        Self {
+            conv: conv(&(p / "0"), c_in, c_out, ConvSpec::k(1).stride(stride)),
+            bn: batch_norm2d(&(p / "1"), c_out),
+        }
     }
 
     fn forward(&self, xs: &Tensor) -> Tensor {
