@@ -8,7 +8,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
 use crate::cli::{Cli, LineFormat};
-use crate::core::analysis::model_profile;
+use crate::core::analysis::{model_profile, rate};
 use crate::core::sampler::{SystemSample, ThrottleBits};
 use crate::core::session::{Plan, Session};
 use crate::core::state::{ModelState, ModelStatus, MonitorState};
@@ -105,7 +105,14 @@ pub fn text_line(state: &MonitorState, model: &ModelState, elapsed: Duration) ->
         (_, None) => format!("{head} {}", if model.info.is_some() { "waiting" } else { "loading" }),
         (_, Some(s)) => {
             let macs = model_profile(&state.tree, model).macs;
-            let macs = if macs > 0.0 { format!("  {:>8.1} MMAC", macs / 1e6) } else { String::new() };
+            let batch = model.info.as_ref().map_or(1, |i| i.batch) as f64;
+            let macs = if macs > 0.0 {
+                let gmacs = rate(macs, s.p50_ms);
+                let peak = state.peak_gmacs.map_or(String::new(), |p| format!(" ({:.0}% of peak)", 100.0 * gmacs / p));
+                format!("  {:>8.1} MMAC/img  {gmacs:>6.1} GMAC/s{peak}", macs / 1e6 / batch)
+            } else {
+                String::new()
+            };
             format!(
                 "{head} n={:<6} p50 {:>8.2} ms  p90 {:>8.2} ms  p99 {:>8.2} ms  {:>7.1} inf/s{macs}",
                 s.count,
