@@ -16,7 +16,6 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -26,8 +25,8 @@ constexpr int32_t kRoot = 0;
 
 struct Node {
   int32_t parent;
-  uint8_t is_scope;  // 1 for USER_SCOPE records (layers, models), 0 for ops
-  const char* name_ptr;  // libtorch's pointer for ops, compared first to skip strcmp
+  uint8_t is_scope;  // 1 for scopes (layers, models, USER_SCOPE records), 0 for ops
+  const char* name_ptr;  // the pointer first seen with this name (see child_of)
   std::string name;
   std::vector<int32_t> children;
   // Counters since the last take.
@@ -52,14 +51,17 @@ struct ThreadProfile {
   bool enabled = false;
   bool calibrating = false;
   at::CallbackHandle handle = 0;  // this thread's callback, 0 when none
-  std::deque<Node> nodes;  // deque: references stay valid as it grows
+  std::vector<Node> nodes;        // by id; only indices are kept across calls
   std::vector<Frame> stack;
   std::vector<int32_t> touched;
-  ThreadProfile() { nodes.push_back(Node{-1, 1, nullptr, "<root>", {}}); }
+  ThreadProfile() {
+    nodes.reserve(4096);
+    stack.reserve(64);
+    nodes.push_back(Node{-1, 1, nullptr, "<root>", {}});
+  }
 };
 
 thread_local ThreadProfile tls;
-
 
 inline uint64_t now_ns() {
   timespec ts;
@@ -67,51 +69,62 @@ inline uint64_t now_ns() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
-int32_t child_of(int32_t parent, const char* name, bool is_scope) {
-  Node& p = tls.nodes[parent];
-  for (int32_t c : p.children) {
-    const Node& n = tls.nodes[c];
-    if (n.is_scope != is_scope) continue;
-    // Op names point into operator schemas, which live as long as the process, so the pointer
-    // identifies the op. A scope's name may live in the RecordFunction itself, whose memory the
-    // next scope can reuse: scopes are compared by text.
-    if (is_scope ? n.name == name : (n.name_ptr == name || n.name == name)) return c;
+// How a name identifies a node. Op names point into operator schemas and infertop's scope names
+// are interned for the process, so for both the pointer identifies the name and a pointer match
+// is enough (the text is compared only when no pointer matches). A USER_SCOPE record's name lives
+// inside the RecordFunction, whose memory the next record may reuse: those compare by text only.
+enum class Match { PointerFirst, TextOnly };
+
+int32_t child_of(ThreadProfile& t, int32_t parent, const char* name, bool is_scope, Match match) {
+  const std::vector<int32_t>& children = t.nodes[parent].children;
+  if (match == Match::PointerFirst) {
+    for (int32_t c : children)
+      if (t.nodes[c].name_ptr == name && t.nodes[c].is_scope == is_scope) return c;
   }
-  int32_t id = int32_t(tls.nodes.size());
-  tls.nodes.push_back(Node{parent, uint8_t(is_scope), name, name, {}});
-  tls.nodes[parent].children.push_back(id);
+  for (int32_t c : children)
+    if (t.nodes[c].is_scope == is_scope && t.nodes[c].name == name) return c;
+  int32_t id = int32_t(t.nodes.size());
+  t.nodes.push_back(Node{parent, uint8_t(is_scope), match == Match::PointerFirst ? name : nullptr, name, {}});
+  t.nodes[parent].children.push_back(id);
   return id;
 }
 
-Frame& push(const at::RecordFunction& fn) {
-  int32_t parent = tls.stack.empty() ? kRoot : tls.stack.back().node;
-  bool is_scope = fn.scope() == at::RecordScope::USER_SCOPE;
-  tls.stack.push_back(Frame{child_of(parent, fn.name(), is_scope), 0, 0});
-  return tls.stack.back();
+Frame& push(ThreadProfile& t, const char* name, bool is_scope, Match match) {
+  int32_t parent = t.stack.empty() ? kRoot : t.stack.back().node;
+  t.stack.push_back(Frame{child_of(t, parent, name, is_scope, match), 0, 0});
+  return t.stack.back();
 }
 
-void pop(uint64_t end_ns) {
-  Frame f = tls.stack.back();
-  tls.stack.pop_back();
+Frame& push_record(ThreadProfile& t, const at::RecordFunction& fn) {
+  bool is_scope = fn.scope() == at::RecordScope::USER_SCOPE;
+  return push(t, fn.name(), is_scope, is_scope ? Match::TextOnly : Match::PointerFirst);
+}
+
+void pop(ThreadProfile& t, uint64_t end_ns) {
+  Frame f = t.stack.back();
+  t.stack.pop_back();
   uint64_t dur = end_ns > f.start_ns ? end_ns - f.start_ns : 0;
-  Node& n = tls.nodes[f.node];
+  Node& n = t.nodes[f.node];
   n.calls += 1;
   n.total_ns += dur;
   n.self_ns += dur > f.child_ns ? dur - f.child_ns : 0;
+  if (t.calibrating) n.calib_calls += 1;
   if (!n.touched) {
     n.touched = true;
-    tls.touched.push_back(f.node);
+    t.touched.push_back(f.node);
   }
-  if (!tls.stack.empty()) tls.stack.back().child_ns += dur;
+  if (!t.stack.empty()) t.stack.back().child_ns += dur;
 }
 
 std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
-  if (tls.enabled) push(fn).start_ns = now_ns();
+  ThreadProfile& t = tls;
+  if (t.enabled) push_record(t, fn).start_ns = now_ns();
   return nullptr;
 }
 
 void on_end(const at::RecordFunction&, at::ObserverContext*) {
-  if (tls.enabled && !tls.stack.empty()) pop(now_ns());
+  ThreadProfile& t = tls;
+  if (t.enabled && !t.stack.empty()) pop(t, now_ns());
 }
 
 // ---- calibration: MACs and bytes from real shapes -------------------------------------------
@@ -153,7 +166,7 @@ double macs_per_output(const char* name, c10::ArrayRef<const c10::IValue> in) {
 
 std::unique_ptr<at::ObserverContext> on_start_calib(const at::RecordFunction& fn) {
   if (!tls.enabled) return nullptr;
-  Frame& f = push(fn);
+  Frame& f = push_record(tls, fn);
   if (fn.scope() != at::RecordScope::USER_SCOPE) {
     auto in = fn.inputs();
     f.macs_per_output = macs_per_output(fn.name(), in);
@@ -177,8 +190,7 @@ void on_end_calib(const at::RecordFunction& fn, at::ObserverContext*) {
     n.calib_macs += f.macs_per_output * out_elems;
     n.calib_bytes += f.input_bytes + out_bytes;
   }
-  n.calib_calls += 1;
-  pop(now_ns());
+  pop(tls, now_ns());
 }
 
 at::RecordFunctionCallback make_callback(bool calibrating) {
@@ -217,17 +229,20 @@ void infertop_prof_calibrate(int on) {
   tls.handle = at::addThreadLocalCallback(make_callback(tls.calibrating));
 }
 
-/// Opens a USER_SCOPE record named `name` (which must outlive the scope); returns a handle for
-/// `infertop_scope_exit`, or null when this thread does not record.
+/// Opens a scope named `name` (interned by the caller: it must outlive the process's use of the
+/// profiler) on the calling thread; returns a handle for `infertop_scope_exit`, or null when this
+/// thread does not record. Scopes are pushed on the tree directly rather than through a
+/// USER_SCOPE RecordFunction: same tree, without a heap allocation and a name copy per layer.
 void* infertop_scope_enter(const char* name) {
-  if (!tls.enabled) return nullptr;
-  auto* rf = new at::RecordFunction(at::RecordScope::USER_SCOPE);
-  if (rf->isActive()) rf->before(std::string_view(name));
-  return rf;
+  ThreadProfile& t = tls;
+  if (!t.enabled) return nullptr;
+  push(t, name, true, Match::PointerFirst).start_ns = now_ns();
+  return &t;
 }
 
 void infertop_scope_exit(void* handle) {
-  delete static_cast<at::RecordFunction*>(handle);  // the destructor runs the end callbacks
+  ThreadProfile& t = tls;
+  if (handle == &t && t.enabled && !t.stack.empty()) pop(t, now_ns());
 }
 
 /// Frames open on this thread's stack: 0 between inferences.
