@@ -1,0 +1,178 @@
+//! Snapshots: everything measured so far, written as a folder of CSV files and a JSON file that
+//! pandas, R or a spreadsheet read without help.
+//!
+//! ```text
+//! <base>/20261124-163000/      (UTC; "-2", "-3", ... when the name is taken)
+//!   models.csv   one row per model: latency, MACs, rates, category shares, throttling
+//!   ops.csv      one row per (model, op, parent op): calls and time per inference, MACs, bytes
+//!   layers.csv   one row per (model, layer): time and MACs per inference, shares
+//!   system.csv   the system time series in long form: t_ms, metric, source, value, running_model
+//!   run.json     machine, versions, settings, models, start and snapshot times
+//! ```
+//!
+//! Every table is tidy: one header line, one observation per row, units in the column names
+//! (`latency_ms_p50`) or, in `system.csv`, in the metric name (`freq_cur_mhz`). An unknown value
+//! is an empty field, never 0. The system series is long rather than wide because its columns
+//! would depend on the machine (a policy per cluster, any number of sensors); a long table has
+//! the same five columns everywhere and pivots in one call (`df.pivot_table(index="t_ms",
+//! columns=["metric", "source"], values="value")`). Its `t_ms` counts from the sampler's start,
+//! which is close to `started_at` in `run.json`.
+//!
+//! Nobody ever reads part of a snapshot: the files are written into a hidden staging folder
+//! `<base>/.<name>.tmp/`, each under a temporary name and renamed when complete, and the folder
+//! is renamed to `<base>/<name>/` once every file is in. A crash leaves at most a hidden
+//! `.tmp` folder behind; a failed write removes it.
+
+mod files;
+mod meta;
+mod rows;
+mod system;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::core::state::MonitorState;
+
+pub use meta::{MachineInfo, RunMeta};
+pub use rows::{layer_rows, model_rows, op_rows, LayerRecord, ModelRecord, OpRecord};
+pub use system::{system_rows, SystemRecord};
+
+/// The snapshot files, in the order they are written (`run.json` last).
+pub const FILES: [&str; 5] = ["models.csv", "ops.csv", "layers.csv", "system.csv", "run.json"];
+
+/// Why a snapshot could not be written. Its message is one line naming the path.
+#[derive(Debug, thiserror::Error)]
+#[error("{action} {}: {reason}", path.display())]
+pub struct ExportError {
+    /// What failed, as the start of the message (`cannot create snapshot folder`).
+    pub action: &'static str,
+    /// The folder or file concerned.
+    pub path: PathBuf,
+    /// The operating system's reason, on one line.
+    pub reason: String,
+    pub kind: io::ErrorKind,
+}
+
+impl ExportError {
+    pub(crate) fn new(action: &'static str, path: &Path, err: &io::Error) -> Self {
+        let reason = err.to_string().lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        Self { action, path: path.to_path_buf(), reason, kind: err.kind() }
+    }
+}
+
+/// Where snapshots go unless told otherwise: `./infertop-snapshots`.
+#[must_use]
+pub fn default_export_base() -> PathBuf {
+    PathBuf::from("infertop-snapshots")
+}
+
+/// Creates `base` if missing and proves that files can be created in it (a probe file is made
+/// and removed), so that a run does not measure for an hour and then fail to save.
+///
+/// # Errors
+/// When the folder cannot be created or written, naming it and the reason.
+pub fn check_writable(base: &Path) -> Result<(), ExportError> {
+    fs::create_dir_all(base).map_err(|e| ExportError::new("cannot create snapshot folder", base, &e))?;
+    let probe = base.join(format!(".infertop-probe-{}", std::process::id()));
+    fs::write(&probe, b"").map_err(|e| ExportError::new("cannot write in snapshot folder", base, &e))?;
+    fs::remove_file(&probe).map_err(|e| ExportError::new("cannot remove a file in snapshot folder", base, &e))
+}
+
+/// Writes a snapshot of `state` into a new folder under `base` (created if missing) and returns
+/// that folder.
+///
+/// # Errors
+/// When a folder or file cannot be created, written or renamed, naming it and the reason.
+pub fn write_snapshot(base: &Path, state: &MonitorState, meta: &RunMeta) -> Result<PathBuf, ExportError> {
+    let now = SystemTime::now();
+    fs::create_dir_all(base).map_err(|e| ExportError::new("cannot create snapshot folder", base, &e))?;
+    let (name, staging) = claim_staging(base, &snapshot_name(now))?;
+    let written = write_files(&staging, state, meta, now).and_then(|()| publish(base, &name, &staging));
+    if written.is_err() {
+        // Best effort: the error that matters is the one returned.
+        let _ = fs::remove_dir_all(&staging);
+    }
+    written
+}
+
+fn write_files(dir: &Path, state: &MonitorState, meta: &RunMeta, now: SystemTime) -> Result<(), ExportError> {
+    files::write_rows(&dir.join(FILES[0]), model_rows(state))?;
+    files::write_rows(&dir.join(FILES[1]), op_rows(state))?;
+    files::write_rows(&dir.join(FILES[2]), layer_rows(state))?;
+    files::write_rows(&dir.join(FILES[3]), system_rows(state))?;
+    let machine = MachineInfo::detect();
+    let json = meta::run_json(state, meta, &machine, now);
+    files::write_atomic(&dir.join(FILES[4]), |w| {
+        serde_json::to_writer_pretty(&mut *w, &json)?;
+        w.write_all(b"\n")
+    })
+}
+
+/// Finds a free snapshot name (`stamp`, `stamp-2`, ...) and creates its staging folder; making
+/// the staging folder is the claim, so two processes never pick the same name.
+fn claim_staging(base: &Path, stamp: &str) -> Result<(String, PathBuf), ExportError> {
+    for n in 1u32.. {
+        let name = if n == 1 { stamp.to_string() } else { format!("{stamp}-{n}") };
+        if base.join(&name).exists() {
+            continue;
+        }
+        let staging = base.join(format!(".{name}.tmp"));
+        match fs::create_dir(&staging) {
+            Ok(()) => return Ok((name, staging)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(ExportError::new("cannot create snapshot folder", &staging, &e)),
+        }
+    }
+    unreachable!("a free suffix exists")
+}
+
+/// Renames the complete staging folder to its final name.
+fn publish(base: &Path, name: &str, staging: &Path) -> Result<PathBuf, ExportError> {
+    let target = base.join(name);
+    fs::rename(staging, &target).map_err(|e| ExportError::new("cannot rename snapshot folder to", &target, &e))?;
+    Ok(target)
+}
+
+/// The folder name of a snapshot taken at `t`: `20261124-163000` (UTC).
+#[must_use]
+pub fn snapshot_name(t: SystemTime) -> String {
+    let iso = utc_rfc3339(t);
+    let digits: String = iso.chars().filter(char::is_ascii_digit).collect();
+    format!("{}-{}", &digits[..8], &digits[8..14])
+}
+
+/// `t` as RFC 3339 in UTC to the second (`2026-11-24T16:30:00Z`), clamped to years 1970–9999.
+#[must_use]
+pub fn utc_rfc3339(t: SystemTime) -> String {
+    let latest = UNIX_EPOCH + Duration::from_secs(253_402_300_799); // 9999-12-31T23:59:59Z
+    let t = t.clamp(UNIX_EPOCH, latest);
+    let mut out = String::new();
+    // Cannot fail inside the clamped range.
+    let _ = write!(out, "{}", humantime::format_rfc3339_seconds(t));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_utc_stamps() {
+        // 2026-11-24T16:30:00Z
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_537_800);
+        assert_eq!(utc_rfc3339(t), "2026-11-24T16:30:00Z");
+        assert_eq!(snapshot_name(t), "20261124-163000");
+        assert_eq!(snapshot_name(UNIX_EPOCH - Duration::from_secs(5)), "19700101-000000");
+        assert_eq!(snapshot_name(UNIX_EPOCH + Duration::from_secs(u64::MAX / 4)), "99991231-235959");
+    }
+
+    #[test]
+    fn error_messages_are_one_line() {
+        let err = io::Error::other("first\nsecond");
+        let e = ExportError::new("cannot write", Path::new("/x/y"), &err);
+        assert_eq!(e.to_string(), "cannot write /x/y: first second");
+    }
+}

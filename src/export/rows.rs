@@ -1,0 +1,251 @@
+//! Rows of `models.csv`, `ops.csv` and `layers.csv`: serde structs whose field names are the
+//! column headers, built from the state with the same analysis the TUI shows.
+//!
+//! Times and MACs are per inference (one forward pass of the whole batch). Rates derived from
+//! latency use the median (p50), as the headless lines do. An `Option` that is `None` is an
+//! empty field: not measured (not profiled, no MAC count, no peak), never zero.
+
+use serde::Serialize;
+
+use crate::core::analysis::{self, model_profile, rate, ModelProfile};
+use crate::core::ops::Category;
+use crate::core::state::{ModelState, ModelStatus, MonitorState, LATENCY_WINDOW};
+use crate::headless::inferences_per_s;
+
+/// One row of `models.csv`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ModelRecord<'a> {
+    pub model: &'a str,
+    pub params: Option<u64>,
+    /// Per inference (whole batch), from the calibration pass.
+    pub macs: Option<f64>,
+    /// Inferences since the start or the last reset.
+    pub iterations: u64,
+    pub latency_ms_mean: Option<f64>,
+    /// Percentiles cover the latest `percentile_window` inferences; mean, min and max all.
+    pub latency_ms_p50: Option<f64>,
+    pub latency_ms_p90: Option<f64>,
+    pub latency_ms_p99: Option<f64>,
+    pub latency_ms_min: Option<f64>,
+    pub latency_ms_max: Option<f64>,
+    /// Images per second: batch / mean latency.
+    pub inferences_per_s: Option<f64>,
+    /// Median latency per billion MACs.
+    pub ms_per_gmac: Option<f64>,
+    /// MACs over median latency.
+    pub gmacs_per_s: Option<f64>,
+    /// `gmacs_per_s` over the machine's measured peak.
+    pub peak_share: Option<f64>,
+    pub share_conv2d: Option<f64>,
+    pub share_batchnorm: Option<f64>,
+    pub share_relu: Option<f64>,
+    pub share_concat: Option<f64>,
+    pub share_add: Option<f64>,
+    pub share_pool: Option<f64>,
+    pub share_linear: Option<f64>,
+    pub share_bookkeeping: Option<f64>,
+    pub share_other: Option<f64>,
+    /// Throttled mean latency over unthrottled mean, minus one.
+    pub throttle_penalty: Option<f64>,
+    /// Mean latency scaled to the full clock.
+    pub latency_ms_full_clock: Option<f64>,
+    pub throttled_inferences: u64,
+    /// `loading`, `running` or `failed`.
+    pub status: &'static str,
+    pub error: Option<&'a str>,
+    /// Reference top-1 error in %, from the manifest.
+    pub top1_error_pct: Option<f64>,
+    /// `arch:<name>`, or the path of a scripted model (`model.pt`).
+    pub source: Option<&'a str>,
+    pub batch: Option<i64>,
+    /// Input shape per image, `3x224x224`.
+    pub input_chw: Option<String>,
+    pub macs_per_image: Option<f64>,
+    /// Bytes of the top-level ops' inputs and outputs per inference.
+    pub bytes: Option<f64>,
+    /// Inferences whose op times are in the shares and in `ops.csv`.
+    pub profiled_iterations: u64,
+    pub percentile_window: u64,
+    /// Sum of the top-level ops' time per inference: what the shares divide.
+    pub op_ms: Option<f64>,
+    pub peak_gmacs_per_s: Option<f64>,
+}
+
+/// One row of `ops.csv`: an op under one parent op, per inference.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct OpRecord<'a> {
+    pub model: &'a str,
+    pub op: String,
+    /// The op it ran under; empty for top-level ops (whose `total_ms` add up to `op_ms`).
+    pub parent_op: Option<String>,
+    /// `conv2d`, `batchnorm`, ... as in the `share_*` columns.
+    pub category: &'static str,
+    pub calls_per_inference: Option<f64>,
+    pub self_ms: Option<f64>,
+    /// Counted only where no op of the same name is above it, so recursion is not counted
+    /// twice: a call nested in its namesake shows 0 here (its time is in the outer call's).
+    pub total_ms: Option<f64>,
+    /// Counted like `total_ms`.
+    pub macs: f64,
+    pub bytes: f64,
+    pub gmacs_per_s: Option<f64>,
+}
+
+/// One row of `layers.csv`: a named scope of a model, per inference.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LayerRecord<'a> {
+    pub model: &'a str,
+    /// The `VarStore` path, `features.3.conv`.
+    pub layer: String,
+    /// True when no other layer is nested inside (leaf layers do not overlap).
+    pub leaf: bool,
+    pub ms: Option<f64>,
+    /// `ms` over the model's whole forward pass as the profiler saw it.
+    pub time_share: Option<f64>,
+    pub macs: f64,
+    /// `macs` over the model's MACs.
+    pub mac_share: Option<f64>,
+    pub bytes: f64,
+}
+
+/// `models.csv`, in model order.
+#[must_use]
+pub fn model_rows(state: &MonitorState) -> Vec<ModelRecord<'_>> {
+    state.models.iter().map(|m| model_row(state, m)).collect()
+}
+
+fn model_row<'a>(state: &'a MonitorState, m: &'a ModelState) -> ModelRecord<'a> {
+    let profile = model_profile(&state.tree, m);
+    let lat = m.latency.summary();
+    let info = m.info.as_ref();
+    let macs = m.scope.map(|_| profile.macs);
+    let per_macs = macs.filter(|v| *v > 0.0);
+    let gmacs_per_s = per_macs.zip(lat).map(|(macs, s)| rate(macs, s.p50_ms));
+    let shares = shares(&profile);
+    let error = match &m.status {
+        ModelStatus::Failed(e) => Some(e.as_str()),
+        ModelStatus::Loading | ModelStatus::Running => None,
+    };
+    ModelRecord {
+        model: &m.name,
+        params: info.map(|i| i.params),
+        macs,
+        iterations: lat.map_or(0, |s| s.count),
+        latency_ms_mean: lat.map(|s| s.mean_ms),
+        latency_ms_p50: lat.map(|s| s.p50_ms),
+        latency_ms_p90: lat.map(|s| s.p90_ms),
+        latency_ms_p99: lat.map(|s| s.p99_ms),
+        latency_ms_min: lat.map(|s| s.min_ms),
+        latency_ms_max: lat.map(|s| s.max_ms),
+        inferences_per_s: lat.map(|s| inferences_per_s(m, s.mean_ms)),
+        ms_per_gmac: per_macs.zip(lat).map(|(macs, s)| s.p50_ms / (macs / 1e9)),
+        gmacs_per_s,
+        peak_share: gmacs_per_s.zip(state.peak_gmacs.filter(|p| *p > 0.0)).map(|(g, p)| g / p),
+        share_conv2d: shares[0],
+        share_batchnorm: shares[1],
+        share_relu: shares[2],
+        share_concat: shares[3],
+        share_add: shares[4],
+        share_pool: shares[5],
+        share_linear: shares[6],
+        share_bookkeeping: shares[7],
+        share_other: shares[8],
+        throttle_penalty: m.throttle.penalty(),
+        latency_ms_full_clock: m.throttle.full_clock_ms(),
+        throttled_inferences: m.throttle.throttled_count(),
+        status: status_key(&m.status),
+        error,
+        top1_error_pct: info.and_then(|i| i.top1_error),
+        source: info.map(|i| i.source.as_str()),
+        batch: info.map(|i| i.batch),
+        input_chw: info.map(|i| i.input.map(|d| d.to_string()).join("x")),
+        macs_per_image: per_macs.zip(info).map(|(macs, i)| macs / as_f64(i.batch.max(1).unsigned_abs())),
+        bytes: m.scope.map(|_| profile.bytes),
+        profiled_iterations: m.profiled,
+        percentile_window: lat.map_or(0, |s| s.count.min(LATENCY_WINDOW as u64)),
+        op_ms: profiled(m).then_some(profile.op_ms),
+        peak_gmacs_per_s: state.peak_gmacs,
+    }
+}
+
+/// A count as a float; counts of MACs, bytes and nanoseconds stay far below 2^52.
+#[allow(clippy::cast_precision_loss)]
+pub(super) fn as_f64(n: u64) -> f64 {
+    n as f64
+}
+
+/// `loading`, `running` or `failed`.
+pub(super) fn status_key(status: &ModelStatus) -> &'static str {
+    match status {
+        ModelStatus::Loading => "loading",
+        ModelStatus::Running => "running",
+        ModelStatus::Failed(_) => "failed",
+    }
+}
+
+/// Whether op times have been measured for the model.
+fn profiled(m: &ModelState) -> bool {
+    m.scope.is_some() && m.profiled > 0
+}
+
+/// Category shares of op time, in [`Category::ALL`] order; all `None` before any op time.
+fn shares(profile: &ModelProfile) -> [Option<f64>; Category::ALL.len()] {
+    let mut out = [None; Category::ALL.len()];
+    if profile.inferences == 0 || profile.op_ms <= 0.0 {
+        return out;
+    }
+    for (slot, category) in out.iter_mut().zip(Category::ALL) {
+        let ms = profile.categories.iter().filter(|c| c.category == Some(category)).map(|c| c.ms).sum::<f64>();
+        *slot = Some(ms / profile.op_ms);
+    }
+    out
+}
+
+/// `ops.csv`: per model (in model order), its ops by parent op, largest self time first.
+#[must_use]
+pub fn op_rows(state: &MonitorState) -> Vec<OpRecord<'_>> {
+    let mut out = Vec::new();
+    for m in &state.models {
+        let measured = profiled(m);
+        let timed = |v: f64| measured.then_some(v);
+        for r in analysis::op_rows(&state.tree, m, true) {
+            out.push(OpRecord {
+                model: &m.name,
+                op: r.op.to_string(),
+                parent_op: r.parent_op.as_deref().map(str::to_string),
+                category: r.category.key(),
+                calls_per_inference: timed(r.calls),
+                self_ms: timed(r.self_ms),
+                total_ms: timed(r.total_ms),
+                macs: r.macs,
+                bytes: r.bytes,
+                gmacs_per_s: timed(r.gmacs_per_s()),
+            });
+        }
+    }
+    out
+}
+
+/// `layers.csv`: per model (in model order), its layers, longest first.
+#[must_use]
+pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
+    let mut out = Vec::new();
+    for m in &state.models {
+        let measured = profiled(m);
+        let forward_ms = m.scope.map_or(0.0, |s| as_f64(state.tree.totals(s).total_ns) / 1e6 / as_f64(m.profiled.max(1)));
+        let model_macs = model_profile(&state.tree, m).macs;
+        for r in analysis::layer_rows(&state.tree, m) {
+            out.push(LayerRecord {
+                model: &m.name,
+                layer: r.layer.to_string(),
+                leaf: r.leaf,
+                ms: measured.then_some(r.ms),
+                time_share: (measured && forward_ms > 0.0).then(|| r.ms / forward_ms),
+                macs: r.macs,
+                mac_share: (model_macs > 0.0).then(|| r.macs / model_macs),
+                bytes: r.bytes,
+            });
+        }
+    }
+    out
+}
