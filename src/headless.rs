@@ -2,7 +2,8 @@
 //! Chosen with `--headless` or automatically when stdout is not a terminal.
 
 use std::io::Write;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
@@ -12,21 +13,26 @@ use crate::core::analysis::{model_profile, rate};
 use crate::core::sampler::{SystemSample, ThrottleBits};
 use crate::core::session::{Plan, Session};
 use crate::core::state::{ModelState, ModelStatus, MonitorState};
+use crate::export::{self, RunMeta};
 use crate::Outcome;
 
-/// Runs until `--duration`, SIGINT/SIGTERM/SIGHUP, or until no model can run.
+/// Runs until `--duration`, SIGINT/SIGTERM/SIGHUP, or until no model can run. Writes a
+/// snapshot every `--export-every` and always one at the end, so a Ctrl-C loses nothing.
 ///
 /// # Errors
-/// When no model could run at all, or signals cannot be set up.
-pub async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<Outcome> {
+/// When no model could run at all, the final snapshot cannot be written, or signals cannot be
+/// set up.
+pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<Outcome> {
     let mut session = Session::start(plan, false)?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
+    let meta = run_meta(cli, plan);
     let started = Instant::now();
     let deadline = cli.duration.map(|d| started + d);
     let mut ticker = interval_at(started + cli.print_every, cli.print_every);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut exports = cli.export_every.map(|every| interval_at(started + every, every));
     let mut out = std::io::stdout().lock();
     let reason = loop {
         tokio::select! {
@@ -37,6 +43,12 @@ pub async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<Outcome> {
             }
             _ = ticker.tick() => {
                 print_lines(&mut out, &session.state, started.elapsed(), cli.format)?;
+            }
+            () = next_tick(exports.as_mut()) => {
+                // A failed periodic snapshot is reported and measuring goes on; the final one
+                // is tried again at exit.
+                let line = snapshot_line(export::write_snapshot(export_base, &session.state, &meta), cli.format);
+                writeln!(out, "{line}")?;
             }
             () = sleep_until_deadline(deadline) => break "duration reached",
             _ = sigint.recv() => break "interrupted",
@@ -50,12 +62,44 @@ pub async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<Outcome> {
         writeln!(out, "summary after {:.1}s ({reason}):", elapsed.as_secs_f64())?;
     }
     print_lines(&mut out, &session.state, elapsed, cli.format)?;
+    let last = export::write_snapshot(export_base, &session.state, &meta);
+    writeln!(out, "{}", snapshot_line(last.as_ref().map(Clone::clone).map_err(ToString::to_string), cli.format))?;
     out.flush()?;
     let ran = session.state.models.iter().any(|m| m.latency.summary().is_some());
     if !ran && session.state.models.iter().all(|m| matches!(m.status, ModelStatus::Failed(_))) {
         anyhow::bail!("no model could run: {}", failures(&session.state));
     }
+    last.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Outcome::Stopped)
+}
+
+/// The settings a snapshot records.
+fn run_meta(cli: &Cli, plan: &Plan) -> RunMeta {
+    let mut meta = RunMeta::from_plan(plan, SystemTime::now());
+    meta.front_end = "headless".into();
+    meta.duration = cli.duration;
+    meta.args = std::env::args().skip(1).collect();
+    meta
+}
+
+/// `snapshot: <path>` or `snapshot failed: <reason>`.
+fn snapshot_line<E: ToString>(result: Result<PathBuf, E>, format: LineFormat) -> String {
+    match (result, format) {
+        (Ok(path), LineFormat::Text) => format!("snapshot: {}", path.display()),
+        (Err(e), LineFormat::Text) => format!("snapshot failed: {}", e.to_string()),
+        (Ok(path), LineFormat::Jsonl) => serde_json::json!({ "snapshot": path }).to_string(),
+        (Err(e), LineFormat::Jsonl) => serde_json::json!({ "snapshot_error": e.to_string() }).to_string(),
+    }
+}
+
+/// The next tick of an optional interval; never, without one.
+async fn next_tick(interval: Option<&mut tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until_deadline(deadline: Option<Instant>) {

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod core;
+pub mod export;
 pub mod headless;
 pub mod tui;
 
@@ -43,8 +44,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         return runtime.block_on(headless::summary(&plan));
     }
     let headless = cli.headless || !std::io::stdout().is_terminal();
+    // Found before measuring starts: an hour of measurement must not end in "cannot save".
+    // Headless mode always saves at exit; the live screen only when `e` is pressed, so it
+    // checks only a folder it was given.
+    let export_base = cli.export_dir.clone().unwrap_or_else(export::default_export_base);
+    if headless || cli.export_dir.is_some() {
+        export::check_writable(&export_base).map_err(|e| UsageError(format!("--export-dir: {e}")))?;
+    }
     if headless {
-        runtime.block_on(headless::run(cli, &plan))
+        runtime.block_on(headless::run(cli, &plan, &export_base))
     } else {
         runtime.block_on(tui::run(cli, &plan))
     }

@@ -22,6 +22,8 @@ fn headless_prints_lines_and_a_summary_then_exits_0() {
     let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
         .args(["--headless", "--duration", "3s", "--print-every", "1s", "--threads", "1", "--models"])
         .arg(&manifest)
+        .arg("--export-dir")
+        .arg(dir.path().join("snapshots"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -43,6 +45,8 @@ fn sigint_ends_headless_mode_with_exit_0_and_a_summary() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_infertop"))
         .args(["--headless", "--print-every", "200ms", "--threads", "1", "--models"])
         .arg(&manifest)
+        .arg("--export-dir")
+        .arg(dir.path().join("snapshots"))
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -75,6 +79,8 @@ fn headless_with_root(root: &str) -> String {
         .arg(&manifest)
         .arg("--sysfs-root")
         .arg(&root)
+        .arg("--export-dir")
+        .arg(dir.path().join("snapshots"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));

@@ -1,0 +1,149 @@
+//! Snapshots from the real binary in headless mode: periodic and final CSVs that parse back
+//! and agree with each other, a final snapshot after SIGINT, and an unwritable folder refused
+//! before measuring starts.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn manifest(dir: &Path) -> PathBuf {
+    let path = dir.join("manifest.toml");
+    std::fs::write(
+        &path,
+        "[[model]]\nname = \"tiny\"\narch = \"tiny\"\ninput = [3, 32, 32]\n\n\
+         [[model]]\nname = \"shufflenetv2\"\narch = \"shufflenetv2\"\ninput = [3, 32, 32]\n",
+    )
+    .unwrap();
+    path
+}
+
+type Rows = Vec<HashMap<String, String>>;
+
+fn read_csv(path: &Path) -> (Vec<String>, Rows) {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|r| headers.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect())
+        .collect();
+    (headers, rows)
+}
+
+fn num(row: &HashMap<String, String>, key: &str) -> f64 {
+    row[key].parse().unwrap_or_else(|_| panic!("{key} = '{}' is not a number", row[key]))
+}
+
+/// Every file is there, parses, and the numbers agree with each other.
+fn check_snapshot(dir: &Path, models: &[&str]) {
+    for file in ["models.csv", "ops.csv", "layers.csv", "system.csv", "run.json"] {
+        assert!(dir.join(file).is_file(), "{} lacks {file}", dir.display());
+    }
+    let (headers, rows) = read_csv(&dir.join("models.csv"));
+    for h in ["model", "params", "macs", "iterations", "latency_ms_p50", "latency_ms_p90", "latency_ms_p99", "inferences_per_s", "ms_per_gmac", "share_conv2d", "share_bookkeeping", "share_other", "throttle_penalty"] {
+        assert!(headers.iter().any(|x| x == h), "models.csv lacks {h}: {headers:?}");
+    }
+    let (_, ops) = read_csv(&dir.join("ops.csv"));
+    for model in models {
+        let row = rows.iter().find(|r| r["model"] == *model).unwrap_or_else(|| panic!("no row for {model}"));
+        assert!(num(row, "iterations") > 0.0);
+        assert!(num(row, "latency_ms_p50") <= num(row, "latency_ms_p90"));
+        assert!(num(row, "latency_ms_p90") <= num(row, "latency_ms_p99"));
+        let shares: f64 = headers.iter().filter(|h| h.starts_with("share_")).map(|h| num(row, h)).sum();
+        assert!((shares - 1.0).abs() < 1e-6, "{model}: shares add up to {shares}");
+        // Top-level ops (no parent op) take at most the latency.
+        let top: f64 = ops.iter().filter(|o| o["model"] == *model && o["parent_op"].is_empty()).map(|o| num(o, "total_ms")).sum();
+        assert!(top > 0.0 && top <= num(row, "latency_ms_max"), "{model}: top-level ops {top} ms");
+    }
+    let (_, layers) = read_csv(&dir.join("layers.csv"));
+    assert!(layers.iter().any(|l| l["model"] == "shufflenetv2"), "layers of the built-in net");
+    let (headers, system) = read_csv(&dir.join("system.csv"));
+    assert_eq!(headers, ["t_ms", "metric", "source", "value", "running_model"]);
+    assert!(system.iter().any(|r| r["metric"].starts_with("mem_")), "memory rows");
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    assert!(run.to_string().contains("2.13.0"), "libtorch version in run.json");
+}
+
+fn snapshots(base: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(base).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn periodic_and_final_snapshots_parse_back_and_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("snaps");
+    let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
+        .args(["--headless", "--duration", "4s", "--export-every", "1500ms", "--threads", "1", "--sample-every", "200ms", "--models"])
+        .arg(manifest(dir.path()))
+        .arg("--export-dir")
+        .arg(&base)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let dirs = snapshots(&base);
+    assert!(dirs.len() >= 3, "two periodic and a final snapshot: {dirs:?}\n{stdout}");
+    for d in &dirs {
+        assert!(stdout.contains(&format!("snapshot: {}", d.display())), "{stdout}");
+    }
+    check_snapshot(dirs.last().unwrap(), &["tiny", "shufflenetv2"]);
+    // Nothing half-written stays behind.
+    let hidden: Vec<_> = std::fs::read_dir(&base).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().starts_with('.')).collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
+}
+
+#[test]
+fn sigint_leaves_a_complete_final_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("snaps");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_infertop"))
+        .args(["--headless", "--print-every", "300ms", "--threads", "1", "--models"])
+        .arg(manifest(dir.path()))
+        .arg("--export-dir")
+        .arg(&base)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    // Wait until both models have been measured.
+    let mut seen = 0;
+    while seen < 2 {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "output ended early");
+        if line.contains("p50") {
+            seen += 1;
+        }
+    }
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{rest}");
+    let dirs = snapshots(&base);
+    assert_eq!(dirs.len(), 1, "{rest}");
+    assert!(rest.contains(&format!("snapshot: {}", dirs[0].display())), "{rest}");
+    check_snapshot(&dirs[0], &["tiny", "shufflenetv2"]);
+}
+
+#[test]
+fn an_unwritable_export_folder_exits_2_before_measuring() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a folder").unwrap();
+    let bad = file.join("snaps");
+    let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
+        .args(["--headless", "--duration", "30s", "--models"])
+        .arg(manifest(dir.path()))
+        .arg("--export-dir")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&bad.display().to_string()), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing was measured");
+}
