@@ -38,6 +38,11 @@ pub struct Cli {
     #[arg(long)]
     pub no_op_profile: bool,
 
+    /// Profile one inference in N per model; latency statistics come from the others, so the
+    /// op profiler's overhead never reaches them (1 profiles every inference).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub profile_every: u32,
+
     /// Where snapshots go (default: ./infertop-snapshots/<timestamp>/).
     #[arg(long, value_name = "DIR")]
     pub export_dir: Option<PathBuf>,

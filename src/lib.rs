@@ -36,6 +36,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     let plan = core::session::Plan {
         sample_every: Some(cli.sample_every),
         sysfs_root: cli.sysfs_root.clone(),
+        profile_every: cli.profile_every,
         ..plan
     };
     // One thread is enough for the front end: inference runs on the engine's own thread.

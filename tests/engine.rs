@@ -26,6 +26,7 @@ fn plan(models: Vec<ModelSpec>, op_profile: bool) -> Plan {
         models,
         threads: 1,
         op_profile,
+        profile_every: 1,
         manifest_source: "test".into(),
         sample_every: None,
         sysfs_root: "/".into(),
@@ -125,4 +126,26 @@ fn every_model_gets_its_own_op_subtree_and_macs() {
     for s in &scopes {
         assert_eq!(state.tree.get(*s).unwrap().parent, Some(0), "model scopes hang off the root");
     }
+}
+
+#[test]
+fn one_inference_in_n_is_profiled_and_latency_comes_from_the_others() {
+    let mut p = plan(vec![tiny("only")], true);
+    p.profile_every = 3;
+    let mut session = Session::start(&p, false).unwrap();
+    let mut profiled = Vec::new();
+    while profiled.len() < 30 {
+        let event = session.events.blocking_recv().expect("engine running");
+        if let Event::Inference(i) = &event {
+            profiled.push(!i.ops.is_empty());
+        }
+        session.state.apply(event);
+    }
+    session.stop();
+    let expected: Vec<bool> = (0..30).map(|k| k % 3 == 0).collect();
+    assert_eq!(profiled[..30], expected[..]);
+    let model = &session.state.models[0];
+    let timed = model.latency.summary().unwrap().count;
+    assert_eq!(model.profiled + timed, session.state.inferences, "every inference is either profiled or timed");
+    assert!(model.profiled >= 10 && timed >= 20, "profiled {} timed {timed}", model.profiled);
 }

@@ -20,7 +20,7 @@ const MODELS_HEADER: &str = "model,params,macs,iterations,latency_ms_mean,latenc
 latency_ms_p99,latency_ms_min,latency_ms_max,inferences_per_s,ms_per_gmac,gmacs_per_s,peak_share,\
 share_conv2d,share_batchnorm,share_relu,share_concat,share_add,share_pool,share_linear,share_bookkeeping,\
 share_other,throttle_penalty,latency_ms_full_clock,throttled_inferences,status,error,top1_error_pct,source,\
-batch,input_chw,macs_per_image,bytes,profiled_iterations,percentile_window,op_ms,peak_gmacs_per_s";
+batch,input_chw,macs_per_image,bytes,profiled_iterations,percentile_window,op_ms,latency_ms_profiled_mean,peak_gmacs_per_s";
 const OPS_HEADER: &str =
     "model,op,parent_op,category,calls_per_inference,self_ms,total_ms,macs,bytes,gmacs_per_s";
 const LAYERS_HEADER: &str = "model,layer,leaf,ms,time_share,macs,mac_share,bytes";

@@ -64,6 +64,13 @@ pub struct ModelProfile {
     pub categories: Vec<CategoryShare>,
 }
 
+/// Mean wall time of the profiled inferences: what the op times of [`model_profile`] add up to
+/// at most. `None` before the first.
+#[must_use]
+pub fn profiled_latency_ms(model: &ModelState) -> Option<f64> {
+    (model.profiled > 0).then(|| per_inference(model.profiled_wall_ns, model.profiled))
+}
+
 /// GMAC/s from MACs and milliseconds.
 #[must_use]
 pub fn rate(macs: f64, ms: f64) -> f64 {

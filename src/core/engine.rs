@@ -22,6 +22,8 @@ pub struct EngineConfig {
     pub threads: usize,
     /// Record per-op timings (off for an unprofiled baseline).
     pub op_profile: bool,
+    /// Profile one inference in this many per model (1: every one).
+    pub profile_every: u32,
     /// Untimed passes per model before timing starts.
     pub warmup: usize,
     /// Measure the machine's peak GMAC/s before loading models.
@@ -93,6 +95,8 @@ struct Runner {
     model: LoadedModel,
     input: Tensor,
     scope: Scope,
+    /// Timed inferences so far (decides which ones are profiled).
+    runs: u64,
 }
 
 struct Engine {
@@ -145,6 +149,8 @@ impl Engine {
         if self.config.op_profile {
             self.recorder = Some(Recorder::start());
         }
+        let every = if self.config.op_profile { self.config.profile_every.max(1) } else { 0 };
+        self.send(Event::Profiling { every })?;
         let specs = self.config.models.clone();
         let mut runners = Vec::new();
         for (id, spec) in specs.iter().enumerate() {
@@ -181,6 +187,7 @@ impl Engine {
             model,
             input,
             scope: Scope::new(&format!("model:{}", spec.name)),
+            runs: 0,
         };
         for _ in 0..self.config.warmup.max(1) {
             if let Err(e) = self.forward(&runner) {
@@ -245,7 +252,7 @@ impl Engine {
             if let Some(probe) = &self.config.clock {
                 probe.serve();
             }
-            if let Err(reason) = self.time_one(&runners[index]) {
+            if let Err(reason) = self.time_one(&mut runners[index]) {
                 let r = runners.remove(index);
                 let error = ModelError::Forward { model: r.name.clone(), reason }.to_string();
                 self.send(Event::ModelFailed { model: r.id, name: r.name.as_str().into(), error })?
@@ -255,12 +262,18 @@ impl Engine {
     }
 
     /// Times one inference and sends it; `Err` carries a model failure.
-    fn time_one(&mut self, r: &Runner) -> Result<(), String> {
+    fn time_one(&mut self, r: &mut Runner) -> Result<(), String> {
+        let every = u64::from(self.config.profile_every.max(1));
+        let profiled = r.runs % every == 0;
+        r.runs += 1;
+        if let Some(rec) = self.recorder.as_mut() {
+            rec.set_enabled(profiled);
+        }
         let start = Instant::now();
         let result = self.forward(r);
         let wall_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         result?;
-        let (ops, nodes) = match self.recorder.as_mut() {
+        let (ops, nodes) = match self.recorder.as_mut().filter(|_| profiled) {
             Some(rec) => (rec.take(), rec.new_nodes()),
             None => (Vec::new(), Vec::new()),
         };

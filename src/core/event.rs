@@ -50,6 +50,10 @@ pub enum Event {
     Inference(Inference),
     /// A reading of clocks, temperatures, throttle flags and memory.
     System(SystemSample),
+    /// One inference in `every` per model runs with the op profiler; when `every` > 1, the
+    /// latency statistics come from the others only, so the profiler's overhead never reaches
+    /// them.
+    Profiling { every: u32 },
     /// The machine's peak fp32 GMAC/s through libtorch with the engine's thread count.
     Peak { gmacs_per_s: f64 },
     /// The engine thread has ended (with the reason when it failed).

@@ -15,6 +15,9 @@ use crate::core::event::{Control, Event};
 use crate::core::manifest::{Manifest, ModelSpec};
 use crate::core::state::MonitorState;
 
+/// One inference in this many is profiled by default: the others time the model untouched.
+pub const DEFAULT_PROFILE_EVERY: u32 = 4;
+
 /// Events waiting for the front end at most: enough for a few frames of the fastest model.
 const EVENT_CAPACITY: usize = 4096;
 
@@ -24,6 +27,8 @@ pub struct Plan {
     pub models: Vec<ModelSpec>,
     pub threads: usize,
     pub op_profile: bool,
+    /// Profile one inference in this many per model.
+    pub profile_every: u32,
     /// Where the model list came from (a file path or `built-in`).
     pub manifest_source: String,
     /// How often the system sampler runs; `None` runs none.
@@ -61,6 +66,7 @@ impl Plan {
             models,
             threads,
             op_profile,
+            profile_every: DEFAULT_PROFILE_EVERY,
             manifest_source: manifest.source,
             sample_every: Some(Duration::from_millis(500)),
             sysfs_root: PathBuf::from("/"),
@@ -100,6 +106,7 @@ impl Session {
             models: plan.models.clone(),
             threads: plan.threads,
             op_profile: plan.op_profile || calibrate_only,
+            profile_every: plan.profile_every,
             warmup: 2,
             measure_peak: !calibrate_only,
             calibrate_only,

@@ -34,6 +34,8 @@ pub struct ModelState {
     pub scope: Option<NodeId>,
     /// Inferences whose op counters are in the tree totals (since the last reset).
     pub profiled: u64,
+    /// Summed wall time of those inferences, which the profiler slowed a little.
+    pub profiled_wall_ns: u64,
     /// When the latest inference ended (ns since engine start).
     pub last_at_ns: Option<u64>,
     pub throttle: ThrottleStats,
@@ -48,6 +50,7 @@ impl ModelState {
             latency: LatencyStats::new(LATENCY_WINDOW),
             scope: None,
             profiled: 0,
+            profiled_wall_ns: 0,
             last_at_ns: None,
             throttle: ThrottleStats::default(),
         }
@@ -66,6 +69,8 @@ pub struct MonitorState {
     pub now_ns: u64,
     pub engine_stopped: bool,
     pub engine_error: Option<String>,
+    /// Profiled inferences come one in this many per model (1: all, 0: profiler off).
+    pub profile_every: u32,
     /// System samples, oldest first.
     pub system: Ring<SystemSample>,
     /// The machine as of the latest sample; inferences are tagged with it.
@@ -87,6 +92,7 @@ impl MonitorState {
             now_ns: 0,
             engine_stopped: false,
             engine_error: None,
+            profile_every: 0,
             system: Ring::new(SYSTEM_HISTORY),
             machine: MachineTag::default(),
             running_at_sample: Ring::new(SYSTEM_HISTORY),
@@ -117,6 +123,7 @@ impl MonitorState {
                 self.system.push(sample);
                 self.running_at_sample.push(self.last_model);
             }
+            Event::Profiling { every } => self.profile_every = every,
             Event::Peak { gmacs_per_s } => self.peak_gmacs = Some(gmacs_per_s),
             Event::EngineStopped { error } => {
                 self.engine_stopped = true;
@@ -130,13 +137,18 @@ impl MonitorState {
         self.now_ns = self.now_ns.max(inf.at_ns);
         let Some(m) = self.models.get_mut(inf.model) else { return };
         self.last_model = Some(inf.model);
-        let ms = inf.wall_ns as f64 / 1e6;
-        m.latency.record(ms);
-        m.throttle.record(ms, &self.machine);
         m.last_at_ns = Some(inf.at_ns);
-        if !inf.ops.is_empty() {
+        let profiled = !inf.ops.is_empty();
+        if profiled {
             m.profiled += 1;
+            m.profiled_wall_ns += inf.wall_ns;
             self.tree.record(&inf.ops);
+        }
+        // With unprofiled inferences interleaved, latency comes from those alone.
+        if !profiled || self.profile_every <= 1 {
+            let ms = inf.wall_ns as f64 / 1e6;
+            m.latency.record(ms);
+            m.throttle.record(ms, &self.machine);
         }
     }
 
@@ -145,6 +157,7 @@ impl MonitorState {
         for m in &mut self.models {
             m.latency = LatencyStats::new(LATENCY_WINDOW);
             m.profiled = 0;
+            m.profiled_wall_ns = 0;
             m.throttle = ThrottleStats::default();
         }
         self.tree.reset_totals();

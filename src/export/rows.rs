@@ -68,6 +68,8 @@ pub struct ModelRecord<'a> {
     pub percentile_window: u64,
     /// Sum of the top-level ops' time per inference: what the shares divide.
     pub op_ms: Option<f64>,
+    /// Mean wall time of the profiled inferences (`op_ms` is part of it).
+    pub latency_ms_profiled_mean: Option<f64>,
     pub peak_gmacs_per_s: Option<f64>,
 }
 
@@ -164,6 +166,7 @@ fn model_row<'a>(state: &'a MonitorState, m: &'a ModelState) -> ModelRecord<'a> 
         profiled_iterations: m.profiled,
         percentile_window: lat.map_or(0, |s| s.count.min(LATENCY_WINDOW as u64)),
         op_ms: profiled(m).then_some(profile.op_ms),
+        latency_ms_profiled_mean: crate::core::analysis::profiled_latency_ms(m),
         peak_gmacs_per_s: state.peak_gmacs,
     }
 }
