@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::core::ops::{is_conv_kernel, Category};
-use crate::core::optree::OpTree;
+use crate::core::optree::{Node, NodeTotals, OpTree};
 use crate::core::profiler::{NodeId, NodeKind};
 use crate::core::state::ModelState;
 
@@ -32,6 +32,28 @@ pub struct OpRow {
 }
 
 impl OpRow {
+    /// A row for `node`'s op with nothing counted yet.
+    fn empty(node: &Node, parent_op: Option<Arc<str>>) -> Self {
+        Self {
+            op: Arc::clone(&node.name),
+            parent_op,
+            category: node.category,
+            calls: 0.0,
+            self_ms: 0.0,
+            total_ms: 0.0,
+            macs: 0.0,
+            bytes: 0.0,
+        }
+    }
+
+    /// Adds a node's calls and self time, per inference over `inferences`.
+    fn add_calls_and_self(&mut self, totals: NodeTotals, inferences: u64) {
+        if inferences > 0 {
+            self.calls += totals.calls as f64 / inferences as f64;
+        }
+        self.self_ms += per_inference(totals.self_ns, inferences);
+    }
+
     /// Achieved GMAC/s (0 for ops that do no MACs).
     #[must_use]
     pub fn gmacs_per_s(&self) -> f64 {
@@ -129,18 +151,8 @@ pub fn op_rows(tree: &OpTree, model: &ModelState, by_parent: bool) -> Vec<OpRow>
         let parent_op = node.parent_op.and_then(|p| tree.get(p)).map(|p| Arc::clone(&p.name));
         let key = (Arc::clone(&node.name), if by_parent { parent_op.clone() } else { None });
         let totals = tree.totals(id);
-        let row = rows.entry(key).or_insert_with(|| OpRow {
-            op: Arc::clone(&node.name),
-            parent_op: if by_parent { parent_op } else { None },
-            category: node.category,
-            calls: 0.0,
-            self_ms: 0.0,
-            total_ms: 0.0,
-            macs: 0.0,
-            bytes: 0.0,
-        });
-        row.calls += if n == 0 { 0.0 } else { totals.calls as f64 / n as f64 };
-        row.self_ms += per_inference(totals.self_ns, n);
+        let row = rows.entry(key).or_insert_with(|| OpRow::empty(node, if by_parent { parent_op } else { None }));
+        row.add_calls_and_self(totals, n);
         if !has_op_ancestor_named(tree, id, &node.name) {
             row.total_ms += per_inference(totals.total_ns, n);
             row.macs += node.macs;
@@ -188,18 +200,8 @@ pub fn conv_breakdown(tree: &OpTree, model: &ModelState) -> Vec<OpRow> {
     for id in rows {
         let node = tree.get(id).expect("listed above");
         let totals = tree.totals(id);
-        let row = by_name.entry(Arc::clone(&node.name)).or_insert_with(|| OpRow {
-            op: Arc::clone(&node.name),
-            parent_op: None,
-            category: node.category,
-            calls: 0.0,
-            self_ms: 0.0,
-            total_ms: 0.0,
-            macs: 0.0,
-            bytes: 0.0,
-        });
-        row.calls += if n == 0 { 0.0 } else { totals.calls as f64 / n as f64 };
-        row.self_ms += per_inference(totals.self_ns, n);
+        let row = by_name.entry(Arc::clone(&node.name)).or_insert_with(|| OpRow::empty(node, None));
+        row.add_calls_and_self(totals, n);
         row.total_ms += per_inference(totals.total_ns, n);
         if is_conv_kernel(&node.name) {
             row.macs += node.macs;
