@@ -181,10 +181,9 @@ fn has_op_ancestor_named(tree: &OpTree, id: NodeId, name: &str) -> bool {
 #[must_use]
 pub fn conv_breakdown(tree: &OpTree, model: &ModelState) -> Vec<OpRow> {
     let Some(root) = model.scope else { return Vec::new() };
-    let mut inside_conv = vec![false; 0];
     let ids = tree.descendants(root);
     let max = ids.iter().copied().max().unwrap_or(0) as usize;
-    inside_conv.resize(max + 1, false);
+    let mut inside_conv = vec![false; max + 1];
     let mut rows = Vec::new();
     for &id in &ids {
         let Some(node) = tree.get(id) else { continue };
