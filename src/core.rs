@@ -9,6 +9,7 @@ pub mod profiler;
 pub mod stats;
 pub mod throttle;
 pub mod analysis;
+pub mod beyond;
 pub mod model;
 pub mod ops;
 pub mod optree;

@@ -1,25 +1,66 @@
-//! UI state: selection, view, sort, pause, focus. Measurement state lives in the core.
+//! UI state: view, selection, sort, pause, focus, help, theme. Measurement state lives in the
+//! core; nothing here changes it.
 
+use crate::core::event::ModelId;
 use crate::core::state::MonitorState;
 use crate::tui::keymap::Action;
+use crate::tui::rows::{model_rows, SortKey};
 
 /// The screens Tab cycles through.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum View {
     #[default]
     Models,
+    Detail,
+    Beyond,
+    System,
+}
+
+impl View {
+    pub const ALL: [View; 4] = [View::Models, View::Detail, View::Beyond, View::System];
+
+    /// Tab label.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Models => "Models",
+            View::Detail => "Detail",
+            View::Beyond => "Beyond MACs",
+            View::System => "System",
+        }
+    }
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+
+    #[must_use]
+    pub fn next(self) -> Self {
+        Self::ALL[(self.index() + 1) % Self::ALL.len()]
+    }
+
+    #[must_use]
+    pub fn prev(self) -> Self {
+        Self::ALL[(self.index() + Self::ALL.len() - 1) % Self::ALL.len()]
+    }
 }
 
 /// What the person looking at the screen chose.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UiState {
     pub view: View,
-    pub selected: usize,
+    /// The selected model (by id, so it stays selected while the sort order shifts).
+    pub selected: ModelId,
+    pub sort: SortKey,
     pub paused: bool,
-    pub focused: Option<usize>,
+    pub focused: Option<ModelId>,
     pub show_help: bool,
     /// A one-line message for the status bar (an export path, an error).
     pub status: Option<String>,
+    /// Index into the theme cycle.
+    pub theme: usize,
+    /// CPU the front end itself uses (drain + draw), in % of one core.
+    pub ui_cpu_pct: Option<f64>,
 }
 
 impl UiState {
@@ -28,14 +69,32 @@ impl UiState {
         self.selected = self.selected.min(state.models.len().saturating_sub(1));
     }
 
-    /// Applies an action that only concerns the UI.
-    pub fn apply(&mut self, action: Action, state: &MonitorState) {
+    /// Applies an action that only concerns the UI. `themes` is the length of the theme cycle.
+    pub fn apply(&mut self, action: Action, state: &MonitorState, themes: usize) {
         match action {
-            Action::Up => self.selected = self.selected.saturating_sub(1),
-            Action::Down => self.selected += 1,
+            Action::Up => self.step(state, -1),
+            Action::Down => self.step(state, 1),
+            Action::NextView => self.view = self.view.next(),
+            Action::PrevView => self.view = self.view.prev(),
+            Action::Sort => self.sort = self.sort.next(),
             Action::Help => self.show_help = !self.show_help,
-            _ => {}
+            Action::Dismiss => self.show_help = false,
+            Action::NextTheme => self.theme = (self.theme + 1) % themes.max(1),
+            Action::Pause => self.paused = !self.paused,
+            Action::Focus => self.focused = if self.focused.is_some() { None } else { Some(self.selected) },
+            Action::Reset | Action::Export | Action::Quit => {}
         }
         self.clamp(state);
+    }
+
+    /// Moves the selection up or down the rows in their current sort order.
+    fn step(&mut self, state: &MonitorState, by: isize) {
+        let order: Vec<ModelId> = model_rows(state, self.sort).iter().map(|r| r.id).collect();
+        let Some(pos) = order.iter().position(|id| *id == self.selected) else {
+            self.selected = order.first().copied().unwrap_or(0);
+            return;
+        };
+        let next = pos.saturating_add_signed(by).min(order.len().saturating_sub(1));
+        self.selected = order[next];
     }
 }

@@ -16,6 +16,8 @@ pub enum Action {
     Export,
     NextTheme,
     Help,
+    /// Close the help overlay.
+    Dismiss,
     Quit,
 }
 
@@ -40,7 +42,29 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('e') => Action::Export,
         KeyCode::Char('t') => Action::NextTheme,
         KeyCode::Char('?') => Action::Help,
-        KeyCode::Char('q') | KeyCode::Esc => Action::Quit,
+        KeyCode::Esc => Action::Dismiss,
+        KeyCode::Char('q') => Action::Quit,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode) -> Option<Action> {
+        action_for(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn documented_keys_map_to_their_actions() {
+        assert_eq!(press(KeyCode::Char('j')), Some(Action::Down));
+        assert_eq!(press(KeyCode::Up), Some(Action::Up));
+        assert_eq!(press(KeyCode::Tab), Some(Action::NextView));
+        assert_eq!(press(KeyCode::BackTab), Some(Action::PrevView));
+        assert_eq!(press(KeyCode::Esc), Some(Action::Dismiss));
+        assert_eq!(press(KeyCode::Char('q')), Some(Action::Quit));
+        assert_eq!(action_for(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
+        assert_eq!(press(KeyCode::Char('x')), None);
+    }
 }

@@ -1,42 +1,79 @@
-//! Rendering: a pure function of the measurement state and the UI state.
+//! Rendering: a pure function of the measurement state, the latency timeline, the UI state and
+//! the theme. One file per panel under `render/`.
 
-use ratatui::layout::{Constraint, Layout};
-use ratatui::style::{Modifier, Style};
+pub mod beyond;
+pub mod columns;
+pub mod detail;
+pub mod header;
+pub mod help;
+pub mod models;
+pub mod ops;
+pub mod system;
+pub mod units;
+
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Cell, Row, Table};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::core::analysis::model_profile;
-use crate::core::state::{ModelStatus, MonitorState};
-use crate::tui::app::UiState;
+use crate::core::state::MonitorState;
+use crate::tui::app::{UiState, View};
+use crate::tui::rows::{model_rows, ModelRow};
+use crate::tui::theme::Theme;
+use crate::tui::timeline::Timeline;
 
-/// Draws the whole screen.
-pub fn render(frame: &mut Frame, state: &MonitorState, ui: &UiState) {
-    let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(frame.area());
-    frame.render_widget(models_table(state, ui), main);
-    let line = ui.status.clone().unwrap_or_else(|| "q quit  p pause  f focus  r reset  ? help".into());
-    frame.render_widget(Line::raw(line), status);
+/// What every panel draws from: the inputs plus the model rows, derived once per frame.
+pub struct Ctx<'a> {
+    pub state: &'a MonitorState,
+    pub timeline: &'a Timeline,
+    pub ui: &'a UiState,
+    pub theme: &'a Theme,
+    /// Every model's row, in the chosen sort order.
+    pub rows: Vec<ModelRow<'a>>,
 }
 
-fn models_table<'a>(state: &'a MonitorState, ui: &UiState) -> Table<'a> {
-    let header = Row::new(["model", "MMAC", "p50 ms", "p90 ms", "p99 ms", "n"]).style(Style::new().add_modifier(Modifier::BOLD));
-    let rows = state.models.iter().enumerate().map(|(i, m)| {
-        let macs = model_profile(&state.tree, m).macs / 1e6;
-        let cells: Vec<Cell> = match (&m.status, m.latency.summary()) {
-            (ModelStatus::Failed(e), _) => vec![Cell::from(&*m.name), Cell::from(format!("failed: {e}"))],
-            (_, Some(s)) => vec![
-                Cell::from(&*m.name),
-                Cell::from(format!("{macs:.1}")),
-                Cell::from(format!("{:.2}", s.p50_ms)),
-                Cell::from(format!("{:.2}", s.p90_ms)),
-                Cell::from(format!("{:.2}", s.p99_ms)),
-                Cell::from(s.count.to_string()),
-            ],
-            (_, None) => vec![Cell::from(&*m.name), Cell::from("loading")],
-        };
-        let style = if i == ui.selected { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
-        Row::new(cells).style(style)
-    });
-    let widths = [Constraint::Length(14), Constraint::Length(9), Constraint::Length(9), Constraint::Length(9), Constraint::Length(9), Constraint::Min(6)];
-    Table::new(rows, widths).header(header).block(Block::bordered().title(" infertop "))
+impl<'a> Ctx<'a> {
+    #[must_use]
+    pub fn new(state: &'a MonitorState, timeline: &'a Timeline, ui: &'a UiState, theme: &'a Theme) -> Self {
+        Self { state, timeline, ui, theme, rows: model_rows(state, ui.sort) }
+    }
+
+    /// The selected model's row.
+    #[must_use]
+    pub fn selected(&self) -> Option<&ModelRow<'a>> {
+        self.rows.iter().find(|r| r.id == self.ui.selected)
+    }
+
+    /// A bordered panel in the theme's colours.
+    #[must_use]
+    pub fn panel(&self, title: String) -> Block<'static> {
+        Block::bordered()
+            .border_style(self.theme.border)
+            .title(Line::styled(format!(" {title} "), self.theme.title))
+    }
+
+    /// A dim message in place of a panel's content (no data yet, sensor missing).
+    pub fn message(&self, frame: &mut Frame, area: Rect, text: &str) {
+        let p = Paragraph::new(Line::styled(text.to_string(), self.theme.dim)).wrap(Wrap { trim: true });
+        frame.render_widget(p, area);
+    }
+}
+
+/// Draws the whole screen: tabs, the current view, the status line, and help when asked for.
+pub fn render(frame: &mut Frame, state: &MonitorState, timeline: &Timeline, ui: &UiState, theme: &Theme) {
+    let ctx = Ctx::new(state, timeline, ui, theme);
+    let area = frame.area();
+    frame.buffer_mut().set_style(area, theme.text);
+    let [top, body, bottom] = Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
+    header::tabs(frame, top, &ctx);
+    match ui.view {
+        View::Models => models::render(frame, body, &ctx),
+        View::Detail => detail::render(frame, body, &ctx),
+        View::Beyond => beyond::render(frame, body, &ctx),
+        View::System => system::render(frame, body, &ctx),
+    }
+    header::status(frame, bottom, &ctx);
+    if ui.show_help {
+        help::render(frame, body, &ctx);
+    }
 }

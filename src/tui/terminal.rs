@@ -1,8 +1,15 @@
 //! Entering and always leaving the alternate screen and raw mode.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
+
 use ratatui::DefaultTerminal;
 
-/// Owns the terminal while the monitor runs. `ratatui::init` installs a panic hook that
+/// Set by the panic hook: some thread (the engine's, the sampler's, this one) panicked and the
+/// terminal has been restored, so the front end must stop drawing.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// Owns the terminal while the monitor runs. `ratatui::try_init` installs a panic hook that
 /// restores the terminal before the panic message; dropping the guard restores it on every
 /// other way out (errors, `q`, signals).
 pub struct TerminalGuard {
@@ -16,6 +23,7 @@ impl TerminalGuard {
     /// When stdout is not a usable terminal.
     pub fn enter() -> std::io::Result<Self> {
         let terminal = ratatui::try_init()?;
+        watch_panics();
         Ok(Self { terminal })
     }
 
@@ -29,4 +37,24 @@ impl Drop for TerminalGuard {
         // Never unwrap here: a failing restore must not turn into a panic during unwinding.
         let _ = ratatui::try_restore();
     }
+}
+
+/// Whether any thread has panicked since the terminal was entered.
+#[must_use]
+pub fn panicked() -> bool {
+    PANICKED.load(Ordering::SeqCst)
+}
+
+/// Chains a hook in front of ratatui's (which restores the terminal and prints the message):
+/// a panic on another thread restores the terminal too, and without this flag the loop would
+/// go on drawing over the message in a terminal no longer in raw mode.
+fn watch_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let restore_and_report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            PANICKED.store(true, Ordering::SeqCst);
+            restore_and_report(info);
+        }));
+    });
 }

@@ -1,0 +1,68 @@
+//! The detail view of the selected model: category shares as bars (time next to MACs), and
+//! beside and below them the convolution's insides, the op table and the top layers.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::Frame;
+
+use super::units::{bar, ms, pct};
+use super::{ops, Ctx};
+use crate::core::analysis::ModelProfile;
+use crate::tui::rows::ModelRow;
+
+/// Label column of the category bars.
+const LABEL: usize = 12;
+
+/// Draws the detail view.
+pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let Some(row) = ctx.selected() else {
+        let block = ctx.panel("Detail".into());
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        ctx.message(frame, inner, "no model selected");
+        return;
+    };
+    let [top, bottom] = Layout::vertical([Constraint::Length(12), Constraint::Min(0)]).areas(area);
+    let [cats, conv] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
+    let [table, layers] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(bottom);
+    categories(frame, cats, ctx, row);
+    ops::conv(frame, conv, ctx, row);
+    ops::table(frame, table, ctx, row);
+    ops::layers(frame, layers, ctx, row);
+}
+
+fn categories(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
+    let p = &row.profile;
+    let title = if p.inferences > 0 {
+        format!("{} · {} ms in ops", row.model.name, ms(p.op_ms))
+    } else {
+        format!("{} · categories", row.model.name)
+    };
+    let block = ctx.panel(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    frame.render_widget(ratatui::widgets::Paragraph::new(category_lines(ctx, p, usize::from(inner.width))), inner);
+}
+
+/// A header and one line per category: label, time bar and share, MAC bar and share.
+fn category_lines(ctx: &Ctx, p: &ModelProfile, width: usize) -> Vec<Line<'static>> {
+    let bar_width = width.saturating_sub(LABEL + 2 * 7 + 2) / 2;
+    let theme = ctx.theme;
+    let mut lines = vec![Line::styled(
+        format!("{:<LABEL$}{:<w$} {:>6}  {:<w$} {:>6}", "category", "time", "", "MACs", "", w = bar_width),
+        theme.header,
+    )];
+    let share = |part: f64, whole: f64| if whole > 0.0 { part / whole } else { 0.0 };
+    for c in &p.categories {
+        let label = c.category.map_or("?", |c| c.label());
+        let (time, macs) = (share(c.ms, p.op_ms), share(c.macs, p.macs));
+        lines.push(Line::from(vec![
+            Span::raw(format!("{label:<LABEL$}")),
+            Span::styled(bar(time, bar_width), theme.time_bar),
+            Span::raw(format!(" {:>6}  ", if p.op_ms > 0.0 { pct(time) } else { "–".into() })),
+            Span::styled(bar(macs, bar_width), theme.mac_bar),
+            Span::raw(format!(" {:>6}", if p.macs > 0.0 { pct(macs) } else { "–".into() })),
+        ]));
+    }
+    lines
+}

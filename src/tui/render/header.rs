@@ -1,0 +1,70 @@
+//! The top line (view tabs and what the engine is doing) and the bottom status line.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Tabs;
+use ratatui::Frame;
+
+use super::Ctx;
+use crate::tui::app::View;
+
+/// View tabs on the left; engine state, focus, inference count and peak on the right, as much
+/// of it as fits.
+pub fn tabs(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let titles: Vec<String> = View::ALL.iter().map(|v| v.label().to_string()).collect();
+    let width: usize = titles.iter().map(|t| t.chars().count() + 3).sum::<usize>() + 1;
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(u16::try_from(width).unwrap_or(u16::MAX)), Constraint::Min(0)]).areas(area);
+    let selected = View::ALL.iter().position(|v| *v == ctx.ui.view);
+    let tabs = Tabs::new(titles).select(selected).style(ctx.theme.dim).highlight_style(ctx.theme.highlight).divider("│");
+    frame.render_widget(tabs, left);
+    frame.render_widget(engine_line(ctx, usize::from(right.width)).right_aligned(), right);
+}
+
+/// Parts in order of importance; later ones are left out when the line would not fit.
+fn engine_line(ctx: &Ctx, width: usize) -> Line<'static> {
+    let state = ctx.state;
+    let mut parts = vec![if state.engine_stopped {
+        Span::styled("engine stopped", ctx.theme.bad)
+    } else if ctx.ui.paused {
+        Span::styled("paused", ctx.theme.warn)
+    } else {
+        Span::styled("running", ctx.theme.good)
+    }];
+    if let Some(id) = ctx.ui.focused {
+        let name = state.models.get(id).map_or("?", |m| &*m.name);
+        parts.push(Span::styled(format!(" · focus {name}"), ctx.theme.warn));
+    }
+    parts.push(Span::raw(format!(" · {} inferences", state.inferences)));
+    if let Some(peak) = state.peak_gmacs {
+        parts.push(Span::styled(format!(" · peak {peak:.1} GMAC/s"), ctx.theme.dim));
+    }
+    let mut used = 1;
+    let mut spans = Vec::new();
+    for part in parts {
+        used += part.width();
+        if used > width {
+            break;
+        }
+        spans.push(part);
+    }
+    spans.push(Span::raw(" "));
+    Line::from(spans)
+}
+
+/// A message when there is one (export result, engine error), else the keys.
+pub fn status(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let line = if let Some(msg) = &ctx.ui.status {
+        Line::styled(msg.clone(), ctx.theme.warn)
+    } else if let Some(err) = &ctx.state.engine_error {
+        Line::styled(format!("engine: {err}"), ctx.theme.bad)
+    } else {
+        let keys = "↑↓ select  Tab view  s sort  p pause  f focus  r reset  e export  t theme  ? help  q quit";
+        let short = "Tab view  s sort  ? help  q quit";
+        let sort = format!("sort: {} · ", ctx.ui.sort.label());
+        let fits = |text: &str| sort.chars().count() + text.chars().count() <= usize::from(area.width);
+        let keys = if fits(keys) { keys } else { short };
+        Line::from(vec![Span::styled(sort, ctx.theme.dim), Span::raw(keys)])
+    };
+    frame.render_widget(line, area);
+}

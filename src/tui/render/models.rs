@@ -1,0 +1,103 @@
+//! The models view: one row per model with latency, throughput and what a MAC costs, the share
+//! of time outside convolutions, the throttle penalty and a latency sparkline.
+
+use ratatui::layout::Rect;
+use ratatui::text::Span;
+use ratatui::Frame;
+
+use super::columns::{self, Column};
+use super::units::{ms, ms_opt, num, pct_opt, si_known, spark, NONE};
+use super::Ctx;
+use crate::core::state::ModelStatus;
+use crate::tui::rows::{ModelRow, SortKey};
+
+/// Column index of the sort key (to mark its title), if it has one.
+fn sorted_column(sort: SortKey) -> Option<usize> {
+    match sort {
+        SortKey::Order => None,
+        SortKey::Macs => Some(2),
+        SortKey::Latency => Some(3),
+        SortKey::MsPerGmac => Some(7),
+        SortKey::Gmacs => Some(8),
+        SortKey::NonConv => Some(10),
+        SortKey::Penalty => Some(11),
+    }
+}
+
+fn columns(ctx: &Ctx) -> Vec<Column> {
+    let name_width = ctx.rows.iter().map(|r| r.model.name.chars().count()).max().unwrap_or(5).clamp(5, 18) + 2;
+    let mut cols = vec![
+        Column::left("model", u16::try_from(name_width).unwrap_or(20), 0),
+        Column::right("params", 6, 5),
+        Column::right("MACs", 6, 1),
+        Column::right("p50 ms", 7, 0),
+        Column::right("p90 ms", 7, 4),
+        Column::right("p99 ms", 7, 3),
+        Column::right("inf/s", 7, 2),
+        Column::right("ms/GMAC", 7, 1),
+        Column::right("GMAC/s", 6, 2),
+        Column::right("%peak", 5, 4),
+        Column::right("¬conv", 6, 1),
+        Column::right("thr+", 5, 3),
+        Column::left("latency", 8, 2).growing(),
+    ];
+    if let Some(i) = sorted_column(ctx.ui.sort) {
+        cols[i].title.push('▼');
+    }
+    cols
+}
+
+/// Draws the models table.
+pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let block = ctx.panel(format!("Models · sorted by {}", ctx.ui.sort.label()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if ctx.rows.is_empty() {
+        ctx.message(frame, inner, "no models in this run");
+        return;
+    }
+    let cols = columns(ctx);
+    let shown = columns::layout(&cols, inner.width);
+    let spark_width = shown.iter().find(|(i, _)| *i == cols.len() - 1).map_or(0, |(_, w)| usize::from(*w));
+    let lines = ctx.rows.iter().map(|row| line(ctx, row, &cols, &shown, spark_width)).collect();
+    let selected = ctx.rows.iter().position(|r| r.id == ctx.ui.selected);
+    let header = columns::header(&cols, &shown, ctx.theme.header);
+    columns::draw(frame, inner, header, lines, selected, ctx.theme.highlight);
+}
+
+fn line(ctx: &Ctx, row: &ModelRow, cols: &[Column], shown: &[(usize, u16)], spark_width: usize) -> ratatui::text::Line<'static> {
+    let mark = if ctx.ui.focused == Some(row.id) { "» " } else { "  " };
+    let name = format!("{mark}{}", row.model.name);
+    let theme = ctx.theme;
+    let (Some(s), false) = (row.summary, matches!(row.model.status, ModelStatus::Failed(_))) else {
+        let message = match &row.model.status {
+            ModelStatus::Failed(e) => Span::styled(format!("failed: {}", e.lines().next().unwrap_or("")), theme.bad),
+            ModelStatus::Loading => Span::styled("loading…", theme.dim),
+            ModelStatus::Running => Span::styled("warming up, no inference timed yet", theme.dim),
+        };
+        return columns::spanning(cols, shown, &name, message);
+    };
+    let penalty = match row.penalty {
+        Some(p) if p > 0.05 => Span::styled(format!("{:+.0}%", p * 100.0), theme.warn),
+        Some(p) => Span::raw(format!("{:+.0}%", p * 100.0)),
+        None => Span::raw(NONE),
+    };
+    let mut recent: Vec<f64> = row.model.latency.recent().rev().take(spark_width).collect();
+    recent.reverse();
+    let cells = vec![
+        Span::raw(name),
+        Span::raw(si_known(row.model.info.as_ref().map(|i| i.params as f64))),
+        Span::raw(si_known(Some(row.profile.macs))),
+        Span::raw(ms(s.p50_ms)),
+        Span::raw(ms(s.p90_ms)),
+        Span::raw(ms(s.p99_ms)),
+        Span::raw(num(row.inferences_per_s, 1)),
+        Span::raw(ms_opt(row.ms_per_gmac)),
+        Span::raw(num(row.gmacs, 1)),
+        Span::raw(row.peak_share.map_or_else(|| NONE.into(), |p| format!("{:.0}%", p * 100.0))),
+        Span::raw(pct_opt(row.non_conv_share)),
+        penalty,
+        Span::styled(spark(&recent, spark_width), theme.sparkline),
+    ];
+    columns::row(cols, shown, cells)
+}

@@ -1,0 +1,209 @@
+//! The system view: clock (reported and measured), temperature, throttle flags, memory and
+//! infertop's own footprint, then per-policy clock, hottest temperature and the selected
+//! model's latency as sparklines sharing one time axis (one column per system sample).
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Sparkline};
+use ratatui::Frame;
+
+use super::units::{gib, mib, ms, NONE};
+use super::Ctx;
+use crate::core::sampler::{CpuFreqPolicy, SystemSample, ThrottleBits, ThrottleSource};
+
+/// Width of the label column left of the sparklines.
+const LABEL: u16 = 24;
+
+/// Draws the view.
+pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let [info, history] = Layout::vertical([Constraint::Length(8), Constraint::Min(0)]).areas(area);
+    let block = ctx.panel("machine".into());
+    let inner = block.inner(info);
+    frame.render_widget(block, info);
+    match ctx.state.system.last() {
+        Some(sample) => frame.render_widget(Paragraph::new(info_lines(ctx, sample)), inner),
+        None => ctx.message(frame, inner, "no system sample yet"),
+    }
+    sparklines(frame, history, ctx);
+}
+
+fn mhz(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".into(), |v| format!("{v:.0} MHz"))
+}
+
+/// `none`, or the set flags joined by `+`.
+fn flags(bits: ThrottleBits) -> String {
+    let names: Vec<&str> = [
+        (bits.under_voltage, "under-voltage"),
+        (bits.freq_capped, "capped"),
+        (bits.throttled, "throttled"),
+        (bits.soft_temp_limit, "soft-temp-limit"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join("+")
+    }
+}
+
+fn source(s: ThrottleSource) -> &'static str {
+    match s {
+        ThrottleSource::FirmwareSysfs => "firmware",
+        ThrottleSource::Vcgencmd => "vcgencmd",
+        ThrottleSource::UnderVoltageAlarm => "under-voltage alarm",
+    }
+}
+
+fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<Line<'static>> {
+    let theme = ctx.theme;
+    let label = |text: &str| Span::styled(format!("{text:<9}"), theme.header);
+    let capped = match s.is_freq_capped() {
+        Some(true) => Span::styled("yes", theme.warn),
+        Some(false) => Span::styled("no", theme.good),
+        None => Span::raw("n/a"),
+    };
+    let temp = s.hottest().map_or_else(
+        || "n/a (no sensors)".to_string(),
+        |t| format!("{:.1} °C {} (hottest of {})", t.celsius, t.name, s.temps.len()),
+    );
+    let throttle = match s.throttle.report() {
+        None => vec![Span::raw("now unknown · this run unknown · since boot unknown (no firmware flags here)")],
+        Some(r) => {
+            let style = |b: ThrottleBits| if b.any() { theme.bad } else { theme.good };
+            vec![
+                Span::raw("now "),
+                Span::styled(flags(r.now), style(r.now)),
+                Span::raw(" · this run "),
+                Span::styled(flags(r.during_run), style(r.during_run)),
+                Span::raw(" · since boot "),
+                r.since_boot.map_or_else(|| Span::raw("n/a"), |b| Span::styled(flags(b), style(b))),
+                Span::styled(format!(" ({})", source(r.source)), theme.dim),
+            ]
+        }
+    };
+    let memory = s.memory.map_or_else(
+        || "n/a".to_string(),
+        |m| {
+            format!(
+                "{} / {} GiB used · swap {} / {} GiB",
+                gib(m.used_bytes),
+                gib(m.total_bytes),
+                gib(m.swap_used_bytes),
+                gib(m.swap_total_bytes)
+            )
+        },
+    );
+    let rss = s.process_rss_bytes.map_or_else(|| "n/a".into(), |b| format!("{} MiB", mib(b)));
+    let cpu = s.process_cpu_pct.map_or_else(|| "n/a".into(), |p| format!("{p:.0}%"));
+    let ui_cpu = ctx.ui.ui_cpu_pct.map_or_else(|| "n/a".into(), |p| format!("{p:.1}%"));
+    let cores: Vec<String> = s.usage_pct.iter().map(|u| format!("{u:.0}")).collect();
+    let cores = if cores.is_empty() { "n/a".to_string() } else { format!("{} %", cores.join(" ")) };
+    let load = s.load.map_or_else(|| "n/a".into(), |l| format!("{:.2} {:.2} {:.2}", l.one, l.five, l.fifteen));
+    vec![
+        Line::from(vec![
+            label("clock"),
+            Span::raw(format!("reported {} (max {}) · measured {} · capped ", mhz(s.max_cur_mhz()), mhz(s.max_policy_mhz()), mhz(s.measured_mhz))),
+            capped,
+        ]),
+        Line::from(vec![label("temp"), Span::raw(temp)]),
+        Line::from([vec![label("throttle")], throttle].concat()),
+        Line::from(vec![label("memory"), Span::raw(memory)]),
+        Line::from(vec![label("infertop"), Span::raw(format!("RSS {rss} · CPU {cpu} (process, with inference) · UI {ui_cpu}"))]),
+        Line::from(vec![label("cores"), Span::raw(format!("{cores} · load {load}"))]),
+    ]
+}
+
+/// The CPU list of a policy: `cpu0-3`, or `policyN` when not a simple range.
+fn policy_label(p: &CpuFreqPolicy) -> String {
+    match (p.cpus.first(), p.cpus.last()) {
+        (Some(a), Some(b)) if a == b => format!("cpu{a}"),
+        (Some(a), Some(b)) if usize::try_from(b - a).ok() == Some(p.cpus.len() - 1) => format!("cpu{a}-{b}"),
+        _ => format!("policy{}", p.policy),
+    }
+}
+
+/// `values` (oldest first) padded in front so that the newest lands in the last column.
+fn right_aligned(values: Vec<Option<u64>>, width: usize) -> Vec<Option<u64>> {
+    let mut out = vec![None; width.saturating_sub(values.len())];
+    out.extend(values.into_iter().rev().take(width).rev());
+    out
+}
+
+/// One sparkline row: label and value on the left, the history on the right.
+struct Series {
+    label: String,
+    data: Vec<Option<u64>>,
+    max: Option<u64>,
+}
+
+fn series(ctx: &Ctx, width: usize) -> Vec<Series> {
+    let system = &ctx.state.system;
+    let n = width.min(system.len());
+    let recent: Vec<&SystemSample> = system.iter().skip(system.len() - n).collect();
+    let Some(last) = recent.last() else { return Vec::new() };
+    let mut out: Vec<Series> = last
+        .cpufreq
+        .iter()
+        .map(|p| {
+            let data = recent
+                .iter()
+                .map(|s| s.cpufreq.iter().find(|q| q.policy == p.policy).and_then(|q| q.cur_khz))
+                .collect();
+            let now = p.cur_mhz().map_or_else(|| NONE.into(), |v| format!("{v:.0}"));
+            let max = p.max_mhz().map_or_else(|| NONE.into(), |v| format!("{v:.0}"));
+            Series { label: format!("{} {now}/{max} MHz", policy_label(p)), data, max: p.max_khz }
+        })
+        .collect();
+    // Temperatures in tenths of a degree above a floor just under the window's coolest, so
+    // that a few degrees of warming fill the height.
+    let temps: Vec<Option<f64>> = recent.iter().map(|s| s.hottest().map(|t| t.celsius)).collect();
+    let coolest = temps.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+    out.push(Series {
+        label: last.hottest().map_or_else(|| "hottest n/a".into(), |t| format!("hottest {:.1} °C", t.celsius)),
+        data: temps.iter().map(|t| t.map(|c| ((c - coolest + 2.0) * 10.0).max(0.0) as u64)).collect(),
+        max: None,
+    });
+    let model = ctx.state.models.get(ctx.ui.selected);
+    let latency = ctx.timeline.latency_ms(ctx.ui.selected, n);
+    let now = latency.iter().rev().flatten().next().copied();
+    // In µs above 90 % of the window's fastest, for the same reason.
+    let fastest = latency.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+    out.push(Series {
+        label: format!("{} {} ms", model.map_or("latency", |m| &m.name), now.map_or_else(|| NONE.into(), ms)),
+        data: latency.iter().map(|v| v.map(|ms| ((ms - 0.9 * fastest) * 1000.0).max(0.0) as u64)).collect(),
+        max: None,
+    });
+    out
+}
+
+fn sparklines(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let block = ctx.panel("history · one column per sample, newest right".into());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = usize::from(inner.width.saturating_sub(LABEL + 1));
+    let mut rows = series(ctx, width);
+    if rows.is_empty() || width == 0 || inner.height == 0 {
+        ctx.message(frame, inner, "no system sample yet");
+        return;
+    }
+    // Keep temperature and latency (the last two) when there are more policies than lines.
+    let fit = usize::from(inner.height);
+    if rows.len() > fit {
+        rows.drain(0..(rows.len() - fit));
+    }
+    let height = (inner.height / u16::try_from(rows.len()).unwrap_or(1)).clamp(1, 3);
+    for (i, s) in rows.into_iter().enumerate() {
+        let y = inner.y + u16::try_from(i).unwrap_or(0) * height;
+        let row = Rect { y, height, ..inner };
+        let [label, chart] = Layout::horizontal([Constraint::Length(LABEL), Constraint::Min(0)]).spacing(1).areas(row);
+        frame.render_widget(Line::styled(super::units::fit(&s.label, usize::from(LABEL)), ctx.theme.dim), label);
+        let mut spark = Sparkline::default().data(right_aligned(s.data, width)).style(ctx.theme.sparkline).absent_value_symbol(" ");
+        if let Some(max) = s.max {
+            spark = spark.max(max);
+        }
+        frame.render_widget(spark, chart);
+    }
+}

@@ -1,0 +1,162 @@
+//! Numbers as short, fixed-width text: SI prefixes, milliseconds, shares, bars and text
+//! sparklines. A missing value is "–", never 0.
+
+/// Shown for a value that is not known (yet, or on this machine).
+pub const NONE: &str = "–";
+
+/// `1.82G`, `556M`, `12.3k`, `999`.
+#[must_use]
+pub fn si(v: f64) -> String {
+    if !v.is_finite() {
+        return NONE.into();
+    }
+    let (scaled, unit) = match v.abs() {
+        a if a >= 1e12 => (v / 1e12, "T"),
+        a if a >= 1e9 => (v / 1e9, "G"),
+        a if a >= 1e6 => (v / 1e6, "M"),
+        a if a >= 1e3 => (v / 1e3, "k"),
+        _ => (v, ""),
+    };
+    let digits = if scaled.abs() >= 100.0 || unit.is_empty() { 0 } else if scaled.abs() >= 10.0 { 1 } else { 2 };
+    format!("{scaled:.digits$}{unit}")
+}
+
+/// A positive quantity with SI prefix, or [`NONE`] when zero or unknown.
+#[must_use]
+pub fn si_known(v: Option<f64>) -> String {
+    v.filter(|v| *v > 0.0).map_or_else(|| NONE.into(), si)
+}
+
+/// Milliseconds with three significant figures or so: `0.412`, `4.12`, `41.2`, `412`.
+#[must_use]
+pub fn ms(v: f64) -> String {
+    if !v.is_finite() {
+        return NONE.into();
+    }
+    let digits = match v.abs() {
+        a if a >= 100.0 => 0,
+        a if a >= 10.0 => 1,
+        a if a >= 1.0 => 2,
+        _ => 3,
+    };
+    format!("{v:.digits$}")
+}
+
+/// [`ms`] of an optional value.
+#[must_use]
+pub fn ms_opt(v: Option<f64>) -> String {
+    v.map_or_else(|| NONE.into(), ms)
+}
+
+/// A share (0..=1) as a percentage: `62.1%`.
+#[must_use]
+pub fn pct(share: f64) -> String {
+    if share.is_finite() {
+        format!("{:.1}%", share * 100.0)
+    } else {
+        NONE.into()
+    }
+}
+
+/// [`pct`] of an optional share.
+#[must_use]
+pub fn pct_opt(share: Option<f64>) -> String {
+    share.map_or_else(|| NONE.into(), pct)
+}
+
+/// A fixed-precision number or [`NONE`].
+#[must_use]
+pub fn num(v: Option<f64>, digits: usize) -> String {
+    v.filter(|v| v.is_finite()).map_or_else(|| NONE.into(), |v| format!("{v:.digits$}"))
+}
+
+/// A horizontal bar `width` cells wide, filled to `share` in eighths of a cell.
+#[must_use]
+pub fn bar(share: f64, width: usize) -> String {
+    const PARTS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    let share = if share.is_finite() { share.clamp(0.0, 1.0) } else { 0.0 };
+    let eighths = (share * width as f64 * 8.0).round() as usize;
+    let mut out = "█".repeat(eighths / 8);
+    if eighths % 8 > 0 && out.chars().count() < width {
+        out.push(PARTS[eighths % 8]);
+    }
+    let len = out.chars().count();
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(len)));
+    out
+}
+
+/// The last `width` values as a one-line text sparkline, scaled between their own minimum and
+/// maximum so that jitter shows; right-aligned so the newest value is at the right edge.
+#[must_use]
+pub fn spark(values: &[f64], width: usize) -> String {
+    const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let recent = &values[values.len().saturating_sub(width)..];
+    let (lo, hi) = recent.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    let mut out: String = " ".repeat(width.saturating_sub(recent.len()));
+    for v in recent {
+        let level = if hi > lo { ((v - lo) / (hi - lo) * 7.0).round() as usize } else { 3 };
+        out.push(LEVELS[level.min(7)]);
+    }
+    out
+}
+
+/// Cuts `text` to `width` characters, ending in `…` when it was longer.
+#[must_use]
+pub fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out: String = text.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
+/// Bytes as GiB with one decimal.
+#[must_use]
+pub fn gib(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / (1024.0 * 1024.0 * 1024.0))
+}
+
+/// Bytes as MiB without decimals.
+#[must_use]
+pub fn mib(bytes: u64) -> String {
+    format!("{:.0}", bytes as f64 / (1024.0 * 1024.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_as_expected() {
+        assert_eq!(si(1_823_000_000.0), "1.82G");
+        assert_eq!(si(556_000_000.0), "556M");
+        assert_eq!(si(12_345.0), "12.3k");
+        assert_eq!(si(999.0), "999");
+        assert_eq!(si_known(Some(0.0)), NONE);
+        assert_eq!(ms(0.4123), "0.412");
+        assert_eq!(ms(41.23), "41.2");
+        assert_eq!(pct(0.621), "62.1%");
+        assert_eq!(fit("aten::mkldnn_convolution", 8), "aten::m…");
+        assert_eq!(fit("abc", 0), "");
+    }
+
+    #[test]
+    fn bars_and_sparklines_have_their_width_whatever_the_data() {
+        for share in [0.0, 0.3, 1.0, 7.0, f64::NAN, -1.0] {
+            for width in [0, 1, 5, 40] {
+                assert_eq!(bar(share, width).chars().count(), width, "{share} {width}");
+            }
+        }
+        assert_eq!(bar(0.5, 4), "██  ");
+        for values in [vec![], vec![1.0], vec![1.0, 2.0, 3.0], vec![5.0; 100]] {
+            for width in [0, 1, 8, 200] {
+                assert_eq!(spark(&values, width).chars().count(), width);
+            }
+        }
+        assert_eq!(spark(&[1.0, 8.0], 3), " ▁█");
+    }
+}

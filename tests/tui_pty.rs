@@ -1,0 +1,285 @@
+//! The real binary on a pseudo-terminal: keys drive it, `q` and signals end it with exit code
+//! 0, and the terminal settings (termios) are back to what they were; a bad theme is a usage
+//! error before the terminal is touched. The pty comes from `openpty(3)`, so nothing beyond
+//! libc is needed.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long the binary may take to start (libtorch loads) or to stop.
+const PATIENCE: Duration = Duration::from_secs(90);
+
+/// Both ends of a pseudo-terminal.
+struct Pty {
+    master: OwnedFd,
+    slave: OwnedFd,
+}
+
+impl Pty {
+    fn open(cols: u16, rows: u16) -> Self {
+        let (mut master, mut slave) = (0, 0);
+        let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: openpty writes two descriptors we then own; null name and termios are allowed.
+        let rc = unsafe { libc::openpty(&raw mut master, &raw mut slave, std::ptr::null_mut(), std::ptr::null(), &raw const size) };
+        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: both descriptors were just opened and are owned by nobody else.
+        unsafe { Self { master: OwnedFd::from_raw_fd(master), slave: OwnedFd::from_raw_fd(slave) } }
+    }
+
+    /// The terminal settings as a program on the pty sees them.
+    fn termios(&self) -> Termios {
+        // SAFETY: termios is plain data; tcgetattr fills it.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid descriptor and a termios we own.
+        let rc = unsafe { libc::tcgetattr(self.slave.as_raw_fd(), &raw mut t) };
+        assert_eq!(rc, 0, "tcgetattr: {}", std::io::Error::last_os_error());
+        Termios { iflag: t.c_iflag, oflag: t.c_oflag, cflag: t.c_cflag, lflag: t.c_lflag, cc: t.c_cc.to_vec() }
+    }
+
+    fn slave_stdio(&self) -> Stdio {
+        Stdio::from(self.slave.try_clone().expect("dup the pty"))
+    }
+
+    fn send(&self, bytes: &[u8]) {
+        let mut master = File::from(self.master.try_clone().expect("dup the pty"));
+        master.write_all(bytes).expect("write to the pty");
+    }
+}
+
+/// The parts of termios a TUI changes and must put back.
+#[derive(Debug, PartialEq, Eq)]
+struct Termios {
+    iflag: libc::tcflag_t,
+    oflag: libc::tcflag_t,
+    cflag: libc::tcflag_t,
+    lflag: libc::tcflag_t,
+    cc: Vec<libc::cc_t>,
+}
+
+impl Termios {
+    fn raw(&self) -> bool {
+        self.lflag & (libc::ICANON | libc::ECHO) == 0
+    }
+}
+
+/// Collects everything the program writes to the pty, on a thread of its own so that the
+/// program never blocks on a full pty buffer.
+struct Output {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Output {
+    fn collect(master: RawFd) -> Self {
+        // SAFETY: fcntl on a descriptor we own: reads must not block past `stop`.
+        unsafe { libc::fcntl(master, libc::F_SETFL, libc::fcntl(master, libc::F_GETFL) | libc::O_NONBLOCK) };
+        let (bytes, stop) = (Arc::new(Mutex::new(Vec::new())), Arc::new(AtomicBool::new(false)));
+        let (b, s) = (Arc::clone(&bytes), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 65536];
+            while !s.load(Ordering::SeqCst) {
+                // SAFETY: reading into a buffer we own from a descriptor that outlives the thread.
+                let n = unsafe { libc::read(master, buf.as_mut_ptr().cast(), buf.len()) };
+                match usize::try_from(n) {
+                    Ok(n) if n > 0 => b.lock().unwrap().extend_from_slice(&buf[..n]),
+                    _ => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Self { bytes, stop, thread: Some(thread) }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until the output contains `needle`.
+    fn wait_for(&self, needle: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        while !self.text().contains(needle) {
+            assert!(Instant::now() < deadline, "'{needle}' never appeared");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The running binary; killed if a test fails before it exits.
+struct Running {
+    child: Child,
+}
+
+impl Running {
+    fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for infertop") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "infertop did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(i32::try_from(self.child.id()).unwrap(), sig) };
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn manifest(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("manifest.toml");
+    std::fs::write(&path, "[[model]]\nname = \"tiny\"\narch = \"tiny\"\ninput = [3, 32, 32]\n").unwrap();
+    path
+}
+
+/// Starts infertop on the pty as the session leader with the pty as its controlling terminal,
+/// like a shell would; stderr is piped so that error lines can be read apart from the screen.
+fn start(pty: &Pty, args: &[&str]) -> Running {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_infertop"));
+    command
+        .args(args)
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR")
+        .stdin(pty.slave_stdio())
+        .stdout(pty.slave_stdio())
+        .stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    Running { child: command.spawn().expect("start infertop") }
+}
+
+fn tiny_args(manifest: &std::path::Path) -> Vec<String> {
+    ["--threads", "1", "--fps", "20", "--sample-every", "100ms", "--models"]
+        .iter()
+        .map(|s| (*s).to_string())
+        .chain([manifest.display().to_string()])
+        .collect()
+}
+
+/// Waits until the program has put the pty in raw mode and drawn its first screen.
+fn wait_until_drawn(pty: &Pty, out: &Output) {
+    let deadline = Instant::now() + PATIENCE;
+    while !pty.termios().raw() {
+        assert!(Instant::now() < deadline, "raw mode never entered; output: {}", out.text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    out.wait_for("Beyond MACs");
+}
+
+fn stderr_of(running: &mut Running) -> String {
+    let mut err = String::new();
+    if let Some(mut e) = running.child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    err
+}
+
+#[test]
+fn keys_drive_it_and_q_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = tiny_args(&manifest(dir.path()));
+    let pty = Pty::open(100, 30);
+    let before = pty.termios();
+    assert!(!before.raw(), "a fresh pty is cooked");
+    let out = Output::collect(pty.master.as_raw_fd());
+    let mut running = start(&pty, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    wait_until_drawn(&pty, &out);
+    out.wait_for("p50");
+    // Single words or text over borders: ratatui redraws only the cells that changed, so a
+    // phrase over blank cells may arrive split by cursor moves.
+    for (keys, shows) in [
+        (&b"\t"[..], "ops by self time"),
+        (b"\t", "correlation with latency"),
+        (b"\t", "history"),
+        (b"\x1b[Z", "correlation with latency"),
+        (b"j", "correlation with latency"),
+        (b"p", "paused"),
+        (b"?", "snapshot"),
+    ] {
+        pty.send(keys);
+        out.wait_for(shows);
+    }
+    pty.send(b"q");
+    let status = running.wait();
+    let err = stderr_of(&mut running);
+    assert_eq!(status.code(), Some(0), "stderr: {err}");
+    assert_eq!(pty.termios(), before, "termios restored after q");
+    assert!(out.text().contains("\x1b[?1049l"), "left the alternate screen");
+}
+
+fn signal_restores_the_terminal(sig: libc::c_int) {
+    let dir = tempfile::tempdir().unwrap();
+    let args = tiny_args(&manifest(dir.path()));
+    let pty = Pty::open(80, 24);
+    let before = pty.termios();
+    let out = Output::collect(pty.master.as_raw_fd());
+    let mut running = start(&pty, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    wait_until_drawn(&pty, &out);
+    running.signal(sig);
+    let status = running.wait();
+    let err = stderr_of(&mut running);
+    assert_eq!(status.code(), Some(0), "signal {sig}: {status:?}, stderr: {err}");
+    assert_eq!(pty.termios(), before, "termios restored after signal {sig}");
+    assert!(out.text().contains("\x1b[?1049l"), "left the alternate screen");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    signal_restores_the_terminal(libc::SIGTERM);
+}
+
+#[test]
+fn sigint_and_sighup_restore_the_terminal() {
+    signal_restores_the_terminal(libc::SIGINT);
+    signal_restores_the_terminal(libc::SIGHUP);
+}
+
+#[test]
+fn a_bad_theme_is_a_usage_error_before_the_terminal_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let theme = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/themes/bad_color.toml");
+    let mut args = tiny_args(&manifest(dir.path()));
+    args.extend(["--theme".into(), theme.into()]);
+    let pty = Pty::open(80, 24);
+    let before = pty.termios();
+    let out = Output::collect(pty.master.as_raw_fd());
+    let mut running = start(&pty, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let status = running.wait();
+    let err = stderr_of(&mut running);
+    assert_eq!(status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("bad_color.toml") && err.contains("colors.title = \"purpel\""), "{err}");
+    assert_eq!(pty.termios(), before);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!out.text().contains("\x1b[?1049h"), "the alternate screen was never entered");
+}

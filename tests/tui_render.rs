@@ -1,0 +1,270 @@
+//! The real `render` into ratatui's `TestBackend`: snapshots of every view at 80x24 and
+//! 160x48 from a fixed state built from events, styles of the cells where the theme matters,
+//! empty data, every size from 20x5 to 300x100, and theme files with one mistake each.
+
+#[path = "tui_fixture/state.rs"]
+mod fixture;
+
+use std::path::Path;
+
+use infertop::core::event::{Event, Inference, ModelInfo};
+use infertop::core::profiler::{NodeInfo, NodeKind};
+use infertop::core::state::MonitorState;
+use infertop::tui::app::{UiState, View};
+use infertop::tui::keymap::Action;
+use infertop::tui::render::render;
+use infertop::tui::rows::SortKey;
+use infertop::tui::theme::{self, Theme};
+use infertop::tui::timeline::Timeline;
+use ratatui::backend::TestBackend;
+use ratatui::style::Modifier;
+use ratatui::Terminal;
+
+fn draw(state: &MonitorState, timeline: &Timeline, ui: &UiState, theme: &Theme, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| render(f, state, timeline, ui, theme)).unwrap();
+    terminal
+}
+
+/// Five measured models (one selected), one failed, one loading, 40 system samples.
+fn fixture() -> (MonitorState, Timeline) {
+    fixture::state(5, 40)
+}
+
+fn ui(view: View) -> UiState {
+    UiState { view, selected: 1, ..UiState::default() }
+}
+
+/// The screen as text, one line per row (no colour).
+fn text(terminal: &Terminal<TestBackend>) -> String {
+    terminal.backend().to_string()
+}
+
+macro_rules! snapshot_view {
+    ($name:ident, $view:expr, $w:expr, $h:expr) => {
+        #[test]
+        fn $name() {
+            let (state, timeline) = fixture();
+            let terminal = draw(&state, &timeline, &ui($view), &Theme::default(), $w, $h);
+            insta::assert_snapshot!(text(&terminal));
+        }
+    };
+}
+
+snapshot_view!(models_80x24, View::Models, 80, 24);
+snapshot_view!(models_160x48, View::Models, 160, 48);
+snapshot_view!(detail_80x24, View::Detail, 80, 24);
+snapshot_view!(detail_160x48, View::Detail, 160, 48);
+snapshot_view!(beyond_80x24, View::Beyond, 80, 24);
+snapshot_view!(beyond_160x48, View::Beyond, 160, 48);
+snapshot_view!(system_80x24, View::System, 80, 24);
+snapshot_view!(system_160x48, View::System, 160, 48);
+
+#[test]
+fn help_overlay_80x24() {
+    let (state, timeline) = fixture();
+    let ui = UiState { show_help: true, ..ui(View::Models) };
+    insta::assert_snapshot!(text(&draw(&state, &timeline, &ui, &Theme::default(), 80, 24)));
+}
+
+#[test]
+fn models_sorted_by_latency_with_focus_160x48() {
+    let (state, timeline) = fixture();
+    let ui = UiState { sort: SortKey::Latency, focused: Some(1), paused: true, ..ui(View::Models) };
+    insta::assert_snapshot!(text(&draw(&state, &timeline, &ui, &Theme::default(), 160, 48)));
+}
+
+#[test]
+fn empty_state_80x24() {
+    let state = MonitorState::new::<&str>(&[]);
+    insta::assert_snapshot!(text(&draw(&state, &Timeline::default(), &UiState::default(), &Theme::default(), 80, 24)));
+}
+
+/// Row of the screen whose text contains `needle`.
+fn row_of(terminal: &Terminal<TestBackend>, needle: &str) -> u16 {
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .find(|&y| {
+            let line: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect();
+            line.contains(needle)
+        })
+        .unwrap_or_else(|| panic!("'{needle}' is not on screen:\n{}", text(terminal)))
+}
+
+#[test]
+fn the_selected_row_uses_the_themes_highlight() {
+    let (state, timeline) = fixture();
+    for name in theme::builtin_names() {
+        let theme = theme::builtin(name).unwrap();
+        let terminal = draw(&state, &timeline, &ui(View::Models), &theme, 120, 30);
+        let buffer = terminal.backend().buffer();
+        let selected = row_of(&terminal, "mobilenet");
+        let other = row_of(&terminal, "resnet18");
+        let cell = &buffer[(10, selected)];
+        assert_eq!(cell.bg, theme.highlight.bg.unwrap(), "{name}: selected row background");
+        assert_eq!(cell.fg, theme.highlight.fg.unwrap(), "{name}: selected row foreground");
+        assert!(cell.modifier.contains(theme.highlight.add_modifier), "{name}");
+        assert_ne!(buffer[(10, other)].style(), cell.style(), "{name}: other rows are not highlighted");
+    }
+    // Without colours, the selection still shows: mono reverses it.
+    let mono = theme::builtin("mono").unwrap();
+    let terminal = draw(&state, &timeline, &ui(View::Models), &mono, 120, 30);
+    let y = row_of(&terminal, "mobilenet");
+    assert!(terminal.backend().buffer()[(10, y)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn failures_bars_and_active_tab_take_their_theme_colours() {
+    let (state, timeline) = fixture();
+    let theme = Theme::default();
+    let terminal = draw(&state, &timeline, &ui(View::Models), &theme, 160, 48);
+    let buffer = terminal.backend().buffer();
+    let y = row_of(&terminal, "failed: weights");
+    let x = (0..160).find(|&x| buffer[(x, y)].symbol() == "f").unwrap();
+    assert_eq!(buffer[(x, y)].fg, theme.bad.fg.unwrap(), "a failed model's error is in the 'bad' colour");
+    // The active tab ("Models") is highlighted in the top line.
+    let x = (0..160).find(|&x| buffer[(x, 0)].symbol() == "M").unwrap();
+    assert_eq!(buffer[(x, 0)].bg, theme.highlight.bg.unwrap());
+
+    let terminal = draw(&state, &timeline, &ui(View::Detail), &theme, 160, 48);
+    let buffer = terminal.backend().buffer();
+    let y = row_of(&terminal, "│Conv2D ");
+    let x = (0..160).find(|&x| buffer[(x, y)].symbol() == "█").expect("a time bar for Conv2D");
+    assert_eq!(buffer[(x, y)].fg, theme.time_bar.fg.unwrap());
+}
+
+/// States with nothing or little in them: no models, models loading, models ready without any
+/// inference, inferences without op timings (`--no-op-profile`), no system samples.
+fn sparse_states() -> Vec<(&'static str, MonitorState, Timeline)> {
+    let mut out = vec![("no models", MonitorState::new::<&str>(&[]), Timeline::default())];
+    out.push(("loading", MonitorState::new(&["a", "b"]), Timeline::default()));
+    let mut ready = MonitorState::new(&["a"]);
+    let info = ModelInfo { name: "a".into(), source: "arch:tiny".into(), params: 10, batch: 1, input: [3, 32, 32], top1_error: None };
+    ready.apply(Event::ModelReady { model: 0, info });
+    let node = |id, parent, kind, name: &str| NodeInfo { id, parent, kind, name: name.into(), calib_calls: 1, macs: 1e6, bytes: 1e3 };
+    ready.apply(Event::Nodes(vec![node(0, None, NodeKind::Scope, "a"), node(1, Some(0), NodeKind::Op, "aten::conv2d")]));
+    ready.apply(Event::ModelScope { model: 0, scope: 0 });
+    out.push(("ready, no inference", ready.clone(), Timeline::default()));
+    let mut timeline = Timeline::default();
+    let mut unprofiled = ready;
+    for seq in 1..4 {
+        let e = Event::Inference(Inference { model: 0, seq, wall_ns: 1_000_000 * seq, at_ns: seq, ops: Vec::new() });
+        timeline.observe(&e);
+        unprofiled.apply(e);
+    }
+    out.push(("no op profile", unprofiled, timeline));
+    let (state, timeline) = fixture::state(1, 1);
+    out.push(("one model, one sample", state, timeline));
+    out
+}
+
+#[test]
+fn empty_data_does_not_panic_in_any_view() {
+    for (what, state, timeline) in sparse_states() {
+        for view in View::ALL {
+            for (w, h) in [(80, 24), (160, 48), (20, 5)] {
+                let ui = UiState { view, ..UiState::default() };
+                let screen = text(&draw(&state, &timeline, &ui, &Theme::default(), w, h));
+                assert!(!screen.contains("NaN") && !screen.contains("inf "), "{what} {view:?} {w}x{h}:\n{screen}");
+            }
+        }
+    }
+}
+
+#[test]
+fn empty_views_say_what_is_missing() {
+    let state = MonitorState::new::<&str>(&[]);
+    let screen = |view| text(&draw(&state, &Timeline::default(), &UiState { view, ..UiState::default() }, &Theme::default(), 100, 30));
+    assert!(screen(View::Models).contains("no models in this run"));
+    assert!(screen(View::Detail).contains("no model selected"));
+    assert!(screen(View::Beyond).contains("waiting for measured models"));
+    assert!(screen(View::System).contains("no system sample yet"));
+    let (_, unprofiled, timeline) = sparse_states().remove(3);
+    let detail = text(&draw(&unprofiled, &timeline, &UiState { view: View::Detail, ..UiState::default() }, &Theme::default(), 160, 48));
+    assert!(detail.contains("no profiled inference yet"), "{detail}");
+}
+
+#[test]
+fn no_panic_at_any_size() {
+    let (full, full_timeline) = fixture::state(10, 45);
+    let empty = MonitorState::new::<&str>(&[]);
+    let widths = [20, 21, 23, 27, 31, 40, 47, 55, 64, 80, 99, 120, 133, 160, 201, 255, 300];
+    let heights = [5, 6, 7, 8, 9, 11, 13, 17, 24, 31, 40, 48, 64, 77, 100];
+    let themes: Vec<Theme> = theme::builtin_names().into_iter().filter_map(theme::builtin).collect();
+    for (state, timeline) in [(&full, &full_timeline), (&empty, &Timeline::default())] {
+        for view in View::ALL {
+            for &w in &widths {
+                for &h in &heights {
+                    let ui = UiState { view, selected: 3, show_help: (w + h) % 3 == 0, ..UiState::default() };
+                    let theme = &themes[usize::from(w + h) % themes.len()];
+                    draw(state, timeline, &ui, theme, w, h);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn keys_move_the_selection_through_the_sorted_rows() {
+    let (state, _) = fixture();
+    let mut ui = UiState::default();
+    ui.apply(Action::Sort, &state, 3);
+    assert_eq!(ui.sort, SortKey::Latency);
+    let order: Vec<usize> = infertop::tui::rows::model_rows(&state, ui.sort).iter().map(|r| r.id).collect();
+    ui.selected = order[0];
+    ui.apply(Action::Down, &state, 3);
+    assert_eq!(ui.selected, order[1]);
+    for _ in 0..20 {
+        ui.apply(Action::Down, &state, 3);
+    }
+    assert_eq!(ui.selected, *order.last().unwrap(), "the selection stops at the last row");
+    ui.apply(Action::NextView, &state, 3);
+    ui.apply(Action::PrevView, &state, 3);
+    ui.apply(Action::PrevView, &state, 3);
+    assert_eq!(ui.view, View::System);
+    ui.apply(Action::Focus, &state, 3);
+    assert_eq!(ui.focused, Some(ui.selected));
+    ui.apply(Action::NextTheme, &state, 3);
+    ui.apply(Action::NextTheme, &state, 3);
+    ui.apply(Action::NextTheme, &state, 3);
+    assert_eq!(ui.theme, 0, "themes cycle");
+}
+
+/// Loads a broken theme fixture and returns its error.
+fn theme_error(file: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/themes").join(file);
+    let err = theme::load(&path).expect_err(file).to_string();
+    assert!(!err.contains('\n'), "one line: {err}");
+    assert!(err.contains(file), "names the file: {err}");
+    err
+}
+
+#[test]
+fn each_broken_theme_gets_a_one_line_error_naming_key_value_and_what_is_valid() {
+    let err = theme_error("syntax.toml");
+    assert!(err.contains("line 4"), "{err}");
+    let err = theme_error("unknown_key.toml");
+    assert!(err.contains("colors.titel") && err.contains("unknown field") && err.contains("`title`"), "{err}");
+    let err = theme_error("unknown_top_key.toml");
+    assert!(err.contains("font") && err.contains("`colors`"), "{err}");
+    let err = theme_error("missing_key.toml");
+    assert!(err.contains("missing field `title`"), "{err}");
+    let err = theme_error("bad_color.toml");
+    assert!(err.contains("colors.title = \"purpel\" is not a colour") && err.contains("#rrggbb"), "{err}");
+    let err = theme_error("bad_hex.toml");
+    assert!(err.contains("colors.border = \"#12345\""), "{err}");
+    let err = theme_error("bad_modifier.toml");
+    assert!(err.contains("modifiers.header") && err.contains("\"blinky\"") && err.contains("reversed"), "{err}");
+    let err = theme_error("wrong_type.toml");
+    assert!(err.contains("colors.title") && err.contains("string"), "{err}");
+}
+
+#[test]
+fn theme_names_and_paths_resolve_and_unknown_ones_are_usage_errors() {
+    let dark = Path::new(env!("CARGO_MANIFEST_DIR")).join("themes/dark.toml");
+    assert_eq!(theme::resolve(Some(dark.to_str().unwrap()), false).unwrap(), Theme::default());
+    let err = theme::resolve(Some("solarized"), false).unwrap_err().to_string();
+    assert!(err.contains("'solarized'") && err.contains("dark, light, mono"), "{err}");
+    let err = theme::resolve(Some("themes/nope.toml"), false).unwrap_err().to_string();
+    assert!(err.contains("no such file"), "{err}");
+}
