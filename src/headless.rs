@@ -9,8 +9,8 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
 use crate::cli::{Cli, LineFormat};
-use crate::core::analysis::{model_profile, rate};
-use crate::core::sampler::{SystemSample, ThrottleBits};
+use crate::core::analysis::{inferences_per_s, model_profile, rate};
+use crate::core::sampler::SystemSample;
 use crate::core::session::{Plan, Session};
 use crate::core::state::{ModelState, ModelStatus, MonitorState};
 use crate::export::{self, RunMeta};
@@ -169,17 +169,6 @@ pub fn text_line(state: &MonitorState, model: &ModelState, elapsed: Duration) ->
     }
 }
 
-/// Images per second the model sustains on its own: batch / mean latency.
-#[must_use]
-pub fn inferences_per_s(model: &ModelState, mean_ms: f64) -> f64 {
-    let batch = model.info.as_ref().map_or(1, |i| i.batch) as f64;
-    if mean_ms > 0.0 {
-        batch * 1000.0 / mean_ms
-    } else {
-        0.0
-    }
-}
-
 fn json_line(state: &MonitorState, model: &ModelState, elapsed: Duration) -> serde_json::Value {
     let s = model.latency.summary();
     let status = match &model.status {
@@ -238,8 +227,8 @@ pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
     let throttle = match sample.throttle.report() {
         None => "unknown".to_string(),
         Some(r) => {
-            let now = flag_names(r.now);
-            let run = flag_names(r.during_run);
+            let now = r.now.describe();
+            let run = r.during_run.describe();
             format!("now {now}, this run {run}")
         }
     };
@@ -260,21 +249,3 @@ pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 const MIB: f64 = 1024.0 * 1024.0;
-
-/// `none`, or the set flags joined by `+` (`capped+throttled`).
-fn flag_names(bits: ThrottleBits) -> String {
-    let names: Vec<&str> = [
-        (bits.under_voltage, "under-voltage"),
-        (bits.freq_capped, "capped"),
-        (bits.throttled, "throttled"),
-        (bits.soft_temp_limit, "soft-temp-limit"),
-    ]
-    .into_iter()
-    .filter_map(|(on, name)| on.then_some(name))
-    .collect();
-    if names.is_empty() {
-        "none".into()
-    } else {
-        names.join("+")
-    }
-}

@@ -45,6 +45,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         return runtime.block_on(headless::summary(&plan));
     }
     let headless = cli.headless || !std::io::stdout().is_terminal();
+    // Checked in every mode: a bad --theme is a mistake even where nothing is drawn.
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = tui::theme::resolve(cli.theme.as_deref(), no_color).map_err(|e| UsageError(e.0))?;
     // Found before measuring starts: an hour of measurement must not end in "cannot save".
     // Headless mode always saves at exit; the live screen only when `e` is pressed, so it
     // checks only a folder it was given.
@@ -55,7 +58,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     if headless {
         runtime.block_on(headless::run(cli, &plan, &export_base))
     } else {
-        runtime.block_on(tui::run(cli, &plan))
+        runtime.block_on(tui::run(cli, &plan, theme))
     }
 }
 

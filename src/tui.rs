@@ -20,20 +20,18 @@ use crate::cli::Cli;
 use crate::core::event::Control;
 use crate::core::session::{Plan, Session};
 use crate::export::{self, RunMeta};
-use crate::{Outcome, UsageError};
+use crate::Outcome;
 use app::UiState;
 use keymap::Action;
 use theme::Theme;
 use timeline::Timeline;
 
-/// Runs the live monitor until `q`, Ctrl-C, a signal or `--duration`.
+/// Runs the live monitor until `q`, Ctrl-C, a signal or `--duration`, starting with `first`
+/// (resolved and validated by the caller before anything is started).
 ///
 /// # Errors
-/// [`UsageError`] for a bad `--theme` (found before the terminal is touched); otherwise when
-/// the terminal cannot be set up or drawn to.
-pub async fn run(cli: &Cli, plan: &Plan) -> anyhow::Result<Outcome> {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let first = theme::resolve(cli.theme.as_deref(), no_color).map_err(|e| UsageError(e.0))?;
+/// When the terminal cannot be set up or drawn to.
+pub async fn run(cli: &Cli, plan: &Plan, first: Theme) -> anyhow::Result<Outcome> {
     let themes = theme::cycle_from(first);
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;

@@ -35,6 +35,15 @@ fn unknown_model_names_exit_2_naming_them() {
 }
 
 #[test]
+fn a_bad_theme_exits_2_even_headless() {
+    assert_usage_error(&["--headless", "--theme", "no-such-theme"], "no-such-theme");
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "this is = = not toml").unwrap();
+    assert_usage_error(&["--headless", "--theme", broken.to_str().unwrap()], "broken.toml");
+}
+
+#[test]
 fn help_explains_every_flag_and_exits_0() {
     let out = infertop(&["--help"]);
     assert_eq!(out.status.code(), Some(0));

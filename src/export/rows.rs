@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::core::analysis::{self, model_profile, rate, ModelProfile};
 use crate::core::ops::Category;
 use crate::core::state::{ModelState, ModelStatus, MonitorState, LATENCY_WINDOW};
-use crate::headless::inferences_per_s;
+use crate::core::analysis::inferences_per_s;
 
 /// One row of `models.csv`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

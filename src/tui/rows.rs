@@ -6,7 +6,7 @@ use crate::core::event::ModelId;
 use crate::core::ops::Category;
 use crate::core::state::{ModelState, MonitorState};
 use crate::core::stats::LatencySummary;
-use crate::headless::inferences_per_s;
+use crate::core::analysis::inferences_per_s;
 
 /// What `s` cycles through. Numeric keys sort the largest first, unknown values last.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

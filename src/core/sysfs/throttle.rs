@@ -72,6 +72,25 @@ impl ThrottleBits {
     pub fn any(self) -> bool {
         self.to_nibble() != 0
     }
+
+    /// `none`, or the set conditions joined by `+` (`capped+throttled`).
+    #[must_use]
+    pub fn describe(self) -> String {
+        let names: Vec<&str> = [
+            (self.under_voltage, "under-voltage"),
+            (self.freq_capped, "capped"),
+            (self.throttled, "throttled"),
+            (self.soft_temp_limit, "soft-temp-limit"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join("+")
+        }
+    }
 }
 
 /// Where throttle flags came from.

@@ -31,24 +31,6 @@ fn mhz(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), |v| format!("{v:.0} MHz"))
 }
 
-/// `none`, or the set flags joined by `+`.
-fn flags(bits: ThrottleBits) -> String {
-    let names: Vec<&str> = [
-        (bits.under_voltage, "under-voltage"),
-        (bits.freq_capped, "capped"),
-        (bits.throttled, "throttled"),
-        (bits.soft_temp_limit, "soft-temp-limit"),
-    ]
-    .into_iter()
-    .filter_map(|(on, name)| on.then_some(name))
-    .collect();
-    if names.is_empty() {
-        "none".into()
-    } else {
-        names.join("+")
-    }
-}
-
 fn source(s: ThrottleSource) -> &'static str {
     match s {
         ThrottleSource::FirmwareSysfs => "firmware",
@@ -75,11 +57,11 @@ fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<Line<'static>> {
             let style = |b: ThrottleBits| if b.any() { theme.bad } else { theme.good };
             vec![
                 Span::raw("now "),
-                Span::styled(flags(r.now), style(r.now)),
+                Span::styled(r.now.describe(), style(r.now)),
                 Span::raw(" · this run "),
-                Span::styled(flags(r.during_run), style(r.during_run)),
+                Span::styled(r.during_run.describe(), style(r.during_run)),
                 Span::raw(" · since boot "),
-                r.since_boot.map_or_else(|| Span::raw("n/a"), |b| Span::styled(flags(b), style(b))),
+                r.since_boot.map_or_else(|| Span::raw("n/a"), |b| Span::styled(b.describe(), style(b))),
                 Span::styled(format!(" ({})", source(r.source)), theme.dim),
             ]
         }
