@@ -172,11 +172,11 @@ impl Engine {
     fn prepare(&mut self, id: ModelId, spec: &ModelSpec) -> Result<Option<Runner>, Disconnected> {
         let fail = |e: String| Event::ModelFailed { model: id, name: spec.name.as_str().into(), error: e };
         // Loading creates and fills tensors: not part of any inference, so not recorded.
-        self.recorder.as_mut().map(|r| r.set_enabled(false));
+        self.set_recording(false);
         let loaded = LoadedModel::load(spec);
         let [c, h, w] = spec.input;
         let input = Tensor::randn([spec.batch, c, h, w], (Kind::Float, Device::Cpu));
-        self.recorder.as_mut().map(|r| r.set_enabled(true));
+        self.set_recording(true);
         let model = match loaded {
             Ok(m) => m,
             Err(e) => return self.send(fail(e.to_string())).map(|()| None),
@@ -220,6 +220,13 @@ impl Engine {
         };
         self.send(Event::ModelReady { model: id, info })?;
         Ok(Some(runner))
+    }
+
+    /// Switches the op profiler on or off for what runs next (no-op with `--no-op-profile`).
+    fn set_recording(&mut self, on: bool) {
+        if let Some(rec) = self.recorder.as_mut() {
+            rec.set_enabled(on);
+        }
     }
 
     fn forward(&self, r: &Runner) -> Result<(), String> {
@@ -266,9 +273,7 @@ impl Engine {
         let every = u64::from(self.config.profile_every.max(1));
         let profiled = r.runs % every == 0;
         r.runs += 1;
-        if let Some(rec) = self.recorder.as_mut() {
-            rec.set_enabled(profiled);
-        }
+        self.set_recording(profiled);
         let start = Instant::now();
         let result = self.forward(r);
         let wall_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
