@@ -102,10 +102,11 @@ impl ThrottleStats {
         Some(self.throttled.get()? / self.unthrottled.get()? - 1.0)
     }
 
-    /// Inferences seen while throttled.
+    /// Inferences seen while throttled; `None` when the throttle state was never known (a
+    /// machine without cpufreq or firmware flags), which is not the same as zero.
     #[must_use]
-    pub fn throttled_count(&self) -> u64 {
-        self.throttled.count
+    pub fn throttled_count(&self) -> Option<u64> {
+        (self.throttled.count + self.unthrottled.count > 0).then_some(self.throttled.count)
     }
 
     /// Mean latency expected at the full clock.
@@ -132,7 +133,7 @@ mod tests {
         assert_eq!(s.penalty(), None);
         s.record(15.0, &tag(1000.0, true));
         assert!((s.penalty().unwrap() - 0.5).abs() < 1e-12);
-        assert_eq!(s.throttled_count(), 1);
+        assert_eq!(s.throttled_count(), Some(1));
         // 15 ms at 1000 of 1500 MHz is 10 ms at full clock.
         assert!((s.full_clock_ms().unwrap() - 10.0).abs() < 1e-12);
     }
@@ -142,6 +143,7 @@ mod tests {
         let mut s = ThrottleStats::default();
         s.record(10.0, &MachineTag::default());
         assert_eq!(s.penalty(), None);
+        assert_eq!(s.throttled_count(), None);
         assert_eq!(s.full_clock_ms(), None);
         assert!(s.by_clock.is_empty());
     }

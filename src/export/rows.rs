@@ -49,7 +49,7 @@ pub struct ModelRecord<'a> {
     pub throttle_penalty: Option<f64>,
     /// Mean latency scaled to the full clock.
     pub latency_ms_full_clock: Option<f64>,
-    pub throttled_inferences: u64,
+    pub throttled_inferences: Option<u64>,
     /// `loading`, `running` or `failed`.
     pub status: &'static str,
     pub error: Option<&'a str>,
