@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
@@ -13,7 +13,7 @@ use crate::core::analysis::{inferences_per_s, model_profile, rate};
 use crate::core::sampler::SystemSample;
 use crate::core::session::{Plan, Session};
 use crate::core::state::{ModelState, ModelStatus, MonitorState};
-use crate::export::{self, RunMeta};
+use crate::export;
 use crate::Outcome;
 
 /// Runs until `--duration`, SIGINT/SIGTERM/SIGHUP, or until no model can run. Writes a
@@ -27,7 +27,7 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<O
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
-    let meta = run_meta(cli, plan);
+    let meta = crate::run_meta(cli, plan, "headless");
     let started = Instant::now();
     let deadline = cli.duration.map(|d| started + d);
     let mut ticker = interval_at(started + cli.print_every, cli.print_every);
@@ -71,15 +71,6 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<O
     }
     last.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Outcome::Stopped)
-}
-
-/// The settings a snapshot records.
-fn run_meta(cli: &Cli, plan: &Plan) -> RunMeta {
-    let mut meta = RunMeta::from_plan(plan, SystemTime::now());
-    meta.front_end = "headless".into();
-    meta.duration = cli.duration;
-    meta.args = std::env::args().skip(1).collect();
-    meta
 }
 
 /// `snapshot: <path>` or `snapshot failed: <reason>`.

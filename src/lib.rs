@@ -58,8 +58,17 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     if headless {
         runtime.block_on(headless::run(cli, &plan, &export_base))
     } else {
-        runtime.block_on(tui::run(cli, &plan, theme))
+        runtime.block_on(tui::run(cli, &plan, theme, &export_base))
     }
+}
+
+/// The settings a snapshot records, for the front end named `front_end`.
+fn run_meta(cli: &Cli, plan: &core::session::Plan, front_end: &str) -> export::RunMeta {
+    let mut meta = export::RunMeta::from_plan(plan, std::time::SystemTime::now());
+    meta.front_end = front_end.into();
+    meta.duration = cli.duration;
+    meta.args = std::env::args().skip(1).collect();
+    meta
 }
 
 /// A mistake in what the user asked for (a bad manifest, theme, model name or folder), found

@@ -8,8 +8,8 @@ pub mod terminal;
 pub mod theme;
 pub mod timeline;
 
-use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures::StreamExt;
@@ -31,13 +31,13 @@ use timeline::Timeline;
 ///
 /// # Errors
 /// When the terminal cannot be set up or drawn to.
-pub async fn run(cli: &Cli, plan: &Plan, first: Theme) -> anyhow::Result<Outcome> {
+pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> anyhow::Result<Outcome> {
     let themes = theme::cycle_from(first);
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut session = Session::start(plan, false)?;
-    let snapshots = Snapshots::new(cli, plan);
+    let snapshots = Snapshots { base: export_base.to_path_buf(), meta: crate::run_meta(cli, plan, "tui") };
     let mut timeline = Timeline::default();
     let mut ui = UiState::default();
     let mut cpu = CpuMeter::new();
@@ -121,14 +121,6 @@ struct Snapshots {
 }
 
 impl Snapshots {
-    fn new(cli: &Cli, plan: &Plan) -> Self {
-        let mut meta = RunMeta::from_plan(plan, SystemTime::now());
-        meta.front_end = "tui".into();
-        meta.duration = cli.duration;
-        meta.args = std::env::args().collect();
-        Self { base: cli.export_dir.clone().unwrap_or_else(export::default_export_base), meta }
-    }
-
     /// Writes one and says where, or why not (one line for the status bar).
     fn write(&self, state: &crate::core::state::MonitorState) -> String {
         match export::write_snapshot(&self.base, state, &self.meta) {
