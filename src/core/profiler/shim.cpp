@@ -207,6 +207,9 @@ extern "C" {
 
 /// Starts (1) or stops (0) recording on the calling thread.
 void infertop_prof_enable(int on) {
+  // The engine calls this before every inference; with nothing to change (the stack is empty
+  // between inferences), re-registering the callback would be wasted work.
+  if (tls.enabled == (on != 0) && !tls.calibrating && tls.stack.empty()) return;
   if (tls.handle != 0) {
     at::removeCallback(tls.handle);
     tls.handle = 0;
