@@ -13,7 +13,7 @@ use crate::core::analysis::{inferences_per_s, model_profile, rate};
 use crate::core::sampler::SystemSample;
 use crate::core::session::{Plan, Session};
 use crate::core::state::{ModelState, ModelStatus, MonitorState};
-use crate::export;
+use crate::export::{self, ExportError};
 use crate::Outcome;
 
 /// Runs until `--duration`, SIGINT/SIGTERM/SIGHUP, or until no model can run. Writes a
@@ -47,7 +47,7 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<O
             () = next_tick(exports.as_mut()) => {
                 // A failed periodic snapshot is reported and measuring goes on; the final one
                 // is tried again at exit.
-                let line = snapshot_line(export::write_snapshot(export_base, &session.state, &meta), cli.format);
+                let line = snapshot_line(&export::write_snapshot(export_base, &session.state, &meta), cli.format);
                 writeln!(out, "{line}")?;
             }
             () = sleep_until_deadline(deadline) => break "duration reached",
@@ -63,7 +63,7 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<O
     }
     print_lines(&mut out, &session.state, elapsed, cli.format)?;
     let last = export::write_snapshot(export_base, &session.state, &meta);
-    writeln!(out, "{}", snapshot_line(last.as_ref().map(Clone::clone).map_err(ToString::to_string), cli.format))?;
+    writeln!(out, "{}", snapshot_line(&last, cli.format))?;
     out.flush()?;
     let ran = session.state.models.iter().any(|m| m.latency.summary().is_some());
     if !ran && session.state.models.iter().all(|m| matches!(m.status, ModelStatus::Failed(_))) {
@@ -74,10 +74,10 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<O
 }
 
 /// `snapshot: <path>` or `snapshot failed: <reason>`.
-fn snapshot_line<E: ToString>(result: Result<PathBuf, E>, format: LineFormat) -> String {
+fn snapshot_line(result: &Result<PathBuf, ExportError>, format: LineFormat) -> String {
     match (result, format) {
         (Ok(path), LineFormat::Text) => format!("snapshot: {}", path.display()),
-        (Err(e), LineFormat::Text) => format!("snapshot failed: {}", e.to_string()),
+        (Err(e), LineFormat::Text) => format!("snapshot failed: {e}"),
         (Ok(path), LineFormat::Jsonl) => serde_json::json!({ "snapshot": path }).to_string(),
         (Err(e), LineFormat::Jsonl) => serde_json::json!({ "snapshot_error": e.to_string() }).to_string(),
     }
