@@ -1,31 +1,33 @@
-# infertop: every target provisions what is missing first (libtorch in the per-user cache).
+# infertop: every target that builds provisions what is missing first (libtorch in the per-user
+# cache). Targets that do not build (clean-cache) never provision anything.
 SHELL := /bin/bash
-ifndef LIBTORCH
-LIBTORCH := $(shell bash scripts/fetch-libtorch.sh)
-endif
-export LIBTORCH
 # Headless when there is no terminal, otherwise the live monitor. Extra flags: make run ARGS="--only vgg16".
 ARGS ?=
+CACHE := $(or $(INFERTOP_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/infertop)
+# Provision libtorch, then run the rest of the recipe with LIBTORCH exported. Expanded inside
+# recipes only, so `make clean-cache` (or any target without it) downloads nothing.
+WITH_LIBTORCH = LIBTORCH="$${LIBTORCH:-$$(bash scripts/fetch-libtorch.sh)}" && test -n "$$LIBTORCH" && export LIBTORCH &&
 
-.PHONY: run test bench build libtorch clean-cache
+.PHONY: run test lint bench build libtorch clean-cache
 
 libtorch:
-	@test -n "$(LIBTORCH)" || { echo "libtorch could not be provisioned" >&2; exit 1; }
-	@echo "LIBTORCH=$(LIBTORCH)"
+	@$(WITH_LIBTORCH) echo "LIBTORCH=$$LIBTORCH"
 
-build: libtorch
-	cargo build --release
+build:
+	@$(WITH_LIBTORCH) cargo build --release
 
 run: build
 	./target/release/infertop $(ARGS)
 
 # Unit, integration and doc tests; benchmarks are only compiled here (they run with `make bench`).
-test: libtorch
-	cargo test
-	cargo test --benches --no-run
+test:
+	@$(WITH_LIBTORCH) cargo test --locked && cargo test --benches --no-run --locked
 
-bench: libtorch
-	cargo bench
+lint:
+	@$(WITH_LIBTORCH) cargo fmt --check && cargo clippy --all-targets --locked -- -D warnings
+
+bench:
+	@$(WITH_LIBTORCH) cargo bench
 
 clean-cache:
-	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/infertop"
+	rm -rf "$(CACHE)"
