@@ -25,7 +25,7 @@ fn thread_cpu() -> Duration {
 }
 
 fn frames(c: &mut Criterion) {
-    let (state, timeline) = fixture::state(10, 600);
+    let state = fixture::state(10, 600);
     let theme = Theme::default();
     let mut group = c.benchmark_group("ui_frame 160x48, 10 models (CPU time)");
     for view in View::ALL {
@@ -35,7 +35,7 @@ fn frames(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let start = thread_cpu();
                 for _ in 0..iters {
-                    terminal.draw(|f| render(f, black_box(&state), &timeline, &ui, &theme)).expect("draw");
+                    terminal.draw(|f| render(f, black_box(&state), &ui, &theme)).expect("draw");
                 }
                 thread_cpu() - start
             });

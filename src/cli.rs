@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::UsageError;
+
 /// Runs CNN inference in a loop and shows, live, where the time goes beyond the MAC count.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "infertop", version, about, long_about = None)]
@@ -78,10 +80,6 @@ pub struct Cli {
     /// Load and calibrate the models, print parameters and MACs per model, and exit.
     #[arg(long)]
     pub summary: bool,
-
-    /// Inference device.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
-    pub device: DeviceChoice,
 }
 
 /// How headless mode prints.
@@ -114,21 +112,19 @@ impl Cli {
     /// Checks what clap cannot: combinations and values that depend on the machine.
     ///
     /// # Errors
-    /// A one-line message for a usage error.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.device == DeviceChoice::Cuda {
-            return Err("--device cuda is not supported yet; use --device cpu".into());
-        }
+    /// A [`UsageError::Flag`] naming the flag and the value.
+    pub fn validate(&self) -> Result<(), UsageError> {
+        let flag = |flag, problem| Err(UsageError::Flag { flag, problem });
         if let Some(path) = &self.models {
             if !path.is_file() {
-                return Err(format!("--models: cannot read '{}': no such file", path.display()));
+                return flag("--models", format!("cannot read '{}': no such file", path.display()));
             }
         }
         if !self.sysfs_root.is_dir() {
-            return Err(format!("--sysfs-root: '{}' is not a folder", self.sysfs_root.display()));
+            return flag("--sysfs-root", format!("'{}' is not a folder", self.sysfs_root.display()));
         }
         if self.only.iter().any(String::is_empty) {
-            return Err("--only: empty model name in the list".into());
+            return flag("--only", "empty model name in the list".into());
         }
         Ok(())
     }

@@ -81,6 +81,97 @@ pub fn check_writable(base: &Path) -> Result<(), ExportError> {
     fs::remove_file(&probe).map_err(|e| ExportError::new("cannot remove a file in snapshot folder", base, &e))
 }
 
+/// The free space a snapshot folder must have when a run starts. A snapshot of ten models and
+/// an hour of system samples takes about 8 MB; the margin covers periodic snapshots and the
+/// other users of a small SD card.
+pub const MIN_FREE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Checks that the file system holding `base` (which must exist) has [`MIN_FREE_BYTES`] free
+/// for an unprivileged writer: a run on a full disk would otherwise measure for an hour and
+/// then fail to save.
+///
+/// # Errors
+/// When there is less room, or the file system cannot be asked.
+pub fn check_room(base: &Path) -> Result<(), ExportError> {
+    let free = free_bytes(base).map_err(|e| ExportError::new("cannot check free space of snapshot folder", base, &e))?;
+    if free >= MIN_FREE_BYTES {
+        return Ok(());
+    }
+    let reason = format!("{} KiB free, {} MiB needed", free / 1024, MIN_FREE_BYTES / 1024 / 1024);
+    let err = io::Error::new(io::ErrorKind::StorageFull, reason);
+    Err(ExportError::new("not enough free space in snapshot folder", base, &err))
+}
+
+/// Bytes an unprivileged process may still write on the file system holding `path`.
+fn free_bytes(path: &Path) -> io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: statvfs is plain data; the call fills it from a NUL-terminated path we own.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid path pointer and a statvfs we own.
+    if unsafe { libc::statvfs(c_path.as_ptr(), &raw mut stat) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+}
+
+/// Where the final snapshot of a run went.
+#[derive(Debug)]
+pub enum FinalSnapshot {
+    /// In the folder asked for.
+    Written(PathBuf),
+    /// The folder asked for failed (`error`); the snapshot went to the temporary folder.
+    Elsewhere { path: PathBuf, error: ExportError },
+    /// Both failed: nothing could be saved.
+    Lost { error: ExportError, fallback: ExportError },
+}
+
+impl FinalSnapshot {
+    /// The folder the snapshot is in, if any.
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            FinalSnapshot::Written(p) | FinalSnapshot::Elsewhere { path: p, .. } => Some(p),
+            FinalSnapshot::Lost { .. } => None,
+        }
+    }
+
+    /// One line saying where the data went, or why it could not be saved.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            FinalSnapshot::Written(p) => format!("snapshot: {}", p.display()),
+            FinalSnapshot::Elsewhere { path, error } => {
+                format!("snapshot: {} (the snapshot folder failed: {error})", path.display())
+            }
+            FinalSnapshot::Lost { error, fallback } => format!("snapshot failed: {error}; also {fallback}"),
+        }
+    }
+}
+
+/// Writes the snapshot that ends a run: into `base`, or, when that fails (a full disk, a
+/// removed USB stick), into `<temp dir>/infertop-snapshots`, so an hour of measurement is not
+/// lost to a full SD card.
+#[must_use]
+pub fn write_final_snapshot(base: &Path, state: &MonitorState, meta: &RunMeta) -> FinalSnapshot {
+    let error = match write_snapshot(base, state, meta) {
+        Ok(path) => return FinalSnapshot::Written(path),
+        Err(e) => e,
+    };
+    let fallback = std::env::temp_dir().join("infertop-snapshots");
+    match write_snapshot(&fallback, state, meta) {
+        Ok(path) => FinalSnapshot::Elsewhere { path, error },
+        Err(fallback) => FinalSnapshot::Lost { error, fallback },
+    }
+}
+
+/// Writes a snapshot of a copy of the state on a blocking thread, so a slow disk never stalls
+/// the front end (and, through the full event channel, the engine).
+#[must_use]
+pub fn spawn_snapshot(base: PathBuf, state: MonitorState, meta: RunMeta) -> tokio::task::JoinHandle<Result<PathBuf, ExportError>> {
+    tokio::task::spawn_blocking(move || write_snapshot(&base, &state, &meta))
+}
+
 /// Writes a snapshot of `state` into a new folder under `base` (created if missing) and returns
 /// that folder.
 ///

@@ -1,79 +1,182 @@
 //! The headless front end: one line per model every `--print-every`, a summary at the end.
 //! Chosen with `--headless` or automatically when stdout is not a terminal.
+//!
+//! Every way a run can end writes the final snapshot first: `--duration`, a signal, the engine
+//! stopping, and stdout failing (a closed pipe, an SSH session that dropped, a full disk), which
+//! is treated like a signal rather than as a reason to lose the measurements.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::task::JoinHandle;
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
 use crate::cli::{Cli, LineFormat};
-use crate::core::analysis::{inferences_per_s, model_profile, rate};
 use crate::core::sampler::SystemSample;
 use crate::core::session::{Plan, Session};
-use crate::core::state::{ModelState, ModelStatus, MonitorState};
-use crate::export::{self, ExportError};
-use crate::Outcome;
+use crate::core::state::{ModelStatus, MonitorState};
+use crate::core::summary::ModelSummary;
+use crate::export::{self, ExportError, FinalSnapshot};
+use crate::signals::{wind_down, Signals, WindDown};
 
-/// Runs until `--duration`, SIGINT/SIGTERM/SIGHUP, or until no model can run. Writes a
-/// snapshot every `--export-every` and always one at the end, so a Ctrl-C loses nothing.
+/// Why the measuring loop ended.
+#[derive(Debug)]
+enum End {
+    Duration,
+    Signal(crate::signals::Signal),
+    /// The engine ended by itself (every model failed, or it failed).
+    EngineStopped,
+    /// Writing to stdout failed: its reader or terminal is gone, or the disk is full.
+    Output(io::Error),
+}
+
+impl End {
+    fn reason(&self) -> &'static str {
+        match self {
+            End::Duration => "duration reached",
+            End::Signal(s) => s.reason(),
+            End::EngineStopped => "engine stopped",
+            End::Output(_) => "stdout failed",
+        }
+    }
+}
+
+/// Runs until `--duration`, SIGINT/SIGTERM/SIGHUP, a stdout failure, or until no model can
+/// run. Writes a snapshot every `--export-every` (on a thread of its own) and always one at the
+/// end, so neither a Ctrl-C nor a dropped SSH session loses anything.
 ///
 /// # Errors
-/// When no model could run at all, the final snapshot cannot be written, or signals cannot be
-/// set up.
-pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<Outcome> {
+/// When no model could run, the engine failed, the final snapshot could not be written
+/// anywhere, stdout failed for another reason than its reader going away, or signals cannot
+/// be set up.
+pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<()> {
+    let mut signals = Signals::new()?;
     let mut session = Session::start(plan, false)?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
     let meta = crate::run_meta(cli, plan, "headless");
     let started = Instant::now();
     let deadline = cli.duration.map(|d| started + d);
     let mut ticker = interval_at(started + cli.print_every, cli.print_every);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut exports = cli.export_every.map(|every| interval_at(started + every, every));
-    let mut out = std::io::stdout().lock();
-    let reason = loop {
+    let mut pending: Option<JoinHandle<Result<PathBuf, ExportError>>> = None;
+    let mut out = io::stdout().lock();
+    let end = loop {
         tokio::select! {
             Some(event) = session.events.recv() => {
                 session.state.apply(event);
                 session.drain();
-                if session.state.engine_stopped { break "engine stopped"; }
+                if session.state.engine_stopped { break End::EngineStopped; }
             }
             _ = ticker.tick() => {
-                print_lines(&mut out, &session.state, started.elapsed(), cli.format)?;
+                if let Err(e) = print_lines(&mut out, &session.state, started.elapsed(), cli.format) {
+                    break End::Output(e);
+                }
             }
             () = next_tick(exports.as_mut()) => {
+                // One periodic snapshot at a time: a disk slower than the period skips a turn.
+                if pending.is_none() {
+                    pending = Some(export::spawn_snapshot(export_base.to_path_buf(), session.state.clone(), meta.clone()));
+                }
+            }
+            written = finished(&mut pending) => {
                 // A failed periodic snapshot is reported and measuring goes on; the final one
                 // is tried again at exit.
-                let line = snapshot_line(&export::write_snapshot(export_base, &session.state, &meta), cli.format);
-                writeln!(out, "{line}")?;
+                if let Err(e) = writeln!(out, "{}", snapshot_line(&written, cli.format)) {
+                    break End::Output(e);
+                }
             }
-            () = sleep_until_deadline(deadline) => break "duration reached",
-            _ = sigint.recv() => break "interrupted",
-            _ = sigterm.recv() => break "terminated",
-            _ = sighup.recv() => break "hung up",
+            () = sleep_until_deadline(deadline) => break End::Duration,
+            signal = signals.next() => break End::Signal(signal),
         }
     };
-    session.stop();
+    let wound = wind_down(&mut session, &mut signals, || {
+        best_effort_stderr("infertop: stopping after the current inference (Ctrl-C again to quit now)");
+    })
+    .await;
+    if wound == WindDown::Finished {
+        if let Some(periodic) = pending.take() {
+            let _ = periodic.await;
+        }
+    }
     let elapsed = started.elapsed();
-    if cli.format == LineFormat::Text {
-        writeln!(out, "summary after {:.1}s ({reason}):", elapsed.as_secs_f64())?;
+    let last = export::write_final_snapshot(export_base, &session.state, &meta);
+    if !matches!(end, End::Output(_)) {
+        let closing = summary_lines(&mut out, &session.state, elapsed, &end, cli.format)
+            .and_then(|()| writeln!(out, "{}", final_snapshot_line(&last, cli.format)))
+            .and_then(|()| out.flush());
+        if let Err(e) = closing {
+            best_effort_stderr(&format!("infertop: stdout: {e}; {}", last.describe()));
+        }
     }
-    print_lines(&mut out, &session.state, elapsed, cli.format)?;
-    let last = export::write_snapshot(export_base, &session.state, &meta);
-    writeln!(out, "{}", snapshot_line(&last, cli.format))?;
-    out.flush()?;
-    let ran = session.state.models.iter().any(|m| m.latency.summary().is_some());
-    if !ran && session.state.models.iter().all(|m| matches!(m.status, ModelStatus::Failed(_))) {
-        anyhow::bail!("no model could run: {}", failures(&session.state));
-    }
-    last.map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Outcome::Stopped)
+    outcome(&end, &session.state, &last)
 }
 
-/// `snapshot: <path>` or `snapshot failed: <reason>`.
+/// The exit status of a run that ended with `end` and saved `last`.
+fn outcome(end: &End, state: &MonitorState, last: &FinalSnapshot) -> anyhow::Result<()> {
+    if let End::Output(e) = end {
+        best_effort_stderr(&format!("infertop: stopped: stdout: {e}; {}", last.describe()));
+        // The reader or the terminal went away: the run ends as a signal would end it.
+        if !reader_gone(e) {
+            anyhow::bail!("stdout: {e}");
+        }
+    }
+    if let Some(error) = &state.engine_error {
+        anyhow::bail!("the engine stopped: {error}; {}", last.describe());
+    }
+    let ran = state.models.iter().any(|m| m.latency.summary().is_some());
+    if !ran && state.models.iter().all(|m| matches!(m.status, ModelStatus::Failed(_))) {
+        anyhow::bail!("no model could run: {}", failures(state));
+    }
+    if let FinalSnapshot::Lost { .. } = last {
+        anyhow::bail!("{}", last.describe());
+    }
+    Ok(())
+}
+
+/// A closed pipe (`| head -1`) or a terminal that is gone (an SSH drop gives `EIO`).
+fn reader_gone(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe || e.raw_os_error() == Some(libc::EIO)
+}
+
+/// Writes a line to stderr if it still exists; nothing more can be done when it does not.
+fn best_effort_stderr(line: &str) {
+    let _ = writeln!(io::stderr(), "{line}");
+}
+
+/// The closing lines: `summary after 12.0s (reason):` in text mode, then one line per model.
+fn summary_lines(out: &mut impl Write, state: &MonitorState, elapsed: Duration, end: &End, format: LineFormat) -> io::Result<()> {
+    if format == LineFormat::Text {
+        writeln!(out, "summary after {:.1}s ({}):", elapsed.as_secs_f64(), end.reason())?;
+    }
+    print_lines(out, state, elapsed, format)
+}
+
+/// The result of a periodic snapshot once its thread is done; never, while none is pending.
+async fn finished(pending: &mut Option<JoinHandle<Result<PathBuf, ExportError>>>) -> Result<PathBuf, ExportError> {
+    let Some(handle) = pending.as_mut() else { return std::future::pending().await };
+    let result = handle.await;
+    *pending = None;
+    result.unwrap_or_else(|e| {
+        Err(ExportError::new("cannot write snapshot under", Path::new("."), &io::Error::other(e.to_string())))
+    })
+}
+
+/// The final snapshot's line, in the output format.
+fn final_snapshot_line(last: &FinalSnapshot, format: LineFormat) -> String {
+    match format {
+        LineFormat::Text => last.describe(),
+        LineFormat::Jsonl => match last {
+            FinalSnapshot::Written(path) => serde_json::json!({ "snapshot": path }).to_string(),
+            FinalSnapshot::Elsewhere { path, error } => {
+                serde_json::json!({ "snapshot": path, "snapshot_error": error.to_string() }).to_string()
+            }
+            FinalSnapshot::Lost { .. } => serde_json::json!({ "snapshot_error": last.describe() }).to_string(),
+        },
+    }
+}
+
+/// `snapshot: <path>` or `snapshot failed: <reason>` for a periodic snapshot.
 fn snapshot_line(result: &Result<PathBuf, ExportError>, format: LineFormat) -> String {
     match (result, format) {
         (Ok(path), LineFormat::Text) => format!("snapshot: {}", path.display()),
@@ -113,7 +216,7 @@ fn failures(state: &MonitorState) -> String {
 }
 
 /// One line per model, then one for the machine.
-fn print_lines(out: &mut impl Write, state: &MonitorState, elapsed: Duration, format: LineFormat) -> std::io::Result<()> {
+fn print_lines(out: &mut impl Write, state: &MonitorState, elapsed: Duration, format: LineFormat) -> io::Result<()> {
     if let Some(sample) = state.system.last() {
         let line = match format {
             LineFormat::Text => system_line(sample, elapsed),
@@ -121,10 +224,10 @@ fn print_lines(out: &mut impl Write, state: &MonitorState, elapsed: Duration, fo
         };
         writeln!(out, "{line}")?;
     }
-    for model in &state.models {
+    for summary in ModelSummary::all(state) {
         let line = match format {
-            LineFormat::Text => text_line(state, model, elapsed),
-            LineFormat::Jsonl => json_line(state, model, elapsed).to_string(),
+            LineFormat::Text => text_line(&summary, state.peak_gmacs, elapsed),
+            LineFormat::Jsonl => json_line(&summary, elapsed).to_string(),
         };
         writeln!(out, "{line}")?;
     }
@@ -133,50 +236,51 @@ fn print_lines(out: &mut impl Write, state: &MonitorState, elapsed: Duration, fo
 
 /// `[  12.0s] resnet50      n=240  p50 11.20 ms  p90 11.90 ms  p99 13.00 ms   89.3 inf/s`
 #[must_use]
-pub fn text_line(state: &MonitorState, model: &ModelState, elapsed: Duration) -> String {
+pub fn text_line(summary: &ModelSummary, peak_gmacs: Option<f64>, elapsed: Duration) -> String {
+    let model = summary.model;
     let head = format!("[{:>7.1}s] {:<14}", elapsed.as_secs_f64(), model.name);
-    match (&model.status, model.latency.summary()) {
-        (ModelStatus::Failed(e), _) => format!("{head} failed: {e}"),
-        (_, None) => format!("{head} {}", if model.info.is_some() { "waiting" } else { "loading" }),
-        (_, Some(s)) => {
-            let macs = model_profile(&state.tree, model).macs;
-            let batch = model.info.as_ref().map_or(1, |i| i.batch) as f64;
-            let macs = if macs > 0.0 {
-                let gmacs = rate(macs, s.p50_ms);
-                let peak = state.peak_gmacs.map_or(String::new(), |p| format!(" ({:.0}% of peak)", 100.0 * gmacs / p));
-                format!("  {:>8.1} MMAC/img  {gmacs:>6.1} GMAC/s{peak}", macs / 1e6 / batch)
-            } else {
-                String::new()
+    match (summary.error(), summary.latency) {
+        (Some(e), _) => format!("{head} failed: {e}"),
+        (None, None) => format!("{head} {}", if model.info.is_some() { "waiting" } else { "loading" }),
+        (None, Some(s)) => {
+            let work = match (summary.macs_per_image(), summary.gmacs_per_s) {
+                (Some(per_image), Some(gmacs)) => {
+                    let peak = summary
+                        .peak_share
+                        .filter(|_| peak_gmacs.is_some())
+                        .map_or(String::new(), |share| format!(" ({:.0}% of peak)", 100.0 * share));
+                    format!("  {:>8.1} MMAC/img  {gmacs:>6.1} GMAC/s{peak}", per_image / 1e6)
+                }
+                _ => String::new(),
             };
             format!(
-                "{head} n={:<6} p50 {:>8.2} ms  p90 {:>8.2} ms  p99 {:>8.2} ms  {:>7.1} inf/s{macs}",
+                "{head} n={:<6} p50 {:>8.2} ms  p90 {:>8.2} ms  p99 {:>8.2} ms  {:>7.1} inf/s{work}",
                 s.count,
                 s.p50_ms,
                 s.p90_ms,
                 s.p99_ms,
-                inferences_per_s(model, s.mean_ms)
+                summary.inferences_per_s.unwrap_or(0.0),
             )
         }
     }
 }
 
-fn json_line(state: &MonitorState, model: &ModelState, elapsed: Duration) -> serde_json::Value {
-    let s = model.latency.summary();
-    let status = match &model.status {
-        ModelStatus::Loading => "loading".to_string(),
-        ModelStatus::Running => "running".to_string(),
-        ModelStatus::Failed(e) => format!("failed: {e}"),
-    };
+/// The same figures as the text line, as JSON; unknown values are `null`, never 0.
+fn json_line(summary: &ModelSummary, elapsed: Duration) -> serde_json::Value {
+    let s = summary.latency;
     serde_json::json!({
         "elapsed_s": elapsed.as_secs_f64(),
-        "model": &*model.name,
-        "status": status,
+        "model": &*summary.model.name,
+        "status": summary.status_key(),
+        "error": summary.error(),
         "iterations": s.map_or(0, |s| s.count),
         "latency_ms_p50": s.map(|s| s.p50_ms),
         "latency_ms_p90": s.map(|s| s.p90_ms),
         "latency_ms_p99": s.map(|s| s.p99_ms),
-        "inferences_per_s": s.map(|s| inferences_per_s(model, s.mean_ms)),
-        "macs": model_profile(&state.tree, model).macs,
+        "inferences_per_s": summary.inferences_per_s,
+        "macs": summary.macs,
+        "gmacs_per_s": summary.gmacs_per_s,
+        "peak_share": summary.peak_share,
     })
 }
 
@@ -184,7 +288,7 @@ fn json_line(state: &MonitorState, model: &ModelState, elapsed: Duration) -> ser
 ///
 /// # Errors
 /// When the engine thread cannot start.
-pub async fn summary(plan: &Plan) -> anyhow::Result<Outcome> {
+pub async fn summary(plan: &Plan) -> anyhow::Result<()> {
     let mut session = Session::start(plan, true)?;
     while let Some(event) = session.events.recv().await {
         session.state.apply(event);
@@ -192,19 +296,23 @@ pub async fn summary(plan: &Plan) -> anyhow::Result<Outcome> {
             break;
         }
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = io::stdout().lock();
     writeln!(out, "{:<14} {:>14} {:>16} {:>12}", "model", "params", "MACs", "GMAC")?;
-    for m in &session.state.models {
-        match (&m.status, &m.info) {
-            (ModelStatus::Failed(e), _) => writeln!(out, "{:<14} failed: {e}", m.name)?,
-            (_, Some(info)) => {
-                let macs = model_profile(&session.state.tree, m).macs;
+    for summary in ModelSummary::all(&session.state) {
+        let m = summary.model;
+        match (summary.error(), &m.info) {
+            (Some(e), _) => writeln!(out, "{:<14} failed: {e}", m.name)?,
+            (None, Some(info)) => {
+                let macs = summary.macs.unwrap_or(0.0);
                 writeln!(out, "{:<14} {:>14} {:>16.0} {:>12.3}", m.name, info.params, macs, macs / 1e9)?;
             }
-            _ => writeln!(out, "{:<14} not loaded", m.name)?,
+            (None, None) => writeln!(out, "{:<14} not loaded", m.name)?,
         }
     }
-    Ok(Outcome::Stopped)
+    if let Some(error) = &session.state.engine_error {
+        anyhow::bail!("the engine stopped: {error}");
+    }
+    Ok(())
 }
 
 /// `[  12.0s] system  clock 1500 MHz (max 1500, measured 1498)  temp 61.2°C cpu-thermal  throttle none  ...`

@@ -6,33 +6,22 @@ pub mod cli;
 pub mod core;
 pub mod export;
 pub mod headless;
+pub mod signals;
 pub mod tui;
 
 use std::io::IsTerminal;
 
 pub use cli::Cli;
 
-/// How a run ended, for the process exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// A clean stop (duration reached, `q`, SIGINT/SIGTERM).
-    Stopped,
-}
-
 /// Runs infertop with parsed options until it stops.
 ///
 /// # Errors
-/// [`UsageError`] for bad input found after parsing (manifest, model names); other errors for
-/// runtime failures.
-pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
-    let plan = core::session::Plan::new(
-        cli.models.as_deref(),
-        &cli.only,
-        cli.batch,
-        cli.thread_count(),
-        !cli.no_op_profile,
-    )
-    .map_err(|e| UsageError(e.0))?;
+/// [`UsageError`] for bad input found after parsing (manifest, model names, theme, export
+/// folder); other errors for runtime failures.
+pub fn run(cli: &Cli) -> anyhow::Result<()> {
+    cli.validate()?;
+    let plan = core::session::Plan::new(cli.models.as_deref(), &cli.only, cli.batch, cli.thread_count(), !cli.no_op_profile)
+        .map_err(UsageError::Plan)?;
     let plan = core::session::Plan {
         sample_every: Some(cli.sample_every),
         sysfs_root: cli.sysfs_root.clone(),
@@ -47,13 +36,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     let headless = cli.headless || !std::io::stdout().is_terminal();
     // Checked in every mode: a bad --theme is a mistake even where nothing is drawn.
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = tui::theme::resolve(cli.theme.as_deref(), no_color).map_err(|e| UsageError(e.0))?;
+    let theme = tui::theme::resolve(cli.theme.as_deref(), no_color).map_err(UsageError::Theme)?;
     // Found before measuring starts: an hour of measurement must not end in "cannot save".
-    // Headless mode always saves at exit; the live screen only when `e` is pressed, so it
-    // checks only a folder it was given.
+    // Headless mode always saves at exit; the live screen only when `e` is pressed or the run
+    // ends on its own, so it checks only a folder it was given.
     let export_base = cli.export_dir.clone().unwrap_or_else(export::default_export_base);
     if headless || cli.export_dir.is_some() {
-        export::check_writable(&export_base).map_err(|e| UsageError(format!("--export-dir: {e}")))?;
+        export::check_writable(&export_base).map_err(UsageError::ExportDir)?;
+        export::check_room(&export_base).map_err(UsageError::ExportDir)?;
     }
     if headless {
         runtime.block_on(headless::run(cli, &plan, &export_base))
@@ -71,8 +61,18 @@ fn run_meta(cli: &Cli, plan: &core::session::Plan, front_end: &str) -> export::R
     meta
 }
 
-/// A mistake in what the user asked for (a bad manifest, theme, model name or folder), found
-/// after parsing: it exits with code 2 like a clap error.
+/// A mistake in what the user asked for, found after parsing: it exits with code 2 like a clap
+/// error.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+pub enum UsageError {
+    /// A flag whose value clap cannot check (a file that must exist, a folder).
+    #[error("{flag}: {problem}")]
+    Flag { flag: &'static str, problem: String },
+    /// The manifest, `--only` or `--batch`.
+    #[error(transparent)]
+    Plan(core::session::PlanError),
+    #[error(transparent)]
+    Theme(tui::theme::ThemeError),
+    #[error("--export-dir: {0}")]
+    ExportDir(export::ExportError),
+}

@@ -1,40 +1,48 @@
 //! The `infertop` binary: parse the command line, run, turn the outcome into an exit code.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use infertop::core::oneline::one_line;
 use infertop::Cli;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let code = match Cli::try_parse() {
+        // --help and --version.
         Err(e) if !e.use_stderr() => {
-            // --help and --version.
             let _ = e.print();
-            return ExitCode::SUCCESS;
+            0
         }
-        Err(e) => return usage_error(&first_line(&e.render().to_string())),
-    };
-    if let Err(msg) = cli.validate() {
-        return usage_error(&format!("error: {msg}"));
-    }
-    match infertop::run(&cli) {
-        Ok(infertop::Outcome::Stopped) => ExitCode::SUCCESS,
-        Err(e) => {
-            if e.downcast_ref::<infertop::UsageError>().is_some() {
-                return usage_error(&format!("error: {e:#}"));
+        Err(e) => usage_error(&e.render().to_string()),
+        Ok(cli) => match infertop::run(&cli) {
+            Ok(()) => 0,
+            Err(e) if e.downcast_ref::<infertop::UsageError>().is_some() => usage_error(&format!("{e:#}")),
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "infertop: error: {}", one_line(&format!("{e:#}")));
+                1
             }
-            eprintln!("infertop: error: {e:#}");
-            ExitCode::from(1)
-        }
+        },
+    };
+    exit(code)
+}
+
+/// Ends the process with `code`. While an engine thread is still inside an inference (the
+/// user pressed Ctrl-C twice), ending the normal way would run libtorch's static destructors
+/// under it, which can crash or hang: then the process ends at once, after flushing output.
+fn exit(code: u8) -> ExitCode {
+    if infertop::core::engine::threads_running() > 0 {
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        // SAFETY: _exit ends the process without touching any Rust or C++ state.
+        unsafe { libc::_exit(i32::from(code)) };
     }
+    ExitCode::from(code)
 }
 
-fn usage_error(line: &str) -> ExitCode {
-    eprintln!("infertop: {}", line.trim_start_matches("error: ").trim_end());
-    ExitCode::from(2)
-}
-
-fn first_line(text: &str) -> String {
-    text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments").to_string()
+/// Prints a usage error as one line (clap's own start with `error: `) and gives exit code 2.
+fn usage_error(text: &str) -> u8 {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+    let _ = writeln!(std::io::stderr(), "infertop: {}", line.trim_start_matches("error: ").trim_end());
+    2
 }

@@ -6,124 +6,178 @@ pub mod render;
 pub mod rows;
 pub mod terminal;
 pub mod theme;
-pub mod timeline;
 
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures::StreamExt;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::task::JoinHandle;
 use tokio::time::{interval, Instant, MissedTickBehavior};
 
 use crate::cli::Cli;
 use crate::core::event::Control;
 use crate::core::session::{Plan, Session};
-use crate::export::{self, RunMeta};
-use crate::Outcome;
+use crate::export::{self, ExportError, RunMeta};
+use crate::signals::{wind_down, Signal, Signals};
 use app::UiState;
 use keymap::Action;
 use theme::Theme;
-use timeline::Timeline;
 
-/// Runs the live monitor until `q`, Ctrl-C, a signal or `--duration`, starting with `first`
-/// (resolved and validated by the caller before anything is started).
+/// Why the live screen ended.
+#[derive(Debug)]
+enum End {
+    /// `q` or Ctrl-C at the keyboard: the user is there and has `e` for a snapshot.
+    Quit,
+    Duration,
+    Signal(Signal),
+    /// The terminal is gone (an SSH session dropped, a tmux window killed).
+    TerminalLost(io::Error),
+    /// The engine failed; its reason is in the state.
+    EngineFailed,
+    /// Some thread panicked; the panic hook restored the terminal and printed the message.
+    Panicked,
+}
+
+/// Runs the live monitor until `q`, Ctrl-C, a signal, `--duration`, or the loss of the
+/// terminal, starting with `first` (resolved and validated by the caller before anything is
+/// started). Every end but `q` writes a snapshot, since nobody may be there to press `e`.
 ///
 /// # Errors
-/// When the terminal cannot be set up or drawn to.
-pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> anyhow::Result<Outcome> {
+/// When the terminal cannot be set up, the engine failed, or a thread panicked.
+pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> anyhow::Result<()> {
     let themes = theme::cycle_from(first);
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
+    let mut signals = Signals::new()?;
     let mut session = Session::start(plan, false)?;
     let snapshots = Snapshots { base: export_base.to_path_buf(), meta: crate::run_meta(cli, plan, "tui") };
-    let mut timeline = Timeline::default();
     let mut ui = UiState::default();
     let mut cpu = CpuMeter::new();
+    let mut pending: Option<JoinHandle<Result<PathBuf, ExportError>>> = None;
     // Declared after the session so that it is dropped (and the terminal restored) first.
     let mut guard = terminal::TerminalGuard::enter()?;
     let mut keys = EventStream::new();
     let mut frames = interval(Duration::from_secs_f64(1.0 / f64::from(cli.fps)));
     frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let deadline = cli.duration.map(|d| Instant::now() + d);
-    loop {
+    let end = loop {
         tokio::select! {
             _ = frames.tick() => {
-                if terminal::panicked() {
-                    anyhow::bail!("stopped after a panic (its message is above)");
-                }
-                drain(&mut session, &mut timeline);
+                if terminal::panicked() { break End::Panicked; }
+                session.drain();
+                if session.state.engine_error.is_some() { break End::EngineFailed; }
                 ui.clamp(&session.state);
                 ui.ui_cpu_pct = cpu.update().or(ui.ui_cpu_pct);
                 let theme = themes.get(ui.theme).unwrap_or(&themes[0]);
-                guard.terminal().draw(|f| render::render(f, &session.state, &timeline, &ui, theme))?;
-                if deadline.is_some_and(|d| Instant::now() >= d) { break; }
-            }
-            Some(Ok(ev)) = keys.next() => {
-                if let TermEvent::Key(key) = ev {
-                    let Some(action) = keymap::action_for(key) else { continue };
-                    if action == Action::Quit { break; }
-                    let front = FrontEnd { ui: &mut ui, timeline: &mut timeline, themes: &themes, snapshots: &snapshots };
-                    apply_action(action, front, &mut session);
+                if let Err(e) = guard.terminal().draw(|f| render::render(f, &session.state, &ui, theme)) {
+                    break End::TerminalLost(e);
                 }
+                if deadline.is_some_and(|d| Instant::now() >= d) { break End::Duration; }
             }
-            _ = sigint.recv() => break,
-            _ = sigterm.recv() => break,
-            _ = sighup.recv() => break,
+            key = keys.next() => match key {
+                Some(Ok(TermEvent::Key(key))) => {
+                    let Some(action) = keymap::action_for(key) else { continue };
+                    if action == Action::Quit { break End::Quit; }
+                    if action == Action::Export && pending.is_none() {
+                        pending = Some(snapshots.spawn(&session.state));
+                        ui.status = Some("export: writing…".into());
+                        continue;
+                    }
+                    apply_action(action, &mut ui, &themes, &mut session);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break End::TerminalLost(e),
+                None => break End::TerminalLost(io::Error::new(io::ErrorKind::UnexpectedEof, "the terminal closed")),
+            },
+            written = finished(&mut pending) => ui.status = Some(Snapshots::describe(&written)),
+            signal = signals.next() => break End::Signal(signal),
+        }
+    };
+    // Never unwraps: a terminal that is gone cannot be restored, and that is fine.
+    drop(guard);
+    wind_down(&mut session, &mut signals, || {
+        eprintln_best_effort("infertop: stopping after the current inference (Ctrl-C again to quit now)");
+    })
+    .await;
+    let saved = match end {
+        End::Quit => None,
+        _ => Some(export::write_final_snapshot(&snapshots.base, &session.state, &snapshots.meta)),
+    };
+    if let Some(saved) = &saved {
+        eprintln_best_effort(&format!("infertop: stopped ({}); {}", end.reason(), saved.describe()));
+    }
+    let where_saved = saved.as_ref().map_or_else(String::new, |s| format!("; {}", s.describe()));
+    match end {
+        End::Panicked => anyhow::bail!("stopped after a panic (its message is above){where_saved}"),
+        End::EngineFailed => {
+            let error = session.state.engine_error.clone().unwrap_or_default();
+            anyhow::bail!("the engine stopped: {error}{where_saved}")
+        }
+        _ if saved.as_ref().is_some_and(|s| s.path().is_none()) => anyhow::bail!("{}", where_saved.trim_start_matches("; ")),
+        _ => Ok(()),
+    }
+}
+
+impl End {
+    /// Why the screen ended, for the line on stderr.
+    fn reason(&self) -> String {
+        match self {
+            End::Quit => "quit".into(),
+            End::Duration => "duration reached".into(),
+            End::Signal(s) => s.reason().into(),
+            End::TerminalLost(e) => format!("the terminal is gone: {e}"),
+            End::EngineFailed => "the engine failed".into(),
+            End::Panicked => "a panic".into(),
         }
     }
-    drop(guard);
-    session.stop();
-    Ok(Outcome::Stopped)
 }
 
-/// Applies every waiting event to the timeline and the state.
-fn drain(session: &mut Session, timeline: &mut Timeline) {
-    while let Ok(event) = session.events.try_recv() {
-        timeline.observe(&event);
-        session.state.apply(event);
-    }
+/// Writes a line to stderr if there still is one.
+fn eprintln_best_effort(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(io::stderr(), "{line}");
 }
 
-/// What the front end owns besides the session, for [`apply_action`].
-struct FrontEnd<'a> {
-    ui: &'a mut UiState,
-    timeline: &'a mut Timeline,
-    themes: &'a [Theme],
-    snapshots: &'a Snapshots,
+/// The result of the snapshot being written once its thread is done; never, while none is.
+async fn finished(pending: &mut Option<JoinHandle<Result<PathBuf, ExportError>>>) -> Result<PathBuf, ExportError> {
+    let Some(handle) = pending.as_mut() else { return std::future::pending().await };
+    let result = handle.await;
+    *pending = None;
+    result.unwrap_or_else(|e| Err(ExportError::new("cannot write snapshot under", Path::new("."), &io::Error::other(e.to_string()))))
 }
 
 /// Applies a key's action to the UI state, and to the engine or the state where it concerns
 /// them.
-fn apply_action(action: Action, front: FrontEnd, session: &mut Session) {
-    let ui = front.ui;
+fn apply_action(action: Action, ui: &mut UiState, themes: &[Theme], session: &mut Session) {
     ui.status = None;
-    ui.apply(action, &session.state, front.themes.len());
+    ui.apply(action, &session.state, themes.len());
     match action {
         Action::Pause => session.control(Control::Pause(ui.paused)),
         Action::Focus => session.control(Control::Focus(ui.focused)),
         Action::Reset => {
             session.state.reset();
-            front.timeline.reset();
             ui.status = Some("reset: latencies and op times start again".into());
         }
-        Action::Export => ui.status = Some(front.snapshots.write(&session.state)),
-        Action::NextTheme => ui.status = front.themes.get(ui.theme).map(|t| format!("theme: {}", t.name)),
+        Action::NextTheme => ui.status = themes.get(ui.theme).map(|t| format!("theme: {}", t.name)),
         _ => {}
     }
 }
 
-/// Where `e` writes snapshots, and the run's settings that go with them.
+/// Where snapshots go, and the run's settings that go with them.
 struct Snapshots {
     base: PathBuf,
     meta: RunMeta,
 }
 
 impl Snapshots {
-    /// Writes one and says where, or why not (one line for the status bar).
-    fn write(&self, state: &crate::core::state::MonitorState) -> String {
-        match export::write_snapshot(&self.base, state, &self.meta) {
+    /// Starts writing a snapshot of the state as it is now, off the drawing thread.
+    fn spawn(&self, state: &crate::core::state::MonitorState) -> JoinHandle<Result<PathBuf, ExportError>> {
+        export::spawn_snapshot(self.base.clone(), state.clone(), self.meta.clone())
+    }
+
+    /// Where it went, or why not (one line for the status bar).
+    fn describe(written: &Result<PathBuf, ExportError>) -> String {
+        match written {
             Ok(dir) => format!("export: wrote {}", dir.display()),
             Err(e) => format!("export failed: {e}"),
         }

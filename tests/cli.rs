@@ -26,7 +26,19 @@ fn nonsense_flags_exit_2_with_one_line() {
     assert_usage_error(&["--format", "xml"], "xml");
     assert_usage_error(&["--models", "/nonexistent/manifest.toml"], "/nonexistent/manifest.toml");
     assert_usage_error(&["--sysfs-root", "/nonexistent/root"], "/nonexistent/root");
-    assert_usage_error(&["--device", "cuda"], "cuda");
+    // Inference runs on the CPU; there is no flag for devices nobody can test here.
+    assert_usage_error(&["--device", "cuda"], "--device");
+}
+
+#[test]
+fn absurd_input_shapes_exit_2_before_any_model_runs() {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifests/input_huge.toml");
+    assert_usage_error(&["--headless", "--models", manifest.to_str().unwrap()], "input = [3, 100000, 100000]");
+    // The same limit holds when --batch makes a sound input too large.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, "[[model]]\nname = \"big\"\narch = \"tiny\"\ninput = [3, 512, 512]\n").unwrap();
+    assert_usage_error(&["--headless", "--batch", "4096", "--models", big.to_str().unwrap()], "--batch 4096: model 'big'");
 }
 
 #[test]

@@ -142,7 +142,7 @@ fn recorded_state() -> MonitorState {
                 state.apply(Event::Nodes(rec.new_nodes()));
                 seq += 1;
                 let at_ns = started.elapsed().as_nanos() as u64;
-                state.apply(Event::Inference(Inference { model: id, seq, wall_ns, at_ns, ops }));
+                state.apply(Event::Inference(Inference { model: id, seq, wall_ns, at_ns, profiled: !ops.is_empty(), ops }));
             }
         }
     }

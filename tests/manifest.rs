@@ -43,9 +43,15 @@ fn names(models: &[infertop::core::manifest::ModelSpec]) -> Vec<&str> {
 // ---- the built-in set ----
 
 #[test]
-fn builtin_has_the_ten_models_in_order() {
+fn builtin_has_the_ten_models_in_order_then_tiny_disabled() {
     let manifest = Manifest::builtin();
     assert_eq!(manifest.source, BUILTIN_SOURCE);
+    let (tiny, manifest) = {
+        let mut m = manifest;
+        let tiny = m.models.pop().unwrap();
+        (tiny, m)
+    };
+    assert_eq!((tiny.name.as_str(), &tiny.source, tiny.enabled), ("tiny", &ModelSource::Arch(Arch::Tiny), false));
     let expected = [
         "vgg16",
         "inceptionv3",
@@ -87,6 +93,12 @@ fn builtin_has_the_ten_models_in_order() {
 #[test]
 fn builtin_selects_all_ten_by_default() {
     assert_eq!(Manifest::builtin().select(&[]).unwrap().len(), 10);
+}
+
+#[test]
+fn builtin_tiny_runs_when_named() {
+    let chosen = Manifest::builtin().select(&["tiny".to_string()]).unwrap();
+    assert_eq!(names(&chosen), ["tiny"]);
 }
 
 #[test]
@@ -424,7 +436,33 @@ fn input_of_the_wrong_type() {
 fn zero_batch() {
     assert_eq!(
         error_after_file("batch_zero.toml"),
-        ": model 'vgg16': batch = 0: expected a positive integer"
+        ": model 'vgg16': batch = 0: expected a positive integer up to 4096"
+    );
+}
+
+#[test]
+fn batch_above_the_limit() {
+    assert_eq!(
+        error_after_file("batch_huge.toml"),
+        ": model 'vgg16': batch = 5000: expected a positive integer up to 4096"
+    );
+}
+
+#[test]
+fn input_too_large_for_memory() {
+    assert_eq!(
+        error_after_file("input_huge.toml"),
+        ": model 'vgg16': input = [3, 100000, 100000] with batch 1 needs 120000000000 bytes per inference; \
+         at most 268435456 (256 MiB) is allowed"
+    );
+}
+
+#[test]
+fn input_whose_size_overflows() {
+    assert_eq!(
+        error_after_file("input_overflow.toml"),
+        ": model 'vgg16': input = [3, 4611686018427387904, 8] with batch 2 needs more bytes than fit in 64 bits \
+         per inference; at most 268435456 (256 MiB) is allowed"
     );
 }
 
@@ -432,7 +470,7 @@ fn zero_batch() {
 fn negative_batch() {
     assert_eq!(
         error_after_file("batch_negative.toml"),
-        ": model 'vgg16': batch = -4: expected a positive integer"
+        ": model 'vgg16': batch = -4: expected a positive integer up to 4096"
     );
 }
 
@@ -440,7 +478,7 @@ fn negative_batch() {
 fn batch_of_the_wrong_type() {
     assert_eq!(
         error_after_file("wrong_type.toml"),
-        ": model 'vgg16': batch = \"4\": expected a positive integer"
+        ": model 'vgg16': batch = \"4\": expected a positive integer up to 4096"
     );
 }
 

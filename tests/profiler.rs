@@ -29,7 +29,7 @@ fn profile(name: &str, timed: usize, f: impl Fn() -> Tensor) -> (MonitorState, V
         let ops = rec.take();
         assert_eq!(rec.open_frames(), 0, "every op and scope closed");
         state.apply(Event::Nodes(rec.new_nodes()));
-        state.apply(Event::Inference(Inference { model: 0, seq: seq as u64, wall_ns: wall, at_ns: 0, ops: ops.clone() }));
+        state.apply(Event::Inference(Inference { model: 0, seq: seq as u64, wall_ns: wall, at_ns: 0, profiled: true, ops: ops.clone() }));
         runs.push((wall, ops));
     }
     drop(rec);

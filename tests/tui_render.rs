@@ -15,19 +15,18 @@ use infertop::tui::keymap::Action;
 use infertop::tui::render::render;
 use infertop::tui::rows::SortKey;
 use infertop::tui::theme::{self, Theme};
-use infertop::tui::timeline::Timeline;
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
 
-fn draw(state: &MonitorState, timeline: &Timeline, ui: &UiState, theme: &Theme, width: u16, height: u16) -> Terminal<TestBackend> {
+fn draw(state: &MonitorState, ui: &UiState, theme: &Theme, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| render(f, state, timeline, ui, theme)).unwrap();
+    terminal.draw(|f| render(f, state, ui, theme)).unwrap();
     terminal
 }
 
 /// Five measured models (one selected), one failed, one loading, 40 system samples.
-fn fixture() -> (MonitorState, Timeline) {
+fn fixture() -> MonitorState {
     fixture::state(5, 40)
 }
 
@@ -44,8 +43,8 @@ macro_rules! snapshot_view {
     ($name:ident, $view:expr, $w:expr, $h:expr) => {
         #[test]
         fn $name() {
-            let (state, timeline) = fixture();
-            let terminal = draw(&state, &timeline, &ui($view), &Theme::default(), $w, $h);
+            let state = fixture();
+            let terminal = draw(&state, &ui($view), &Theme::default(), $w, $h);
             insta::assert_snapshot!(text(&terminal));
         }
     };
@@ -62,22 +61,22 @@ snapshot_view!(system_160x48, View::System, 160, 48);
 
 #[test]
 fn help_overlay_80x24() {
-    let (state, timeline) = fixture();
+    let state = fixture();
     let ui = UiState { show_help: true, ..ui(View::Models) };
-    insta::assert_snapshot!(text(&draw(&state, &timeline, &ui, &Theme::default(), 80, 24)));
+    insta::assert_snapshot!(text(&draw(&state, &ui, &Theme::default(), 80, 24)));
 }
 
 #[test]
 fn models_sorted_by_latency_with_focus_160x48() {
-    let (state, timeline) = fixture();
+    let state = fixture();
     let ui = UiState { sort: SortKey::Latency, focused: Some(1), paused: true, ..ui(View::Models) };
-    insta::assert_snapshot!(text(&draw(&state, &timeline, &ui, &Theme::default(), 160, 48)));
+    insta::assert_snapshot!(text(&draw(&state, &ui, &Theme::default(), 160, 48)));
 }
 
 #[test]
 fn empty_state_80x24() {
     let state = MonitorState::new::<&str>(&[]);
-    insta::assert_snapshot!(text(&draw(&state, &Timeline::default(), &UiState::default(), &Theme::default(), 80, 24)));
+    insta::assert_snapshot!(text(&draw(&state, &UiState::default(), &Theme::default(), 80, 24)));
 }
 
 /// Row of the screen whose text contains `needle`.
@@ -93,10 +92,10 @@ fn row_of(terminal: &Terminal<TestBackend>, needle: &str) -> u16 {
 
 #[test]
 fn the_selected_row_uses_the_themes_highlight() {
-    let (state, timeline) = fixture();
+    let state = fixture();
     for name in theme::builtin_names() {
         let theme = theme::builtin(name).unwrap();
-        let terminal = draw(&state, &timeline, &ui(View::Models), &theme, 120, 30);
+        let terminal = draw(&state, &ui(View::Models), &theme, 120, 30);
         let buffer = terminal.backend().buffer();
         let selected = row_of(&terminal, "mobilenet");
         let other = row_of(&terminal, "resnet18");
@@ -108,16 +107,16 @@ fn the_selected_row_uses_the_themes_highlight() {
     }
     // Without colours, the selection still shows: mono reverses it.
     let mono = theme::builtin("mono").unwrap();
-    let terminal = draw(&state, &timeline, &ui(View::Models), &mono, 120, 30);
+    let terminal = draw(&state, &ui(View::Models), &mono, 120, 30);
     let y = row_of(&terminal, "mobilenet");
     assert!(terminal.backend().buffer()[(10, y)].modifier.contains(Modifier::REVERSED));
 }
 
 #[test]
 fn failures_bars_and_active_tab_take_their_theme_colours() {
-    let (state, timeline) = fixture();
+    let state = fixture();
     let theme = Theme::default();
-    let terminal = draw(&state, &timeline, &ui(View::Models), &theme, 160, 48);
+    let terminal = draw(&state, &ui(View::Models), &theme, 160, 48);
     let buffer = terminal.backend().buffer();
     let y = row_of(&terminal, "failed: weights");
     let x = (0..160).find(|&x| buffer[(x, y)].symbol() == "f").unwrap();
@@ -126,7 +125,7 @@ fn failures_bars_and_active_tab_take_their_theme_colours() {
     let x = (0..160).find(|&x| buffer[(x, 0)].symbol() == "M").unwrap();
     assert_eq!(buffer[(x, 0)].bg, theme.highlight.bg.unwrap());
 
-    let terminal = draw(&state, &timeline, &ui(View::Detail), &theme, 160, 48);
+    let terminal = draw(&state, &ui(View::Detail), &theme, 160, 48);
     let buffer = terminal.backend().buffer();
     let y = row_of(&terminal, "│Conv2D ");
     let x = (0..160).find(|&x| buffer[(x, y)].symbol() == "█").expect("a time bar for Conv2D");
@@ -135,36 +134,33 @@ fn failures_bars_and_active_tab_take_their_theme_colours() {
 
 /// States with nothing or little in them: no models, models loading, models ready without any
 /// inference, inferences without op timings (`--no-op-profile`), no system samples.
-fn sparse_states() -> Vec<(&'static str, MonitorState, Timeline)> {
-    let mut out = vec![("no models", MonitorState::new::<&str>(&[]), Timeline::default())];
-    out.push(("loading", MonitorState::new(&["a", "b"]), Timeline::default()));
+fn sparse_states() -> Vec<(&'static str, MonitorState)> {
+    let mut out = vec![("no models", MonitorState::new::<&str>(&[]))];
+    out.push(("loading", MonitorState::new(&["a", "b"])));
     let mut ready = MonitorState::new(&["a"]);
     let info = ModelInfo { name: "a".into(), source: "arch:tiny".into(), params: 10, batch: 1, input: [3, 32, 32], top1_error: None };
     ready.apply(Event::ModelReady { model: 0, info });
     let node = |id, parent, kind, name: &str| NodeInfo { id, parent, kind, name: name.into(), calib_calls: 1, macs: 1e6, bytes: 1e3 };
     ready.apply(Event::Nodes(vec![node(0, None, NodeKind::Scope, "a"), node(1, Some(0), NodeKind::Op, "aten::conv2d")]));
     ready.apply(Event::ModelScope { model: 0, scope: 0 });
-    out.push(("ready, no inference", ready.clone(), Timeline::default()));
-    let mut timeline = Timeline::default();
+    out.push(("ready, no inference", ready.clone()));
     let mut unprofiled = ready;
     for seq in 1..4 {
-        let e = Event::Inference(Inference { model: 0, seq, wall_ns: 1_000_000 * seq, at_ns: seq, ops: Vec::new() });
-        timeline.observe(&e);
+        let e = Event::Inference(Inference { model: 0, seq, wall_ns: 1_000_000 * seq, at_ns: seq, profiled: false, ops: Vec::new() });
         unprofiled.apply(e);
     }
-    out.push(("no op profile", unprofiled, timeline));
-    let (state, timeline) = fixture::state(1, 1);
-    out.push(("one model, one sample", state, timeline));
+    out.push(("no op profile", unprofiled));
+    out.push(("one model, one sample", fixture::state(1, 1)));
     out
 }
 
 #[test]
 fn empty_data_does_not_panic_in_any_view() {
-    for (what, state, timeline) in sparse_states() {
+    for (what, state) in sparse_states() {
         for view in View::ALL {
             for (w, h) in [(80, 24), (160, 48), (20, 5)] {
                 let ui = UiState { view, ..UiState::default() };
-                let screen = text(&draw(&state, &timeline, &ui, &Theme::default(), w, h));
+                let screen = text(&draw(&state, &ui, &Theme::default(), w, h));
                 assert!(!screen.contains("NaN") && !screen.contains("inf "), "{what} {view:?} {w}x{h}:\n{screen}");
             }
         }
@@ -174,30 +170,30 @@ fn empty_data_does_not_panic_in_any_view() {
 #[test]
 fn empty_views_say_what_is_missing() {
     let state = MonitorState::new::<&str>(&[]);
-    let screen = |view| text(&draw(&state, &Timeline::default(), &UiState { view, ..UiState::default() }, &Theme::default(), 100, 30));
+    let screen = |view| text(&draw(&state, &UiState { view, ..UiState::default() }, &Theme::default(), 100, 30));
     assert!(screen(View::Models).contains("no models in this run"));
     assert!(screen(View::Detail).contains("no model selected"));
     assert!(screen(View::Beyond).contains("waiting for measured models"));
     assert!(screen(View::System).contains("no system sample yet"));
-    let (_, unprofiled, timeline) = sparse_states().remove(3);
-    let detail = text(&draw(&unprofiled, &timeline, &UiState { view: View::Detail, ..UiState::default() }, &Theme::default(), 160, 48));
+    let (_, unprofiled) = sparse_states().remove(3);
+    let detail = text(&draw(&unprofiled, &UiState { view: View::Detail, ..UiState::default() }, &Theme::default(), 160, 48));
     assert!(detail.contains("no profiled inference yet"), "{detail}");
 }
 
 #[test]
 fn no_panic_at_any_size() {
-    let (full, full_timeline) = fixture::state(10, 45);
+    let full = fixture::state(10, 45);
     let empty = MonitorState::new::<&str>(&[]);
     let widths = [20, 21, 23, 27, 31, 40, 47, 55, 64, 80, 99, 120, 133, 160, 201, 255, 300];
     let heights = [5, 6, 7, 8, 9, 11, 13, 17, 24, 31, 40, 48, 64, 77, 100];
     let themes: Vec<Theme> = theme::builtin_names().into_iter().filter_map(theme::builtin).collect();
-    for (state, timeline) in [(&full, &full_timeline), (&empty, &Timeline::default())] {
+    for state in [&full, &empty] {
         for view in View::ALL {
             for &w in &widths {
                 for &h in &heights {
                     let ui = UiState { view, selected: 3, show_help: (w + h) % 3 == 0, ..UiState::default() };
                     let theme = &themes[usize::from(w + h) % themes.len()];
-                    draw(state, timeline, &ui, theme, w, h);
+                    draw(state, &ui, theme, w, h);
                 }
             }
         }
@@ -206,7 +202,7 @@ fn no_panic_at_any_size() {
 
 #[test]
 fn keys_move_the_selection_through_the_sorted_rows() {
-    let (state, _) = fixture();
+    let state = fixture();
     let mut ui = UiState::default();
     ui.apply(Action::Sort, &state, 3);
     assert_eq!(ui.sort, SortKey::Latency);

@@ -93,17 +93,6 @@ pub fn profiled_latency_ms(model: &ModelState) -> Option<f64> {
     (model.profiled > 0).then(|| per_inference(model.profiled_wall_ns, model.profiled))
 }
 
-/// Images per second the model sustains on its own: batch / mean latency.
-#[must_use]
-pub fn inferences_per_s(model: &ModelState, mean_ms: f64) -> f64 {
-    let batch = model.info.as_ref().map_or(1, |i| i.batch) as f64;
-    if mean_ms > 0.0 {
-        batch * 1000.0 / mean_ms
-    } else {
-        0.0
-    }
-}
-
 /// GMAC/s from MACs and milliseconds.
 #[must_use]
 pub fn rate(macs: f64, ms: f64) -> f64 {

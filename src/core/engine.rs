@@ -1,7 +1,8 @@
 //! The engine thread: owns the models, runs them round-robin under the no-grad guard, and
 //! sends one typed event per inference. libtorch work blocks, so this is a plain thread.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -13,6 +14,7 @@ use crate::core::clock::ClockProbe;
 use crate::core::event::{Control, Event, Inference, ModelId, ModelInfo};
 use crate::core::manifest::{ModelSource, ModelSpec};
 use crate::core::model::{LoadedModel, ModelError};
+use crate::core::oneline::{error_line, one_line};
 use crate::core::profiler::{NodeKind, Recorder, Scope};
 
 /// What the engine runs and how.
@@ -32,6 +34,35 @@ pub struct EngineConfig {
     pub calibrate_only: bool,
     /// Effective-clock measurements the sampler asks for, run between inferences.
     pub clock: Option<Arc<ClockProbe>>,
+    /// The session's time zero: inference times count from it, as system samples do.
+    pub epoch: Instant,
+}
+
+/// Engine threads alive in this process (see [`threads_running`]).
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Engine threads still alive, typically inside an inference that a front end stopped waiting
+/// for. While one runs, the process must end without running libtorch's static destructors
+/// under it (`main` ends with `_exit` then).
+#[must_use]
+pub fn threads_running() -> usize {
+    RUNNING.load(Ordering::SeqCst)
+}
+
+/// Counts the engine thread as alive until dropped, however the thread ends.
+struct Alive;
+
+impl Alive {
+    fn new() -> Self {
+        RUNNING.fetch_add(1, Ordering::SeqCst);
+        Self
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A running engine: stop it with [`EngineHandle::stop`] or let it stop when the event
@@ -48,24 +79,36 @@ impl EngineHandle {
         let _ = self.control.send(c);
     }
 
-    /// The flag that stops the engine (shared with signal handlers).
+    /// Asks the engine to stop after the current inference, without waiting.
+    pub fn request_stop(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the engine thread has ended.
     #[must_use]
-    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.cancel)
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
     /// Asks the engine to stop after the current inference and waits for it.
     pub fn stop(mut self) {
-        self.cancel.store(true, Ordering::SeqCst);
+        self.request_stop();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+
+    /// Asks the engine to stop and stops waiting for it: an inference that takes minutes runs
+    /// on, and the process ends under it.
+    pub fn detach(mut self) {
+        self.request_stop();
+        drop(self.thread.take());
     }
 }
 
 impl Drop for EngineHandle {
     fn drop(&mut self) {
-        self.cancel.store(true, Ordering::SeqCst);
+        self.request_stop();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -73,7 +116,8 @@ impl Drop for EngineHandle {
 }
 
 /// Starts the engine thread; events go to `events` (a bounded channel: when the front end
-/// falls behind, the engine waits rather than growing a queue).
+/// falls behind, the engine waits rather than growing a queue). The thread always ends with
+/// [`Event::EngineStopped`], carrying the reason when it failed, also when it panicked.
 ///
 /// # Errors
 /// When the thread cannot be spawned.
@@ -81,11 +125,26 @@ pub fn spawn(config: EngineConfig, events: tokio::sync::mpsc::Sender<Event>) -> 
     let (control_tx, control_rx) = std::sync::mpsc::channel();
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
+    let alive = Alive::new();
     let thread = std::thread::Builder::new().name("infertop-engine".into()).spawn(move || {
-        let error = Engine::new(config, events.clone(), control_rx, flag).run().err();
+        let _alive = alive;
+        let engine = Engine::new(config, events.clone(), control_rx, flag);
+        let error = match catch_unwind(AssertUnwindSafe(|| engine.run())) {
+            Ok(result) => result.err(),
+            Err(panic) => Some(format!("the engine thread panicked: {}", one_line(&panic_text(&*panic)))),
+        };
         let _ = events.blocking_send(Event::EngineStopped { error });
     })?;
     Ok(EngineHandle { thread: Some(thread), control: control_tx, cancel })
+}
+
+/// The message a panic carried.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(ToString::to_string))
+        .unwrap_or_else(|| "no message".into())
 }
 
 /// A loaded model with its input and the scope that labels its ops.
@@ -105,7 +164,6 @@ struct Engine {
     control: Receiver<Control>,
     cancel: Arc<AtomicBool>,
     recorder: Option<Recorder>,
-    started: Instant,
     seq: u64,
 }
 
@@ -119,7 +177,7 @@ impl Engine {
         control: Receiver<Control>,
         cancel: Arc<AtomicBool>,
     ) -> Self {
-        Self { config, events, control, cancel, recorder: None, started: Instant::now(), seq: 0 }
+        Self { config, events, control, cancel, recorder: None, seq: 0 }
     }
 
     fn send(&self, e: Event) -> Result<(), Disconnected> {
@@ -130,8 +188,8 @@ impl Engine {
         self.cancel.load(Ordering::SeqCst)
     }
 
-    /// Runs until cancelled, out of models, or disconnected. Model failures are events; the
-    /// engine itself has no failure of its own yet, hence always `Ok`.
+    /// Runs until cancelled, out of models, or disconnected. Model failures are events, not
+    /// errors: the other models go on.
     fn run(mut self) -> Result<(), String> {
         tch::set_num_threads(i32::try_from(self.config.threads).unwrap_or(1));
         tch::manual_seed(0);
@@ -164,7 +222,6 @@ impl Engine {
         if self.config.calibrate_only {
             return Ok(());
         }
-        self.started = Instant::now();
         self.round_robin(runners)
     }
 
@@ -175,11 +232,16 @@ impl Engine {
         self.set_recording(false);
         let loaded = LoadedModel::load(spec);
         let [c, h, w] = spec.input;
-        let input = Tensor::randn([spec.batch, c, h, w], (Kind::Float, Device::Cpu));
+        // Fallible: the manifest caps the input's size, but memory may still run out.
+        let input = Tensor::f_randn([spec.batch, c, h, w], (Kind::Float, Device::Cpu));
         self.set_recording(true);
-        let model = match loaded {
-            Ok(m) => m,
-            Err(e) => return self.send(fail(e.to_string())).map(|()| None),
+        let (model, input) = match (loaded, input) {
+            (Ok(m), Ok(input)) => (m, input),
+            (Err(e), _) => return self.send(fail(error_line(&e))).map(|()| None),
+            (_, Err(e)) => {
+                let e = ModelError::Input { model: spec.name.clone(), reason: one_line(&e.to_string()) };
+                return self.send(fail(error_line(&e))).map(|()| None);
+            }
         };
         let runner = Runner {
             id,
@@ -192,7 +254,7 @@ impl Engine {
         for _ in 0..self.config.warmup.max(1) {
             if let Err(e) = self.forward(&runner) {
                 let e = ModelError::Forward { model: spec.name.clone(), reason: e };
-                return self.send(fail(e.to_string())).map(|()| None);
+                return self.send(fail(error_line(&e))).map(|()| None);
             }
         }
         if let Some(recorder) = self.recorder.as_mut() {
@@ -230,7 +292,7 @@ impl Engine {
     }
 
     fn forward(&self, r: &Runner) -> Result<(), String> {
-        r.scope.run(|| r.model.forward(&r.input)).map(|_| ())
+        r.scope.run(|| r.model.forward(&r.input)).map(|_| ()).map_err(|e| one_line(&e.to_string()))
     }
 
     fn round_robin(&mut self, mut runners: Vec<Runner>) -> Result<(), Disconnected> {
@@ -261,7 +323,7 @@ impl Engine {
             }
             if let Err(reason) = self.time_one(&mut runners[index]) {
                 let r = runners.remove(index);
-                let error = ModelError::Forward { model: r.name.clone(), reason }.to_string();
+                let error = error_line(&ModelError::Forward { model: r.name.clone(), reason });
                 self.send(Event::ModelFailed { model: r.id, name: r.name.as_str().into(), error })?
             }
         }
@@ -286,8 +348,8 @@ impl Engine {
             let _ = self.send(Event::Nodes(nodes));
         }
         self.seq += 1;
-        let at_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        let inference = Inference { model: r.id, seq: self.seq, wall_ns, at_ns, ops };
+        let at_ns = u64::try_from(self.config.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let inference = Inference { model: r.id, seq: self.seq, wall_ns, at_ns, profiled, ops };
         // A closed channel means the front end is gone; the loop sees `cancelled` next.
         if self.send(Event::Inference(inference)).is_err() {
             self.cancel.store(true, Ordering::SeqCst);

@@ -30,9 +30,12 @@ pub struct Inference {
     pub seq: u64,
     /// Wall time of the forward pass.
     pub wall_ns: u64,
-    /// When it ended, in ns since the engine started.
+    /// When it ended, in ns since the session's epoch (the clock system samples use too).
     pub at_ns: u64,
-    /// Per-node counters for this inference (empty with `--no-op-profile`).
+    /// Whether the op profiler recorded this inference (its latency then includes the
+    /// profiler's overhead).
+    pub profiled: bool,
+    /// Per-node counters for this inference (empty when not profiled).
     pub ops: Vec<NodeTiming>,
 }
 

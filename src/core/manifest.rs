@@ -39,6 +39,14 @@ const KEYS: [&str; 10] = [
 /// What `input` must look like, for error messages.
 const INPUT_HINT: &str = "3 positive integers [channels, height, width], e.g. [3, 32, 32]";
 
+/// The largest batch a model may run with, in the manifest and on the command line.
+pub const MAX_BATCH: i64 = 4096;
+
+/// The largest input one inference may take (batch included), in bytes of fp32. A model's
+/// activations are many times its input, so anything larger would exhaust a board's memory or
+/// take minutes per inference; 256 MiB is 5,000 CIFAR batches of 32x32 or 170 images at 1080p.
+pub const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
+
 /// A validated model set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
@@ -132,7 +140,7 @@ fn expected_for(key: &str) -> &'static str {
         "arch" => "a built-in architecture name (a string)",
         "torchscript" | "weights" => "a file path (a string)",
         "input" => INPUT_HINT,
-        "batch" => "a positive integer",
+        "batch" => "a positive integer up to 4096",
         "enabled" => "true or false",
         "top1_error" | "top5_error" => "a percentage from 0 to 100",
         _ => "a string",
@@ -316,9 +324,10 @@ fn convert(table: &Table, base_dir: &Path) -> Result<ModelSpec, EntryProblem> {
     let source = check_source(raw.arch, raw.torchscript)?;
     let input = check_input(raw.input)?;
     let batch = raw.batch.unwrap_or(1);
-    if batch < 1 {
+    if !(1..=MAX_BATCH).contains(&batch) {
         return Err(EntryProblem::BadBatch { value: batch });
     }
+    check_input_size(input, batch)?;
     let top1_error = check_percent("top1_error", raw.top1_error)?;
     let top5_error = check_percent("top5_error", raw.top5_error)?;
     if let Some(path) = &raw.weights {
@@ -394,6 +403,24 @@ fn check_input(input: Option<Vec<i64>>) -> Result<[i64; 3], EntryProblem> {
         _ => Err(EntryProblem::BadInput {
             value: Value::from(dims).to_string(),
         }),
+    }
+}
+
+/// Bytes of one inference's fp32 input, `None` when the product overflows.
+#[must_use]
+pub fn input_bytes(input: [i64; 3], batch: i64) -> Option<u64> {
+    let elements = input.iter().try_fold(u64::try_from(batch).ok()?, |acc, &d| acc.checked_mul(u64::try_from(d).ok()?))?;
+    elements.checked_mul(4)
+}
+
+/// One inference's input must fit in [`MAX_INPUT_BYTES`].
+///
+/// # Errors
+/// [`EntryProblem::InputTooLarge`] naming the shape, the batch and the size.
+pub fn check_input_size(input: [i64; 3], batch: i64) -> Result<(), EntryProblem> {
+    match input_bytes(input, batch) {
+        Some(bytes) if bytes <= MAX_INPUT_BYTES => Ok(()),
+        bytes => Err(EntryProblem::InputTooLarge { value: Value::from(input.to_vec()).to_string(), batch, bytes }),
     }
 }
 

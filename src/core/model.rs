@@ -21,6 +21,8 @@ pub enum ModelError {
     Weights { model: String, path: String, reason: String },
     #[error("model '{model}': cannot load TorchScript '{path}': {reason}")]
     TorchScript { model: String, path: String, reason: String },
+    #[error("model '{model}': cannot create its input: {reason}")]
+    Input { model: String, reason: String },
     #[error("model '{model}': forward pass failed: {reason}")]
     Forward { model: String, reason: String },
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -12,7 +12,7 @@ use crate::core::clock::ClockProbe;
 use crate::core::engine::{self, EngineConfig, EngineHandle};
 use crate::core::sampler::{Sampler, SamplerConfig};
 use crate::core::event::{Control, Event};
-use crate::core::manifest::{Manifest, ModelSpec};
+use crate::core::manifest::{check_input_size, EntryProblem, Manifest, ManifestError, ModelSpec};
 use crate::core::state::MonitorState;
 
 /// One inference in this many is profiled by default: the others time the model untouched.
@@ -39,8 +39,14 @@ pub struct Plan {
 
 /// Why a plan could not be made: always the user's input, so a usage error.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct PlanError(pub String);
+pub enum PlanError {
+    /// The manifest does not load, or `--only` names an unknown model.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// `--batch` makes a model's input too large.
+    #[error("--batch {batch}: model '{model}': {problem}")]
+    Batch { model: String, batch: i64, problem: EntryProblem },
+}
 
 impl Plan {
     /// Loads the manifest (`None`: the built-in one), selects models and applies overrides.
@@ -55,12 +61,16 @@ impl Plan {
         op_profile: bool,
     ) -> Result<Self, PlanError> {
         let manifest = match manifest {
-            Some(path) => Manifest::load(path).map_err(|e| PlanError(e.to_string()))?,
+            Some(path) => Manifest::load(path)?,
             None => Manifest::builtin(),
         };
-        let mut models = manifest.select(only).map_err(|e| PlanError(e.to_string()))?;
-        if let Some(b) = batch {
-            models.iter_mut().for_each(|m| m.batch = b);
+        let mut models = manifest.select(only)?;
+        if let Some(batch) = batch {
+            for m in &mut models {
+                m.batch = batch;
+                check_input_size(m.input, batch)
+                    .map_err(|problem| PlanError::Batch { model: m.name.clone(), batch, problem })?;
+            }
         }
         Ok(Self {
             models,
@@ -80,6 +90,10 @@ impl Plan {
     }
 }
 
+/// How long stopping waits for the sampler, whose sensor reads may hang on a broken board (an
+/// I2C sensor that never answers); after that the thread is left to end with the process.
+const SAMPLER_PATIENCE: Duration = Duration::from_secs(1);
+
 /// A running engine with its event receiver and the state the events fold into.
 pub struct Session {
     pub state: MonitorState,
@@ -96,10 +110,15 @@ impl Session {
     /// When the engine thread cannot be spawned.
     pub fn start(plan: &Plan, calibrate_only: bool) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
+        // One time zero for engine and sampler, so inferences and samples share an axis.
+        let epoch = Instant::now();
         let clock = Arc::new(ClockProbe::default());
         let sampler_stop = Arc::new(AtomicBool::new(false));
         let sampler = match plan.sample_every.filter(|_| !calibrate_only) {
-            Some(every) => Some(spawn_sampler(plan, every, tx.clone(), Arc::clone(&clock), Arc::clone(&sampler_stop))?),
+            Some(every) => {
+                let link = SamplerLink { events: tx.clone(), clock: Arc::clone(&clock), stop: Arc::clone(&sampler_stop), epoch };
+                Some(spawn_sampler(plan, every, link)?)
+            }
             None => None,
         };
         let config = EngineConfig {
@@ -111,6 +130,7 @@ impl Session {
             measure_peak: !calibrate_only,
             calibrate_only,
             clock: Some(clock),
+            epoch,
         };
         let engine = engine::spawn(config, tx)?;
         Ok(Self {
@@ -139,28 +159,63 @@ impl Session {
         }
     }
 
-    /// Stops the engine and the sampler and applies what they sent before stopping.
-    pub fn stop(&mut self) {
+    /// Asks the engine to stop after its current inference and the sampler after its current
+    /// sample, without waiting; see [`Session::has_stopped`].
+    pub fn request_stop(&self) {
         self.sampler_stop.store(true, Ordering::SeqCst);
+        if let Some(engine) = &self.engine {
+            engine.request_stop();
+        }
+    }
+
+    /// Whether the engine has ended (after [`Session::request_stop`], once its current
+    /// inference is done). Keep draining while waiting: the engine may be blocked on a full
+    /// channel.
+    #[must_use]
+    pub fn has_stopped(&self) -> bool {
+        self.engine.as_ref().is_none_or(EngineHandle::is_finished)
+    }
+
+    /// Stops the engine and the sampler and applies what they sent before stopping. Waits for
+    /// the current inference, however long it takes; a sampler stuck in a read is waited for
+    /// only briefly.
+    pub fn stop(&mut self) {
+        self.request_stop();
         if let Some(engine) = self.engine.take() {
-            // The engine may be blocked on a full channel: keep draining while it stops.
-            let flag = engine.cancel_flag();
-            flag.store(true, std::sync::atomic::Ordering::SeqCst);
             let joiner = std::thread::spawn(move || engine.stop());
             while !joiner.is_finished() {
                 self.drain();
-                std::thread::sleep(std::time::Duration::from_millis(5));
+                std::thread::sleep(Duration::from_millis(5));
             }
             let _ = joiner.join();
         }
-        if let Some(sampler) = self.sampler.take() {
-            while !sampler.is_finished() {
-                self.drain();
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
+        self.stop_sampler();
+        self.drain();
+    }
+
+    /// Stops waiting for the engine: what was measured stays, an inference still running is
+    /// left to the process's end (a second Ctrl-C during a minute-long inference).
+    pub fn abandon(&mut self) {
+        self.request_stop();
+        if let Some(engine) = self.engine.take() {
+            engine.detach();
+        }
+        self.stop_sampler();
+        self.drain();
+    }
+
+    /// Joins the sampler if it ends within [`SAMPLER_PATIENCE`], else leaves it.
+    fn stop_sampler(&mut self) {
+        self.sampler_stop.store(true, Ordering::SeqCst);
+        let Some(sampler) = self.sampler.take() else { return };
+        let deadline = Instant::now() + SAMPLER_PATIENCE;
+        while !sampler.is_finished() && Instant::now() < deadline {
+            self.drain();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if sampler.is_finished() {
             let _ = sampler.join();
         }
-        self.drain();
     }
 }
 
@@ -170,29 +225,33 @@ impl Drop for Session {
     }
 }
 
-/// The sampler's thread: a sample every `every`, each carrying the latest effective clock the
-/// engine measured, until `stop` is set or nobody listens. A thread rather than a task because
-/// reading sysfs and `sysinfo` blocks.
-fn spawn_sampler(
-    plan: &Plan,
-    every: Duration,
+/// What the sampler thread shares with the session.
+struct SamplerLink {
     events: mpsc::Sender<Event>,
+    /// The engine measures the effective clock when asked, between inferences.
     clock: Arc<ClockProbe>,
     stop: Arc<AtomicBool>,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
+    epoch: Instant,
+}
+
+/// The sampler's thread: a sample every `every`, each carrying the latest effective clock the
+/// engine measured and the time since the session's epoch, until `stop` is set or nobody
+/// listens. A thread rather than a task because reading sysfs and `sysinfo` blocks.
+fn spawn_sampler(plan: &Plan, every: Duration, link: SamplerLink) -> std::io::Result<std::thread::JoinHandle<()>> {
     let config = SamplerConfig { root: plan.sysfs_root.clone(), ..SamplerConfig::default() };
     std::thread::Builder::new().name("infertop-sampler".into()).spawn(move || {
         let mut sampler = Sampler::new(config);
         let tick = Duration::from_millis(20).min(every);
-        while !stop.load(Ordering::SeqCst) {
+        while !link.stop.load(Ordering::SeqCst) {
             let mut sample = sampler.sample();
-            sample.measured_mhz = clock.latest();
-            clock.request();
-            if events.blocking_send(Event::System(sample)).is_err() {
+            sample.at_ms = u64::try_from(link.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+            sample.measured_mhz = link.clock.latest();
+            link.clock.request();
+            if link.events.blocking_send(Event::System(sample)).is_err() {
                 return;
             }
-            let next = std::time::Instant::now() + every;
-            while std::time::Instant::now() < next && !stop.load(Ordering::SeqCst) {
+            let next = Instant::now() + every;
+            while Instant::now() < next && !link.stop.load(Ordering::SeqCst) {
                 std::thread::sleep(tick);
             }
         }

@@ -9,6 +9,7 @@ use crate::core::profiler::NodeId;
 use crate::core::sampler::SystemSample;
 use crate::core::stats::{LatencyStats, Ring};
 use crate::core::throttle::{MachineTag, ThrottleStats};
+use crate::core::timeline::Timeline;
 
 /// Latencies kept per model for percentiles and sparklines.
 pub const LATENCY_WINDOW: usize = 512;
@@ -21,6 +22,18 @@ pub enum ModelStatus {
     Loading,
     Running,
     Failed(String),
+}
+
+impl ModelStatus {
+    /// `loading`, `running` or `failed`: the name every front end and the export use.
+    #[must_use]
+    pub fn key(&self) -> &'static str {
+        match self {
+            ModelStatus::Loading => "loading",
+            ModelStatus::Running => "running",
+            ModelStatus::Failed(_) => "failed",
+        }
+    }
 }
 
 /// One model's measurements.
@@ -77,6 +90,8 @@ pub struct MonitorState {
     pub machine: MachineTag,
     /// Which model was running when each system sample arrived (same order as `system`).
     pub running_at_sample: Ring<Option<ModelId>>,
+    /// Latency per model on the system samples' time axis.
+    pub timeline: Timeline,
     last_model: Option<ModelId>,
 }
 
@@ -96,12 +111,14 @@ impl MonitorState {
             system: Ring::new(SYSTEM_HISTORY),
             machine: MachineTag::default(),
             running_at_sample: Ring::new(SYSTEM_HISTORY),
+            timeline: Timeline::default(),
             last_model: None,
         }
     }
 
     /// Folds one event into the state.
     pub fn apply(&mut self, event: Event) {
+        self.timeline.observe(&event);
         match event {
             Event::ModelReady { model, info } => {
                 let m = self.model_mut(model, &info.name);
@@ -138,7 +155,7 @@ impl MonitorState {
         let Some(m) = self.models.get_mut(inf.model) else { return };
         self.last_model = Some(inf.model);
         m.last_at_ns = Some(inf.at_ns);
-        let profiled = !inf.ops.is_empty();
+        let profiled = inf.profiled;
         if profiled {
             m.profiled += 1;
             m.profiled_wall_ns += inf.wall_ns;
@@ -161,6 +178,7 @@ impl MonitorState {
             m.throttle = ThrottleStats::default();
         }
         self.tree.reset_totals();
+        self.timeline.reset();
     }
 
     fn model_mut(&mut self, id: ModelId, name: &str) -> &mut ModelState {

@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::rows::status_key;
 use super::utc_rfc3339;
 use crate::core::peak;
 use crate::core::session::Plan;
@@ -188,7 +187,7 @@ pub(super) fn run_json<'a>(state: &'a MonitorState, meta: &'a RunMeta, machine: 
                 let info = m.info.as_ref();
                 ModelMeta {
                     name: &m.name,
-                    status: status_key(&m.status),
+                    status: m.status.key(),
                     source: info.map(|i| i.source.as_str()),
                     params: info.map(|i| i.params),
                     batch: info.map(|i| i.batch),

@@ -7,10 +7,9 @@
 
 use serde::Serialize;
 
-use crate::core::analysis::{self, model_profile, rate, ModelProfile};
-use crate::core::ops::Category;
-use crate::core::state::{ModelState, ModelStatus, MonitorState, LATENCY_WINDOW};
-use crate::core::analysis::inferences_per_s;
+use crate::core::analysis::{self, model_profile};
+use crate::core::state::{ModelState, MonitorState, LATENCY_WINDOW};
+use crate::core::summary::ModelSummary;
 
 /// One row of `models.csv`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -113,25 +112,18 @@ pub struct LayerRecord<'a> {
 /// `models.csv`, in model order.
 #[must_use]
 pub fn model_rows(state: &MonitorState) -> Vec<ModelRecord<'_>> {
-    state.models.iter().map(|m| model_row(state, m)).collect()
+    ModelSummary::all(state).into_iter().map(|sum| model_record(state, &sum)).collect()
 }
 
-fn model_row<'a>(state: &'a MonitorState, m: &'a ModelState) -> ModelRecord<'a> {
-    let profile = model_profile(&state.tree, m);
-    let lat = m.latency.summary();
+fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>) -> ModelRecord<'a> {
+    let m = sum.model;
+    let lat = sum.latency;
     let info = m.info.as_ref();
-    let macs = m.scope.map(|_| profile.macs);
-    let per_macs = macs.filter(|v| *v > 0.0);
-    let gmacs_per_s = per_macs.zip(lat).map(|(macs, s)| rate(macs, s.p50_ms));
-    let shares = shares(&profile);
-    let error = match &m.status {
-        ModelStatus::Failed(e) => Some(e.as_str()),
-        ModelStatus::Loading | ModelStatus::Running => None,
-    };
+    let shares = sum.shares;
     ModelRecord {
         model: &m.name,
         params: info.map(|i| i.params),
-        macs,
+        macs: sum.macs,
         iterations: lat.map_or(0, |s| s.count),
         latency_ms_mean: lat.map(|s| s.mean_ms),
         latency_ms_p50: lat.map(|s| s.p50_ms),
@@ -139,10 +131,10 @@ fn model_row<'a>(state: &'a MonitorState, m: &'a ModelState) -> ModelRecord<'a> 
         latency_ms_p99: lat.map(|s| s.p99_ms),
         latency_ms_min: lat.map(|s| s.min_ms),
         latency_ms_max: lat.map(|s| s.max_ms),
-        inferences_per_s: lat.map(|s| inferences_per_s(m, s.mean_ms)),
-        ms_per_gmac: per_macs.zip(lat).map(|(macs, s)| s.p50_ms / (macs / 1e9)),
-        gmacs_per_s,
-        peak_share: gmacs_per_s.zip(state.peak_gmacs.filter(|p| *p > 0.0)).map(|(g, p)| g / p),
+        inferences_per_s: sum.inferences_per_s,
+        ms_per_gmac: sum.ms_per_gmac,
+        gmacs_per_s: sum.gmacs_per_s,
+        peak_share: sum.peak_share,
         share_conv2d: shares[0],
         share_batchnorm: shares[1],
         share_relu: shares[2],
@@ -152,21 +144,21 @@ fn model_row<'a>(state: &'a MonitorState, m: &'a ModelState) -> ModelRecord<'a> 
         share_linear: shares[6],
         share_bookkeeping: shares[7],
         share_other: shares[8],
-        throttle_penalty: m.throttle.penalty(),
+        throttle_penalty: sum.throttle_penalty,
         latency_ms_full_clock: m.throttle.full_clock_ms(),
         throttled_inferences: m.throttle.throttled_count(),
-        status: status_key(&m.status),
-        error,
+        status: sum.status_key(),
+        error: sum.error(),
         top1_error_pct: info.and_then(|i| i.top1_error),
         source: info.map(|i| i.source.as_str()),
-        batch: info.map(|i| i.batch),
+        batch: sum.batch(),
         input_chw: info.map(|i| i.input.map(|d| d.to_string()).join("x")),
-        macs_per_image: per_macs.zip(info).map(|(macs, i)| macs / as_f64(i.batch.max(1).unsigned_abs())),
-        bytes: m.scope.map(|_| profile.bytes),
+        macs_per_image: sum.macs_per_image(),
+        bytes: m.scope.map(|_| sum.profile.bytes),
         profiled_iterations: m.profiled,
         percentile_window: lat.map_or(0, |s| s.count.min(LATENCY_WINDOW as u64)),
-        op_ms: profiled(m).then_some(profile.op_ms),
-        latency_ms_profiled_mean: crate::core::analysis::profiled_latency_ms(m),
+        op_ms: sum.op_ms,
+        latency_ms_profiled_mean: sum.profiled_latency_ms,
         peak_gmacs_per_s: state.peak_gmacs,
     }
 }
@@ -177,31 +169,9 @@ pub(super) fn as_f64(n: u64) -> f64 {
     n as f64
 }
 
-/// `loading`, `running` or `failed`.
-pub(super) fn status_key(status: &ModelStatus) -> &'static str {
-    match status {
-        ModelStatus::Loading => "loading",
-        ModelStatus::Running => "running",
-        ModelStatus::Failed(_) => "failed",
-    }
-}
-
 /// Whether op times have been measured for the model.
 fn profiled(m: &ModelState) -> bool {
     m.scope.is_some() && m.profiled > 0
-}
-
-/// Category shares of op time, in [`Category::ALL`] order; all `None` before any op time.
-fn shares(profile: &ModelProfile) -> [Option<f64>; Category::ALL.len()] {
-    let mut out = [None; Category::ALL.len()];
-    if profile.inferences == 0 || profile.op_ms <= 0.0 {
-        return out;
-    }
-    for (slot, category) in out.iter_mut().zip(Category::ALL) {
-        let ms = profile.categories.iter().filter(|c| c.category == Some(category)).map(|c| c.ms).sum::<f64>();
-        *slot = Some(ms / profile.op_ms);
-    }
-    out
 }
 
 /// `ops.csv`: per model (in model order), its ops by parent op, largest self time first.

@@ -1,5 +1,4 @@
-//! Rendering: a pure function of the measurement state, the latency timeline, the UI state and
-//! the theme. One file per panel under `render/`.
+//! Rendering: a pure function of the measurement state, the UI state and the theme. One file per panel under `render/`.
 
 pub mod beyond;
 pub mod columns;
@@ -20,12 +19,10 @@ use crate::core::state::MonitorState;
 use crate::tui::app::{UiState, View};
 use crate::tui::rows::{model_rows, ModelRow};
 use crate::tui::theme::Theme;
-use crate::tui::timeline::Timeline;
 
 /// What every panel draws from: the inputs plus the model rows, derived once per frame.
 pub struct Ctx<'a> {
     pub state: &'a MonitorState,
-    pub timeline: &'a Timeline,
     pub ui: &'a UiState,
     pub theme: &'a Theme,
     /// Every model's row, in the chosen sort order.
@@ -34,8 +31,8 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     #[must_use]
-    pub fn new(state: &'a MonitorState, timeline: &'a Timeline, ui: &'a UiState, theme: &'a Theme) -> Self {
-        Self { state, timeline, ui, theme, rows: model_rows(state, ui.sort) }
+    pub fn new(state: &'a MonitorState, ui: &'a UiState, theme: &'a Theme) -> Self {
+        Self { state, ui, theme, rows: model_rows(state, ui.sort) }
     }
 
     /// The selected model's row.
@@ -60,8 +57,8 @@ impl<'a> Ctx<'a> {
 }
 
 /// Draws the whole screen: tabs, the current view, the status line, and help when asked for.
-pub fn render(frame: &mut Frame, state: &MonitorState, timeline: &Timeline, ui: &UiState, theme: &Theme) {
-    let ctx = Ctx::new(state, timeline, ui, theme);
+pub fn render(frame: &mut Frame, state: &MonitorState, ui: &UiState, theme: &Theme) {
+    let ctx = Ctx::new(state, ui, theme);
     let area = frame.area();
     frame.buffer_mut().set_style(area, theme.text);
     let [top, body, bottom] = Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);

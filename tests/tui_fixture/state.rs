@@ -14,7 +14,6 @@ use infertop::core::sampler::{
     ThrottleState,
 };
 use infertop::core::state::MonitorState;
-use infertop::tui::timeline::Timeline;
 
 /// Model names in id order; the first `n` run, then one fails and one is still loading.
 const NAMES: [&str; 10] =
@@ -241,20 +240,18 @@ pub fn events(running: usize, rounds: u64) -> Vec<Event> {
             let (ops, wall_ns) = tree.timings(span.clone(), scale);
             at_ns += wall_ns;
             seq += 1;
-            events.push(Event::Inference(Inference { model: id, seq, wall_ns, at_ns, ops }));
+            events.push(Event::Inference(Inference { model: id, seq, wall_ns, at_ns, profiled: !ops.is_empty(), ops }));
         }
         events.push(Event::System(sample(round)));
     }
     events
 }
 
-/// The state and timeline after the fixture's events.
-pub fn state(running: usize, rounds: u64) -> (MonitorState, Timeline) {
+/// The state after the fixture's events.
+pub fn state(running: usize, rounds: u64) -> MonitorState {
     let mut state = MonitorState::new(&names(running));
-    let mut timeline = Timeline::default();
     for event in events(running, rounds) {
-        timeline.observe(&event);
         state.apply(event);
     }
-    (state, timeline)
+    state
 }

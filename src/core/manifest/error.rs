@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::{INPUT_HINT, KEYS};
+use super::{INPUT_HINT, KEYS, MAX_BATCH, MAX_INPUT_BYTES};
 use crate::core::nets::{Arch, UnknownArch};
 
 /// Which `[[model]]` table an error is about: by name when it has a usable one.
@@ -92,8 +92,14 @@ pub enum EntryProblem {
     MissingInput,
     #[error("input = {value}: expected {INPUT_HINT}")]
     BadInput { value: String },
-    #[error("batch = {value}: expected a positive integer")]
+    #[error("batch = {value}: expected a positive integer up to {MAX_BATCH}")]
     BadBatch { value: i64 },
+    #[error(
+        "input = {value} with batch {batch} needs {} per inference; at most {} (256 MiB) is allowed",
+        bytes.map_or_else(|| "more bytes than fit in 64 bits".to_string(), |b| format!("{b} bytes")),
+        MAX_INPUT_BYTES
+    )]
+    InputTooLarge { value: String, batch: i64, bytes: Option<u64> },
     #[error("{key} = {value}: expected a percentage from 0 to 100")]
     BadPercent { key: &'static str, value: f64 },
     #[error(

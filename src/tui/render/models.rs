@@ -69,7 +69,7 @@ fn line(ctx: &Ctx, row: &ModelRow, cols: &[Column], shown: &[(usize, u16)], spar
     let mark = if ctx.ui.focused == Some(row.id) { "» " } else { "  " };
     let name = format!("{mark}{}", row.model.name);
     let theme = ctx.theme;
-    let (Some(s), false) = (row.summary, matches!(row.model.status, ModelStatus::Failed(_))) else {
+    let (Some(s), false) = (row.latency, matches!(row.model.status, ModelStatus::Failed(_))) else {
         let message = match &row.model.status {
             ModelStatus::Failed(e) => Span::styled(format!("failed: {}", e.lines().next().unwrap_or("")), theme.bad),
             ModelStatus::Loading => Span::styled("loading…", theme.dim),
@@ -77,7 +77,7 @@ fn line(ctx: &Ctx, row: &ModelRow, cols: &[Column], shown: &[(usize, u16)], spar
         };
         return columns::spanning(cols, shown, &name, message);
     };
-    let penalty = match row.penalty {
+    let penalty = match row.throttle_penalty {
         Some(p) if p > 0.05 => Span::styled(format!("{:+.0}%", p * 100.0), theme.warn),
         Some(p) => Span::raw(format!("{:+.0}%", p * 100.0)),
         None => Span::raw(NONE),
@@ -93,7 +93,7 @@ fn line(ctx: &Ctx, row: &ModelRow, cols: &[Column], shown: &[(usize, u16)], spar
         Span::raw(ms(s.p99_ms)),
         Span::raw(num(row.inferences_per_s, 1)),
         Span::raw(ms_opt(row.ms_per_gmac)),
-        Span::raw(num(row.gmacs, 1)),
+        Span::raw(num(row.gmacs_per_s, 1)),
         Span::raw(row.peak_share.map_or_else(|| NONE.into(), |p| format!("{:.0}%", p * 100.0))),
         Span::raw(pct_opt(row.non_conv_share)),
         penalty,

@@ -149,7 +149,7 @@ fn series(ctx: &Ctx, width: usize) -> Vec<Series> {
         max: None,
     });
     let model = ctx.state.models.get(ctx.ui.selected);
-    let latency = ctx.timeline.latency_ms(ctx.ui.selected, n);
+    let latency = ctx.state.timeline.latency_ms(ctx.ui.selected, n);
     let now = latency.iter().rev().flatten().next().copied();
     // In µs above 90 % of the window's fastest, for the same reason.
     let fastest = latency.iter().flatten().copied().fold(f64::INFINITY, f64::min);

@@ -1,0 +1,124 @@
+//! One summary per model: every derived figure (rates, shares, status), computed once here and
+//! only formatted by the front ends and the export. An unknown figure is `None`, never 0, so a
+//! CSV field is empty, a JSON value `null` and a table cell a dash alike.
+
+use crate::core::analysis::{model_profile, profiled_latency_ms, ModelProfile};
+use crate::core::event::ModelId;
+use crate::core::ops::Category;
+use crate::core::state::{ModelState, ModelStatus, MonitorState};
+use crate::core::stats::LatencySummary;
+
+/// A model's figures, per inference (one forward pass of the whole batch).
+#[derive(Clone, Debug)]
+pub struct ModelSummary<'a> {
+    pub id: ModelId,
+    pub model: &'a ModelState,
+    pub profile: ModelProfile,
+    /// Latency of the timed (unprofiled) inferences.
+    pub latency: Option<LatencySummary>,
+    /// MACs per inference, known once the model is calibrated.
+    pub macs: Option<f64>,
+    /// Images per second: batch / mean latency.
+    pub inferences_per_s: Option<f64>,
+    /// Median latency per billion MACs: what one unit of arithmetic costs in time.
+    pub ms_per_gmac: Option<f64>,
+    /// Achieved GMAC/s at the median latency.
+    pub gmacs_per_s: Option<f64>,
+    /// `gmacs_per_s` over the machine's measured peak.
+    pub peak_share: Option<f64>,
+    /// Share of op time per category, in [`Category::ALL`] order; `None` before op time.
+    pub shares: [Option<f64>; Category::ALL.len()],
+    /// Share of op time spent outside convolutions.
+    pub non_conv_share: Option<f64>,
+    /// Throttled mean latency over unthrottled mean, minus one.
+    pub throttle_penalty: Option<f64>,
+    /// Sum of the top-level ops' time: what the shares divide.
+    pub op_ms: Option<f64>,
+    /// Mean wall time of the profiled inferences (`op_ms` is part of it).
+    pub profiled_latency_ms: Option<f64>,
+}
+
+impl<'a> ModelSummary<'a> {
+    /// The summary of model `id`.
+    #[must_use]
+    pub fn new(state: &MonitorState, id: ModelId, model: &'a ModelState) -> Self {
+        let profile = model_profile(&state.tree, model);
+        let latency = model.latency.summary();
+        let macs = model.scope.map(|_| profile.macs);
+        let work = macs.filter(|m| *m > 0.0);
+        let p50 = latency.map(|s| s.p50_ms).filter(|ms| *ms > 0.0);
+        let gmacs_per_s = work.zip(p50).map(|(macs, ms)| macs / (ms * 1e6));
+        let measured = model.scope.is_some() && model.profiled > 0;
+        let shares = shares(&profile);
+        let conv = Category::ALL.iter().position(|c| *c == Category::Conv2d);
+        Self {
+            id,
+            model,
+            latency,
+            macs,
+            inferences_per_s: latency.and_then(|s| images_per_s(model, s.mean_ms)),
+            ms_per_gmac: work.zip(p50).map(|(macs, ms)| ms / (macs / 1e9)),
+            gmacs_per_s,
+            peak_share: gmacs_per_s.zip(state.peak_gmacs.filter(|p| *p > 0.0)).map(|(g, p)| g / p),
+            non_conv_share: conv.and_then(|i| shares[i]).map(|s| (1.0 - s).clamp(0.0, 1.0)),
+            shares,
+            throttle_penalty: model.throttle.penalty(),
+            op_ms: measured.then_some(profile.op_ms),
+            profiled_latency_ms: profiled_latency_ms(model),
+            profile,
+        }
+    }
+
+    /// Every model's summary, in model order.
+    #[must_use]
+    pub fn all(state: &'a MonitorState) -> Vec<Self> {
+        state.models.iter().enumerate().map(|(id, m)| Self::new(state, id, m)).collect()
+    }
+
+    /// Images per inference.
+    #[must_use]
+    pub fn batch(&self) -> Option<i64> {
+        self.model.info.as_ref().map(|i| i.batch)
+    }
+
+    /// MACs per image.
+    #[must_use]
+    pub fn macs_per_image(&self) -> Option<f64> {
+        let batch = self.batch()?.max(1);
+        self.macs.filter(|m| *m > 0.0).map(|m| m / batch as f64)
+    }
+
+    /// `loading`, `running` or `failed`, as every front end names it.
+    #[must_use]
+    pub fn status_key(&self) -> &'static str {
+        self.model.status.key()
+    }
+
+    /// The failure, for a failed model.
+    #[must_use]
+    pub fn error(&self) -> Option<&'a str> {
+        match &self.model.status {
+            ModelStatus::Failed(e) => Some(e.as_str()),
+            ModelStatus::Loading | ModelStatus::Running => None,
+        }
+    }
+}
+
+/// Images per second at a mean latency of `mean_ms`.
+fn images_per_s(model: &ModelState, mean_ms: f64) -> Option<f64> {
+    let batch = model.info.as_ref().map_or(1, |i| i.batch) as f64;
+    (mean_ms > 0.0).then(|| batch * 1000.0 / mean_ms)
+}
+
+/// Category shares of op time, in [`Category::ALL`] order; all `None` before any op time.
+fn shares(profile: &ModelProfile) -> [Option<f64>; Category::ALL.len()] {
+    let mut out = [None; Category::ALL.len()];
+    if profile.inferences == 0 || profile.op_ms <= 0.0 {
+        return out;
+    }
+    for (slot, category) in out.iter_mut().zip(Category::ALL) {
+        let ms: f64 = profile.categories.iter().filter(|c| c.category == Some(category)).map(|c| c.ms).sum();
+        *slot = Some(ms / profile.op_ms);
+    }
+    out
+}
