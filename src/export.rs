@@ -58,7 +58,7 @@ pub struct ExportError {
 
 impl ExportError {
     pub(crate) fn new(action: &'static str, path: &Path, err: &io::Error) -> Self {
-        let reason = err.to_string().lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        let reason = crate::core::oneline::one_line(&err.to_string());
         Self { action, path: path.to_path_buf(), reason, kind: err.kind() }
     }
 }
@@ -264,6 +264,6 @@ mod tests {
     fn error_messages_are_one_line() {
         let err = io::Error::other("first\nsecond");
         let e = ExportError::new("cannot write", Path::new("/x/y"), &err);
-        assert_eq!(e.to_string(), "cannot write /x/y: first second");
+        assert_eq!(e.to_string(), "cannot write /x/y: first; second");
     }
 }

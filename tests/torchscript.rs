@@ -58,6 +58,7 @@ fn a_traced_model_runs_through_the_manifest_with_op_data_and_a_bad_shape_fails_a
         ModelStatus::Failed(e) => {
             assert!(e.contains("wrong-shape") && e.contains("channels"), "{e}");
             assert_eq!(e.lines().count(), 1, "{e}");
+            assert!(e.chars().count() <= 200 && !e.contains("frame #"), "{e}");
         }
         other => panic!("the wrong input shape should fail that model, got {other:?}"),
     }
@@ -68,4 +69,30 @@ fn a_traced_model_runs_through_the_manifest_with_op_data_and_a_bad_shape_fails_a
     let conv = rows.iter().find(|r| &*r.op == "aten::_convolution" || &*r.op == "aten::conv2d").expect("a convolution op");
     assert_eq!(conv.macs, 8.0 * 16.0 * 16.0 * 3.0 * 9.0);
     assert!(model_profile(&state.tree, traced).op_ms > 0.0);
+}
+
+/// `tests/fixtures/torchscript/raises.pt` (made by `scripts/make-raising-torchscript.py`) raises
+/// `RuntimeError("boom")` in its forward pass: the user must read "boom", not only the
+/// interpreter's opening sentence, and the other model must keep running.
+#[test]
+fn a_scripted_exception_names_its_cause_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torchscript/raises.pt");
+    std::fs::copy(&fixture, dir.path().join("raises.pt")).unwrap();
+    let manifest = dir.path().join("models.toml");
+    std::fs::write(
+        &manifest,
+        "[[model]]\nname = \"raises\"\ntorchscript = \"raises.pt\"\ninput = [3, 8, 8]\n\n\
+         [[model]]\nname = \"tiny\"\narch = \"tiny\"\ninput = [3, 32, 32]\n",
+    )
+    .unwrap();
+    let mut plan = Plan::new(Some(&manifest), &[], None, 1, true).expect("manifest is valid");
+    plan.sample_every = None;
+    let mut session = Session::start(&plan, false).unwrap();
+    run_until(&mut session, |s| {
+        matches!(s.models[0].status, ModelStatus::Failed(_)) && s.models[1].latency.summary().is_some_and(|l| l.count >= 3)
+    });
+    session.stop();
+    let ModelStatus::Failed(e) = &session.state.models[0].status else { unreachable!("checked above") };
+    assert_eq!(e, "model 'raises': forward pass failed: RuntimeError: boom");
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use toml::{Table, Value};
 
 use crate::core::nets::Arch;
+use crate::core::oneline::one_line;
 
 mod error;
 pub use error::{Entry, EntryProblem, ManifestError};
@@ -272,15 +273,6 @@ fn syntax_error(file: &str, text: &str, err: &toml::de::Error) -> ManifestError 
         column,
         message: one_line(err.message()),
     }
-}
-
-/// Joins the non-empty lines of a message with "; ".
-fn one_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// The `[[model]]` tables of a document; any other top-level key is an error.

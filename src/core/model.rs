@@ -8,6 +8,7 @@ use tch::{nn, CModule, Device, Tensor};
 
 use crate::core::manifest::{ModelSource, ModelSpec};
 use crate::core::nets::{parameter_count, Net};
+use crate::core::oneline::one_line;
 
 /// Classes of the CIFAR-100 built-ins.
 pub const NUM_CLASSES: i64 = 100;
@@ -68,7 +69,7 @@ impl LoadedModel {
                     ModelError::TorchScript {
                         model: spec.name.clone(),
                         path: path.display().to_string(),
-                        reason: first_line(&e.to_string()),
+                        reason: one_line(&e.to_string()),
                     }
                 })?;
                 module.set_eval();
@@ -95,7 +96,7 @@ impl LoadedModel {
     /// The first line of libtorch's message.
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor, String> {
         match self {
-            LoadedModel::Script(m) => m.forward_ts(&[xs]).map_err(|e| first_line(&e.to_string())),
+            LoadedModel::Script(m) => m.forward_ts(&[xs]).map_err(|e| one_line(&e.to_string())),
             // tch's infallible ops panic on libtorch errors; keep that inside this model.
             LoadedModel::BuiltIn { net, .. } => catch_unwind(AssertUnwindSafe(|| net.forward(xs)))
                 .map_err(|p| {
@@ -104,7 +105,7 @@ impl LoadedModel {
                         .cloned()
                         .or_else(|| p.downcast_ref::<&str>().map(ToString::to_string))
                         .unwrap_or_else(|| "panic".into());
-                    first_line(&text)
+                    one_line(&text)
                 }),
         }
     }
@@ -118,9 +119,9 @@ fn load_weights(vars: &mut nn::VarStore, path: &Path) -> Result<(), String> {
     }
     let is_safetensors = path.extension().is_some_and(|e| e == "safetensors");
     let named: Vec<(String, Tensor)> = if is_safetensors {
-        Tensor::read_safetensors(path).map_err(|e| first_line(&e.to_string()))?
+        Tensor::read_safetensors(path).map_err(|e| one_line(&e.to_string()))?
     } else {
-        Tensor::load_multi(path).map_err(|e| first_line(&e.to_string()))?
+        Tensor::load_multi(path).map_err(|e| one_line(&e.to_string()))?
     };
     let file: std::collections::HashMap<String, Tensor> = named.into_iter().collect();
     let mut names: Vec<_> = vars.variables().into_iter().collect();
@@ -139,15 +140,4 @@ fn load_weights(vars: &mut nn::VarStore, path: &Path) -> Result<(), String> {
         tch::no_grad(|| var.copy_(src));
     }
     Ok(())
-}
-
-/// The line of a libtorch message that says what went wrong. TorchScript errors open with a
-/// generic sentence and a traceback and name the cause last (`RuntimeError: ...`).
-fn first_line(text: &str) -> String {
-    let cause = text.lines().rev().find_map(|l| l.trim().strip_prefix("RuntimeError:"));
-    cause
-        .or_else(|| text.lines().find(|l| !l.trim().is_empty()))
-        .unwrap_or("unknown error")
-        .trim()
-        .to_string()
 }
