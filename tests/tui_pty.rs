@@ -29,6 +29,12 @@ impl Pty {
         // SAFETY: openpty writes two descriptors we then own; null name and termios are allowed.
         let rc = unsafe { libc::openpty(&raw mut master, &raw mut slave, std::ptr::null_mut(), std::ptr::null(), &raw const size) };
         assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        // Close-on-exec: children that other tests start meanwhile must not inherit the master,
+        // or closing ours would not hang the terminal up.
+        for fd in [master, slave] {
+            // SAFETY: fcntl on descriptors we own.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
         // SAFETY: both descriptors were just opened and are owned by nobody else.
         unsafe { Self { master: OwnedFd::from_raw_fd(master), slave: OwnedFd::from_raw_fd(slave) } }
     }
@@ -178,11 +184,37 @@ fn start(pty: &Pty, args: &[&str]) -> Running {
     Running { child: command.spawn().expect("start infertop") }
 }
 
+/// Flags for a quick run of the manifest in `manifest`'s folder, whose snapshots go to its
+/// `snapshots/` subfolder.
 fn tiny_args(manifest: &std::path::Path) -> Vec<String> {
+    let export = manifest.with_file_name("snapshots");
     ["--threads", "1", "--fps", "20", "--sample-every", "100ms", "--models"]
         .iter()
         .map(|s| (*s).to_string())
-        .chain([manifest.display().to_string()])
+        .chain([manifest.display().to_string(), "--export-dir".into(), export.display().to_string()])
+        .collect()
+}
+
+/// The snapshot folders written under the manifest's folder, oldest first.
+fn snapshots(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(dir.join("snapshots"))
+        .map(|entries| entries.map(|e| e.unwrap().path()).filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.')).collect())
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// `models.csv` of a snapshot as (model, status, iterations, error) rows.
+fn model_rows(snapshot: &std::path::Path) -> Vec<(String, String, u64, String)> {
+    let mut csv = csv::Reader::from_path(snapshot.join("models.csv")).unwrap();
+    let headers = csv.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (model, status, iterations, error) = (col("model"), col("status"), col("iterations"), col("error"));
+    csv.records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[model].to_string(), r[status].to_string(), r[iterations].parse().unwrap(), r[error].to_string())
+        })
         .collect()
 }
 
@@ -251,6 +283,8 @@ fn signal_restores_the_terminal(sig: libc::c_int) {
     assert_eq!(status.code(), Some(0), "signal {sig}: {status:?}, stderr: {err}");
     assert_eq!(pty.termios(), before, "termios restored after signal {sig}");
     assert!(out.text().contains("\x1b[?1049l"), "left the alternate screen");
+    // Nobody may be at the keyboard to press `e`: a signal saves what was measured.
+    assert_eq!(snapshots(dir.path()).len(), 1, "one snapshot after signal {sig}; stderr: {err}");
 }
 
 #[test]
@@ -282,4 +316,63 @@ fn a_bad_theme_is_a_usage_error_before_the_terminal_is_touched() {
     assert_eq!(pty.termios(), before);
     std::thread::sleep(Duration::from_millis(100));
     assert!(!out.text().contains("\x1b[?1049h"), "the alternate screen was never entered");
+}
+
+/// One model of the set fails (its input has 1 channel, the net takes 3): it shows as failed
+/// with one short line while the other keeps running, and the screen stays up.
+#[test]
+fn a_failing_model_leaves_the_others_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("manifest.toml");
+    std::fs::write(
+        &manifest,
+        "[[model]]\nname = \"tiny\"\narch = \"tiny\"\ninput = [3, 32, 32]\n\n\
+         [[model]]\nname = \"broken\"\narch = \"tiny\"\ninput = [1, 32, 32]\n",
+    )
+    .unwrap();
+    let args = tiny_args(&manifest);
+    let pty = Pty::open(120, 30);
+    let before = pty.termios();
+    let out = Output::collect(pty.master.as_raw_fd());
+    let mut running = start(&pty, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    wait_until_drawn(&pty, &out);
+    out.wait_for("failed");
+    out.wait_for("p50");
+    // Still drawing after the failure: the export key works and reports on screen.
+    pty.send(b"e");
+    out.wait_for("wrote");
+    pty.send(b"q");
+    let status = running.wait();
+    let err = stderr_of(&mut running);
+    assert_eq!(status.code(), Some(0), "stderr: {err}");
+    assert_eq!(pty.termios(), before);
+    let snapshot = snapshots(dir.path()).pop().expect("the `e` snapshot");
+    let rows = model_rows(&snapshot);
+    let (tiny, broken) = (&rows[0], &rows[1]);
+    assert_eq!((tiny.1.as_str(), broken.1.as_str()), ("running", "failed"), "{rows:?}");
+    assert!(tiny.2 > 0, "the healthy model kept running: {rows:?}");
+    assert!(broken.3.contains("channels") && broken.3.chars().count() <= 200, "{}", broken.3);
+}
+
+/// The terminal goes away under the live screen (an SSH session drops): the run ends as on
+/// SIGHUP, and what it measured is saved.
+#[test]
+fn a_terminal_that_vanishes_leaves_a_complete_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = tiny_args(&manifest(dir.path()));
+    let pty = Pty::open(100, 30);
+    let out = Output::collect(pty.master.as_raw_fd());
+    let mut running = start(&pty, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    wait_until_drawn(&pty, &out);
+    out.wait_for("p50");
+    drop(out);
+    drop(pty);
+    let status = running.wait();
+    let err = stderr_of(&mut running);
+    assert_eq!(status.code(), Some(0), "stderr: {err}");
+    let snapshot = snapshots(dir.path()).pop().expect("a snapshot after the terminal vanished");
+    for file in infertop::export::FILES {
+        assert!(snapshot.join(file).is_file(), "{file} missing");
+    }
+    assert!(model_rows(&snapshot)[0].2 > 0);
 }
