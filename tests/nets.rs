@@ -22,7 +22,7 @@ fn check(arch: Arch, expected_parameters: u64, names: &[&str]) {
     tch::no_grad(|| {
         for batch in [1, 4] {
             let xs = Tensor::randn([batch, 3, 32, 32], (Kind::Float, Device::Cpu));
-            let logits = net.forward(&xs);
+            let logits = net.forward(&xs).unwrap_or_else(|e| panic!("{arch}: forward failed: {e}"));
             assert_eq!(logits.size(), [batch, NUM_CLASSES], "{arch}: output shape at batch {batch}");
             assert!(bool::try_from(logits.isfinite().all()).unwrap(), "{arch}: non-finite logits");
         }

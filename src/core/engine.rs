@@ -12,7 +12,7 @@ use tch::{Device, Kind, Tensor};
 use crate::core::clock::ClockProbe;
 use crate::core::event::{Control, Event, Inference, ModelId, ModelInfo};
 use crate::core::manifest::{ModelSource, ModelSpec};
-use crate::core::model::{LoadedModel, ModelError};
+use crate::core::model::{first_line, LoadedModel, ModelError};
 use crate::core::profiler::{NodeKind, Recorder, Scope};
 
 /// What the engine runs and how.
@@ -230,7 +230,7 @@ impl Engine {
     }
 
     fn forward(&self, r: &Runner) -> Result<(), String> {
-        r.scope.run(|| r.model.forward(&r.input)).map(|_| ())
+        r.scope.run(|| r.model.forward(&r.input)).map(|_| ()).map_err(|e| first_line(&e.to_string()))
     }
 
     fn round_robin(&mut self, mut runners: Vec<Runner>) -> Result<(), Disconnected> {

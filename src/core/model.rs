@@ -1,10 +1,9 @@
 //! Turns a manifest entry into a model that runs: a built-in net with seeded random (or loaded)
 //! weights, or a TorchScript module in eval mode.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use tch::{nn, CModule, Device, Tensor};
+use tch::{nn, CModule, Device, TchError, Tensor};
 
 use crate::core::manifest::{ModelSource, ModelSpec};
 use crate::core::nets::{parameter_count, Net};
@@ -87,23 +86,15 @@ impl LoadedModel {
         }
     }
 
-    /// One forward pass; libtorch errors (a wrong input shape, say) come back as `Err`.
+    /// One forward pass; libtorch errors (a wrong input shape, say) come back as `Err`, never
+    /// as a panic.
     ///
     /// # Errors
-    /// The first line of libtorch's message.
-    pub fn forward(&self, xs: &Tensor) -> Result<Tensor, String> {
+    /// libtorch's error, whole (its message may run over many lines).
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
         match self {
-            LoadedModel::Script(m) => m.forward_ts(&[xs]).map_err(|e| first_line(&e.to_string())),
-            // tch's infallible ops panic on libtorch errors; keep that inside this model.
-            LoadedModel::BuiltIn { net, .. } => catch_unwind(AssertUnwindSafe(|| net.forward(xs)))
-                .map_err(|p| {
-                    let text = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(ToString::to_string))
-                        .unwrap_or_else(|| "panic".into());
-                    first_line(&text)
-                }),
+            LoadedModel::Script(m) => m.forward_ts(&[xs]),
+            LoadedModel::BuiltIn { net, .. } => net.forward(xs),
         }
     }
 }
@@ -141,7 +132,7 @@ fn load_weights(vars: &mut nn::VarStore, path: &Path) -> Result<(), String> {
 
 /// The line of a libtorch message that says what went wrong. TorchScript errors open with a
 /// generic sentence and a traceback and name the cause last (`RuntimeError: ...`).
-fn first_line(text: &str) -> String {
+pub(crate) fn first_line(text: &str) -> String {
     let cause = text.lines().rev().find_map(|l| l.trim().strip_prefix("RuntimeError:"));
     cause
         .or_else(|| text.lines().find(|l| !l.trim().is_empty()))
