@@ -110,9 +110,10 @@ fn recorded_state() -> MonitorState {
         let input = Tensor::randn([1, 3, 32, 32], (Kind::Float, Device::Cpu));
         rec.set_enabled(true);
         let scope = Scope::new(&format!("model:{}", arch.name()));
-        let _ = scope.run(|| net.forward(&input));
+        let _ = scope.run(|| net.forward(&input)).expect("forward pass");
         let _ = rec.take();
-        let (_, nodes) = rec.calibrate(|| scope.run(|| net.forward(&input)));
+        let (logits, nodes) = rec.calibrate(|| scope.run(|| net.forward(&input)));
+        let _ = logits.expect("forward pass");
         let root = nodes.iter().find(|n| n.kind == NodeKind::Scope && *n.name == *scope.name()).expect("model scope").id;
         state.apply(Event::Nodes(nodes));
         state.apply(Event::ModelScope { model: id, scope: root });
@@ -136,7 +137,7 @@ fn recorded_state() -> MonitorState {
         for _ in 0..3 {
             for (id, (_, net, input, scope)) in nets.iter().enumerate() {
                 let t = Instant::now();
-                let _ = scope.run(|| net.forward(input));
+                let _ = scope.run(|| net.forward(input)).expect("forward pass");
                 let wall_ns = t.elapsed().as_nanos() as u64;
                 let ops = rec.take();
                 state.apply(Event::Nodes(rec.new_nodes()));

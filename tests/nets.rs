@@ -1,5 +1,10 @@
 //! The built-in architectures: exact parameter counts of the reference models, logits of
-//! shape `[batch, 100]`, and VarStore names that match the reference's `state_dict` keys.
+//! shape `[batch, 100]`, VarStore names that match the reference's `state_dict` keys, and an
+//! error, not a panic, for an input they cannot take.
+
+use std::panic::{AssertUnwindSafe, PanicHookInfo};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use infertop::core::nets::{parameter_count, Arch};
 use tch::{nn, Device, Kind, Tensor};
@@ -22,7 +27,7 @@ fn check(arch: Arch, expected_parameters: u64, names: &[&str]) {
     tch::no_grad(|| {
         for batch in [1, 4] {
             let xs = Tensor::randn([batch, 3, 32, 32], (Kind::Float, Device::Cpu));
-            let logits = net.forward(&xs);
+            let logits = net.forward(&xs).unwrap_or_else(|e| panic!("{arch}: forward failed: {e}"));
             assert_eq!(logits.size(), [batch, NUM_CLASSES], "{arch}: output shape at batch {batch}");
             assert!(bool::try_from(logits.isfinite().all()).unwrap(), "{arch}: non-finite logits");
         }
@@ -153,4 +158,47 @@ fn shufflenetv2() {
             "fc.bias",
         ],
     );
+}
+
+/// A wrong input (five channels instead of three) comes back as an error from every built-in
+/// net, without any panic on the way: the live screen treats a panic as fatal even when it is
+/// caught, since its panic hook fires first.
+#[test]
+fn wrong_input_is_an_error_not_a_panic() {
+    let results = recording_panics(|| {
+        Arch::ALL.map(|arch| {
+            let (_vs, net) = build(arch);
+            let xs = Tensor::randn([1, 5, 32, 32], (Kind::Float, Device::Cpu));
+            (arch, tch::no_grad(|| net.forward(&xs)))
+        })
+    });
+    let results = results.expect("no panic, caught or not, during the forward passes");
+    for (arch, result) in results {
+        let Err(e) = result else { panic!("{arch}: a 5-channel input gave logits") };
+        let text = e.to_string();
+        assert!(
+            text.contains("to have 3 channels, but got 5 channels"),
+            "{arch}: the error does not name the channel mismatch: {text}"
+        );
+    }
+}
+
+/// Runs `f` with a panic hook that notes any panic on this thread (other threads go to the
+/// previous hook); `None` if the hook fired, even for a panic caught inside `f`.
+fn recording_panics<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let panicked = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&panicked);
+    let this_thread = std::thread::current().id();
+    let previous: Arc<dyn Fn(&PanicHookInfo<'_>) + Send + Sync> = Arc::from(std::panic::take_hook());
+    let others = Arc::clone(&previous);
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == this_thread {
+            flag.store(true, Ordering::SeqCst);
+        } else {
+            others(info);
+        }
+    }));
+    let out = std::panic::catch_unwind(AssertUnwindSafe(f));
+    std::panic::set_hook(Box::new(move |info| previous(info)));
+    out.ok().filter(|_| !panicked.load(Ordering::SeqCst))
 }

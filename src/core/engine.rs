@@ -253,7 +253,7 @@ impl Engine {
         };
         for _ in 0..self.config.warmup.max(1) {
             if let Err(e) = self.forward(&runner) {
-                let e = ModelError::Forward { model: spec.name.clone(), reason: e };
+                let e = ModelError::Forward { model: spec.name.clone(), source: e };
                 return self.send(fail(error_line(&e))).map(|()| None);
             }
         }
@@ -291,8 +291,8 @@ impl Engine {
         }
     }
 
-    fn forward(&self, r: &Runner) -> Result<(), String> {
-        r.scope.run(|| r.model.forward(&r.input)).map(|_| ()).map_err(|e| one_line(&e.to_string()))
+    fn forward(&self, r: &Runner) -> Result<(), tch::TchError> {
+        r.scope.run(|| r.model.forward(&r.input)).map(|_| ())
     }
 
     fn round_robin(&mut self, mut runners: Vec<Runner>) -> Result<(), Disconnected> {
@@ -321,9 +321,9 @@ impl Engine {
             if let Some(probe) = &self.config.clock {
                 probe.serve();
             }
-            if let Err(reason) = self.time_one(&mut runners[index]) {
+            if let Err(source) = self.time_one(&mut runners[index]) {
                 let r = runners.remove(index);
-                let error = error_line(&ModelError::Forward { model: r.name.clone(), reason });
+                let error = error_line(&ModelError::Forward { model: r.name.clone(), source });
                 self.send(Event::ModelFailed { model: r.id, name: r.name.as_str().into(), error })?
             }
         }
@@ -331,7 +331,7 @@ impl Engine {
     }
 
     /// Times one inference and sends it; `Err` carries a model failure.
-    fn time_one(&mut self, r: &mut Runner) -> Result<(), String> {
+    fn time_one(&mut self, r: &mut Runner) -> Result<(), tch::TchError> {
         let every = u64::from(self.config.profile_every.max(1));
         let profiled = r.runs % every == 0;
         r.runs += 1;

@@ -1,10 +1,9 @@
 //! Turns a manifest entry into a model that runs: a built-in net with seeded random (or loaded)
 //! weights, or a TorchScript module in eval mode.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use tch::{nn, CModule, Device, Tensor};
+use tch::{nn, CModule, Device, TchError, Tensor};
 
 use crate::core::manifest::{ModelSource, ModelSpec};
 use crate::core::nets::{parameter_count, Net};
@@ -14,7 +13,7 @@ use crate::core::oneline::one_line;
 pub const NUM_CLASSES: i64 = 100;
 
 /// Why a model could not be loaded or run; the message names the model and file.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("model '{model}': architecture '{arch}' is not implemented yet")]
     NotImplemented { model: String, arch: String },
@@ -24,8 +23,12 @@ pub enum ModelError {
     TorchScript { model: String, path: String, reason: String },
     #[error("model '{model}': cannot create its input: {reason}")]
     Input { model: String, reason: String },
-    #[error("model '{model}': forward pass failed: {reason}")]
-    Forward { model: String, reason: String },
+    #[error("model '{model}': forward pass failed")]
+    Forward {
+        model: String,
+        #[source]
+        source: TchError,
+    },
 }
 
 /// A model ready to run.
@@ -90,23 +93,15 @@ impl LoadedModel {
         }
     }
 
-    /// One forward pass; libtorch errors (a wrong input shape, say) come back as `Err`.
+    /// One forward pass; libtorch errors (a wrong input shape, say) come back as `Err`, never
+    /// as a panic.
     ///
     /// # Errors
-    /// The first line of libtorch's message.
-    pub fn forward(&self, xs: &Tensor) -> Result<Tensor, String> {
+    /// libtorch's error, whole (its message may run over many lines).
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
         match self {
-            LoadedModel::Script(m) => m.forward_ts(&[xs]).map_err(|e| one_line(&e.to_string())),
-            // tch's infallible ops panic on libtorch errors; keep that inside this model.
-            LoadedModel::BuiltIn { net, .. } => catch_unwind(AssertUnwindSafe(|| net.forward(xs)))
-                .map_err(|p| {
-                    let text = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(ToString::to_string))
-                        .unwrap_or_else(|| "panic".into());
-                    one_line(&text)
-                }),
+            LoadedModel::Script(m) => m.forward_ts(&[xs]),
+            LoadedModel::BuiltIn { net, .. } => net.forward(xs),
         }
     }
 }

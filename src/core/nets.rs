@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use tch::{nn, Tensor};
+use tch::{nn, TchError, Tensor};
 
 mod inception_v3;
 mod inception_v4;
@@ -24,7 +24,11 @@ mod xception;
 /// A network ready for inference (eval mode, batch of NCHW images in, logits out).
 pub trait Net: fmt::Debug + Send {
     /// Logits for a batch; `xs` is `[batch, 3, 32, 32]` for the built-ins.
-    fn forward(&self, xs: &Tensor) -> Tensor;
+    ///
+    /// # Errors
+    /// What libtorch reports for an input the network cannot take (wrong channels, too small
+    /// a picture), as an error rather than a panic.
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError>;
 }
 
 /// The built-in architectures a manifest can name with `arch = "..."`.

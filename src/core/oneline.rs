@@ -14,6 +14,8 @@ pub const MAX_CHARS: usize = 200;
 #[must_use]
 pub fn one_line(text: &str) -> String {
     let text = text.split("Exception raised from").next().unwrap_or(text);
+    // tch's wrapper sentence says nothing the rest does not.
+    let text = text.trim_start().trim_start_matches("Internal torch error: ");
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
@@ -27,7 +29,8 @@ pub fn one_line(text: &str) -> String {
     shorten(&line)
 }
 
-/// One line for an error and its chain of sources (`outer: inner`), as `{:#}` shows them.
+/// One line for an error and its chain of sources (`outer: inner`), as `{:#}` shows them,
+/// each part reduced by [`one_line`] on its own so the outer context survives.
 #[must_use]
 pub fn error_line(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
@@ -36,8 +39,7 @@ pub fn error_line(err: &(dyn std::error::Error + 'static)) -> String {
         let inner_text = inner.to_string();
         // thiserror's `transparent` and `{0}` variants repeat their source's text.
         if !text.contains(&inner_text) {
-            text.push_str(": ");
-            text.push_str(&inner_text);
+            text = format!("{}: {}", one_line(&text), one_line(&inner_text));
         }
         source = inner.source();
     }

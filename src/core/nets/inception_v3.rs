@@ -2,8 +2,7 @@
 //! modules, a reduction to 14×14, four factorised 7×7 modules, a reduction to 6×6 and two
 //! expanded-filter-bank modules.
 
-use tch::nn;
-use tch::Tensor;
+use tch::{nn, TchError, Tensor};
 
 use super::layers::{linear, Act, Concat, ConvBn, ConvChain, ConvSpec, Dropout, Flatten, Layer, Pool};
 use super::Net;
@@ -45,9 +44,9 @@ impl InceptionA {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let pool = self.branchpool_conv.forward(&self.branchpool_pool.forward(x));
-        let parts = [self.branch1x1.forward(x), self.branch5x5.forward(x), self.branch3x3.forward(x), pool];
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let pool = self.branchpool_conv.forward(&self.branchpool_pool.forward(x)?)?;
+        let parts = [self.branch1x1.forward(x)?, self.branch5x5.forward(x)?, self.branch3x3.forward(x)?, pool];
         self.cat.forward(&parts)
     }
 }
@@ -72,8 +71,8 @@ impl InceptionB {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let parts = [self.branch3x3.forward(x), self.branch3x3stack.forward(x), self.branchpool.forward(x)];
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let parts = [self.branch3x3.forward(x)?, self.branch3x3stack.forward(x)?, self.branchpool.forward(x)?];
         self.cat.forward(&parts)
     }
 }
@@ -104,10 +103,10 @@ impl InceptionC {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let pool = self.branch_pool_conv.forward(&self.branch_pool_pool.forward(x));
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let pool = self.branch_pool_conv.forward(&self.branch_pool_pool.forward(x)?)?;
         let parts =
-            [self.branch1x1.forward(x), self.branch7x7.forward(x), self.branch7x7stack.forward(x), pool];
+            [self.branch1x1.forward(x)?, self.branch7x7.forward(x)?, self.branch7x7stack.forward(x)?, pool];
         self.cat.forward(&parts)
     }
 }
@@ -138,8 +137,8 @@ impl InceptionD {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let parts = [self.branch3x3.forward(x), self.branch7x7.forward(x), self.branchpool.forward(x)];
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let parts = [self.branch3x3.forward(x)?, self.branch7x7.forward(x)?, self.branchpool.forward(x)?];
         self.cat.forward(&parts)
     }
 }
@@ -184,16 +183,16 @@ impl InceptionE {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let b = self.branch3x3_1.forward(x);
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let b = self.branch3x3_1.forward(x)?;
         let branch3x3 =
-            self.branch3x3_cat.forward(&[self.branch3x3_2a.forward(&b), self.branch3x3_2b.forward(&b)]);
-        let s = self.branch3x3stack_2.forward(&self.branch3x3stack_1.forward(x));
+            self.branch3x3_cat.forward(&[self.branch3x3_2a.forward(&b)?, self.branch3x3_2b.forward(&b)?])?;
+        let s = self.branch3x3stack_2.forward(&self.branch3x3stack_1.forward(x)?)?;
         let stack = self
             .branch3x3stack_cat
-            .forward(&[self.branch3x3stack_3a.forward(&s), self.branch3x3stack_3b.forward(&s)]);
-        let pool = self.branch_pool_conv.forward(&self.branch_pool_pool.forward(x));
-        self.cat.forward(&[self.branch1x1.forward(x), branch3x3, stack, pool])
+            .forward(&[self.branch3x3stack_3a.forward(&s)?, self.branch3x3stack_3b.forward(&s)?])?;
+        let pool = self.branch_pool_conv.forward(&self.branch_pool_pool.forward(x)?)?;
+        self.cat.forward(&[self.branch1x1.forward(x)?, branch3x3, stack, pool])
     }
 }
 
@@ -252,23 +251,23 @@ impl InceptionV3 {
 }
 
 impl Net for InceptionV3 {
-    fn forward(&self, xs: &Tensor) -> Tensor {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
         let mut x = xs.shallow_clone();
         for unit in &self.stem {
-            x = unit.forward(&x);
+            x = unit.forward(&x)?;
         }
         for block in &self.mixed_5 {
-            x = block.forward(&x);
+            x = block.forward(&x)?;
         }
-        x = self.mixed_6a.forward(&x);
+        x = self.mixed_6a.forward(&x)?;
         for block in &self.mixed_6 {
-            x = block.forward(&x);
+            x = block.forward(&x)?;
         }
-        x = self.mixed_7a.forward(&x);
+        x = self.mixed_7a.forward(&x)?;
         for block in &self.mixed_7 {
-            x = block.forward(&x);
+            x = block.forward(&x)?;
         }
-        let x = self.dropout.forward(&self.avgpool.forward(&x));
-        self.linear.forward(&self.flatten.forward(&x))
+        let x = self.dropout.forward(&self.avgpool.forward(&x)?)?;
+        self.linear.forward(&self.flatten.forward(&x)?)
     }
 }

@@ -2,8 +2,7 @@
 //! reduction to 14×14, seven Inception-B modules, a reduction to 7×7 and three Inception-C
 //! modules, then a 7×7 average pool.
 
-use tch::nn;
-use tch::Tensor;
+use tch::{nn, TchError, Tensor};
 
 use super::layers::{linear, Act, Concat, ConvBn, ConvChain, ConvSpec, Dropout, Flatten, Layer, Pool};
 use super::Net;
@@ -59,11 +58,11 @@ impl Stem {
         }
     }
 
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.conv1.forward(xs);
-        let x = self.cat3x3.forward(&[self.branch3x3_conv.forward(&x), self.branch3x3_pool.forward(&x)]);
-        let x = self.cat7x7.forward(&[self.branch7x7a.forward(&x), self.branch7x7b.forward(&x)]);
-        self.catpool.forward(&[self.branchpoola.forward(&x), self.branchpoolb.forward(&x)])
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.conv1.forward(xs)?;
+        let x = self.cat3x3.forward(&[self.branch3x3_conv.forward(&x)?, self.branch3x3_pool.forward(&x)?])?;
+        let x = self.cat7x7.forward(&[self.branch7x7a.forward(&x)?, self.branch7x7b.forward(&x)?])?;
+        self.catpool.forward(&[self.branchpoola.forward(&x)?, self.branchpoolb.forward(&x)?])
     }
 }
 
@@ -90,10 +89,10 @@ impl InceptionA {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let pool = self.branchpool_conv.forward(&self.branchpool_pool.forward(x));
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let pool = self.branchpool_conv.forward(&self.branchpool_pool.forward(x)?)?;
         let parts =
-            [self.branch3x3stack.forward(x), self.branch3x3.forward(x), self.branch1x1.forward(x), pool];
+            [self.branch3x3stack.forward(x)?, self.branch3x3.forward(x)?, self.branch1x1.forward(x)?, pool];
         self.cat.forward(&parts)
     }
 }
@@ -128,8 +127,8 @@ impl ReductionA {
         c_in + Self::N + Self::M
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let parts = [self.branch3x3stack.forward(x), self.branch3x3.forward(x), self.branchpool.forward(x)];
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let parts = [self.branch3x3stack.forward(x)?, self.branch3x3.forward(x)?, self.branchpool.forward(x)?];
         self.cat.forward(&parts)
     }
 }
@@ -158,10 +157,10 @@ impl InceptionB {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let pool = self.branchpool_conv.forward(&self.branchpool_pool.forward(x));
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let pool = self.branchpool_conv.forward(&self.branchpool_pool.forward(x)?)?;
         let parts =
-            [self.branch1x1.forward(x), self.branch7x7.forward(x), self.branch7x7stack.forward(x), pool];
+            [self.branch1x1.forward(x)?, self.branch7x7.forward(x)?, self.branch7x7stack.forward(x)?, pool];
         self.cat.forward(&parts)
     }
 }
@@ -187,8 +186,8 @@ impl ReductionB {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let parts = [self.branch3x3.forward(x), self.branch7x7.forward(x), self.branchpool.forward(x)];
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let parts = [self.branch3x3.forward(x)?, self.branch7x7.forward(x)?, self.branchpool.forward(x)?];
         self.cat.forward(&parts)
     }
 }
@@ -229,16 +228,16 @@ impl InceptionC {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let s = self.branch3x3stack.forward(x);
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let s = self.branch3x3stack.forward(x)?;
         let stack = self
             .branch3x3stack_cat
-            .forward(&[self.branch3x3stacka.forward(&s), self.branch3x3stackb.forward(&s)]);
-        let b = self.branch3x3.forward(x);
+            .forward(&[self.branch3x3stacka.forward(&s)?, self.branch3x3stackb.forward(&s)?])?;
+        let b = self.branch3x3.forward(x)?;
         let branch3x3 =
-            self.branch3x3_cat.forward(&[self.branch3x3a.forward(&b), self.branch3x3b.forward(&b)]);
-        let pool = self.branchpool_conv.forward(&self.branchpool_pool.forward(x));
-        self.cat.forward(&[self.branch1x1.forward(x), branch3x3, stack, pool])
+            self.branch3x3_cat.forward(&[self.branch3x3a.forward(&b)?, self.branch3x3b.forward(&b)?])?;
+        let pool = self.branchpool_conv.forward(&self.branchpool_pool.forward(x)?)?;
+        self.cat.forward(&[self.branch1x1.forward(x)?, branch3x3, stack, pool])
     }
 }
 
@@ -296,13 +295,13 @@ impl InceptionV4 {
 }
 
 impl Net for InceptionV4 {
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.inception_a.iter().fold(self.stem.forward(xs), |x, block| block.forward(&x));
-        let x = self.reduction_a.forward(&x);
-        let x = self.inception_b.iter().fold(x, |x, block| block.forward(&x));
-        let x = self.reduction_b.forward(&x);
-        let x = self.inception_c.iter().fold(x, |x, block| block.forward(&x));
-        let x = self.dropout.forward(&self.avgpool.forward(&x));
-        self.linear.forward(&self.flatten.forward(&x))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.inception_a.iter().try_fold(self.stem.forward(xs)?, |x, block| block.forward(&x))?;
+        let x = self.reduction_a.forward(&x)?;
+        let x = self.inception_b.iter().try_fold(x, |x, block| block.forward(&x))?;
+        let x = self.reduction_b.forward(&x)?;
+        let x = self.inception_c.iter().try_fold(x, |x, block| block.forward(&x))?;
+        let x = self.dropout.forward(&self.avgpool.forward(&x)?)?;
+        self.linear.forward(&self.flatten.forward(&x)?)
     }
 }

@@ -1,51 +1,115 @@
 //! Building blocks whose forward pass runs inside a profiler scope named by the VarStore path.
+//!
+//! Every forward pass is fallible: libtorch errors (a wrong input shape, say) come back as
+//! [`TchError`] through tch's `f_*` calls instead of a panic.
 
-use tch::nn::{self, ModuleT};
-use tch::Tensor;
+use tch::{nn, TchError, Tensor};
 
 use crate::core::profiler::Scope;
 
 mod steps;
 pub use steps::{Add, ChannelShuffle, Concat, Dropout, Flatten, Pool};
 
-/// Any `tch` module, run inside the scope of its VarStore path.
+/// A module with variables whose inference-mode forward pass reports libtorch errors.
+pub trait FallibleModule: std::fmt::Debug {
+    /// The inference-mode forward pass.
+    ///
+    /// # Errors
+    /// Whatever libtorch reports, such as an input with the wrong number of channels.
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError>;
+}
+
+/// A module run inside the scope of its VarStore path.
 #[derive(Debug)]
 pub struct Layer<M> {
     scope: Scope,
     inner: M,
 }
 
-impl<M: ModuleT> Layer<M> {
+impl<M: FallibleModule> Layer<M> {
     /// Wraps `inner`, labelled by `p`'s path.
     pub fn new(p: &nn::Path, inner: M) -> Self {
         Self { scope: Scope::at(p), inner }
     }
 
     /// Inference-mode forward pass inside the scope.
-    pub fn forward(&self, xs: &Tensor) -> Tensor {
-        self.scope.run(|| self.inner.forward_t(xs, false))
+    ///
+    /// # Errors
+    /// Whatever libtorch reports for `xs`.
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        self.scope.run(|| self.inner.forward(xs))
     }
 }
 
-impl<M: ModuleT> ModuleT for Layer<M> {
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        self.scope.run(|| self.inner.forward_t(xs, train))
+/// A 2-D convolution with zero padding and no dilation: the variables of an `nn::Conv2D`
+/// (`weight`, `bias`) and its geometry, which `nn::Conv2D` keeps private.
+#[derive(Debug)]
+pub struct Conv2d {
+    conv: nn::Conv2D,
+    stride: [i64; 2],
+    padding: [i64; 2],
+    groups: i64,
+}
+
+impl FallibleModule for Conv2d {
+    /// `aten::conv2d`, the call `nn::Conv2D`'s own forward makes for zero padding.
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let c = &self.conv;
+        xs.f_conv2d(&c.ws, c.bs.as_ref(), self.stride, self.padding, [1, 1], self.groups)
     }
 }
 
-/// A 2-D convolution labelled by its path.
-pub fn conv2d(p: &nn::Path, c_in: i64, c_out: i64, k: i64, cfg: nn::ConvConfig) -> Layer<nn::Conv2D> {
-    Layer::new(p, nn::conv2d(p, c_in, c_out, k, cfg))
+/// Batch normalisation over `[batch, channels, h, w]` with running statistics, as
+/// `nn::batch_norm2d` creates it (`weight`, `bias`, `running_mean`, `running_var`).
+#[derive(Debug)]
+pub struct BatchNorm2d {
+    bn: nn::BatchNorm,
+    config: nn::BatchNormConfig,
+}
+
+impl FallibleModule for BatchNorm2d {
+    /// `aten::batch_norm` in inference mode with the same arguments as `nn::BatchNorm`'s own
+    /// forward.
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        // `nn::BatchNorm` checks this too, with a panic; ATen alone would take any rank.
+        if xs.dim() != 4 {
+            return Err(TchError::Shape(format!(
+                "batch norm 2d expects a 4-D input, got {:?}",
+                xs.size()
+            )));
+        }
+        let bn = &self.bn;
+        xs.f_batch_norm(
+            bn.ws.as_ref(),
+            bn.bs.as_ref(),
+            Some(&bn.running_mean),
+            Some(&bn.running_var),
+            false,
+            self.config.momentum,
+            self.config.eps,
+            self.config.cudnn_enabled,
+        )
+    }
+}
+
+impl FallibleModule for nn::Linear {
+    /// `aten::linear`, as `nn::Linear`'s own forward.
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        xs.f_linear(&self.ws, self.bs.as_ref())
+    }
 }
 
 /// 2-D batch normalisation labelled by its path.
-pub fn batch_norm2d(p: &nn::Path, channels: i64) -> Layer<nn::BatchNorm> {
-    Layer::new(p, nn::batch_norm2d(p, channels, Default::default()))
+#[must_use]
+pub fn batch_norm2d(p: &nn::Path, channels: i64) -> Layer<BatchNorm2d> {
+    let config = nn::BatchNormConfig::default();
+    Layer::new(p, BatchNorm2d { bn: nn::batch_norm2d(p, channels, config), config })
 }
 
 /// A fully connected layer labelled by its path.
+#[must_use]
 pub fn linear(p: &nn::Path, c_in: i64, c_out: i64) -> Layer<nn::Linear> {
-    Layer::new(p, nn::linear(p, c_in, c_out, Default::default()))
+    Layer::new(p, nn::linear(p, c_in, c_out, nn::LinearConfig::default()))
 }
 
 /// A parameter-free step (activation, pooling, reshape) with a label of its own.
@@ -56,12 +120,20 @@ pub struct Step {
 
 impl Step {
     /// A step labelled `p`'s path (no variables are created under it).
+    #[must_use]
     pub fn new(p: &nn::Path) -> Self {
         Self { scope: Scope::at(p) }
     }
 
     /// Runs `f` on `xs` inside the scope.
-    pub fn run(&self, xs: &Tensor, f: impl FnOnce(&Tensor) -> Tensor) -> Tensor {
+    ///
+    /// # Errors
+    /// `f`'s error.
+    pub fn run(
+        &self,
+        xs: &Tensor,
+        f: impl FnOnce(&Tensor) -> Result<Tensor, TchError>,
+    ) -> Result<Tensor, TchError> {
         self.scope.run(|| f(xs))
     }
 
@@ -71,7 +143,14 @@ impl Step {
     }
 
     /// Runs `f` on an owned `xs` inside the scope, for in-place ops such as `relu_`.
-    pub fn run_owned(&self, xs: Tensor, f: impl FnOnce(Tensor) -> Tensor) -> Tensor {
+    ///
+    /// # Errors
+    /// `f`'s error.
+    pub fn run_owned(
+        &self,
+        xs: Tensor,
+        f: impl FnOnce(Tensor) -> Result<Tensor, TchError>,
+    ) -> Result<Tensor, TchError> {
         self.scope.run(|| f(xs))
     }
 }
@@ -133,15 +212,18 @@ impl ConvSpec {
 
 /// A 2-D convolution of any [`ConvSpec`], labelled by its path.
 #[must_use]
-pub fn conv(p: &nn::Path, c_in: i64, c_out: i64, spec: ConvSpec) -> Layer<nn::Conv2D> {
+pub fn conv(p: &nn::Path, c_in: i64, c_out: i64, spec: ConvSpec) -> Layer<Conv2d> {
+    let stride = [spec.stride, spec.stride];
+    // Zero padding and no dilation, the defaults, are what `Conv2d::forward` assumes.
     let cfg = nn::ConvConfigND::<[i64; 2]> {
-        stride: [spec.stride, spec.stride],
+        stride,
         padding: spec.padding,
         groups: spec.groups,
         bias: spec.bias,
         ..Default::default()
     };
-    Layer::new(p, nn::conv(p, c_in, c_out, spec.kernel, cfg))
+    let conv = nn::conv(p, c_in, c_out, spec.kernel, cfg);
+    Layer::new(p, Conv2d { conv, stride, padding: spec.padding, groups: spec.groups })
 }
 
 /// The activations of the reference models (`ReLU`, `ReLU6`). They run in place, as the
@@ -156,10 +238,13 @@ pub enum Act {
 impl Act {
     /// Applies the activation to `xs` in place; `xs` is taken by value because its storage
     /// changes.
-    pub fn apply(self, mut xs: Tensor) -> Tensor {
+    ///
+    /// # Errors
+    /// Whatever libtorch reports for `xs`.
+    pub fn apply(self, mut xs: Tensor) -> Result<Tensor, TchError> {
         match self {
-            Act::Relu => xs.relu_(),
-            Act::Relu6 => xs.relu6_(),
+            Act::Relu => xs.f_relu_(),
+            Act::Relu6 => xs.f_relu6_(),
         }
     }
 }
@@ -185,7 +270,10 @@ impl Activation {
     }
 
     /// Applies the activation in place inside the scope.
-    pub fn forward(&self, xs: Tensor) -> Tensor {
+    ///
+    /// # Errors
+    /// Whatever libtorch reports for `xs`.
+    pub fn forward(&self, xs: Tensor) -> Result<Tensor, TchError> {
         self.step.run_owned(xs, |x| self.act.apply(x))
     }
 }
@@ -194,8 +282,8 @@ impl Activation {
 /// every reference model is built from.
 #[derive(Debug)]
 pub struct ConvBn {
-    conv: Layer<nn::Conv2D>,
-    bn: Layer<nn::BatchNorm>,
+    conv: Layer<Conv2d>,
+    bn: Layer<BatchNorm2d>,
     act: Option<Activation>,
 }
 
@@ -223,11 +311,14 @@ impl ConvBn {
     }
 
     /// Convolution, batch norm, then the activation if there is one.
-    pub fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.bn.forward(&self.conv.forward(xs));
+    ///
+    /// # Errors
+    /// Whatever libtorch reports for `xs`.
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.bn.forward(&self.conv.forward(xs)?)?;
         match &self.act {
             Some(act) => act.forward(x),
-            None => x,
+            None => Ok(x),
         }
     }
 }
@@ -251,7 +342,10 @@ impl ConvChain {
     }
 
     /// Runs the units in order.
-    pub fn forward(&self, xs: &Tensor) -> Tensor {
-        self.0.iter().fold(xs.shallow_clone(), |x, unit| unit.forward(&x))
+    ///
+    /// # Errors
+    /// The first error a unit reports.
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        self.0.iter().try_fold(xs.shallow_clone(), |x, unit| unit.forward(&x))
     }
 }

@@ -1,8 +1,7 @@
 //! MobileNet (v1, width multiplier 1) for 32×32 inputs: a 3×3 stem and thirteen depthwise
 //! separable convolutions, four of them with stride 2 (32 → 2 pixels).
 
-use tch::nn;
-use tch::Tensor;
+use tch::{nn, TchError, Tensor};
 
 use super::layers::{linear, Act, ConvBn, ConvSpec, Flatten, Layer, Pool};
 use super::Net;
@@ -25,8 +24,8 @@ impl DepthSeparableConv2d {
         }
     }
 
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        self.pointwise.forward(&self.depthwise.forward(xs))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        self.pointwise.forward(&self.depthwise.forward(xs)?)
     }
 }
 
@@ -77,9 +76,9 @@ impl MobileNet {
 }
 
 impl Net for MobileNet {
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.stem_separable.forward(&self.stem_conv.forward(xs));
-        let x = self.separables.iter().fold(x, |x, unit| unit.forward(&x));
-        self.fc.forward(&self.flatten.forward(&self.avg.forward(&x)))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.stem_separable.forward(&self.stem_conv.forward(xs)?)?;
+        let x = self.separables.iter().try_fold(x, |x, unit| unit.forward(&x))?;
+        self.fc.forward(&self.flatten.forward(&self.avg.forward(&x)?)?)
     }
 }

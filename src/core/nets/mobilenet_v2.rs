@@ -4,10 +4,9 @@
 //! The reference's first convolution is 1×1 with padding 1, which grows the map to 34×34;
 //! that is kept, as are the biases on every convolution.
 
-use tch::nn;
-use tch::Tensor;
+use tch::{nn, TchError, Tensor};
 
-use super::layers::{conv, Act, ConvBn, ConvSpec, Flatten, Layer, Pool, Step};
+use super::layers::{conv, Act, Conv2d, ConvBn, ConvSpec, Flatten, Layer, Pool, Step};
 use super::Net;
 
 /// An inverted residual: 1×1 expansion by `t`, 3×3 depthwise (carrying the stride), 1×1
@@ -34,16 +33,13 @@ impl LinearBottleNeck {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
         let [a, b, c] = &self.residual;
-        let residual = c.forward(&b.forward(&a.forward(x)));
+        let residual = c.forward(&b.forward(&a.forward(x)?)?)?;
         match &self.add {
             // `residual += x` in the reference: in place on the fresh projection output.
-            Some(add) => add.run_owned(residual, |mut r| {
-                r += x;
-                r
-            }),
-            None => residual,
+            Some(add) => add.run_owned(residual, |mut r| r.f_add_(x)),
+            None => Ok(residual),
         }
     }
 }
@@ -63,7 +59,7 @@ pub struct MobileNetV2 {
     blocks: Vec<LinearBottleNeck>,
     conv1: ConvBn,
     avgpool: Pool,
-    conv2: Layer<nn::Conv2D>,
+    conv2: Layer<Conv2d>,
     flatten: Flatten,
 }
 
@@ -89,9 +85,9 @@ impl MobileNetV2 {
 }
 
 impl Net for MobileNetV2 {
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.blocks.iter().fold(self.pre.forward(xs), |x, block| block.forward(&x));
-        let x = self.avgpool.forward(&self.conv1.forward(&x));
-        self.flatten.forward(&self.conv2.forward(&x))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.blocks.iter().try_fold(self.pre.forward(xs)?, |x, block| block.forward(&x))?;
+        let x = self.avgpool.forward(&self.conv1.forward(&x)?)?;
+        self.flatten.forward(&self.conv2.forward(&x)?)
     }
 }

@@ -1,11 +1,11 @@
 //! ResNet-50 for 32×32 inputs: a 3×3 stem without pooling, then bottleneck stages of 3, 4, 6
 //! and 3 blocks; the first stage keeps stride 1.
 
-use tch::nn;
-use tch::Tensor;
+use tch::{nn, TchError, Tensor};
 
 use super::layers::{
-    batch_norm2d, conv, linear, Act, Activation, Add, ConvBn, ConvSpec, Flatten, Layer, Pool,
+    batch_norm2d, conv, linear, Act, Activation, Add, BatchNorm2d, Conv2d, ConvBn, ConvSpec, Flatten, Layer,
+    Pool,
 };
 use super::Net;
 
@@ -25,8 +25,8 @@ pub(super) const STAGES: [(i64, i64); 4] = [(64, 1), (128, 2), (256, 2), (512, 2
 /// differs from its input in channels or resolution.
 #[derive(Debug)]
 pub(super) struct Projection {
-    conv: Layer<nn::Conv2D>,
-    bn: Layer<nn::BatchNorm>,
+    conv: Layer<Conv2d>,
+    bn: Layer<BatchNorm2d>,
 }
 
 impl Projection {
@@ -39,8 +39,8 @@ impl Projection {
         })
     }
 
-    pub(super) fn forward(&self, xs: &Tensor) -> Tensor {
-        self.bn.forward(&self.conv.forward(xs))
+    pub(super) fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        self.bn.forward(&self.conv.forward(xs)?)
     }
 }
 
@@ -71,12 +71,12 @@ impl BottleNeck {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
         let [a, b, c] = &self.residual_function;
-        let residual = c.forward(&b.forward(&a.forward(x)));
+        let residual = c.forward(&b.forward(&a.forward(x)?)?)?;
         let sum = match &self.shortcut {
-            Some(projection) => self.add.forward(&residual, &projection.forward(x)),
-            None => self.add.forward(&residual, x),
+            Some(projection) => self.add.forward(&residual, &projection.forward(x)?)?,
+            None => self.add.forward(&residual, x)?,
         };
         self.relu.forward(sum)
     }
@@ -125,8 +125,9 @@ impl ResNet50 {
 }
 
 impl Net for ResNet50 {
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.stages.iter().flatten().fold(self.conv1.forward(xs), |x, block| block.forward(&x));
-        self.fc.forward(&self.flatten.forward(&self.avg_pool.forward(&x)))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.conv1.forward(xs)?;
+        let x = self.stages.iter().flatten().try_fold(x, |x, block| block.forward(&x))?;
+        self.fc.forward(&self.flatten.forward(&self.avg_pool.forward(&x)?)?)
     }
 }

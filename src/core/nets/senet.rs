@@ -2,8 +2,7 @@
 //! every bottleneck's residual branch. Unlike the plain ResNet of the reference, its
 //! convolutions keep their biases and the residual branch ends in a ReLU.
 
-use tch::nn;
-use tch::Tensor;
+use tch::{nn, TchError, Tensor};
 
 use super::layers::{linear, Act, Activation, Add, ConvBn, ConvSpec, Flatten, Layer, Pool, Step};
 use super::resnet::{stage, Projection, EXPANSION, STEM_CHANNELS};
@@ -38,10 +37,10 @@ impl Excitation {
     }
 
     /// Gates of shape `[batch, channels]`.
-    fn forward(&self, residual: &Tensor) -> Tensor {
-        let squeezed = self.flatten.forward(&self.squeeze.forward(residual));
-        let hidden = self.relu.forward(self.fc1.forward(&squeezed));
-        self.sigmoid.run(&self.fc2.forward(&hidden), Tensor::sigmoid)
+    fn forward(&self, residual: &Tensor) -> Result<Tensor, TchError> {
+        let squeezed = self.flatten.forward(&self.squeeze.forward(residual)?)?;
+        let hidden = self.relu.forward(self.fc1.forward(&squeezed)?)?;
+        self.sigmoid.run(&self.fc2.forward(&hidden)?, Tensor::f_sigmoid)
     }
 }
 
@@ -75,18 +74,18 @@ impl BottleneckResidualSeBlock {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
         // The reference computes the shortcut first.
-        let shortcut = self.shortcut.as_ref().map(|projection| projection.forward(x));
-        let residual = self.residual.iter().fold(x.shallow_clone(), |y, unit| unit.forward(&y));
-        let gates = self.excitation.forward(&residual);
+        let shortcut = self.shortcut.as_ref().map(|projection| projection.forward(x)).transpose()?;
+        let residual = self.residual.iter().try_fold(x.shallow_clone(), |y, unit| unit.forward(&y))?;
+        let gates = self.excitation.forward(&residual)?;
         let scaled = self.scale.run(&residual, |r| {
-            let size = r.size();
-            r * gates.view([size[0], size[1], 1, 1]).expand_as(r)
-        });
-        let sum = self.add.forward(&scaled, shortcut.as_ref().unwrap_or(x));
+            let (n, c, _, _) = r.size4()?;
+            r.f_mul(&gates.f_view([n, c, 1, 1])?.f_expand_as(r)?)
+        })?;
+        let sum = self.add.forward(&scaled, shortcut.as_ref().unwrap_or(x))?;
         // `F.relu` in the reference: not in place.
-        self.relu.run(&sum, Tensor::relu)
+        self.relu.run(&sum, Tensor::f_relu)
     }
 }
 
@@ -115,8 +114,8 @@ impl SeResNet50 {
 }
 
 impl Net for SeResNet50 {
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.stages.iter().flatten().fold(self.pre.forward(xs), |x, block| block.forward(&x));
-        self.linear.forward(&self.flatten.forward(&self.avgpool.forward(&x)))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.stages.iter().flatten().try_fold(self.pre.forward(xs)?, |x, block| block.forward(&x))?;
+        self.linear.forward(&self.flatten.forward(&self.avgpool.forward(&x)?)?)
     }
 }

@@ -1,8 +1,7 @@
 //! ShuffleNet (v1, 3 groups) for 32×32 inputs: a 3×3 stem, then stages of 4, 8 and 4 units
 //! (240, 480 and 960 channels), each stage starting with a stride-2 unit.
 
-use tch::nn;
-use tch::Tensor;
+use tch::{nn, TchError, Tensor};
 
 use super::layers::{linear, Act, Activation, ChannelShuffle, ConvBn, ConvSpec, Flatten, Layer, Pool, Step};
 use super::Net;
@@ -56,14 +55,14 @@ impl ShuffleNetUnit {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let shortcut = self.shortcut.as_ref().map(|pool| pool.forward(x));
-        let y = self.bottleneck_relu.forward(self.bottleneck.forward(x));
-        let y = self.expand.forward(&self.depthwise.forward(&self.channel_shuffle.forward(&y)));
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let shortcut = self.shortcut.as_ref().map(|pool| pool.forward(x)).transpose()?;
+        let y = self.bottleneck_relu.forward(self.bottleneck.forward(x)?)?;
+        let y = self.expand.forward(&self.depthwise.forward(&self.channel_shuffle.forward(&y)?)?)?;
         let fused = self.fusion.run(&y, |y| match &shortcut {
-            Some(pooled) => Tensor::cat(&[pooled, y], 1),
-            None => x + y,
-        });
+            Some(pooled) => Tensor::f_cat(&[pooled, y], 1),
+            None => x.f_add(y),
+        })?;
         self.relu.forward(fused)
     }
 }
@@ -101,8 +100,8 @@ impl ShuffleNet {
 }
 
 impl Net for ShuffleNet {
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.units.iter().fold(self.conv1.forward(xs), |x, unit| unit.forward(&x));
-        self.fc.forward(&self.flatten.forward(&self.avg.forward(&x)))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.units.iter().try_fold(self.conv1.forward(xs)?, |x, unit| unit.forward(&x))?;
+        self.fc.forward(&self.flatten.forward(&self.avg.forward(&x)?)?)
     }
 }

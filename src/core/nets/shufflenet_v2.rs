@@ -1,8 +1,7 @@
 //! ShuffleNet V2 (1× width) for 32×32 inputs: a 3×3 stem (conv and BN, no ReLU), stages of
 //! 4, 8 and 4 units (116, 232 and 464 channels), a 1×1 convolution to 1024 channels.
 
-use tch::nn;
-use tch::Tensor;
+use tch::{nn, TchError, Tensor};
 
 use super::layers::{linear, Act, ChannelShuffle, Concat, ConvBn, ConvSpec, Flatten, Layer, Pool, Step};
 use super::Net;
@@ -73,22 +72,24 @@ impl ShuffleUnit {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
         let (shortcut, residual_in) = match &self.input {
             Input::Split(split) => {
-                let half = x.size()[1] / 2;
-                let halves = split.within(|| x.split(half, 1));
-                let [first, second] = <[Tensor; 2]>::try_from(halves).expect("an even channel count");
+                let (_, channels, _, _) = x.size4()?;
+                let halves = split.within(|| x.f_split(channels / 2, 1))?;
+                let [first, second] = <[Tensor; 2]>::try_from(halves).map_err(|_| {
+                    TchError::Shape(format!("cannot split {channels} channels into two halves"))
+                })?;
                 (first, second)
             }
             Input::Both(shortcut) => {
                 let [dw, pw] = shortcut.as_ref();
-                (pw.forward(&dw.forward(x)), x.shallow_clone())
+                (pw.forward(&dw.forward(x)?)?, x.shallow_clone())
             }
         };
         let [a, b, c] = &self.residual;
-        let residual = c.forward(&b.forward(&a.forward(&residual_in)));
-        self.shuffle.forward(&self.cat.forward(&[shortcut, residual]))
+        let residual = c.forward(&b.forward(&a.forward(&residual_in)?)?)?;
+        self.shuffle.forward(&self.cat.forward(&[shortcut, residual])?)
     }
 }
 
@@ -133,9 +134,9 @@ impl ShuffleNetV2 {
 }
 
 impl Net for ShuffleNetV2 {
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.units.iter().fold(self.pre.forward(xs), |x, unit| unit.forward(&x));
-        let x = self.avgpool.forward(&self.conv5.forward(&x));
-        self.fc.forward(&self.flatten.forward(&x))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.units.iter().try_fold(self.pre.forward(xs)?, |x, unit| unit.forward(&x))?;
+        let x = self.avgpool.forward(&self.conv5.forward(&x)?)?;
+        self.fc.forward(&self.flatten.forward(&x)?)
     }
 }

@@ -1,8 +1,7 @@
 //! VGG-16 with batch norm (configuration "D"), sized for 32×32 inputs: five 2×2 max pools
 //! bring the map to 1×1, so the classifier starts from 512 features.
 
-use tch::nn;
-use tch::Tensor;
+use tch::{nn, TchError, Tensor};
 
 use super::layers::{linear, Act, Activation, ConvBn, ConvSpec, Dropout, Flatten, Layer, Pool};
 use super::Net;
@@ -18,8 +17,8 @@ struct VggBlock {
 }
 
 impl VggBlock {
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.convs.iter().fold(xs.shallow_clone(), |x, unit| unit.forward(&x));
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.convs.iter().try_fold(xs.shallow_clone(), |x, unit| unit.forward(&x))?;
         self.pool.forward(&x)
     }
 }
@@ -66,9 +65,9 @@ impl Classifier {
         }
     }
 
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.drop1.forward(&self.relu1.forward(self.fc1.forward(xs)));
-        let x = self.drop2.forward(&self.relu2.forward(self.fc2.forward(&x)));
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.drop1.forward(&self.relu1.forward(self.fc1.forward(xs)?)?)?;
+        let x = self.drop2.forward(&self.relu2.forward(self.fc2.forward(&x)?)?)?;
         self.fc3.forward(&x)
     }
 }
@@ -93,8 +92,8 @@ impl Vgg16 {
 }
 
 impl Net for Vgg16 {
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.features.iter().fold(xs.shallow_clone(), |x, block| block.forward(&x));
-        self.classifier.forward(&self.flatten.forward(&x))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.features.iter().try_fold(xs.shallow_clone(), |x, block| block.forward(&x))?;
+        self.classifier.forward(&self.flatten.forward(&x)?)
     }
 }

@@ -5,11 +5,11 @@
 //! The reference's leading ReLUs in the entry and middle flow run in place on the block
 //! input, so the shortcut sees the activated input as well; this follows that behaviour.
 
-use tch::nn;
-use tch::Tensor;
+use tch::{nn, TchError, Tensor};
 
 use super::layers::{
-    batch_norm2d, conv, linear, Act, Activation, Add, ConvBn, ConvSpec, Flatten, Layer, Pool, Step,
+    batch_norm2d, conv, linear, Act, Activation, Add, BatchNorm2d, Conv2d, ConvBn, ConvSpec, Flatten, Layer,
+    Pool, Step,
 };
 use super::Net;
 
@@ -17,8 +17,8 @@ use super::Net;
 /// normalisation in between.
 #[derive(Debug)]
 struct SeparableConv2d {
-    depthwise: Layer<nn::Conv2D>,
-    pointwise: Layer<nn::Conv2D>,
+    depthwise: Layer<Conv2d>,
+    pointwise: Layer<Conv2d>,
 }
 
 impl SeparableConv2d {
@@ -29,8 +29,8 @@ impl SeparableConv2d {
         }
     }
 
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        self.pointwise.forward(&self.depthwise.forward(xs))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        self.pointwise.forward(&self.depthwise.forward(xs)?)
     }
 }
 
@@ -38,7 +38,7 @@ impl SeparableConv2d {
 #[derive(Debug)]
 struct SepBn {
     sep: SeparableConv2d,
-    bn: Layer<nn::BatchNorm>,
+    bn: Layer<BatchNorm2d>,
 }
 
 impl SepBn {
@@ -49,16 +49,16 @@ impl SepBn {
         }
     }
 
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        self.bn.forward(&self.sep.forward(xs))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        self.bn.forward(&self.sep.forward(xs)?)
     }
 }
 
 /// A conv (1×1, with bias) and batch norm projecting the shortcut of a residual unit.
 #[derive(Debug)]
 struct Shortcut {
-    conv: Layer<nn::Conv2D>,
-    bn: Layer<nn::BatchNorm>,
+    conv: Layer<Conv2d>,
+    bn: Layer<BatchNorm2d>,
 }
 
 impl Shortcut {
@@ -69,8 +69,8 @@ impl Shortcut {
         }
     }
 
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        self.bn.forward(&self.conv.forward(xs))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        self.bn.forward(&self.conv.forward(xs)?)
     }
 }
 
@@ -104,14 +104,14 @@ impl EntryUnit {
         }
     }
 
-    fn forward(&self, x: Tensor) -> Tensor {
+    fn forward(&self, x: Tensor) -> Result<Tensor, TchError> {
         let x = match &self.pre_relu {
-            Some(relu) => relu.forward(x),
+            Some(relu) => relu.forward(x)?,
             None => x,
         };
-        let residual = self.sep1.forward(&x);
-        let residual = self.pool.forward(&self.sep2.forward(&self.relu.forward(residual)));
-        self.add.forward(&residual, &self.shortcut.forward(&x))
+        let residual = self.sep1.forward(&x)?;
+        let residual = self.pool.forward(&self.sep2.forward(&self.relu.forward(residual)?)?)?;
+        self.add.forward(&residual, &self.shortcut.forward(&x)?)
     }
 }
 
@@ -137,9 +137,9 @@ impl EntryFlow {
         }
     }
 
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.conv2.forward(&self.conv1.forward(xs));
-        self.units.iter().fold(x, |x, unit| unit.forward(x))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.conv2.forward(&self.conv1.forward(xs)?)?;
+        self.units.iter().try_fold(x, |x, unit| unit.forward(x))
     }
 }
 
@@ -159,12 +159,12 @@ impl MiddleFlowBlock {
         Self { convs: [step("conv1"), step("conv2"), step("conv3")], add: Add::new(&(p / "add")) }
     }
 
-    fn forward(&self, x: Tensor) -> Tensor {
+    fn forward(&self, x: Tensor) -> Result<Tensor, TchError> {
         let [(relu1, sep1), (relu2, sep2), (relu3, sep3)] = &self.convs;
-        let shortcut = relu1.forward(x);
-        let residual = sep1.forward(&shortcut);
-        let residual = sep2.forward(&relu2.forward(residual));
-        let residual = sep3.forward(&relu3.forward(residual));
+        let shortcut = relu1.forward(x)?;
+        let residual = sep1.forward(&shortcut)?;
+        let residual = sep2.forward(&relu2.forward(residual)?)?;
+        let residual = sep3.forward(&relu3.forward(residual)?)?;
         self.add.forward(&shortcut, &residual)
     }
 }
@@ -204,13 +204,13 @@ impl ExitFlow {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Tensor {
-        let shortcut = self.shortcut.forward(x);
+    fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let shortcut = self.shortcut.forward(x)?;
         // Plain `nn.ReLU()` here in the reference, so not in place.
-        let residual = self.sep1.forward(&self.relu1.run(x, Tensor::relu));
-        let residual = self.sep2.forward(&self.relu2.run(&residual, Tensor::relu));
-        let x = self.add.forward(&shortcut, &self.pool.forward(&residual));
-        let x = self.conv.iter().fold(x, |x, (sep, relu)| relu.forward(sep.forward(&x)));
+        let residual = self.sep1.forward(&self.relu1.run(x, Tensor::f_relu)?)?;
+        let residual = self.sep2.forward(&self.relu2.run(&residual, Tensor::f_relu)?)?;
+        let x = self.add.forward(&shortcut, &self.pool.forward(&residual)?)?;
+        let x = self.conv.iter().try_fold(x, |x, (sep, relu)| relu.forward(sep.forward(&x)?))?;
         self.avgpool.forward(&x)
     }
 }
@@ -241,8 +241,8 @@ impl Xception {
 }
 
 impl Net for Xception {
-    fn forward(&self, xs: &Tensor) -> Tensor {
-        let x = self.middel_flow.iter().fold(self.entry_flow.forward(xs), |x, block| block.forward(x));
-        self.fc.forward(&self.flatten.forward(&self.exit_flow.forward(&x)))
+    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        let x = self.middel_flow.iter().try_fold(self.entry_flow.forward(xs)?, |x, block| block.forward(x))?;
+        self.fc.forward(&self.flatten.forward(&self.exit_flow.forward(&x)?)?)
     }
 }

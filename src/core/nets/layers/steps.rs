@@ -1,8 +1,7 @@
 //! Parameter-free steps of the reference models (pooling, flatten, dropout, concat, add,
 //! channel shuffle), each labelled so the profiler shows them as layers.
 
-use tch::nn;
-use tch::Tensor;
+use tch::{nn, TchError, Tensor};
 
 use super::Step;
 
@@ -40,15 +39,18 @@ impl Pool {
     }
 
     /// Pools `xs` inside the scope.
-    pub fn forward(&self, xs: &Tensor) -> Tensor {
+    ///
+    /// # Errors
+    /// Whatever libtorch reports for `xs`.
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
         self.step.run(xs, |x| match self.kind {
             PoolKind::Max { k, stride, pad } => {
-                x.max_pool2d([k, k], [stride, stride], [pad, pad], [1, 1], false)
+                x.f_max_pool2d([k, k], [stride, stride], [pad, pad], [1, 1], false)
             }
             PoolKind::Avg { k, stride, pad } => {
-                x.avg_pool2d([k, k], [stride, stride], [pad, pad], false, true, None)
+                x.f_avg_pool2d([k, k], [stride, stride], [pad, pad], false, true, None)
             }
-            PoolKind::GlobalAvg => x.adaptive_avg_pool2d([1, 1]),
+            PoolKind::GlobalAvg => x.f_adaptive_avg_pool2d([1, 1]),
         })
     }
 }
@@ -65,8 +67,15 @@ impl Flatten {
     }
 
     /// `[batch, ...]` to `[batch, features]`.
-    pub fn forward(&self, xs: &Tensor) -> Tensor {
-        self.0.run(xs, |x| x.view([x.size()[0], -1]))
+    ///
+    /// # Errors
+    /// For a 0-D `xs`, or whatever libtorch reports.
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        self.0.run(xs, |x| {
+            let size = x.size();
+            let batch = *size.first().ok_or_else(|| TchError::Shape("cannot flatten a 0-D tensor".into()))?;
+            x.f_view([batch, -1])
+        })
     }
 }
 
@@ -92,12 +101,15 @@ impl Dropout {
     }
 
     /// The inference-mode pass: no element is dropped.
-    pub fn forward(&self, xs: &Tensor) -> Tensor {
+    ///
+    /// # Errors
+    /// Whatever libtorch reports for `xs`.
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
         self.step.run(xs, |x| {
             if self.channelwise {
-                x.feature_dropout(self.p, false)
+                x.f_feature_dropout(self.p, false)
             } else {
-                x.dropout(self.p, false)
+                x.f_dropout(self.p, false)
             }
         })
     }
@@ -115,8 +127,11 @@ impl Concat {
     }
 
     /// Joins `parts` along the channel axis, in the given order.
-    pub fn forward(&self, parts: &[Tensor]) -> Tensor {
-        self.0.within(|| Tensor::cat(parts, 1))
+    ///
+    /// # Errors
+    /// When the parts differ in anything but channels, or whatever else libtorch reports.
+    pub fn forward(&self, parts: &[Tensor]) -> Result<Tensor, TchError> {
+        self.0.within(|| Tensor::f_cat(parts, 1))
     }
 }
 
@@ -132,8 +147,11 @@ impl Add {
     }
 
     /// `a + b` into a new tensor.
-    pub fn forward(&self, a: &Tensor, b: &Tensor) -> Tensor {
-        self.0.within(|| a + b)
+    ///
+    /// # Errors
+    /// When the shapes do not broadcast, or whatever else libtorch reports.
+    pub fn forward(&self, a: &Tensor, b: &Tensor) -> Result<Tensor, TchError> {
+        self.0.within(|| a.f_add(b))
     }
 }
 
@@ -156,14 +174,16 @@ impl ChannelShuffle {
 
     /// Shuffles the channels of `xs`.
     ///
-    /// # Panics
-    /// When `xs` is not 4-D.
-    pub fn forward(&self, xs: &Tensor) -> Tensor {
+    /// # Errors
+    /// When `xs` is not 4-D, or whatever libtorch reports (channels not divisible by the
+    /// groups, say).
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
         self.step.run(xs, |x| {
-            let [n, c, h, w] = x.size()[..] else {
-                panic!("channel shuffle expects NCHW, got {:?}", x.size())
-            };
-            x.view([n, self.groups, c / self.groups, h, w]).transpose(1, 2).contiguous().view([n, -1, h, w])
+            let (n, c, h, w) = x.size4()?;
+            x.f_view([n, self.groups, c / self.groups, h, w])?
+                .f_transpose(1, 2)?
+                .f_contiguous()?
+                .f_view([n, -1, h, w])
         })
     }
 }
