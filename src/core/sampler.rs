@@ -2,19 +2,27 @@
 //! Raspberry Pi throttle flags) under an injected root and from `sysinfo` (CPU usage, memory,
 //! load, this process).
 //!
+//! Sysfs is read on a thread of its own, awaited at most [`SENSOR_DEADLINE`] per sample: a
+//! read stuck in the kernel leaves that sample without sensor values instead of stopping the
+//! sampler.
+//!
 //! Frequencies and temperatures never come from `sysinfo`: its frequency reads `BogoMIPS` on
 //! some Arm boards and costs milliseconds per core, and its components hide thermal zones as
 //! soon as any hwmon sensor exists.
 
-use std::io::Read;
+mod worker;
+
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use crate::core::sysfs::{self, throttle};
+use worker::TimedWorker;
 pub use crate::core::sysfs::{
     CpuFreqPolicy, TempReading, ThrottleBits, ThrottleReport, ThrottleSource, ThrottleState,
 };
@@ -151,21 +159,26 @@ impl Default for SamplerConfig {
     }
 }
 
+/// The longest a sample waits for its sensor files: twice the throttle command's own
+/// [`COMMAND_TIMEOUT`], and far above the milliseconds a healthy read takes.
+pub const SENSOR_DEADLINE: Duration = Duration::from_secs(2);
+
 /// Samples the system. Synchronous: each [`sample`](Self::sample) reads a few dozen small files
-/// (and at most every `throttle_interval` the throttle flags).
+/// (and at most every `throttle_interval` the throttle flags), waiting for them at most
+/// [`SENSOR_DEADLINE`].
 pub struct Sampler {
-    config: SamplerConfig,
     started: Instant,
     host: Option<HostStats>,
-    throttle: ThrottleWatch,
+    /// The sensor thread; `None` when it could not be started (then no sensor is read).
+    sensors: Option<TimedWorker<Instant, SensorReadings>>,
 }
 
 impl Sampler {
     #[must_use]
     pub fn new(config: SamplerConfig) -> Self {
         let host = config.system_stats.then(HostStats::new).flatten();
-        let throttle = ThrottleWatch::new(&config);
-        Self { config, started: Instant::now(), host, throttle }
+        let sensors = TimedWorker::spawn("infertop-sysfs", sensor_reader(config)).ok();
+        Self { started: Instant::now(), host, sensors }
     }
 
     /// Takes a sample now.
@@ -174,19 +187,43 @@ impl Sampler {
     }
 
     /// Takes a sample, with `now` as the current time (tests step it instead of sleeping).
+    /// Sensor values are absent when the sensor thread did not answer in time; once it answers
+    /// again, the next sample carries that late answer.
     pub fn sample_at(&mut self, now: Instant) -> SystemSample {
-        let root = &self.config.root;
         let mut sample = SystemSample {
             at_ms: u64::try_from(now.saturating_duration_since(self.started).as_millis()).unwrap_or(u64::MAX),
-            cpufreq: sysfs::read_policies(root),
-            temps: sysfs::read_temperatures(root),
-            throttle: self.throttle.state_at(&self.config, now),
             ..SystemSample::default()
         };
+        if let Some(readings) = self.sensors.as_mut().and_then(|s| s.ask(now, SENSOR_DEADLINE)) {
+            sample.cpufreq = readings.cpufreq;
+            sample.temps = readings.temps;
+            sample.throttle = readings.throttle;
+        }
         if let Some(host) = &mut self.host {
             host.fill(&mut sample);
         }
         sample
+    }
+}
+
+/// What the sensor thread reads under the root for one sample.
+struct SensorReadings {
+    cpufreq: Vec<CpuFreqPolicy>,
+    temps: Vec<TempReading>,
+    throttle: ThrottleState,
+}
+
+/// The sensor thread's work for a sample at a given time. The throttle flags' file is looked
+/// for at the first request, on that thread, since the search reads folders under the root.
+fn sensor_reader(config: SamplerConfig) -> impl FnMut(Instant) -> SensorReadings + Send + 'static {
+    let mut throttle: Option<ThrottleWatch> = None;
+    move |now| {
+        let throttle = throttle.get_or_insert_with(|| ThrottleWatch::new(&config));
+        SensorReadings {
+            cpufreq: sysfs::read_policies(&config.root),
+            temps: sysfs::read_temperatures(&config.root),
+            throttle: throttle.state_at(&config, now),
+        }
     }
 }
 
@@ -318,8 +355,9 @@ impl ThrottleWatch {
 /// How long the throttle command may take before it is killed.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Runs `command` and returns its standard output, or `None` when it cannot start, fails or
-/// takes longer than [`COMMAND_TIMEOUT`] (a busy firmware mailbox must not stall sampling).
+/// Runs `command` and returns its standard output, or `None` when it cannot start, fails,
+/// prints more than [`sysfs::MAX_FILE_BYTES`] or takes longer than [`COMMAND_TIMEOUT`] (a busy
+/// firmware mailbox must not stall sampling); then it is killed and reaped.
 fn run_command(command: &[String]) -> Option<String> {
     let (program, args) = command.split_first()?;
     let mut child = Command::new(program)
@@ -332,11 +370,7 @@ fn run_command(command: &[String]) -> Option<String> {
     let deadline = Instant::now() + COMMAND_TIMEOUT;
     loop {
         match child.try_wait() {
-            Ok(Some(status)) if status.success() => {
-                let mut output = String::new();
-                child.stdout.take()?.read_to_string(&mut output).ok()?;
-                return Some(output);
-            }
+            Ok(Some(status)) if status.success() => return read_left_output(child.stdout.take()?),
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
             Ok(Some(_)) => return None,
             Ok(None) | Err(_) => {
@@ -347,4 +381,28 @@ fn run_command(command: &[String]) -> Option<String> {
             }
         }
     }
+}
+
+/// What an exited command left in its output pipe, read without waiting: a process it started
+/// may hold the pipe open, and keep writing, long after the command itself is gone.
+fn read_left_output(stdout: ChildStdout) -> Option<String> {
+    let fd = stdout.as_raw_fd();
+    // SAFETY: fcntl(2) on a descriptor that `stdout` owns and keeps open.
+    let nonblocking = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0
+    };
+    if !nonblocking {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    match stdout.take(sysfs::MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
+        // What was read before "would block" is kept in `bytes`: all the command wrote.
+        Err(e) if e.kind() != io::ErrorKind::WouldBlock => return None,
+        _ => {}
+    }
+    if bytes.len() as u64 > sysfs::MAX_FILE_BYTES {
+        return None;
+    }
+    String::from_utf8(bytes).ok()
 }
