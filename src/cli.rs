@@ -49,8 +49,8 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub export_dir: Option<PathBuf>,
 
-    /// Write a snapshot this often in headless mode (default: one at exit).
-    #[arg(long, value_parser = parse_duration)]
+    /// Write a snapshot this often in headless mode (default: one at exit; at least 1s).
+    #[arg(long, value_parser = parse_export_every)]
     pub export_every: Option<Duration>,
 
     /// Colour theme: a built-in name (dark, light, mono) or a path to a theme TOML file.
@@ -61,16 +61,16 @@ pub struct Cli {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=60))]
     pub fps: u16,
 
-    /// How often the system sampler reads clocks, temperatures and memory.
-    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    /// How often the system sampler reads clocks, temperatures and memory (at least 50ms).
+    #[arg(long, default_value = "500ms", value_parser = parse_sample_every)]
     pub sample_every: Duration,
 
     /// Root under which /sys and /proc are read (tests point it at recorded board layouts).
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub sysfs_root: PathBuf,
 
-    /// How often headless mode prints its lines.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    /// How often headless mode prints its lines (at least 100ms).
+    #[arg(long, default_value = "5s", value_parser = parse_print_every)]
     pub print_every: Duration,
 
     /// Format of headless lines.
@@ -104,6 +104,42 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("'{s}' is not a duration ({e}); use units such as 500ms, 30s, 10m"))?;
     if d.is_zero() {
         return Err(format!("'{s}' must be longer than zero"));
+    }
+    Ok(d)
+}
+
+/// The shortest `--print-every`. Lines are for a person (or a log), and ten a second per model
+/// are more than anyone reads; printing faster takes time from the engine being measured and
+/// floods the log (`1ns` printed 283k lines in 8 s).
+pub const MIN_PRINT_EVERY: Duration = Duration::from_millis(100);
+
+/// The shortest `--export-every`. A snapshot is a folder of five synced files holding the whole
+/// run so far; more than one a second fills the disk with near-copies (`1ns` made 262 folders in
+/// 4 s) and each one takes time from the engine.
+pub const MIN_EXPORT_EVERY: Duration = Duration::from_secs(1);
+
+/// The shortest `--sample-every`. A sample reads dozens of files and refreshes the process
+/// table, load on the machine being measured; and the system history keeps a fixed number of
+/// samples (7200: an hour at the default 500ms, six minutes at this minimum).
+pub const MIN_SAMPLE_EVERY: Duration = Duration::from_millis(50);
+
+fn parse_print_every(s: &str) -> Result<Duration, String> {
+    parse_duration_at_least(s, MIN_PRINT_EVERY)
+}
+
+fn parse_export_every(s: &str) -> Result<Duration, String> {
+    parse_duration_at_least(s, MIN_EXPORT_EVERY)
+}
+
+fn parse_sample_every(s: &str) -> Result<Duration, String> {
+    parse_duration_at_least(s, MIN_SAMPLE_EVERY)
+}
+
+/// A duration of at least `min`; clap's message around the error names the flag and value.
+fn parse_duration_at_least(s: &str, min: Duration) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < min {
+        return Err(format!("the minimum is {}", humantime::format_duration(min)));
     }
     Ok(d)
 }

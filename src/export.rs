@@ -19,13 +19,15 @@
 //! which is close to `started_at` in `run.json`.
 //!
 //! Nobody ever reads part of a snapshot: the files are written into a hidden staging folder
-//! `<base>/.<name>.tmp/`, each under a temporary name and renamed when complete, and the folder
-//! is renamed to `<base>/<name>/` once every file is in. A crash leaves at most a hidden
-//! `.tmp` folder behind; a failed write removes it.
+//! `<base>/.<name>.<pid>.tmp/`, each under a temporary name and renamed when complete, and the
+//! folder is renamed to `<base>/<name>/` once every file is in. A failed write removes its
+//! staging folder; a killed run leaves it behind, and the next run's [`check_writable`] removes
+//! it, the pid in the name telling a dead writer's folder from a live one's.
 
 mod files;
 mod meta;
 mod rows;
+mod staging;
 mod system;
 
 use std::fmt::Write as _;
@@ -38,6 +40,7 @@ use crate::core::state::MonitorState;
 
 pub use meta::{MachineInfo, RunMeta};
 pub use rows::{layer_rows, model_rows, op_rows, LayerRecord, ModelRecord, OpRecord};
+pub use staging::remove_stale_staging;
 pub use system::{system_rows, SystemRecord};
 
 /// The snapshot files, in the order they are written (`run.json` last).
@@ -70,12 +73,14 @@ pub fn default_export_base() -> PathBuf {
 }
 
 /// Creates `base` if missing and proves that files can be created in it (a probe file is made
-/// and removed), so that a run does not measure for an hour and then fail to save.
+/// and removed), so that a run does not measure for an hour and then fail to save. Removes
+/// staging folders that killed runs left there ([`remove_stale_staging`]).
 ///
 /// # Errors
 /// When the folder cannot be created or written, naming it and the reason.
 pub fn check_writable(base: &Path) -> Result<(), ExportError> {
     fs::create_dir_all(base).map_err(|e| ExportError::new("cannot create snapshot folder", base, &e))?;
+    remove_stale_staging(base);
     let probe = base.join(format!(".infertop-probe-{}", std::process::id()));
     fs::write(&probe, b"").map_err(|e| ExportError::new("cannot write in snapshot folder", base, &e))?;
     fs::remove_file(&probe).map_err(|e| ExportError::new("cannot remove a file in snapshot folder", base, &e))
@@ -180,8 +185,9 @@ pub fn spawn_snapshot(base: PathBuf, state: MonitorState, meta: RunMeta) -> toki
 pub fn write_snapshot(base: &Path, state: &MonitorState, meta: &RunMeta) -> Result<PathBuf, ExportError> {
     let now = SystemTime::now();
     fs::create_dir_all(base).map_err(|e| ExportError::new("cannot create snapshot folder", base, &e))?;
-    let (name, staging) = claim_staging(base, &snapshot_name(now))?;
-    let written = write_files(&staging, state, meta, now).and_then(|()| publish(base, &name, &staging));
+    let stamp = snapshot_name(now);
+    let (n, staging) = claim_staging(base, &stamp)?;
+    let written = write_files(&staging, state, meta, now).and_then(|()| publish(base, &stamp, n, &staging));
     if written.is_err() {
         // Best effort: the error that matters is the one returned.
         let _ = fs::remove_dir_all(&staging);
@@ -202,17 +208,26 @@ fn write_files(dir: &Path, state: &MonitorState, meta: &RunMeta, now: SystemTime
     })
 }
 
-/// Finds a free snapshot name (`stamp`, `stamp-2`, ...) and creates its staging folder; making
-/// the staging folder is the claim, so two processes never pick the same name.
-fn claim_staging(base: &Path, stamp: &str) -> Result<(String, PathBuf), ExportError> {
+/// The `n`th name for snapshots taken at `stamp`: `stamp`, `stamp-2`, `stamp-3`, ...
+fn numbered(stamp: &str, n: u32) -> String {
+    if n == 1 {
+        stamp.to_string()
+    } else {
+        format!("{stamp}-{n}")
+    }
+}
+
+/// Finds the first snapshot name (`stamp`, `stamp-2`, ...) not yet published and creates this
+/// process's staging folder for it; returns the name's number and the folder.
+fn claim_staging(base: &Path, stamp: &str) -> Result<(u32, PathBuf), ExportError> {
     for n in 1u32.. {
-        let name = if n == 1 { stamp.to_string() } else { format!("{stamp}-{n}") };
+        let name = numbered(stamp, n);
         if base.join(&name).exists() {
             continue;
         }
-        let staging = base.join(format!(".{name}.tmp"));
+        let staging = base.join(staging::folder_name(&name, std::process::id()));
         match fs::create_dir(&staging) {
-            Ok(()) => return Ok((name, staging)),
+            Ok(()) => return Ok((n, staging)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(ExportError::new("cannot create snapshot folder", &staging, &e)),
         }
@@ -220,11 +235,20 @@ fn claim_staging(base: &Path, stamp: &str) -> Result<(String, PathBuf), ExportEr
     unreachable!("a free suffix exists")
 }
 
-/// Renames the complete staging folder to its final name.
-fn publish(base: &Path, name: &str, staging: &Path) -> Result<PathBuf, ExportError> {
-    let target = base.join(name);
-    fs::rename(staging, &target).map_err(|e| ExportError::new("cannot rename snapshot folder to", &target, &e))?;
-    Ok(target)
+/// Renames the complete staging folder to the `n`th name, or the next free one: another
+/// process may have published a snapshot of the same second under that name since the claim
+/// (staging folders carry the pid, so claims no longer exclude each other). A snapshot folder
+/// is never empty, so renaming onto a taken name fails rather than replacing it.
+fn publish(base: &Path, stamp: &str, n: u32, staging: &Path) -> Result<PathBuf, ExportError> {
+    for n in n.. {
+        let target = base.join(numbered(stamp, n));
+        match fs::rename(staging, &target) {
+            Ok(()) => return Ok(target),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {}
+            Err(e) => return Err(ExportError::new("cannot rename snapshot folder to", &target, &e)),
+        }
+    }
+    unreachable!("a free suffix exists")
 }
 
 /// The folder name of a snapshot taken at `t`: `20261124-163000` (UTC).
@@ -258,6 +282,24 @@ mod tests {
         assert_eq!(snapshot_name(t), "20261124-163000");
         assert_eq!(snapshot_name(UNIX_EPOCH - Duration::from_secs(5)), "19700101-000000");
         assert_eq!(snapshot_name(UNIX_EPOCH + Duration::from_secs(u64::MAX / 4)), "99991231-235959");
+    }
+
+    #[test]
+    fn staging_folders_carry_the_pid_and_a_name_taken_meanwhile_is_skipped() {
+        let base = tempfile::tempdir().unwrap();
+        let stamp = "20261124-163000";
+        let (n, staging) = claim_staging(base.path(), stamp).unwrap();
+        let expected = format!(".{stamp}.{}.tmp", std::process::id());
+        assert_eq!((n, staging.file_name().unwrap().to_str()), (1, Some(expected.as_str())));
+        fs::write(staging.join("run.json"), "{}").unwrap();
+        // Another process publishes its snapshot of the same second first.
+        let other = base.path().join(stamp);
+        fs::create_dir(&other).unwrap();
+        fs::write(other.join("run.json"), "{}").unwrap();
+        let published = publish(base.path(), stamp, n, &staging).unwrap();
+        assert_eq!(published, base.path().join(format!("{stamp}-2")));
+        assert!(published.join("run.json").is_file() && other.join("run.json").is_file());
+        assert!(!staging.exists());
     }
 
     #[test]

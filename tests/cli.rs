@@ -67,3 +67,22 @@ fn help_explains_every_flag_and_exits_0() {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
 }
+
+/// Each interval flag refuses values below its minimum with one line naming the flag, the value
+/// and the minimum, and takes the minimum itself (the run then fails for want of a manifest,
+/// which shows the value passed parsing).
+#[test]
+fn intervals_below_their_minimum_exit_2_naming_it() {
+    for (flag, below, minimum) in
+        [("--print-every", "1ns", "100ms"), ("--export-every", "999ms", "1s"), ("--sample-every", "49ms", "50ms")]
+    {
+        let out = infertop(&[flag, below]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {below}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{flag}: not one line: {stderr}");
+        for part in [flag, below, minimum] {
+            assert!(stderr.contains(part), "{flag} {below}: '{stderr}' does not mention '{part}'");
+        }
+        assert_usage_error(&[flag, minimum, "--models", "/nonexistent/manifest.toml"], "/nonexistent/manifest.toml");
+    }
+}

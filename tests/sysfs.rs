@@ -363,3 +363,49 @@ fn the_firmware_file_wins_over_the_command() {
     let report = sampler.sample().throttle.report().cloned().unwrap();
     assert_eq!((report.source, report.raw), (ThrottleSource::FirmwareSysfs, Some(0x5_0000)));
 }
+
+#[test]
+fn an_implausible_clock_reads_as_missing() {
+    let root = copy_of("rpi4");
+    write(root.path(), "sys/devices/system/cpu/cpufreq/policy0/cpuinfo_max_freq", "18446744073709551615");
+    let sample = offline(root.path()).sample();
+    assert_eq!(sample.cpufreq[0].max_khz, None);
+    assert_eq!(sample.max_policy_mhz(), None, "not 18446744073709552 MHz");
+    assert_eq!(sample.max_cur_mhz(), Some(1800.0), "the other clocks still read");
+}
+
+/// A sampler over the sensorless fixture whose throttle command is `sh -c script`.
+#[cfg(unix)]
+fn with_command(script: &str) -> Sampler {
+    Sampler::new(SamplerConfig {
+        root: fixture("vm"),
+        throttle_command: Some(vec!["sh".into(), "-c".into(), script.into()]),
+        system_stats: false,
+        ..SamplerConfig::default()
+    })
+}
+
+/// A process the command starts in the background keeps the output pipe open after the command
+/// has exited; its output is read without waiting for that process (which would take longer
+/// than the sampler waits for sensors).
+#[cfg(unix)]
+#[test]
+fn a_command_leaving_a_process_behind_is_read_without_waiting_for_it() {
+    let mut sampler = with_command("echo throttled=0x50005; sleep 5 &");
+    let report = sampler.sample().throttle.report().cloned().expect("read from the command");
+    assert_eq!((report.source, report.raw), (ThrottleSource::Vcgencmd, Some(0x5_0005)));
+}
+
+/// A command that never finishes is killed and reaped when its time is up: no process is left,
+/// not even a zombie.
+#[cfg(unix)]
+#[test]
+fn a_hanging_command_is_killed_and_reaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let mut sampler = with_command(&format!("echo $$ > '{}'; exec sleep 30", pid_file.display()));
+    assert_eq!(sampler.sample().throttle, ThrottleState::Unknown);
+    let pid = fs::read_to_string(&pid_file).unwrap();
+    let proc_entry = PathBuf::from(format!("/proc/{}", pid.trim()));
+    assert!(!proc_entry.exists(), "process {} is still there", pid.trim());
+}

@@ -2,19 +2,26 @@
 //! Raspberry Pi throttle flags) under an injected root and from `sysinfo` (CPU usage, memory,
 //! load, this process).
 //!
+//! Sysfs is read on a thread of its own, awaited at most [`SENSOR_DEADLINE`] per sample: a
+//! read stuck in the kernel leaves that sample without sensor values instead of stopping the
+//! sampler.
+//!
 //! Frequencies and temperatures never come from `sysinfo`: its frequency reads `BogoMIPS` on
 //! some Arm boards and costs milliseconds per core, and its components hide thermal zones as
 //! soon as any hwmon sensor exists.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod throttle_watch;
+mod worker;
+
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
-use crate::core::sysfs::{self, throttle};
+use crate::core::sysfs;
+use throttle_watch::{ThrottleWatch, COMMAND_TIMEOUT};
+use worker::TimedWorker;
 pub use crate::core::sysfs::{
     CpuFreqPolicy, TempReading, ThrottleBits, ThrottleReport, ThrottleSource, ThrottleState,
 };
@@ -151,21 +158,26 @@ impl Default for SamplerConfig {
     }
 }
 
+/// The longest a sample waits for its sensor files (2 s): twice the timeout of the throttle
+/// command, which a sample may run, and far above the milliseconds a healthy read takes.
+pub const SENSOR_DEADLINE: Duration = COMMAND_TIMEOUT.saturating_mul(2);
+
 /// Samples the system. Synchronous: each [`sample`](Self::sample) reads a few dozen small files
-/// (and at most every `throttle_interval` the throttle flags).
+/// (and at most every `throttle_interval` the throttle flags), waiting for them at most
+/// [`SENSOR_DEADLINE`].
 pub struct Sampler {
-    config: SamplerConfig,
     started: Instant,
     host: Option<HostStats>,
-    throttle: ThrottleWatch,
+    /// The sensor thread; `None` when it could not be started (then no sensor is read).
+    sensors: Option<TimedWorker<Instant, SensorReadings>>,
 }
 
 impl Sampler {
     #[must_use]
     pub fn new(config: SamplerConfig) -> Self {
         let host = config.system_stats.then(HostStats::new).flatten();
-        let throttle = ThrottleWatch::new(&config);
-        Self { config, started: Instant::now(), host, throttle }
+        let sensors = TimedWorker::spawn("infertop-sysfs", sensor_reader(config)).ok();
+        Self { started: Instant::now(), host, sensors }
     }
 
     /// Takes a sample now.
@@ -174,19 +186,43 @@ impl Sampler {
     }
 
     /// Takes a sample, with `now` as the current time (tests step it instead of sleeping).
+    /// Sensor values are absent when the sensor thread did not answer in time; once it answers
+    /// again, the next sample carries that late answer.
     pub fn sample_at(&mut self, now: Instant) -> SystemSample {
-        let root = &self.config.root;
         let mut sample = SystemSample {
             at_ms: u64::try_from(now.saturating_duration_since(self.started).as_millis()).unwrap_or(u64::MAX),
-            cpufreq: sysfs::read_policies(root),
-            temps: sysfs::read_temperatures(root),
-            throttle: self.throttle.state_at(&self.config, now),
             ..SystemSample::default()
         };
+        if let Some(readings) = self.sensors.as_mut().and_then(|s| s.ask(now, SENSOR_DEADLINE)) {
+            sample.cpufreq = readings.cpufreq;
+            sample.temps = readings.temps;
+            sample.throttle = readings.throttle;
+        }
         if let Some(host) = &mut self.host {
             host.fill(&mut sample);
         }
         sample
+    }
+}
+
+/// What the sensor thread reads under the root for one sample.
+struct SensorReadings {
+    cpufreq: Vec<CpuFreqPolicy>,
+    temps: Vec<TempReading>,
+    throttle: ThrottleState,
+}
+
+/// The sensor thread's work for a sample at a given time. The throttle flags' file is looked
+/// for at the first request, on that thread, since the search reads folders under the root.
+fn sensor_reader(config: SamplerConfig) -> impl FnMut(Instant) -> SensorReadings + Send + 'static {
+    let mut throttle: Option<ThrottleWatch> = None;
+    move |now| {
+        let throttle = throttle.get_or_insert_with(|| ThrottleWatch::new(&config));
+        SensorReadings {
+            cpufreq: sysfs::read_policies(&config.root),
+            temps: sysfs::read_temperatures(&config.root),
+            throttle: throttle.state_at(&config, now),
+        }
     }
 }
 
@@ -235,116 +271,6 @@ impl HostStats {
             sample.process_rss_bytes = Some(process.memory());
             sample.process_cpu_pct = Some(process.cpu_usage());
             sample.process_cpu_time_ms = Some(process.accumulated_cpu_time());
-        }
-    }
-}
-
-/// Reads the throttle flags at most every `throttle_interval`, falling back from the firmware
-/// file to the command to the under-voltage alarm, and keeps the run's history.
-struct ThrottleWatch {
-    firmware_file: Option<PathBuf>,
-    command: Option<Vec<String>>,
-    last_read: Option<Instant>,
-    state: ThrottleState,
-    /// "Since boot" bits already set before the run: those at the first firmware reading,
-    /// less those "now" then (which did happen during the run).
-    before_run: Option<ThrottleBits>,
-    during_run: ThrottleBits,
-}
-
-impl ThrottleWatch {
-    fn new(config: &SamplerConfig) -> Self {
-        Self {
-            firmware_file: throttle::find_firmware_file(&config.root),
-            command: config.throttle_command.clone().filter(|command| !command.is_empty()),
-            last_read: None,
-            state: ThrottleState::Unknown,
-            before_run: None,
-            during_run: ThrottleBits::default(),
-        }
-    }
-
-    fn state_at(&mut self, config: &SamplerConfig, now: Instant) -> ThrottleState {
-        let fresh = self
-            .last_read
-            .is_none_or(|last| now.saturating_duration_since(last) >= config.throttle_interval);
-        if fresh {
-            self.last_read = Some(now);
-            self.state = self.read(&config.root);
-        }
-        self.state.clone()
-    }
-
-    fn read(&mut self, root: &Path) -> ThrottleState {
-        if let Some(word) = self.firmware_file.as_deref().and_then(throttle::read_firmware_file) {
-            return self.firmware_report(word, ThrottleSource::FirmwareSysfs);
-        }
-        if let Some(command) = &self.command {
-            match run_command(command).as_deref().and_then(throttle::parse_firmware_word) {
-                Some(word) => return self.firmware_report(word, ThrottleSource::Vcgencmd),
-                // Missing, refused (no access to /dev/vcio) or garbage: it will not get better.
-                None => self.command = None,
-            }
-        }
-        let Some(alarm) = throttle::read_under_voltage_alarm(root) else {
-            return ThrottleState::Unknown;
-        };
-        let now = ThrottleBits { under_voltage: alarm, ..ThrottleBits::default() };
-        self.during_run = self.during_run.union(now);
-        ThrottleState::Known(ThrottleReport {
-            source: ThrottleSource::UnderVoltageAlarm,
-            raw: None,
-            now,
-            since_boot: None,
-            during_run: self.during_run,
-        })
-    }
-
-    fn firmware_report(&mut self, word: u32, source: ThrottleSource) -> ThrottleState {
-        let now = ThrottleBits::now_of(word);
-        let since_boot = ThrottleBits::since_boot_of(word);
-        let before_run = *self.before_run.get_or_insert(since_boot.minus(now));
-        self.during_run = self.during_run.union(now).union(since_boot.minus(before_run));
-        ThrottleState::Known(ThrottleReport {
-            source,
-            raw: Some(word),
-            now,
-            since_boot: Some(since_boot),
-            during_run: self.during_run,
-        })
-    }
-}
-
-/// How long the throttle command may take before it is killed.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// Runs `command` and returns its standard output, or `None` when it cannot start, fails or
-/// takes longer than [`COMMAND_TIMEOUT`] (a busy firmware mailbox must not stall sampling).
-fn run_command(command: &[String]) -> Option<String> {
-    let (program, args) = command.split_first()?;
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let deadline = Instant::now() + COMMAND_TIMEOUT;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => {
-                let mut output = String::new();
-                child.stdout.take()?.read_to_string(&mut output).ok()?;
-                return Some(output);
-            }
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
-            Ok(Some(_)) => return None,
-            Ok(None) | Err(_) => {
-                // Best effort: the child may have exited in between.
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
         }
     }
 }

@@ -3,12 +3,18 @@
 //!
 //! Nothing here fails: a missing, unreadable or malformed file reads as `None` (or is left out
 //! of a list), because a VM without sensors is a normal place to run.
+//!
+//! Nothing here waits or grows without bound either, whatever the root holds: only regular
+//! files are read (a FIFO would block, a link to `/dev/zero` never ends), each up to
+//! [`MAX_FILE_BYTES`], and a listing stops after [`MAX_DIR_ENTRIES`] entries.
 
 pub mod cpufreq;
 pub mod thermal;
 pub mod throttle;
 
-use std::fs;
+use std::fs::{self, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -16,10 +22,40 @@ pub use cpufreq::{read_policies, CpuFreqPolicy};
 pub use thermal::{read_temperatures, TempReading};
 pub use throttle::{ThrottleBits, ThrottleReport, ThrottleSource, ThrottleState};
 
-/// The file's contents without surrounding whitespace; `None` when it cannot be read or is
-/// empty.
+/// The most a file may hold. A sysfs attribute is one value or a short list and the kernel
+/// caps it at a page; anything longer is not an attribute, and a cut-off value would parse as
+/// a wrong one, so it reads as missing.
+pub const MAX_FILE_BYTES: u64 = 4096;
+
+/// The most entries a listing looks at. A board has a few dozen zones, chips or policies
+/// (and a few hundred platform devices); a folder with more is not sysfs.
+pub const MAX_DIR_ENTRIES: usize = 4096;
+
+/// The file's contents without surrounding whitespace; `None` when it cannot be read, is
+/// empty, is not a regular file, or is longer than [`MAX_FILE_BYTES`].
 pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
-    let text = fs::read_to_string(path).ok()?;
+    // Checked before opening: opening a device can act (a watchdog starts counting, a tape
+    // rewinds), and opening a FIFO waits for a writer.
+    if !fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    // Checked again on the opened file, in case the path changed in between; the flags keep
+    // such an open from waiting or from adopting a terminal. On regular files (all of sysfs)
+    // they change nothing.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return None;
+    }
+    let text = String::from_utf8(bytes).ok()?;
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_owned())
 }
@@ -29,14 +65,16 @@ pub(crate) fn read_parsed<T: FromStr>(path: &Path) -> Option<T> {
     read_trimmed(path)?.parse().ok()
 }
 
+/// The readable entries of `dir`, at most [`MAX_DIR_ENTRIES`] of them, in the order the
+/// filesystem gives; none when `dir` is missing or not a folder.
+pub(crate) fn dir_entries(dir: &Path) -> impl Iterator<Item = fs::DirEntry> {
+    fs::read_dir(dir).into_iter().flatten().take(MAX_DIR_ENTRIES).filter_map(Result::ok)
+}
+
 /// Entries of `dir` named `<prefix><number>` (such as `thermal_zone3`), sorted by number so
 /// that `thermal_zone10` comes after `thermal_zone2`. A missing directory gives none.
 pub(crate) fn numbered_entries(dir: &Path, prefix: &str) -> Vec<(u32, PathBuf)> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut found: Vec<(u32, PathBuf)> = entries
-        .filter_map(Result::ok)
+    let mut found: Vec<(u32, PathBuf)> = dir_entries(dir)
         .filter_map(|entry| {
             let name = entry.file_name();
             let number = name.to_str()?.strip_prefix(prefix)?.parse().ok()?;
@@ -72,5 +110,57 @@ mod tests {
         assert_eq!(read_parsed::<i64>(&path), None);
         fs::write(&path, " 48686\n").unwrap();
         assert_eq!(read_parsed::<i64>(&path), Some(48686));
+    }
+
+    fn mkfifo(path: &Path) {
+        let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0, "mkfifo {}", path.display());
+    }
+
+    /// Runs `f` on its own thread and fails if it has not returned within 20 s, so that a
+    /// reader that blocks fails the test instead of hanging it.
+    fn returns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(f()));
+        rx.recv_timeout(std::time::Duration::from_secs(20)).expect("the read returns")
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        mkfifo(&fifo);
+        let zero = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let good = dir.path().join("good");
+        fs::write(&good, "42\n").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&good, &link).unwrap();
+        let found = returns(move || [fifo.as_path(), zero.as_path(), dir.path(), good.as_path(), link.as_path()].map(read_trimmed));
+        assert_eq!(found, [None, None, None, Some("42".to_owned()), Some("42".to_owned())]);
+    }
+
+    #[test]
+    fn files_longer_than_the_bound_read_as_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long");
+        let bound = usize::try_from(MAX_FILE_BYTES).unwrap();
+        fs::write(&path, format!("7{}", " ".repeat(bound - 1))).unwrap();
+        assert_eq!(read_trimmed(&path).as_deref(), Some("7"));
+        fs::write(&path, format!("7{}", " ".repeat(bound))).unwrap();
+        assert_eq!(read_trimmed(&path), None);
+    }
+
+    #[test]
+    fn listings_are_bounded_and_a_fifo_is_no_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in 0..MAX_DIR_ENTRIES + 4 {
+            fs::write(dir.path().join(format!("zone{n}")), "").unwrap();
+        }
+        assert_eq!(numbered_entries(dir.path(), "zone").len(), MAX_DIR_ENTRIES);
+        let fifo = dir.path().join("fifo");
+        mkfifo(&fifo);
+        assert!(returns(move || numbered_entries(&fifo, "zone")).is_empty());
     }
 }

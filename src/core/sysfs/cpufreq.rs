@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::{numbered_entries, read_parsed, read_trimmed};
 
-/// One cpufreq policy. Every value is `None` when its file is missing or malformed.
+/// One cpufreq policy. Every value is `None` when its file is missing or malformed, and a
+/// clock also when implausible ([`PLAUSIBLE_KHZ`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CpuFreqPolicy {
     /// The `N` of `policyN` (the first core of the policy).
@@ -52,11 +53,20 @@ impl CpuFreqPolicy {
     }
 }
 
+/// Clocks outside this range, in kHz (1 MHz to 100 GHz), are not clocks: a broken driver or a
+/// bad tree (`18446744073709551615`, which would show as an 18-digit MHz figure).
+pub const PLAUSIBLE_KHZ: std::ops::RangeInclusive<u64> = 1_000..=100_000_000;
+
 /// kHz to MHz.
 #[must_use]
 #[allow(clippy::cast_precision_loss)] // kHz values are far below 2^52
 pub fn khz_to_mhz(khz: u64) -> f64 {
     khz as f64 / 1000.0
+}
+
+/// A clock file in kHz; `None` when missing, malformed or outside [`PLAUSIBLE_KHZ`].
+fn read_khz(path: &Path) -> Option<u64> {
+    read_parsed(path).filter(|khz| PLAUSIBLE_KHZ.contains(khz))
 }
 
 /// Every policy under `root`, in policy order; none on a machine without cpufreq.
@@ -70,17 +80,21 @@ pub fn read_policies(root: &Path) -> Vec<CpuFreqPolicy> {
                 .or_else(|| read_trimmed(&dir.join("affected_cpus")))
                 .and_then(|text| parse_cpu_list(&text))
                 .unwrap_or_default(),
-            cur_khz: read_parsed(&dir.join("scaling_cur_freq")),
-            min_khz: read_parsed(&dir.join("cpuinfo_min_freq")),
-            max_khz: read_parsed(&dir.join("cpuinfo_max_freq")),
-            scaling_max_khz: read_parsed(&dir.join("scaling_max_freq")),
+            cur_khz: read_khz(&dir.join("scaling_cur_freq")),
+            min_khz: read_khz(&dir.join("cpuinfo_min_freq")),
+            max_khz: read_khz(&dir.join("cpuinfo_max_freq")),
+            scaling_max_khz: read_khz(&dir.join("scaling_max_freq")),
             governor: read_trimmed(&dir.join("scaling_governor")),
         })
         .collect()
 }
 
+/// The most CPUs a list may name: the largest `NR_CPUS` a Linux kernel is built with.
+const MAX_CPUS: usize = 8192;
+
 /// Parses `related_cpus` (`0 1 2 3`) and also the kernel's range form (`0-3,6`); `None`
-/// when malformed.
+/// when malformed or naming more than [`MAX_CPUS`] CPUs (repeated ranges in a bad file
+/// would otherwise make millions).
 #[must_use]
 pub fn parse_cpu_list(text: &str) -> Option<Vec<u32>> {
     let mut cpus = Vec::new();
@@ -94,6 +108,9 @@ pub fn parse_cpu_list(text: &str) -> Option<Vec<u32>> {
                 cpus.extend(first..=last);
             }
             None => cpus.push(part.parse().ok()?),
+        }
+        if cpus.len() > MAX_CPUS {
+            return None;
         }
     }
     Some(cpus)
@@ -110,6 +127,25 @@ mod tests {
         assert_eq!(parse_cpu_list("0-3,6"), Some(vec![0, 1, 2, 3, 6]));
         assert_eq!(parse_cpu_list("3-1"), None);
         assert_eq!(parse_cpu_list("zero"), None);
+        assert_eq!(parse_cpu_list(&"0-4000,".repeat(3)), None);
+    }
+
+    #[test]
+    fn implausible_clocks_read_as_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cpuinfo_max_freq");
+        for (text, khz) in [
+            ("18446744073709551615", None),
+            ("100000001", None),
+            ("999", None),
+            ("0", None),
+            ("100000000", Some(100_000_000)),
+            ("1000", Some(1000)),
+            ("1800000", Some(1_800_000)),
+        ] {
+            std::fs::write(&path, format!("{text}\n")).unwrap();
+            assert_eq!(read_khz(&path), khz, "{text}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{numbered_entries, read_parsed, read_trimmed};
+use super::{dir_entries, numbered_entries, read_parsed, read_trimmed};
 
 /// One temperature sensor's reading.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -99,11 +99,7 @@ fn read_hwmon_temps(root: &Path, zone_types: &HashSet<String>) -> Vec<TempReadin
 
 /// The `N` of every `tempN_input` in a hwmon directory, ascending.
 fn temp_indices(dir: &Path) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut indices: Vec<u32> = entries
-        .filter_map(Result::ok)
+    let mut indices: Vec<u32> = dir_entries(dir)
         .filter_map(|entry| {
             let name = entry.file_name();
             name.to_str()?.strip_prefix("temp")?.strip_suffix("_input")?.parse().ok()

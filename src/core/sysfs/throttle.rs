@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{numbered_entries, read_trimmed};
+use super::{dir_entries, numbered_entries, read_trimmed, MAX_DIR_ENTRIES};
 
 /// The four conditions of one half (now, or since boot) of the firmware word.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -160,7 +160,8 @@ const SEARCH_DEPTH: usize = 4;
 
 /// Finds the firmware's `get_throttled` file under `<root>/sys/devices/platform/`, wherever the
 /// board's device tree put the firmware node. Symbolic links are not followed (sysfs is full of
-/// loops), entries are visited in name order so the answer is stable.
+/// loops), entries are visited in name order so the answer is stable, and at most
+/// [`MAX_DIR_ENTRIES`] folders are searched per level.
 #[must_use]
 pub fn find_firmware_file(root: &Path) -> Option<PathBuf> {
     let usual = root.join(USUAL_FIRMWARE_FILE);
@@ -171,15 +172,15 @@ pub fn find_firmware_file(root: &Path) -> Option<PathBuf> {
     for _ in 0..SEARCH_DEPTH {
         let mut next = Vec::new();
         for dir in level {
-            let Ok(entries) = fs::read_dir(&dir) else { continue };
-            let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+            let mut entries: Vec<_> = dir_entries(&dir).collect();
             entries.sort_by_key(fs::DirEntry::file_name);
             for entry in entries {
                 let Ok(kind) = entry.file_type() else { continue };
                 if kind.is_file() && entry.file_name() == "get_throttled" {
                     return Some(entry.path());
                 }
-                if kind.is_dir() {
+                // A bound on the work a strange tree can make: a real level has hundreds.
+                if kind.is_dir() && next.len() < MAX_DIR_ENTRIES {
                     next.push(entry.path());
                 }
             }

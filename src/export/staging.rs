@@ -1,0 +1,166 @@
+//! Names of hidden staging folders (`.<name>.<pid>.tmp`) and the removal of those whose writer
+//! is gone.
+//!
+//! Only folders named exactly so are ever touched, with `<name>` a snapshot name: the export
+//! folder may be one the user keeps other things in.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+/// The staging folder's name for snapshot `name` written by process `pid`.
+pub(super) fn folder_name(name: &str, pid: u32) -> String {
+    format!(".{name}.{pid}.tmp")
+}
+
+/// Who wrote a staging folder, as its name says.
+#[derive(Debug, PartialEq, Eq)]
+enum Writer {
+    /// The process with this id.
+    Process(libc::pid_t),
+    /// Named `.<name>.tmp` by a version that did not record the writer; that version is long
+    /// gone, or soon will be.
+    Unrecorded,
+}
+
+impl Writer {
+    /// Parses a folder name; `None` for anything that is not a staging folder.
+    fn of(folder: &str) -> Option<Self> {
+        let inner = folder.strip_prefix('.')?.strip_suffix(".tmp")?;
+        if is_snapshot_name(inner) {
+            return Some(Self::Unrecorded);
+        }
+        let (name, pid) = inner.rsplit_once('.')?;
+        let pid: u32 = pid.parse().ok().filter(|_| pid.bytes().all(|b| b.is_ascii_digit()))?;
+        // 0 and negative ids would make kill(2) below address process groups.
+        let pid = libc::pid_t::try_from(pid).ok().filter(|pid| *pid > 0)?;
+        is_snapshot_name(name).then_some(Self::Process(pid))
+    }
+
+    /// Whether the writer is certainly gone. A process of another user that exists counts as
+    /// alive (EPERM), and so does a new process that reuses a dead writer's id: its folder stays
+    /// until a later start.
+    fn is_gone(&self) -> bool {
+        match *self {
+            Self::Unrecorded => true,
+            Self::Process(pid) => {
+                // SAFETY: signal 0 only checks whether the process exists.
+                let found = unsafe { libc::kill(pid, 0) };
+                found == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+            }
+        }
+    }
+}
+
+/// `YYYYMMDD-HHMMSS`, optionally followed by `-N`, as [`super::snapshot_name`] and its
+/// numbering make them.
+fn is_snapshot_name(name: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mut parts = name.split('-');
+    let (Some(date), Some(time)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let number = parts.next();
+    date.len() == 8
+        && digits(date)
+        && time.len() == 6
+        && digits(time)
+        && number.is_none_or(digits)
+        && parts.next().is_none()
+}
+
+/// Removes the staging folders in `base` whose writer is gone (a killed run's leftovers) and
+/// returns how many. Never a folder of a live process, nor anything not named like a staging
+/// folder; a folder that cannot be removed is left and not counted.
+pub fn remove_stale_staging(base: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(base) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        // Not following links: a link is not a folder this program made.
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+        .filter(|entry| entry.file_name().to_str().and_then(Writer::of).is_some_and(|w| w.is_gone()))
+        .filter(|entry| fs::remove_dir_all(entry.path()).is_ok())
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The id of a process that has certainly ended: a child that was reaped.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        child.wait().unwrap();
+        child.id()
+    }
+
+    #[test]
+    fn names_are_read_back() {
+        let me = std::process::id();
+        assert_eq!(
+            Writer::of(&folder_name("20261124-163000", me)),
+            Some(Writer::Process(libc::pid_t::try_from(me).unwrap()))
+        );
+        assert_eq!(Writer::of(".20261124-163000-2.4242.tmp"), Some(Writer::Process(4242)));
+        assert_eq!(Writer::of(".20261124-163000.tmp"), Some(Writer::Unrecorded));
+        assert_eq!(Writer::of(".20261124-163000-12.tmp"), Some(Writer::Unrecorded));
+        for other in [
+            ".cache.tmp",
+            ".20261124-163000.0.tmp",
+            ".20261124-163000.-1.tmp",
+            ".20261124-163000.+5.tmp",
+            ".20261124-163000.4294967295.tmp",
+            ".20261124-163000.tmp.tmp",
+            ".2026112-163000.tmp",
+            ".20261124-163000-.tmp",
+            ".20261124-163000-2-3.tmp",
+            "20261124-163000.tmp",
+            ".20261124-163000",
+        ] {
+            assert_eq!(Writer::of(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn leftovers_of_dead_writers_go_and_live_ones_stay() {
+        let base = tempfile::tempdir().unwrap();
+        let make = |name: &str| {
+            let dir = base.path().join(name);
+            fs::create_dir(&dir).unwrap();
+            fs::write(dir.join("models.csv"), "model\n").unwrap();
+        };
+        let dead = folder_name("20261124-163000", dead_pid());
+        let old = ".20261124-163001.tmp".to_string();
+        let mine = folder_name("20261124-163002", std::process::id());
+        let keep = [mine.as_str(), "20261124-163000", ".cache.tmp", ".20261124-163003.1.tmp"];
+        for name in keep.iter().copied().chain([dead.as_str(), old.as_str()]) {
+            make(name);
+        }
+        // A file named like a staging folder is not one.
+        let file = folder_name("20261124-163004", dead_pid());
+        fs::write(base.path().join(&file), "").unwrap();
+
+        assert_eq!(remove_stale_staging(base.path()), 2);
+        let mut left: Vec<String> =
+            fs::read_dir(base.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        let mut expected: Vec<String> = keep.iter().map(|s| (*s).to_string()).chain([file]).collect();
+        expected.sort();
+        // Kept: this process's folder, a published snapshot, a stranger's folder, and one of
+        // pid 1, which is always alive.
+        assert_eq!(left, expected);
+        assert_eq!(remove_stale_staging(base.path()), 0);
+        assert_eq!(remove_stale_staging(&base.path().join("missing")), 0);
+    }
+
+    #[test]
+    fn check_writable_removes_a_killed_runs_leftover() {
+        let base = tempfile::tempdir().unwrap();
+        let leftover = base.path().join(folder_name("20261124-163000", dead_pid()));
+        fs::create_dir(&leftover).unwrap();
+        super::super::check_writable(base.path()).unwrap();
+        assert!(!leftover.exists());
+    }
+}
