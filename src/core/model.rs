@@ -15,8 +15,6 @@ pub const NUM_CLASSES: i64 = 100;
 /// Why a model could not be loaded or run; the message names the model and file.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("model '{model}': architecture '{arch}' is not implemented yet")]
-    NotImplemented { model: String, arch: String },
     #[error("model '{model}': cannot load weights '{path}': {reason}")]
     Weights { model: String, path: String, reason: String },
     #[error("model '{model}': cannot load TorchScript '{path}': {reason}")]
@@ -50,14 +48,12 @@ impl LoadedModel {
     /// Loads `spec` on the CPU.
     ///
     /// # Errors
-    /// Unknown weights, a corrupt TorchScript file, an architecture not built in.
+    /// Unknown weights, a corrupt TorchScript file.
     pub fn load(spec: &ModelSpec) -> Result<Self, ModelError> {
         match &spec.source {
             ModelSource::Arch(arch) => {
                 let mut vars = nn::VarStore::new(Device::Cpu);
-                let net = arch.build(&vars.root(), NUM_CLASSES).ok_or_else(|| {
-                    ModelError::NotImplemented { model: spec.name.clone(), arch: arch.to_string() }
-                })?;
+                let net = arch.build(&vars.root(), NUM_CLASSES);
                 if let Some(path) = &spec.weights {
                     load_weights(&mut vars, path).map_err(|reason| ModelError::Weights {
                         model: spec.name.clone(),

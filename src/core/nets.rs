@@ -82,22 +82,21 @@ impl Arch {
         }
     }
 
-    /// Builds the network's variables under `p` and returns it, or `None` for an architecture
-    /// that is not implemented yet.
+    /// Builds the network's variables under `p` and returns it.
     #[must_use]
-    pub fn build(self, p: &nn::Path, num_classes: i64) -> Option<Box<dyn Net>> {
+    pub fn build(self, p: &nn::Path, num_classes: i64) -> Box<dyn Net> {
         match self {
-            Arch::Vgg16 => Some(Box::new(vgg::Vgg16::new(p, num_classes))),
-            Arch::InceptionV3 => Some(Box::new(inception_v3::InceptionV3::new(p, num_classes))),
-            Arch::InceptionV4 => Some(Box::new(inception_v4::InceptionV4::new(p, num_classes))),
-            Arch::ResNet50 => Some(Box::new(resnet::ResNet50::new(p, num_classes))),
-            Arch::SeResNet50 => Some(Box::new(senet::SeResNet50::new(p, num_classes))),
-            Arch::Xception => Some(Box::new(xception::Xception::new(p, num_classes))),
-            Arch::MobileNet => Some(Box::new(mobilenet::MobileNet::new(p, num_classes))),
-            Arch::MobileNetV2 => Some(Box::new(mobilenet_v2::MobileNetV2::new(p, num_classes))),
-            Arch::ShuffleNet => Some(Box::new(shufflenet::ShuffleNet::new(p, num_classes))),
-            Arch::ShuffleNetV2 => Some(Box::new(shufflenet_v2::ShuffleNetV2::new(p, num_classes))),
-            Arch::Tiny => Some(Box::new(tiny::Tiny::new(p, num_classes))),
+            Arch::Vgg16 => Box::new(vgg::Vgg16::new(p, num_classes)),
+            Arch::InceptionV3 => Box::new(inception_v3::InceptionV3::new(p, num_classes)),
+            Arch::InceptionV4 => Box::new(inception_v4::InceptionV4::new(p, num_classes)),
+            Arch::ResNet50 => Box::new(resnet::ResNet50::new(p, num_classes)),
+            Arch::SeResNet50 => Box::new(senet::SeResNet50::new(p, num_classes)),
+            Arch::Xception => Box::new(xception::Xception::new(p, num_classes)),
+            Arch::MobileNet => Box::new(mobilenet::MobileNet::new(p, num_classes)),
+            Arch::MobileNetV2 => Box::new(mobilenet_v2::MobileNetV2::new(p, num_classes)),
+            Arch::ShuffleNet => Box::new(shufflenet::ShuffleNet::new(p, num_classes)),
+            Arch::ShuffleNetV2 => Box::new(shufflenet_v2::ShuffleNetV2::new(p, num_classes)),
+            Arch::Tiny => Box::new(tiny::Tiny::new(p, num_classes)),
         }
     }
 }
