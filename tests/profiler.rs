@@ -6,7 +6,7 @@ use std::sync::Arc;
 use infertop::core::analysis::{model_profile, op_rows};
 use infertop::core::event::{Event, Inference};
 use infertop::core::ops::Category;
-use infertop::core::profiler::{NodeId, NodeInfo, NodeKind, NodeTiming, Recorder, Scope};
+use infertop::core::profiler::{NodeId, NodeInfo, NodeKind, NodeTiming, ProfilerError, Recorder, Scope};
 use infertop::core::state::MonitorState;
 use tch::{nn, nn::Module, Device, Kind, Tensor};
 
@@ -161,6 +161,21 @@ fn child(tree: &HashMap<(Option<NodeId>, &str, NodeKind), NodeId>, parent: NodeI
 
 fn calls(timings: &[NodeTiming], node: NodeId) -> u32 {
     timings.iter().find(|t| t.node == node).map_or(0, |t| t.calls)
+}
+
+#[test]
+fn a_second_recorder_on_a_thread_is_refused_and_leaves_the_first_recording() {
+    let _g = tch::no_grad_guard();
+    let x = Tensor::randn([4, 4], (Kind::Float, Device::Cpu));
+    let mut first = Recorder::start().expect("first recorder");
+    let _ = first.take();
+    assert_eq!(Recorder::start().err(), Some(ProfilerError::AlreadyRecording));
+    // The refused one switched nothing off on its way out.
+    let _ = x.relu();
+    assert!(!first.take().expect("complete recording").is_empty(), "the first recorder still records");
+    assert!(std::thread::spawn(|| Recorder::start().is_ok()).join().unwrap(), "another thread has a slot of its own");
+    drop(first);
+    assert!(Recorder::start().is_ok(), "dropping the recorder frees the slot");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! into [`NodeTiming`]s after each inference and reports new tree nodes as [`NodeInfo`]s.
 //! [`Scope`] marks a model or a layer so that ops roll up per layer.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::ffi::{CStr, CString};
 use std::marker::PhantomData;
@@ -17,6 +18,10 @@ mod tests;
 /// Why the op profiler cannot record (or did not record all of an inference).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProfilerError {
+    /// The thread already has a live [`Recorder`]; the shim's state is per thread, so two would
+    /// switch each other off.
+    #[error("this thread already has an op recorder; drop it before starting another")]
+    AlreadyRecording,
     /// The shim caught an exception (out of memory, an error from libtorch) and stopped
     /// recording on this thread.
     #[error("the op profiler stopped recording: {0}")]
@@ -140,7 +145,13 @@ impl Drop for ScopeGuard {
     }
 }
 
-/// Records ops on the thread that created it. Not `Send`: the shim's tree is thread-local.
+thread_local! {
+    /// Whether this thread has a live [`Recorder`].
+    static RECORDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Records ops on the thread that created it; a thread has at most one. Not `Send`: the shim's
+/// tree is thread-local.
 ///
 /// A failure inside the shim (it caught an exception) switches recording off on the thread;
 /// the next [`Recorder::take`] reports it, and [`Recorder::set_enabled`] starts afresh.
@@ -158,9 +169,14 @@ impl Recorder {
     /// Registers the op callback for this thread and starts recording.
     ///
     /// # Errors
-    /// The shim's failure to register its callback.
+    /// [`ProfilerError::AlreadyRecording`] while another `Recorder` of this thread lives, or the
+    /// shim's failure to register its callback.
     pub fn start() -> Result<Self, ProfilerError> {
+        if RECORDING.get() {
+            return Err(ProfilerError::AlreadyRecording);
+        }
         ffi::check(ffi::enable(true))?;
+        RECORDING.set(true);
         Ok(Self {
             known_nodes: 0,
             ids: Vec::new(),
@@ -267,6 +283,7 @@ impl Drop for Recorder {
         let _ = ffi::enable(false);
         // Nobody is left to report a fault to; the next recorder starts clean.
         let _ = ffi::take_fault();
+        RECORDING.set(false);
     }
 }
 
