@@ -35,7 +35,7 @@ fn main() {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as i32));
     tch::set_num_threads(threads);
     let _no_grad = tch::no_grad_guard();
-    let mut recorder = Recorder::start();
+    let mut recorder = Recorder::start().expect("no other recorder on this thread");
     println!("profiler overhead, {threads} threads, {seconds} s per model (median latency, interleaved blocks)");
     println!(
         "{:<14} {:>11} {:>11} {:>9} {:>11} {:>9} {:>7}",

@@ -101,7 +101,7 @@ fn recorded_state() -> MonitorState {
     let _no_grad = tch::no_grad_guard();
     tch::set_num_threads(1);
     let mut state = MonitorState::new(&["tiny", "shufflenetv2", "broken"]);
-    let mut rec = Recorder::start();
+    let mut rec = Recorder::start().expect("recorder");
     let mut nets = Vec::new();
     for (id, arch) in [Arch::Tiny, Arch::ShuffleNetV2].into_iter().enumerate() {
         rec.set_enabled(false);
@@ -139,7 +139,7 @@ fn recorded_state() -> MonitorState {
                 let t = Instant::now();
                 let _ = scope.run(|| net.forward(input)).expect("forward pass");
                 let wall_ns = t.elapsed().as_nanos() as u64;
-                let ops = rec.take();
+                let ops = rec.take().expect("complete recording");
                 state.apply(Event::Nodes(rec.new_nodes()));
                 seq += 1;
                 let at_ns = started.elapsed().as_nanos() as u64;

@@ -1,11 +1,12 @@
 //! The op profiler on small real nets: op names, call counts, times, MACs, categories.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use infertop::core::analysis::{model_profile, op_rows};
 use infertop::core::event::{Event, Inference};
 use infertop::core::ops::Category;
-use infertop::core::profiler::{NodeInfo, NodeKind, NodeTiming, Recorder, Scope};
+use infertop::core::profiler::{NodeId, NodeInfo, NodeKind, NodeTiming, ProfilerError, Recorder, Scope};
 use infertop::core::state::MonitorState;
 use tch::{nn, nn::Module, Device, Kind, Tensor};
 
@@ -15,7 +16,7 @@ fn profile(name: &str, timed: usize, f: impl Fn() -> Tensor) -> (MonitorState, V
     let _g = tch::no_grad_guard();
     tch::set_num_threads(1);
     let scope = Scope::new(&format!("model:{name}"));
-    let mut rec = Recorder::start();
+    let mut rec = Recorder::start().expect("recorder");
     let (_, nodes) = rec.calibrate(|| scope.run(&f));
     let model_scope = find(&nodes, &format!("model:{name}"), NodeKind::Scope).id;
     let mut state = MonitorState::new(&[name]);
@@ -26,7 +27,7 @@ fn profile(name: &str, timed: usize, f: impl Fn() -> Tensor) -> (MonitorState, V
         let start = std::time::Instant::now();
         let _ = scope.run(&f);
         let wall = start.elapsed().as_nanos() as u64;
-        let ops = rec.take();
+        let ops = rec.take().expect("complete recording");
         assert_eq!(rec.open_frames(), 0, "every op and scope closed");
         state.apply(Event::Nodes(rec.new_nodes()));
         state.apply(Event::Inference(Inference { model: 0, seq: seq as u64, wall_ns: wall, at_ns: 0, profiled: true, ops: ops.clone() }));
@@ -139,11 +140,143 @@ fn times_nest_and_categories_add_up_to_op_time() {
 fn nothing_is_recorded_on_threads_that_did_not_opt_in() {
     let _g = tch::no_grad_guard();
     let x = Tensor::randn([4, 4], (Kind::Float, Device::Cpu));
-    let mut rec = Recorder::start();
+    let mut rec = Recorder::start().expect("recorder");
     let _ = rec.take();
     let handle = std::thread::spawn(move || {
         let _ = x.relu();
     });
     handle.join().unwrap();
-    assert!(rec.take().is_empty());
+    assert!(rec.take().expect("complete recording").is_empty());
+}
+
+/// Nodes by parent and name.
+fn by_parent(nodes: &[NodeInfo]) -> HashMap<(Option<NodeId>, &str, NodeKind), NodeId> {
+    nodes.iter().map(|n| ((n.parent, &*n.name, n.kind), n.id)).collect()
+}
+
+/// The node called `name` under `parent`.
+fn child(tree: &HashMap<(Option<NodeId>, &str, NodeKind), NodeId>, parent: NodeId, name: &str, kind: NodeKind) -> NodeId {
+    *tree.get(&(Some(parent), name, kind)).unwrap_or_else(|| panic!("no {kind:?} {name} under node {parent}"))
+}
+
+fn calls(timings: &[NodeTiming], node: NodeId) -> u32 {
+    timings.iter().find(|t| t.node == node).map_or(0, |t| t.calls)
+}
+
+#[test]
+fn a_second_recorder_on_a_thread_is_refused_and_leaves_the_first_recording() {
+    let _g = tch::no_grad_guard();
+    let x = Tensor::randn([4, 4], (Kind::Float, Device::Cpu));
+    let mut first = Recorder::start().expect("first recorder");
+    let _ = first.take();
+    assert_eq!(Recorder::start().err(), Some(ProfilerError::AlreadyRecording));
+    // The refused one switched nothing off on its way out.
+    let _ = x.relu();
+    assert!(!first.take().expect("complete recording").is_empty(), "the first recorder still records");
+    assert!(std::thread::spawn(|| Recorder::start().is_ok()).join().unwrap(), "another thread has a slot of its own");
+    drop(first);
+    assert!(Recorder::start().is_ok(), "dropping the recorder frees the slot");
+}
+
+#[test]
+fn a_stale_scope_handle_does_not_close_a_later_frame() {
+    let _g = tch::no_grad_guard();
+    tch::set_num_threads(1);
+    let x = Tensor::randn([4, 4], (Kind::Float, Device::Cpu));
+    let (outer, inner) = (Scope::new("stale.outer"), Scope::new("stale.inner"));
+    let mut rec = Recorder::start().expect("recorder");
+    let outer_open = outer.enter();
+    // Switching recording drops every open frame: the outer scope's handle is stale from here.
+    rec.set_enabled(false);
+    rec.set_enabled(true);
+    let inner_open = inner.enter();
+    drop(outer_open);
+    assert_eq!(rec.open_frames(), 1, "the stale handle closed the inner scope");
+    let _ = x.relu();
+    drop(inner_open);
+    assert_eq!(rec.open_frames(), 0);
+    let timings = rec.take().expect("complete recording");
+    let nodes = rec.new_nodes();
+    let tree = by_parent(&nodes);
+    let inner = child(&tree, 0, "stale.inner", NodeKind::Scope);
+    let relu = child(&tree, inner, "aten::relu", NodeKind::Op);
+    assert_eq!((calls(&timings, inner), calls(&timings, relu)), (1, 1));
+    // The outer frame was dropped, never closed: no time of its own.
+    assert_eq!(calls(&timings, child(&tree, 0, "stale.outer", NodeKind::Scope)), 0);
+}
+
+#[test]
+fn a_scope_guard_dropped_out_of_turn_closes_nothing() {
+    let _g = tch::no_grad_guard();
+    tch::set_num_threads(1);
+    let x = Tensor::randn([4, 4], (Kind::Float, Device::Cpu));
+    let (outer, inner) = (Scope::new("turn.outer"), Scope::new("turn.inner"));
+    let mut rec = Recorder::start().expect("recorder");
+    let outer_open = outer.enter();
+    let inner_open = inner.enter();
+    drop(outer_open);
+    assert_eq!(rec.open_frames(), 2, "the outer guard closed a frame that was not its own");
+    let _ = x.relu();
+    drop(inner_open);
+    assert_eq!(rec.open_frames(), 1, "the outer scope stays open until recording is switched");
+    rec.set_enabled(true);
+    assert_eq!(rec.open_frames(), 0);
+    let timings = rec.take().expect("complete recording");
+    let tree_nodes = rec.new_nodes();
+    let tree = by_parent(&tree_nodes);
+    let inner = child(&tree, child(&tree, 0, "turn.outer", NodeKind::Scope), "turn.inner", NodeKind::Scope);
+    assert_eq!(calls(&timings, child(&tree, inner, "aten::relu", NodeKind::Op)), 1);
+    assert_eq!(calls(&timings, inner), 1);
+}
+
+#[test]
+fn nested_scopes_keep_their_parent_chain_across_a_recording_switch() {
+    let _g = tch::no_grad_guard();
+    tch::set_num_threads(1);
+    let x = Tensor::randn([4, 4], (Kind::Float, Device::Cpu));
+    let (model, block, conv) = (Scope::new("nest.model"), Scope::new("nest.block"), Scope::new("nest.conv"));
+    let mut rec = Recorder::start().expect("recorder");
+    let _ = model.run(|| {
+        let _ = block.run(|| conv.run(|| x.relu()));
+        // Drops the open model frame; what follows hangs from the root.
+        rec.set_enabled(false);
+        rec.set_enabled(true);
+        block.run(|| x.relu())
+    });
+    assert_eq!(rec.open_frames(), 0);
+    let timings = rec.take().expect("complete recording");
+    let nodes = rec.new_nodes();
+    let tree = by_parent(&nodes);
+    let model = child(&tree, 0, "nest.model", NodeKind::Scope);
+    let nested_block = child(&tree, model, "nest.block", NodeKind::Scope);
+    let conv = child(&tree, nested_block, "nest.conv", NodeKind::Scope);
+    let nested_relu = child(&tree, conv, "aten::relu", NodeKind::Op);
+    let top_block = child(&tree, 0, "nest.block", NodeKind::Scope);
+    let top_relu = child(&tree, top_block, "aten::relu", NodeKind::Op);
+    // Every frame closed in turn counted once; the model frame, dropped by the switch, never.
+    for node in [nested_block, conv, nested_relu, top_block, top_relu] {
+        assert_eq!(calls(&timings, node), 1, "node {node}");
+    }
+    assert_eq!(calls(&timings, model), 0);
+}
+
+#[test]
+fn node_names_stay_right_after_the_tree_outgrows_its_first_allocation() {
+    let _g = tch::no_grad_guard();
+    tch::set_num_threads(1);
+    let x = Tensor::randn([4, 4], (Kind::Float, Device::Cpu));
+    // Short names, which std::string keeps inline (so they move whenever the node table grows).
+    let scopes: Vec<Scope> = (0..2500).map(|i| Scope::new(&format!("grow.{i}"))).collect();
+    let mut rec = Recorder::start().expect("recorder");
+    for scope in &scopes {
+        let _ = scope.run(|| x.relu());
+    }
+    let _ = rec.take().expect("complete recording");
+    let nodes = rec.new_nodes();
+    assert!(nodes.len() > 3 * scopes.len(), "{} nodes", nodes.len());
+    let tree = by_parent(&nodes);
+    for scope in &scopes {
+        let relu = child(&tree, child(&tree, 0, scope.name(), NodeKind::Scope), "aten::relu", NodeKind::Op);
+        child(&tree, relu, "aten::clamp_min", NodeKind::Op);
+    }
 }

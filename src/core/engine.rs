@@ -189,11 +189,15 @@ impl Engine {
     }
 
     /// Runs until cancelled, out of models, or disconnected. Model failures are events, not
-    /// errors: the other models go on.
+    /// errors (the other models go on); the engine's own failure is an op profiler that cannot start.
     fn run(mut self) -> Result<(), String> {
         tch::set_num_threads(i32::try_from(self.config.threads).unwrap_or(1));
         tch::manual_seed(0);
         let _no_grad = tch::no_grad_guard();
+        // Paused until `prepare` loads a model: the peak measurement is no inference.
+        let recorder = self.config.op_profile.then(Recorder::start).transpose();
+        self.recorder = recorder.map_err(|e| e.to_string())?;
+        self.set_recording(false);
         // Disconnected only means nobody listens any more: a normal end.
         let _ = self.run_inner();
         Ok(())
@@ -203,9 +207,6 @@ impl Engine {
         if self.config.measure_peak {
             let gmacs = crate::core::peak::peak_gmacs(self.config.threads);
             self.send(Event::Peak { gmacs_per_s: gmacs })?;
-        }
-        if self.config.op_profile {
-            self.recorder = Some(Recorder::start());
         }
         let every = if self.config.op_profile { self.config.profile_every.max(1) } else { 0 };
         self.send(Event::Profiling { every })?;
@@ -341,7 +342,7 @@ impl Engine {
         let wall_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         result?;
         let (ops, nodes) = match self.recorder.as_mut().filter(|_| profiled) {
-            Some(rec) => (rec.take(), rec.new_nodes()),
+            Some(rec) => (rec.take().unwrap_or_default(), rec.new_nodes()),
             None => (Vec::new(), Vec::new()),
         };
         if !nodes.is_empty() {

@@ -5,37 +5,30 @@
 //! into [`NodeTiming`]s after each inference and reports new tree nodes as [`NodeInfo`]s.
 //! [`Scope`] marks a model or a layer so that ops roll up per layer.
 
+use std::cell::Cell;
 use std::collections::HashSet;
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{CStr, CString};
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, OnceLock};
 
-mod ffi {
-    use std::ffi::{c_char, c_void};
-    extern "C" {
-        pub fn infertop_prof_enable(on: i32);
-        pub fn infertop_prof_calibrate(on: i32);
-        pub fn infertop_scope_enter(name: *const c_char) -> *mut c_void;
-        pub fn infertop_scope_exit(handle: *mut c_void);
-        pub fn infertop_prof_node_count() -> i32;
-        pub fn infertop_prof_stack_depth() -> i32;
-        pub fn infertop_prof_node_info(
-            id: i32,
-            parent: *mut i32,
-            is_scope: *mut i32,
-            name: *mut *const c_char,
-            calib_calls: *mut u64,
-            calib_macs: *mut f64,
-            calib_bytes: *mut f64,
-        ) -> i32;
-        pub fn infertop_prof_take(
-            ids: *mut i32,
-            calls: *mut u64,
-            total_ns: *mut u64,
-            self_ns: *mut u64,
-            cap: i32,
-        ) -> i32;
-    }
+mod ffi;
+#[cfg(test)]
+mod tests;
+
+/// Why the op profiler cannot record (or did not record all of an inference).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProfilerError {
+    /// The thread already has a live [`Recorder`]; the shim's state is per thread, so two would
+    /// switch each other off.
+    #[error("this thread already has an op recorder; drop it before starting another")]
+    AlreadyRecording,
+    /// The shim caught an exception (out of memory, an error from libtorch) and stopped
+    /// recording on this thread.
+    #[error("the op profiler stopped recording: {0}")]
+    Stopped(String),
+    /// The shim returned a status this side does not expect.
+    #[error("the op profiler returned status {0}")]
+    Status(i32),
 }
 
 /// Index of a node in the recording thread's calling-context tree.
@@ -72,8 +65,10 @@ pub struct NodeTiming {
     pub self_ns: u64,
 }
 
-/// Interned, NUL-terminated scope names: the shim keeps raw pointers to them while a scope is
-/// open, so they live for the whole process. There are only as many as there are layers.
+/// Interned, NUL-terminated scope names. The shim tells scopes apart by the address of their
+/// name (each tree node keeps the first address seen with it, for the thread's life), so a name
+/// must never be freed and other text put at its address: they live for the whole process.
+/// There are only as many as there are layers.
 fn intern(name: &str) -> &'static CStr {
     static NAMES: OnceLock<Mutex<HashSet<&'static CStr>>> = OnceLock::new();
     let clean = CString::new(name.replace('\0', "")).unwrap_or_default();
@@ -114,79 +109,129 @@ impl Scope {
 
     /// Runs `f` inside this scope. Costs next to nothing when the thread is not recording.
     pub fn run<T>(&self, f: impl FnOnce() -> T) -> T {
-        // SAFETY: the name is interned for the process lifetime; the guard closes the scope
-        // even if `f` unwinds.
-        let handle = unsafe { ffi::infertop_scope_enter(self.name.as_ptr()) };
-        let _guard = ScopeGuard(handle);
+        let _open = self.enter();
         f()
+    }
+
+    /// Opens this scope on the calling thread until the guard drops. Guards close innermost
+    /// first; a guard dropped out of turn, or after recording was switched off and on (which
+    /// drops every open frame), closes nothing, so it never closes someone else's frame.
+    #[must_use = "the scope closes when the guard drops"]
+    pub fn enter(&self) -> ScopeGuard {
+        let mut handle = 0;
+        // SAFETY: the name is interned: NUL-terminated, alive for the process and never reused
+        // for other text, which the shim needs because it compares scope names by address.
+        // `handle` is a valid out-pointer.
+        let rc = unsafe { ffi::infertop_scope_enter(self.name.as_ptr(), &raw mut handle) };
+        // A failure has switched recording off on this thread (the next `take` reports it).
+        ScopeGuard { handle: if rc == ffi::OK { handle } else { 0 }, _not_send: PhantomData }
     }
 }
 
-struct ScopeGuard(*mut c_void);
+/// An open [`Scope`], closed on drop. Bound to the thread that opened it, like the frame.
+pub struct ScopeGuard {
+    /// The shim's handle of the frame, 0 when the thread was not recording.
+    handle: u64,
+    _not_send: PhantomData<*const ()>,
+}
 
 impl Drop for ScopeGuard {
     fn drop(&mut self) {
-        if !self.0.is_null() {
-            // SAFETY: the handle came from `infertop_scope_enter` and is closed exactly once.
-            unsafe { ffi::infertop_scope_exit(self.0) };
+        // The shim closes the frame only if the handle names the innermost open one, so a stale
+        // or out-of-turn guard closes nothing (`IGNORED`); a failure leaves a fault for `take`.
+        if self.handle != 0 {
+            let _ = ffi::scope_exit(self.handle);
         }
     }
 }
 
-/// Records ops on the thread that created it. Not `Send`: the shim's tree is thread-local.
+thread_local! {
+    /// Whether this thread has a live [`Recorder`].
+    static RECORDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Records ops on the thread that created it; a thread has at most one. Not `Send`: the shim's
+/// tree is thread-local.
+///
+/// A failure inside the shim (it caught an exception) switches recording off on the thread;
+/// the next [`Recorder::take`] reports it, and [`Recorder::set_enabled`] starts afresh.
 pub struct Recorder {
     known_nodes: usize,
     ids: Vec<i32>,
     calls: Vec<u64>,
     total: Vec<u64>,
     selfs: Vec<u64>,
+    name: Vec<u8>,
     _not_send: PhantomData<*const ()>,
 }
 
 impl Recorder {
     /// Registers the op callback for this thread and starts recording.
-    #[must_use]
-    pub fn start() -> Self {
-        // SAFETY: a plain call into the shim, which keeps its state per thread.
-        unsafe { ffi::infertop_prof_enable(1) };
-        Self {
+    ///
+    /// # Errors
+    /// [`ProfilerError::AlreadyRecording`] while another `Recorder` of this thread lives, or the
+    /// shim's failure to register its callback.
+    pub fn start() -> Result<Self, ProfilerError> {
+        if RECORDING.get() {
+            return Err(ProfilerError::AlreadyRecording);
+        }
+        ffi::check(ffi::enable(true))?;
+        RECORDING.set(true);
+        Ok(Self {
             known_nodes: 0,
             ids: Vec::new(),
             calls: Vec::new(),
             total: Vec::new(),
             selfs: Vec::new(),
+            name: Vec::new(),
             _not_send: PhantomData,
-        }
+        })
     }
 
     /// Pauses (`false`) or resumes recording on this thread; while paused, ops run without any
-    /// callback (an unprofiled baseline in the same process).
+    /// callback (an unprofiled baseline in the same process). Open scopes are dropped. Should the
+    /// shim fail to switch, recording stays off and the next [`Recorder::take`] says why.
     pub fn set_enabled(&mut self, on: bool) {
-        // SAFETY: a plain call into the shim, which keeps its state per thread.
-        unsafe { ffi::infertop_prof_enable(i32::from(on)) };
+        let _ = ffi::enable(on);
     }
 
     /// Counters of every node touched since the last call, which are then reset.
-    pub fn take(&mut self) -> Vec<NodeTiming> {
-        // SAFETY: the arrays hold `cap` elements and the shim writes at most `cap`.
-        let count = unsafe { ffi::infertop_prof_node_count() } as usize;
+    ///
+    /// # Errors
+    /// When the shim stopped recording since the last call: the counters are incomplete and
+    /// dropped.
+    pub fn take(&mut self) -> Result<Vec<NodeTiming>, ProfilerError> {
+        let timings = self.drain();
+        ffi::take_fault().map_or(Ok(timings), Err)
+    }
+
+    /// Reads and resets the counters.
+    fn drain(&mut self) -> Vec<NodeTiming> {
+        let count = ffi::node_count();
         for v in [&mut self.calls, &mut self.total, &mut self.selfs] {
             v.resize(count, 0);
         }
         self.ids.resize(count, 0);
         let cap = i32::try_from(count).unwrap_or(i32::MAX);
-        let touched = unsafe {
+        let mut touched = 0;
+        // SAFETY: the arrays hold `count` >= `cap` elements and the shim writes at most `cap`.
+        let rc = unsafe {
             ffi::infertop_prof_take(
                 self.ids.as_mut_ptr(),
                 self.calls.as_mut_ptr(),
                 self.total.as_mut_ptr(),
                 self.selfs.as_mut_ptr(),
                 cap,
+                &raw mut touched,
             )
-        } as usize;
-        (0..touched.min(count))
+        };
+        if rc != ffi::OK {
+            return Vec::new();
+        }
+        let touched = usize::try_from(touched).unwrap_or(0).min(count);
+        (0..touched)
             .map(|i| NodeTiming {
-                node: self.ids[i] as NodeId,
+                node: NodeId::try_from(self.ids[i]).unwrap_or_default(),
                 calls: u32::try_from(self.calls[i]).unwrap_or(u32::MAX),
                 total_ns: self.total[i],
                 self_ns: self.selfs[i],
@@ -197,13 +242,13 @@ impl Recorder {
     /// Ops and scopes open on this thread right now (0 between inferences).
     #[must_use]
     pub fn open_frames(&self) -> usize {
-        usize::try_from(unsafe { ffi::infertop_prof_stack_depth() }).unwrap_or(0)
+        ffi::stack_depth()
     }
 
     /// Nodes created since the last call (with their calibration results so far).
     pub fn new_nodes(&mut self) -> Vec<NodeInfo> {
-        let count = unsafe { ffi::infertop_prof_node_count() } as usize;
-        let fresh = (self.known_nodes..count).filter_map(node_info).collect();
+        let count = ffi::node_count();
+        let fresh = (self.known_nodes..count).filter_map(|id| node_info(id, &mut self.name)).collect();
         self.known_nodes = count;
         fresh
     }
@@ -211,18 +256,21 @@ impl Recorder {
     /// Runs `f` with input and output capture on, so that every node's MACs and bytes are
     /// measured from real shapes; returns `f`'s result and the nodes
     /// that this pass reached (or created), with their calibration.
-    /// Slow: meant for one pass per model.
+    /// Slow: meant for one pass per model. While paused, `f` runs without calibration; should
+    /// the shim fail, the next [`Recorder::take`] says why.
     pub fn calibrate<T>(&mut self, f: impl FnOnce() -> T) -> (T, Vec<NodeInfo>) {
-        unsafe { ffi::infertop_prof_calibrate(1) };
-        let out = f();
-        unsafe { ffi::infertop_prof_calibrate(0) };
-        let _ = self.take();
-        let count = unsafe { ffi::infertop_prof_node_count() } as usize;
+        let out = {
+            let _calibrating = Calibrating::on();
+            f()
+        };
+        // The pass's counters are no timings: input capture slows every op down.
+        let _ = self.drain();
+        let count = ffi::node_count();
         let known_before = self.known_nodes;
         // Nodes of other models had their calibration cleared by this pass: report only what
         // this pass saw, plus any node that is new.
         let seen = (0..count)
-            .filter_map(node_info)
+            .filter_map(|id| node_info(id, &mut self.name))
             .filter(|n| n.calib_calls > 0 || n.id as usize >= known_before)
             .collect();
         self.known_nodes = count;
@@ -232,33 +280,41 @@ impl Recorder {
 
 impl Drop for Recorder {
     fn drop(&mut self) {
-        unsafe { ffi::infertop_prof_enable(0) };
+        let _ = ffi::enable(false);
+        // Nobody is left to report a fault to; the next recorder starts clean.
+        let _ = ffi::take_fault();
+        RECORDING.set(false);
     }
 }
 
-fn node_info(id: usize) -> Option<NodeInfo> {
-    let (mut parent, mut is_scope) = (0i32, 0i32);
-    let mut name: *const c_char = std::ptr::null();
-    let (mut calls, mut macs, mut bytes) = (0u64, 0f64, 0f64);
-    let id = i32::try_from(id).ok()?;
-    // SAFETY: all out-pointers are valid; the name stays valid while the thread lives and is
-    // copied before returning.
-    let rc = unsafe {
-        ffi::infertop_prof_node_info(
-            id, &mut parent, &mut is_scope, &mut name, &mut calls, &mut macs, &mut bytes,
-        )
-    };
-    if rc != 0 || name.is_null() {
-        return None;
+/// Input capture, on until dropped (so also when the calibrated pass unwinds).
+struct Calibrating;
+
+impl Calibrating {
+    fn on() -> Self {
+        // Refused while paused (the pass then runs without calibration); failures leave a fault.
+        let _ = ffi::calibrate(true);
+        Self
     }
-    let name = unsafe { CStr::from_ptr(name) }.to_string_lossy();
+}
+
+impl Drop for Calibrating {
+    fn drop(&mut self) {
+        let _ = ffi::calibrate(false);
+    }
+}
+
+/// Node `id` as the shim describes it, its name copied through the reusable buffer `name`.
+fn node_info(id: usize, name: &mut Vec<u8>) -> Option<NodeInfo> {
+    let id = i32::try_from(id).ok()?;
+    let raw = ffi::node(id, name)?;
     Some(NodeInfo {
-        id: id as NodeId,
-        parent: u32::try_from(parent).ok(),
-        kind: if is_scope != 0 { NodeKind::Scope } else { NodeKind::Op },
-        name: Arc::from(name.as_ref()),
-        calib_calls: calls,
-        macs,
-        bytes,
+        id: NodeId::try_from(id).ok()?,
+        parent: u32::try_from(raw.parent).ok(),
+        kind: if raw.is_scope != 0 { NodeKind::Scope } else { NodeKind::Op },
+        name: Arc::from(String::from_utf8_lossy(name).as_ref()),
+        calib_calls: raw.calib_calls,
+        macs: raw.calib_macs,
+        bytes: raw.calib_bytes,
     })
 }

@@ -10,24 +10,44 @@
 // them, and tests or other threads can profile side by side without touching each other. libtorch
 // hands thread-local callbacks on to intra-op worker threads; those do not record (the `enabled`
 // flag is per thread) because their work happens inside an op the engine thread already times.
+//
+// Failures: no C++ exception may unwind into Rust (undefined behaviour), and one leaving a
+// callback would only be logged by libtorch, with our tree left half updated. So every entry
+// point and callback is noexcept, and those that can throw run their body through `guarded`,
+// which catches everything. An exception (out of memory while the tree grows, an error from
+// libtorch) switches recording off on the thread and leaves a fault that Rust collects with
+// infertop_prof_take_fault, so an interrupted recording never passes for a complete one. Entry
+// points that can fail return a status: kOk, kIgnored, or one of the negative kErr* codes
+// (mirrored in profiler/ffi.rs).
 #include <ATen/record_function.h>
 #include <ATen/core/ivalue.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
 namespace {
+
+constexpr int kOk = 0;
+constexpr int kIgnored = 1;  // a scope exit whose frame is not the innermost open one
+constexpr int kErrOutOfMemory = -1;
+constexpr int kErrException = -2;
+constexpr int kErrNotRecording = -3;
+constexpr int kErrBadArgument = -4;
 
 constexpr int32_t kRoot = 0;
 
 struct Node {
   int32_t parent;
   uint8_t is_scope;  // 1 for scopes (layers, models, USER_SCOPE records), 0 for ops
-  const char* name_ptr;  // the pointer first seen with this name (see child_of)
-  std::string name;
+  const char* name_ptr;  // the pointer first seen with this name, only compared (see child_of)
+  std::string name;      // copied out by infertop_prof_node_info, never handed out
   std::vector<int32_t> children;
   // Counters since the last take.
   uint64_t calls = 0, total_ns = 0, self_ns = 0;
@@ -38,27 +58,31 @@ struct Node {
 };
 
 struct Frame {
-  int32_t node;
-  uint64_t start_ns;
-  uint64_t child_ns;
+  int32_t node = kRoot;
+  uint64_t start_ns = 0;
+  uint64_t child_ns = 0;
+  // The handle of a scope opened by infertop_scope_enter (unique on its thread); 0 for frames
+  // the callbacks push, which only the end callback closes.
+  uint64_t serial = 0;
   // Calibration only: the factor that turns the first output's element count into MACs,
   // and the bytes the inputs occupy; both must be read in the start callback.
   double macs_per_output = 0;
   double input_bytes = 0;
 };
 
+// Constructing this allocates nothing and cannot throw, so any code, the catch handlers
+// included, may touch `tls`; the tree's first allocations happen in `ready`, inside a guard.
 struct ThreadProfile {
   bool enabled = false;
   bool calibrating = false;
   at::CallbackHandle handle = 0;  // this thread's callback, 0 when none
-  std::vector<Node> nodes;        // by id; only indices are kept across calls
+  std::vector<Node> nodes;        // by id, the root first; only ids leave the shim
   std::vector<Frame> stack;
   std::vector<int32_t> touched;
-  ThreadProfile() {
-    nodes.reserve(4096);
-    stack.reserve(64);
-    nodes.push_back(Node{-1, 1, nullptr, "<root>", {}});
-  }
+  uint64_t last_serial = 0;      // of the last scope infertop_scope_enter opened
+  int32_t failing_creation = 0;  // tests only: the node creation (counting down) that throws
+  int fault = kOk;               // the first failure since infertop_prof_take_fault
+  char fault_text[200] = {};
 };
 
 thread_local ThreadProfile tls;
@@ -69,29 +93,75 @@ inline uint64_t now_ns() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
+// Stops recording on this thread after `code` and keeps the first fault for Rust. Usable from
+// anywhere, the callbacks included: it neither allocates nor touches libtorch's callback list
+// (the callback stays registered but idle until the next infertop_prof_enable removes it).
+int fail(int code, const char* what) noexcept {
+  ThreadProfile& t = tls;
+  t.enabled = false;
+  t.stack.clear();
+  if (t.fault == kOk) {
+    t.fault = code;
+    std::snprintf(t.fault_text, sizeof t.fault_text, "%s", what);
+  }
+  return code;
+}
+
+// Runs `body` (returning a status) and turns any exception into a fault.
+template <class Body>
+int guarded(Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return fail(kErrOutOfMemory, "out of memory");
+  } catch (const c10::Error& e) {
+    return fail(kErrException, e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return fail(kErrException, e.what());
+  } catch (...) {
+    return fail(kErrException, "unknown C++ exception");
+  }
+}
+
+// Creates the root on first use.
+void ready(ThreadProfile& t) {
+  if (!t.nodes.empty()) return;
+  t.stack.reserve(64);
+  t.nodes.reserve(4096);
+  t.nodes.push_back(Node{-1, 1, nullptr, "<root>", {}});
+}
+
 // How a name identifies a node. Op names point into operator schemas and infertop's scope names
 // are interned for the process, so for both the pointer identifies the name and a pointer match
 // is enough (the text is compared only when no pointer matches). A USER_SCOPE record's name lives
 // inside the RecordFunction, whose memory the next record may reuse: those compare by text only.
 enum class Match { PointerFirst, TextOnly };
 
+// The child of `parent` with this name, created if new. If it throws, the tree is unchanged.
 int32_t child_of(ThreadProfile& t, int32_t parent, const char* name, bool is_scope, Match match) {
-  const std::vector<int32_t>& children = t.nodes[parent].children;
   if (match == Match::PointerFirst) {
-    for (int32_t c : children)
+    for (int32_t c : t.nodes[parent].children)
       if (t.nodes[c].name_ptr == name && t.nodes[c].is_scope == is_scope) return c;
   }
-  for (int32_t c : children)
+  for (int32_t c : t.nodes[parent].children)
     if (t.nodes[c].is_scope == is_scope && t.nodes[c].name == name) return c;
+  if (t.failing_creation > 0 && --t.failing_creation == 0) throw std::bad_alloc();
   int32_t id = int32_t(t.nodes.size());
-  t.nodes.push_back(Node{parent, uint8_t(is_scope), match == Match::PointerFirst ? name : nullptr, name, {}});
   t.nodes[parent].children.push_back(id);
+  try {
+    t.nodes.push_back(
+        Node{parent, uint8_t(is_scope), match == Match::PointerFirst ? name : nullptr, name, {}});
+  } catch (...) {
+    t.nodes[parent].children.pop_back();
+    throw;
+  }
   return id;
 }
 
 Frame& push(ThreadProfile& t, const char* name, bool is_scope, Match match) {
-  int32_t parent = t.stack.empty() ? kRoot : t.stack.back().node;
-  t.stack.push_back(Frame{child_of(t, parent, name, is_scope, match), 0, 0});
+  Frame f;
+  f.node = child_of(t, t.stack.empty() ? kRoot : t.stack.back().node, name, is_scope, match);
+  t.stack.push_back(f);
   return t.stack.back();
 }
 
@@ -100,31 +170,42 @@ Frame& push_record(ThreadProfile& t, const at::RecordFunction& fn) {
   return push(t, fn.name(), is_scope, is_scope ? Match::TextOnly : Match::PointerFirst);
 }
 
+// Closes the innermost frame. If it throws, nothing has changed.
 void pop(ThreadProfile& t, uint64_t end_ns) {
-  Frame f = t.stack.back();
+  const Frame f = t.stack.back();
+  Node& n = t.nodes[f.node];
+  if (!n.touched) t.touched.push_back(f.node);  // the one step that may throw, so it goes first
+  n.touched = true;
   t.stack.pop_back();
   uint64_t dur = end_ns > f.start_ns ? end_ns - f.start_ns : 0;
-  Node& n = t.nodes[f.node];
   n.calls += 1;
   n.total_ns += dur;
   n.self_ns += dur > f.child_ns ? dur - f.child_ns : 0;
   if (t.calibrating) n.calib_calls += 1;
-  if (!n.touched) {
-    n.touched = true;
-    t.touched.push_back(f.node);
-  }
   if (!t.stack.empty()) t.stack.back().child_ns += dur;
 }
 
-std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
+// Whether an end callback has a frame of its own to close: the innermost one, if a start
+// callback pushed it (a scope frame on top means this record's start was not seen).
+bool callback_frame_on_top(const ThreadProfile& t) {
+  return t.enabled && !t.stack.empty() && t.stack.back().serial == 0;
+}
+
+std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) noexcept {
   ThreadProfile& t = tls;
-  if (t.enabled) push_record(t, fn).start_ns = now_ns();
+  if (t.enabled) guarded([&] {
+    push_record(t, fn).start_ns = now_ns();
+    return kOk;
+  });
   return nullptr;
 }
 
-void on_end(const at::RecordFunction&, at::ObserverContext*) {
+void on_end(const at::RecordFunction&, at::ObserverContext*) noexcept {
   ThreadProfile& t = tls;
-  if (t.enabled && !t.stack.empty()) pop(t, now_ns());
+  if (callback_frame_on_top(t)) guarded([&] {
+    pop(t, now_ns());
+    return kOk;
+  });
 }
 
 // ---- calibration: MACs and bytes from real shapes -------------------------------------------
@@ -164,33 +245,40 @@ double macs_per_output(const char* name, c10::ArrayRef<const c10::IValue> in) {
   return 0;
 }
 
-std::unique_ptr<at::ObserverContext> on_start_calib(const at::RecordFunction& fn) {
-  if (!tls.enabled) return nullptr;
-  Frame& f = push_record(tls, fn);
-  if (fn.scope() != at::RecordScope::USER_SCOPE) {
-    auto in = fn.inputs();
-    f.macs_per_output = macs_per_output(fn.name(), in);
-    for (const auto& v : in) f.input_bytes += tensor_bytes(v);
-  }
-  f.start_ns = now_ns();
+
+std::unique_ptr<at::ObserverContext> on_start_calib(const at::RecordFunction& fn) noexcept {
+  ThreadProfile& t = tls;
+  if (t.enabled) guarded([&] {
+    Frame& f = push_record(t, fn);
+    if (fn.scope() != at::RecordScope::USER_SCOPE) {
+      auto in = fn.inputs();
+      f.macs_per_output = macs_per_output(fn.name(), in);
+      for (const auto& v : in) f.input_bytes += tensor_bytes(v);
+    }
+    f.start_ns = now_ns();
+    return kOk;
+  });
   return nullptr;
 }
 
-void on_end_calib(const at::RecordFunction& fn, at::ObserverContext*) {
-  if (!tls.enabled || tls.stack.empty()) return;
-  const Frame& f = tls.stack.back();
-  Node& n = tls.nodes[f.node];
-  if (!n.is_scope) {
-    const auto& out = fn.outputs();
-    double out_bytes = 0;
-    for (const auto& v : out) out_bytes += tensor_bytes(v);
-    double out_elems = (!out.empty() && out[0].isTensor() && out[0].toTensor().defined())
-                           ? double(out[0].toTensor().numel())
-                           : 0.0;
-    n.calib_macs += f.macs_per_output * out_elems;
-    n.calib_bytes += f.input_bytes + out_bytes;
-  }
-  pop(tls, now_ns());
+void on_end_calib(const at::RecordFunction& fn, at::ObserverContext*) noexcept {
+  ThreadProfile& t = tls;
+  if (callback_frame_on_top(t)) guarded([&] {
+    const Frame& f = t.stack.back();
+    Node& n = t.nodes[f.node];
+    if (!n.is_scope) {
+      const auto& out = fn.outputs();
+      double out_bytes = 0;
+      for (const auto& v : out) out_bytes += tensor_bytes(v);
+      double out_elems = (!out.empty() && out[0].isTensor() && out[0].toTensor().defined())
+                             ? double(out[0].toTensor().numel())
+                             : 0.0;
+      n.calib_macs += f.macs_per_output * out_elems;
+      n.calib_bytes += f.input_bytes + out_bytes;
+    }
+    pop(t, now_ns());
+    return kOk;
+  });
 }
 
 at::RecordFunctionCallback make_callback(bool calibrating) {
@@ -201,93 +289,171 @@ at::RecordFunctionCallback make_callback(bool calibrating) {
   return cb;
 }
 
+// Unregisters this thread's callback, if any. Only from the entry points below, never from a
+// callback (libtorch may be walking its callback list then).
+void drop_callback(ThreadProfile& t) {
+  if (t.handle == 0) return;
+  at::removeCallback(t.handle);
+  t.handle = 0;
+}
+
 }  // namespace
 
 extern "C" {
 
-/// Starts (1) or stops (0) recording on the calling thread.
-void infertop_prof_enable(int on) {
-  // The engine calls this before every inference; with nothing to change (the stack is empty
-  // between inferences), re-registering the callback would be wasted work.
-  if (tls.enabled == (on != 0) && !tls.calibrating && tls.stack.empty()) return;
-  if (tls.handle != 0) {
-    at::removeCallback(tls.handle);
-    tls.handle = 0;
-  }
-  tls.enabled = on != 0;
-  tls.calibrating = false;
-  tls.stack.clear();
-  if (tls.enabled) tls.handle = at::addThreadLocalCallback(make_callback(false));
+/// Starts (1) or stops (0) recording on the calling thread; either way open frames are dropped
+/// (their scope handles go stale). Also the way back after a fault: recording starts afresh.
+int infertop_prof_enable(int on) noexcept {
+  return guarded([on] {
+    ThreadProfile& t = tls;
+    const bool want = on != 0;
+    // The engine calls this before every inference; with nothing to change (the stack is empty
+    // between inferences), re-registering the callback would be wasted work.
+    if (t.enabled == want && (t.handle != 0) == want && !t.calibrating && t.stack.empty())
+      return kOk;
+    t.enabled = false;
+    t.calibrating = false;
+    t.stack.clear();
+    drop_callback(t);
+    if (want) {
+      ready(t);
+      t.handle = at::addThreadLocalCallback(make_callback(false));
+      t.enabled = true;
+    }
+    return kOk;
+  });
 }
 
 /// Swaps this thread's timing callback for one that captures inputs and outputs (slow) and
-/// clears the previous calibration; 0 swaps back.
-void infertop_prof_calibrate(int on) {
-  if (!tls.enabled || tls.calibrating == (on != 0)) return;
-  if (on) {
-    for (Node& n : tls.nodes) { n.calib_calls = 0; n.calib_macs = 0; n.calib_bytes = 0; }
-  }
-  at::removeCallback(tls.handle);
-  tls.calibrating = on != 0;
-  tls.handle = at::addThreadLocalCallback(make_callback(tls.calibrating));
+/// clears the previous calibration; 0 swaps back. kErrNotRecording when asked to calibrate
+/// while recording is off.
+int infertop_prof_calibrate(int on) noexcept {
+  return guarded([on] {
+    ThreadProfile& t = tls;
+    const bool want = on != 0;
+    if (t.calibrating == want) return kOk;
+    if (want && !t.enabled) return kErrNotRecording;
+    if (want) {
+      for (Node& n : t.nodes) {
+        n.calib_calls = 0;
+        n.calib_macs = 0;
+        n.calib_bytes = 0;
+      }
+    }
+    // Off first: should adding the new callback throw, none is left behind.
+    drop_callback(t);
+    t.calibrating = want;
+    if (t.enabled) t.handle = at::addThreadLocalCallback(make_callback(want));
+    return kOk;
+  });
 }
 
-/// Opens a scope named `name` (interned by the caller: it must outlive the process's use of the
-/// profiler) on the calling thread; returns a handle for `infertop_scope_exit`, or null when this
-/// thread does not record. Scopes are pushed on the tree directly rather than through a
-/// USER_SCOPE RecordFunction: same tree, without a heap allocation and a name copy per layer.
-void* infertop_scope_enter(const char* name) {
-  ThreadProfile& t = tls;
-  if (!t.enabled) return nullptr;
-  push(t, name, true, Match::PointerFirst).start_ns = now_ns();
-  return &t;
+/// Opens a scope on the calling thread and sets `*handle` to the value that closes it, 0 when
+/// the thread does not record. `name` is compared by address first (see Match), so it must be
+/// NUL-terminated and never name other text at that address while the thread lives: infertop
+/// interns scope names for the process. Scopes are pushed on the tree directly rather than
+/// through a USER_SCOPE RecordFunction: same tree, without a heap allocation and a name copy
+/// per layer.
+int infertop_scope_enter(const char* name, uint64_t* handle) noexcept {
+  if (name == nullptr || handle == nullptr) return kErrBadArgument;
+  *handle = 0;
+  return guarded([name, handle] {
+    ThreadProfile& t = tls;
+    if (!t.enabled) return kOk;
+    Frame& f = push(t, name, true, Match::PointerFirst);
+    f.serial = ++t.last_serial;
+    f.start_ns = now_ns();
+    *handle = f.serial;
+    return kOk;
+  });
 }
 
-void infertop_scope_exit(void* handle) {
-  ThreadProfile& t = tls;
-  if (handle == &t && t.enabled && !t.stack.empty()) pop(t, now_ns());
+/// Closes the scope `handle` opened if it is the innermost open frame; otherwise (a stale
+/// handle after recording was switched, or an exit out of turn) closes nothing: kIgnored.
+int infertop_scope_exit(uint64_t handle) noexcept {
+  return guarded([handle] {
+    ThreadProfile& t = tls;
+    if (handle == 0 || !t.enabled || t.stack.empty() || t.stack.back().serial != handle)
+      return kIgnored;
+    pop(t, now_ns());
+    return kOk;
+  });
 }
 
 /// Frames open on this thread's stack: 0 between inferences.
-int32_t infertop_prof_stack_depth() { return int32_t(tls.stack.size()); }
+int32_t infertop_prof_stack_depth() noexcept { return int32_t(tls.stack.size()); }
 
 /// Number of nodes known so far; ids are 0..count and never change.
-int32_t infertop_prof_node_count() { return int32_t(tls.nodes.size()); }
+int32_t infertop_prof_node_count() noexcept { return int32_t(tls.nodes.size()); }
 
-/// Describes node `id`: its parent (-1 for the root), whether it is a user scope, its name
-/// (valid for the thread's lifetime) and the calibration results.
-int infertop_prof_node_info(int32_t id, int32_t* parent, int32_t* is_scope, const char** name,
-                            uint64_t* calib_calls, double* calib_macs, double* calib_bytes) {
-  if (id < 0 || size_t(id) >= tls.nodes.size()) return -1;
-  const Node& n = tls.nodes[id];
-  *parent = n.parent;
-  *is_scope = n.is_scope;
-  *name = n.name.c_str();
-  *calib_calls = n.calib_calls;
-  *calib_macs = n.calib_macs;
-  *calib_bytes = n.calib_bytes;
-  return 0;
+/// A node as infertop_prof_node_info describes it (mirrored by `RawNode` in profiler/ffi.rs).
+struct InfertopNode {
+  int32_t parent;    // -1 for the root
+  int32_t is_scope;  // 1 for scopes, 0 for ops
+  uint64_t calib_calls;
+  double calib_macs;
+  double calib_bytes;
+  uint64_t name_len;  // bytes in the whole name, which may exceed what was copied
+};
+
+/// Describes node `id` in `*out` and copies up to `name_cap` bytes of its name (UTF-8, no NUL)
+/// into `name`. A caller whose buffer was shorter than `out->name_len` asks again with a longer
+/// one. Nothing handed out points into the shim's memory.
+int infertop_prof_node_info(int32_t id, InfertopNode* out, char* name, size_t name_cap) noexcept {
+  return guarded([=] {
+    const ThreadProfile& t = tls;
+    if (out == nullptr || (name == nullptr && name_cap > 0) || id < 0 ||
+        size_t(id) >= t.nodes.size())
+      return kErrBadArgument;
+    const Node& n = t.nodes[size_t(id)];
+    *out = InfertopNode{n.parent,     int32_t(n.is_scope), n.calib_calls,
+                        n.calib_macs, n.calib_bytes,       uint64_t(n.name.size())};
+    size_t copied = std::min(name_cap, n.name.size());
+    if (copied > 0) std::memcpy(name, n.name.data(), copied);
+    return kOk;
+  });
 }
 
 /// Copies the counters of every node touched since the last call into the arrays (up to `cap`
-/// entries), resets them, and returns how many nodes were touched (which may exceed `cap`: the
-/// caller then grows its arrays and the rest is lost, so callers size them by node count).
-int32_t infertop_prof_take(int32_t* ids, uint64_t* calls, uint64_t* total_ns, uint64_t* self_ns,
-                           int32_t cap) {
-  int32_t n = int32_t(tls.touched.size());
-  for (int32_t i = 0; i < n; ++i) {
-    Node& node = tls.nodes[tls.touched[i]];
-    if (i < cap) {
-      ids[i] = tls.touched[i];
-      calls[i] = node.calls;
-      total_ns[i] = node.total_ns;
-      self_ns[i] = node.self_ns;
+/// entries), resets them, and sets `*touched` to how many nodes were touched (which may exceed
+/// `cap`: the caller then loses the rest, so callers size the arrays by node count).
+int infertop_prof_take(int32_t* ids, uint64_t* calls, uint64_t* total_ns, uint64_t* self_ns,
+                       int32_t cap, int32_t* touched) noexcept {
+  if (touched == nullptr || (cap > 0 && (!ids || !calls || !total_ns || !self_ns)))
+    return kErrBadArgument;
+  return guarded([=] {
+    ThreadProfile& t = tls;
+    int32_t n = int32_t(t.touched.size());
+    for (int32_t i = 0; i < n; ++i) {
+      Node& node = t.nodes[t.touched[i]];
+      if (i < cap) {
+        ids[i] = t.touched[i];
+        calls[i] = node.calls;
+        total_ns[i] = node.total_ns;
+        self_ns[i] = node.self_ns;
+      }
+      node.calls = node.total_ns = node.self_ns = 0;
+      node.touched = false;
     }
-    node.calls = node.total_ns = node.self_ns = 0;
-    node.touched = false;
-  }
-  tls.touched.clear();
-  return n;
+    t.touched.clear();
+    *touched = n;
+    return kOk;
+  });
 }
+
+/// Returns the first fault since the last call (kOk when none) and clears it, copying its
+/// message, NUL-terminated and cut to `text_cap` bytes, into `text`.
+int infertop_prof_take_fault(char* text, size_t text_cap) noexcept {
+  ThreadProfile& t = tls;
+  int fault = t.fault;
+  if (text != nullptr && text_cap > 0) std::snprintf(text, text_cap, "%s", t.fault_text);
+  t.fault = kOk;
+  t.fault_text[0] = '\0';
+  return fault;
+}
+
+/// Tests only: the `n`th node created on this thread from now on fails as if the heap were
+/// full (0: none).
+void infertop_prof_fail_node_creation(int32_t n) noexcept { tls.failing_creation = n; }
 
 }  // extern "C"
