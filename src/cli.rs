@@ -168,9 +168,6 @@ impl Cli {
     /// Intra-op threads to use: the flag, or every core.
     #[must_use]
     pub fn thread_count(&self) -> usize {
-        self.threads.map_or_else(
-            || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
-            usize::from,
-        )
+        self.threads.map_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get), usize::from)
     }
 }

@@ -1,24 +1,24 @@
 //! The measuring core: engine, profiler, sampler, statistics and state. It knows nothing about
 //! the terminal (tests/core_boundary.rs keeps the terminal crates out of it).
 
+pub mod analysis;
+pub mod beyond;
+pub mod clock;
 pub mod engine;
 pub mod event;
 pub mod manifest;
+pub mod model;
 pub mod nets;
 pub mod oneline;
-pub mod profiler;
-pub mod stats;
-pub mod throttle;
-pub mod timeline;
-pub mod analysis;
-pub mod beyond;
-pub mod model;
 pub mod ops;
 pub mod optree;
 pub mod peak;
+pub mod profiler;
+pub mod sampler;
 pub mod session;
 pub mod state;
+pub mod stats;
 pub mod summary;
-pub mod sampler;
 pub mod sysfs;
-pub mod clock;
+pub mod throttle;
+pub mod timeline;

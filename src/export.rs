@@ -98,7 +98,8 @@ pub const MIN_FREE_BYTES: u64 = 32 * 1024 * 1024;
 /// # Errors
 /// When there is less room, or the file system cannot be asked.
 pub fn check_room(base: &Path) -> Result<(), ExportError> {
-    let free = free_bytes(base).map_err(|e| ExportError::new("cannot check free space of snapshot folder", base, &e))?;
+    let free =
+        free_bytes(base).map_err(|e| ExportError::new("cannot check free space of snapshot folder", base, &e))?;
     if free >= MIN_FREE_BYTES {
         return Ok(());
     }
@@ -173,7 +174,11 @@ pub fn write_final_snapshot(base: &Path, state: &MonitorState, meta: &RunMeta) -
 /// Writes a snapshot of a copy of the state on a blocking thread, so a slow disk never stalls
 /// the front end (and, through the full event channel, the engine).
 #[must_use]
-pub fn spawn_snapshot(base: PathBuf, state: MonitorState, meta: RunMeta) -> tokio::task::JoinHandle<Result<PathBuf, ExportError>> {
+pub fn spawn_snapshot(
+    base: PathBuf,
+    state: MonitorState,
+    meta: RunMeta,
+) -> tokio::task::JoinHandle<Result<PathBuf, ExportError>> {
     tokio::task::spawn_blocking(move || write_snapshot(&base, &state, &meta))
 }
 

@@ -145,7 +145,13 @@ fn best_effort_stderr(line: &str) {
 }
 
 /// The closing lines: `summary after 12.0s (reason):` in text mode, then one line per model.
-fn summary_lines(out: &mut impl Write, state: &MonitorState, elapsed: Duration, end: &End, format: LineFormat) -> io::Result<()> {
+fn summary_lines(
+    out: &mut impl Write,
+    state: &MonitorState,
+    elapsed: Duration,
+    end: &End,
+    format: LineFormat,
+) -> io::Result<()> {
     if format == LineFormat::Text {
         writeln!(out, "summary after {:.1}s ({}):", elapsed.as_secs_f64(), end.reason())?;
     }
@@ -220,7 +226,9 @@ fn print_lines(out: &mut impl Write, state: &MonitorState, elapsed: Duration, fo
     if let Some(sample) = state.system.last() {
         let line = match format {
             LineFormat::Text => system_line(sample, elapsed),
-            LineFormat::Jsonl => serde_json::json!({ "elapsed_s": elapsed.as_secs_f64(), "system": sample }).to_string(),
+            LineFormat::Jsonl => {
+                serde_json::json!({ "elapsed_s": elapsed.as_secs_f64(), "system": sample }).to_string()
+            }
         };
         writeln!(out, "{line}")?;
     }
@@ -320,9 +328,7 @@ pub async fn summary(plan: &Plan) -> anyhow::Result<()> {
 #[must_use]
 pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
     let mhz = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}"));
-    let temp = sample
-        .hottest()
-        .map_or_else(|| "n/a".to_string(), |t| format!("{:.1}°C {}", t.celsius, t.name));
+    let temp = sample.hottest().map_or_else(|| "n/a".to_string(), |t| format!("{:.1}°C {}", t.celsius, t.name));
     let throttle = match sample.throttle.report() {
         None => "unknown".to_string(),
         Some(r) => {

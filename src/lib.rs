@@ -20,8 +20,9 @@ pub use cli::Cli;
 /// folder); other errors for runtime failures.
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
     cli.validate()?;
-    let plan = core::session::Plan::new(cli.models.as_deref(), &cli.only, cli.batch, cli.thread_count(), !cli.no_op_profile)
-        .map_err(UsageError::Plan)?;
+    let plan =
+        core::session::Plan::new(cli.models.as_deref(), &cli.only, cli.batch, cli.thread_count(), !cli.no_op_profile)
+            .map_err(UsageError::Plan)?;
     let plan = core::session::Plan {
         sample_every: Some(cli.sample_every),
         sysfs_root: cli.sysfs_root.clone(),

@@ -113,7 +113,9 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
             let error = session.state.engine_error.clone().unwrap_or_default();
             anyhow::bail!("the engine stopped: {error}{where_saved}")
         }
-        _ if saved.as_ref().is_some_and(|s| s.path().is_none()) => anyhow::bail!("{}", where_saved.trim_start_matches("; ")),
+        _ if saved.as_ref().is_some_and(|s| s.path().is_none()) => {
+            anyhow::bail!("{}", where_saved.trim_start_matches("; "))
+        }
         _ => Ok(()),
     }
 }
@@ -143,7 +145,9 @@ async fn finished(pending: &mut Option<JoinHandle<Result<PathBuf, ExportError>>>
     let Some(handle) = pending.as_mut() else { return std::future::pending().await };
     let result = handle.await;
     *pending = None;
-    result.unwrap_or_else(|e| Err(ExportError::new("cannot write snapshot under", Path::new("."), &io::Error::other(e.to_string()))))
+    result.unwrap_or_else(|e| {
+        Err(ExportError::new("cannot write snapshot under", Path::new("."), &io::Error::other(e.to_string())))
+    })
 }
 
 /// Applies a key's action to the UI state, and to the engine or the state where it concerns

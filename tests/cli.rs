@@ -38,7 +38,10 @@ fn absurd_input_shapes_exit_2_before_any_model_runs() {
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.toml");
     std::fs::write(&big, "[[model]]\nname = \"big\"\narch = \"tiny\"\ninput = [3, 512, 512]\n").unwrap();
-    assert_usage_error(&["--headless", "--batch", "4096", "--models", big.to_str().unwrap()], "--batch 4096: model 'big'");
+    assert_usage_error(
+        &["--headless", "--batch", "4096", "--models", big.to_str().unwrap()],
+        "--batch 4096: model 'big'",
+    );
 }
 
 #[test]
@@ -61,8 +64,18 @@ fn help_explains_every_flag_and_exits_0() {
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8_lossy(&out.stdout);
     for flag in [
-        "--headless", "--duration", "--threads", "--only", "--models", "--no-op-profile",
-        "--export-dir", "--export-every", "--theme", "--fps", "--sample-every", "--sysfs-root",
+        "--headless",
+        "--duration",
+        "--threads",
+        "--only",
+        "--models",
+        "--no-op-profile",
+        "--export-dir",
+        "--export-every",
+        "--theme",
+        "--fps",
+        "--sample-every",
+        "--sysfs-root",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }

@@ -28,9 +28,12 @@ fn front_end_mentions(text: &str) -> Vec<&'static str> {
     }
     for module in ["tui", "headless", "cli", "signals"] {
         let paths = [format!("crate::{module}"), format!("super::{module}"), format!("infertop::{module}")];
-        let in_group = code.contains("crate::{") && code.split("crate::{").skip(1).any(|rest| {
-            rest.split('}').next().is_some_and(|group| group.split(',').any(|item| item.trim().split("::").next() == Some(module)))
-        });
+        let in_group = code.contains("crate::{")
+            && code.split("crate::{").skip(1).any(|rest| {
+                rest.split('}')
+                    .next()
+                    .is_some_and(|group| group.split(',').any(|item| item.trim().split("::").next() == Some(module)))
+            });
         if in_group || paths.iter().any(|p| code.contains(p.as_str())) {
             found.push(module);
         }

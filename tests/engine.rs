@@ -119,7 +119,8 @@ fn every_model_gets_its_own_op_subtree_and_macs() {
     let mut session = Session::start(&plan(vec![tiny("first"), tiny("second"), tiny("third")], true), true).unwrap();
     run_until(&mut session, |s| s.engine_stopped);
     let state = &session.state;
-    let macs: Vec<f64> = state.models.iter().map(|m| infertop::core::analysis::model_profile(&state.tree, m).macs).collect();
+    let macs: Vec<f64> =
+        state.models.iter().map(|m| infertop::core::analysis::model_profile(&state.tree, m).macs).collect();
     assert!(macs[0] > 0.0, "{macs:?}");
     assert!(macs.iter().all(|&m| m == macs[0]), "{macs:?}");
     let scopes: Vec<_> = state.models.iter().map(|m| m.scope.expect("a model scope")).collect();

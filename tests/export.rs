@@ -9,8 +9,8 @@ use infertop::core::event::{Event, Inference, ModelInfo};
 use infertop::core::nets::{parameter_count, Arch};
 use infertop::core::profiler::{NodeKind, Recorder, Scope};
 use infertop::core::sampler::{
-    CpuFreqPolicy, LoadAverage, MemoryUsage, SystemSample, TempReading, ThrottleBits, ThrottleReport,
-    ThrottleSource, ThrottleState,
+    CpuFreqPolicy, LoadAverage, MemoryUsage, SystemSample, TempReading, ThrottleBits, ThrottleReport, ThrottleSource,
+    ThrottleState,
 };
 use infertop::core::state::MonitorState;
 use infertop::export::{check_writable, default_export_base, write_snapshot, RunMeta, FILES};
@@ -21,13 +21,19 @@ latency_ms_p99,latency_ms_min,latency_ms_max,inferences_per_s,ms_per_gmac,gmacs_
 share_conv2d,share_batchnorm,share_relu,share_concat,share_add,share_pool,share_linear,share_bookkeeping,\
 share_other,throttle_penalty,latency_ms_full_clock,throttled_inferences,status,error,top1_error_pct,source,\
 batch,input_chw,macs_per_image,bytes,profiled_iterations,percentile_window,op_ms,latency_ms_profiled_mean,peak_gmacs_per_s";
-const OPS_HEADER: &str =
-    "model,op,parent_op,category,calls_per_inference,self_ms,total_ms,macs,bytes,gmacs_per_s";
+const OPS_HEADER: &str = "model,op,parent_op,category,calls_per_inference,self_ms,total_ms,macs,bytes,gmacs_per_s";
 const LAYERS_HEADER: &str = "model,layer,leaf,ms,time_share,macs,mac_share,bytes";
 const SYSTEM_HEADER: &str = "t_ms,metric,source,value,running_model";
 const SHARES: [&str; 9] = [
-    "share_conv2d", "share_batchnorm", "share_relu", "share_concat", "share_add", "share_pool",
-    "share_linear", "share_bookkeeping", "share_other",
+    "share_conv2d",
+    "share_batchnorm",
+    "share_relu",
+    "share_concat",
+    "share_add",
+    "share_pool",
+    "share_linear",
+    "share_bookkeeping",
+    "share_other",
 ];
 const PEAK_GMACS: f64 = 50.0;
 
@@ -114,7 +120,8 @@ fn recorded_state() -> MonitorState {
         let _ = rec.take();
         let (logits, nodes) = rec.calibrate(|| scope.run(|| net.forward(&input)));
         let _ = logits.expect("forward pass");
-        let root = nodes.iter().find(|n| n.kind == NodeKind::Scope && *n.name == *scope.name()).expect("model scope").id;
+        let root =
+            nodes.iter().find(|n| n.kind == NodeKind::Scope && *n.name == *scope.name()).expect("model scope").id;
         state.apply(Event::Nodes(nodes));
         state.apply(Event::ModelScope { model: id, scope: root });
         let info = ModelInfo {
@@ -143,7 +150,14 @@ fn recorded_state() -> MonitorState {
                 state.apply(Event::Nodes(rec.new_nodes()));
                 seq += 1;
                 let at_ns = started.elapsed().as_nanos() as u64;
-                state.apply(Event::Inference(Inference { model: id, seq, wall_ns, at_ns, profiled: !ops.is_empty(), ops }));
+                state.apply(Event::Inference(Inference {
+                    model: id,
+                    seq,
+                    wall_ns,
+                    at_ns,
+                    profiled: !ops.is_empty(),
+                    ops,
+                }));
             }
         }
     }
@@ -212,7 +226,10 @@ fn a_snapshot_of_a_profiled_run_reads_back_consistently() {
         let shares: f64 = SHARES.iter().map(|s| num(m, s)).sum();
         assert!((shares - 1.0).abs() < 1e-9, "{name}: shares add up to {shares}");
         let (p50, p90, p99) = (num(m, "latency_ms_p50"), num(m, "latency_ms_p90"), num(m, "latency_ms_p99"));
-        assert!(num(m, "latency_ms_min") <= p50 && p50 <= p90 && p90 <= p99 && p99 <= num(m, "latency_ms_max"), "{m:?}");
+        assert!(
+            num(m, "latency_ms_min") <= p50 && p50 <= p90 && p90 <= p99 && p99 <= num(m, "latency_ms_max"),
+            "{m:?}"
+        );
         let mean = num(m, "latency_ms_mean");
         assert!((num(m, "inferences_per_s") - 1000.0 / mean).abs() < 1e-6);
         let macs = num(m, "macs");
@@ -232,7 +249,8 @@ fn a_snapshot_of_a_profiled_run_reads_back_consistently() {
     assert!(empty(&models[0], "top1_error_pct"));
     let broken = &models[2];
     assert_eq!((broken["status"].as_str(), broken["error"].as_str()), ("failed", "no such file"));
-    for column in SHARES.iter().chain(&["latency_ms_p50", "macs", "params", "gmacs_per_s", "op_ms", "throttle_penalty"]) {
+    for column in SHARES.iter().chain(&["latency_ms_p50", "macs", "params", "gmacs_per_s", "op_ms", "throttle_penalty"])
+    {
         assert!(empty(broken, column), "broken model: {column} = {:?}", broken[*column]);
     }
     assert_eq!(num(broken, "iterations"), 0.0);
@@ -350,7 +368,12 @@ fn an_empty_state_gives_headers_only_and_snapshots_never_collide() {
     // `20261124-163000`, and `-2` when the second one falls in the same second.
     assert!(a.len() == 15 && a.as_bytes()[8] == b'-', "{a}");
     assert!(b.len() == 15 || *b == format!("{a}-2"), "{b}");
-    for (file, header) in [("models.csv", MODELS_HEADER), ("ops.csv", OPS_HEADER), ("layers.csv", LAYERS_HEADER), ("system.csv", SYSTEM_HEADER)] {
+    for (file, header) in [
+        ("models.csv", MODELS_HEADER),
+        ("ops.csv", OPS_HEADER),
+        ("layers.csv", LAYERS_HEADER),
+        ("system.csv", SYSTEM_HEADER),
+    ] {
         assert_eq!(std::fs::read_to_string(first.join(file)).unwrap(), format!("{header}\n"), "{file}");
     }
     assert_eq!(entries(base.path()).len(), 2, "no staging folders left: {:?}", entries(base.path()));

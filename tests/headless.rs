@@ -74,7 +74,19 @@ fn headless_with_root(root: &str) -> String {
     let manifest = manifest_with_tiny(dir.path());
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(root);
     let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
-        .args(["--headless", "--duration", "2s", "--print-every", "1s", "--threads", "1", "--sample-every", "100ms", "--only", "tiny"])
+        .args([
+            "--headless",
+            "--duration",
+            "2s",
+            "--print-every",
+            "1s",
+            "--threads",
+            "1",
+            "--sample-every",
+            "100ms",
+            "--only",
+            "tiny",
+        ])
         .arg("--models")
         .arg(&manifest)
         .arg("--sysfs-root")

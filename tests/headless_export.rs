@@ -23,10 +23,8 @@ type Rows = Vec<HashMap<String, String>>;
 fn read_csv(path: &Path) -> (Vec<String>, Rows) {
     let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    let rows = reader
-        .records()
-        .map(|r| headers.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect())
-        .collect();
+    let rows =
+        reader.records().map(|r| headers.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect()).collect();
     (headers, rows)
 }
 
@@ -40,7 +38,21 @@ fn check_snapshot(dir: &Path, models: &[&str]) {
         assert!(dir.join(file).is_file(), "{} lacks {file}", dir.display());
     }
     let (headers, rows) = read_csv(&dir.join("models.csv"));
-    for h in ["model", "params", "macs", "iterations", "latency_ms_p50", "latency_ms_p90", "latency_ms_p99", "inferences_per_s", "ms_per_gmac", "share_conv2d", "share_bookkeeping", "share_other", "throttle_penalty"] {
+    for h in [
+        "model",
+        "params",
+        "macs",
+        "iterations",
+        "latency_ms_p50",
+        "latency_ms_p90",
+        "latency_ms_p99",
+        "inferences_per_s",
+        "ms_per_gmac",
+        "share_conv2d",
+        "share_bookkeeping",
+        "share_other",
+        "throttle_penalty",
+    ] {
         assert!(headers.iter().any(|x| x == h), "models.csv lacks {h}: {headers:?}");
     }
     let (_, ops) = read_csv(&dir.join("ops.csv"));
@@ -52,7 +64,8 @@ fn check_snapshot(dir: &Path, models: &[&str]) {
         let shares: f64 = headers.iter().filter(|h| h.starts_with("share_")).map(|h| num(row, h)).sum();
         assert!((shares - 1.0).abs() < 1e-6, "{model}: shares add up to {shares}");
         // Top-level ops (no parent op) take at most the latency of the inferences they ran in.
-        let top: f64 = ops.iter().filter(|o| o["model"] == *model && o["parent_op"].is_empty()).map(|o| num(o, "total_ms")).sum();
+        let top: f64 =
+            ops.iter().filter(|o| o["model"] == *model && o["parent_op"].is_empty()).map(|o| num(o, "total_ms")).sum();
         assert!(top > 0.0 && top <= num(row, "latency_ms_profiled_mean"), "{model}: top-level ops {top} ms");
         assert!(num(row, "profiled_iterations") > 0.0);
     }
@@ -66,7 +79,8 @@ fn check_snapshot(dir: &Path, models: &[&str]) {
 }
 
 fn snapshots(base: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(base).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(base).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     dirs.sort();
     dirs
 }
@@ -76,7 +90,18 @@ fn periodic_and_final_snapshots_parse_back_and_agree() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("snaps");
     let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
-        .args(["--headless", "--duration", "4s", "--export-every", "1500ms", "--threads", "1", "--sample-every", "200ms", "--models"])
+        .args([
+            "--headless",
+            "--duration",
+            "4s",
+            "--export-every",
+            "1500ms",
+            "--threads",
+            "1",
+            "--sample-every",
+            "200ms",
+            "--models",
+        ])
         .arg(manifest(dir.path()))
         .arg("--export-dir")
         .arg(&base)
@@ -91,7 +116,11 @@ fn periodic_and_final_snapshots_parse_back_and_agree() {
     }
     check_snapshot(dirs.last().unwrap(), &["tiny", "shufflenetv2"]);
     // Nothing half-written stays behind.
-    let hidden: Vec<_> = std::fs::read_dir(&base).unwrap().map(|e| e.unwrap().file_name()).filter(|n| n.to_string_lossy().starts_with('.')).collect();
+    let hidden: Vec<_> = std::fs::read_dir(&base)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with('.'))
+        .collect();
     assert!(hidden.is_empty(), "{hidden:?}");
 }
 

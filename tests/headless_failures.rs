@@ -184,7 +184,9 @@ fn a_second_interrupt_during_a_long_inference_exits_at_once_with_a_snapshot() {
 fn open_pty() -> (OwnedFd, OwnedFd) {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two descriptors we then own; null name, termios and size are allowed.
-    let rc = unsafe { libc::openpty(&raw mut master, &raw mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    let rc = unsafe {
+        libc::openpty(&raw mut master, &raw mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
+    };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
     // Close-on-exec: children that other tests start meanwhile must not inherit the master,
     // or closing ours would not hang the terminal up.

@@ -13,9 +13,7 @@ const KEYS: &str = "name, arch, torchscript, input, batch, enabled, weights, top
 const INPUT_HINT: &str = "3 positive integers [channels, height, width], e.g. [3, 32, 32]";
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/manifests")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifests").join(name)
 }
 
 /// Loads a broken fixture and returns its error message after the file name, checking that the
@@ -72,22 +70,11 @@ fn builtin_has_the_ten_models_in_order_then_tiny_disabled() {
         assert_eq!(spec.batch, 1);
         assert!(spec.enabled);
         assert!(spec.weights.is_none());
-        assert!(
-            spec.top1_error.is_some_and(|e| e > 20.0 && e < 35.0),
-            "{}",
-            spec.name
-        );
-        assert!(
-            spec.top5_error.is_some_and(|e| e > 5.0 && e < 11.0),
-            "{}",
-            spec.name
-        );
+        assert!(spec.top1_error.is_some_and(|e| e > 20.0 && e < 35.0), "{}", spec.name);
+        assert!(spec.top5_error.is_some_and(|e| e > 5.0 && e < 11.0), "{}", spec.name);
     }
     let resnet = &manifest.models[3];
-    assert_eq!(
-        (resnet.top1_error, resnet.top5_error),
-        (Some(22.61), Some(6.04))
-    );
+    assert_eq!((resnet.top1_error, resnet.top5_error), (Some(22.61), Some(6.04)));
 }
 
 #[test]
@@ -119,10 +106,7 @@ fn defaults_apply_when_keys_are_left_out() {
     assert_eq!(spec.input, [1, 8, 9]);
     assert_eq!(spec.batch, 1);
     assert!(spec.enabled);
-    assert_eq!(
-        (spec.weights.as_ref(), spec.top1_error, spec.top5_error),
-        (None, None, None)
-    );
+    assert_eq!((spec.weights.as_ref(), spec.top1_error, spec.top5_error), (None, None, None));
     assert_eq!(spec.notes, None);
 }
 
@@ -133,11 +117,7 @@ fn every_key_is_read() {
     let spec = parse(text).unwrap().models.remove(0);
     assert_eq!(spec.batch, 8);
     assert!(!spec.enabled);
-    assert_eq!(
-        spec.top1_error,
-        Some(30.0),
-        "an integer is accepted as a percentage"
-    );
+    assert_eq!(spec.top1_error, Some(30.0), "an integer is accepted as a percentage");
     assert_eq!(spec.top5_error, Some(9.5));
     assert_eq!(spec.notes.as_deref(), Some("a note"));
 }
@@ -178,13 +158,8 @@ fn select_with_names_takes_exactly_those_in_manifest_order_even_if_disabled() {
 #[test]
 fn select_with_an_unknown_name_lists_the_valid_ones() {
     let manifest = parse(THREE).unwrap();
-    let err = manifest
-        .select(&["a".to_string(), "resnet51".to_string()])
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "test.toml: unknown model 'resnet51' (valid: a, b, c)"
-    );
+    let err = manifest.select(&["a".to_string(), "resnet51".to_string()]).unwrap_err();
+    assert_eq!(err.to_string(), "test.toml: unknown model 'resnet51' (valid: a, b, c)");
 }
 
 #[test]
@@ -192,15 +167,10 @@ fn select_without_names_fails_when_every_model_is_disabled() {
     let path = fixture("all_disabled.toml");
     let manifest = Manifest::load(&path).unwrap();
     let err = manifest.select(&[]).unwrap_err();
-    let expected = format!(
-        "{}: every model has enabled = false (enable one, or name the models to run)",
-        path.display()
-    );
+    let expected =
+        format!("{}: every model has enabled = false (enable one, or name the models to run)", path.display());
     assert_eq!(err.to_string(), expected);
-    assert_eq!(
-        names(&manifest.select(&["resnet50".to_string()]).unwrap()),
-        ["resnet50"]
-    );
+    assert_eq!(names(&manifest.select(&["resnet50".to_string()]).unwrap()), ["resnet50"]);
 }
 
 // ---- paths ----
@@ -208,11 +178,7 @@ fn select_without_names_fails_when_every_model_is_disabled() {
 #[test]
 fn paths_resolve_against_the_manifest_folder() {
     let dir = tempfile::tempdir().unwrap();
-    for file in [
-        "nets/scripted.pt",
-        "weights/tiny.ot",
-        "weights/tiny.safetensors",
-    ] {
+    for file in ["nets/scripted.pt", "weights/tiny.ot", "weights/tiny.safetensors"] {
         let path = dir.path().join(file);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, b"").unwrap();
@@ -240,25 +206,10 @@ fn paths_resolve_against_the_manifest_folder() {
 
     let manifest = Manifest::load(&path).unwrap();
     assert_eq!(manifest.source, path.display().to_string());
-    let [scripted, ot, st] = &manifest.models[..] else {
-        panic!("three models")
-    };
-    assert_eq!(
-        scripted.source,
-        ModelSource::TorchScript(dir.path().join("nets/scripted.pt"))
-    );
-    assert_eq!(
-        ot.weights.as_deref(),
-        Some(dir.path().join("weights/tiny.ot").as_path())
-    );
-    assert_eq!(
-        st.weights.as_deref(),
-        Some(
-            dir.path()
-                .join("weights/../weights/tiny.safetensors")
-                .as_path()
-        )
-    );
+    let [scripted, ot, st] = &manifest.models[..] else { panic!("three models") };
+    assert_eq!(scripted.source, ModelSource::TorchScript(dir.path().join("nets/scripted.pt")));
+    assert_eq!(ot.weights.as_deref(), Some(dir.path().join("weights/tiny.ot").as_path()));
+    assert_eq!(st.weights.as_deref(), Some(dir.path().join("weights/../weights/tiny.safetensors").as_path()));
 
     // `parse` resolves against the folder it is given, whatever the current folder.
     let parsed = Manifest::parse(text, "inline", dir.path()).unwrap();
@@ -271,10 +222,7 @@ fn an_absolute_path_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("abs.pt");
     std::fs::write(&file, b"").unwrap();
-    let text = format!(
-        "[[model]]\nname = \"a\"\ntorchscript = '{}'\ninput = [3, 32, 32]\n",
-        file.display()
-    );
+    let text = format!("[[model]]\nname = \"a\"\ntorchscript = '{}'\ninput = [3, 32, 32]\n", file.display());
     let manifest = Manifest::parse(&text, "inline", Path::new("/somewhere/else")).unwrap();
     assert_eq!(manifest.models[0].source, ModelSource::TorchScript(file));
 }
@@ -285,37 +233,23 @@ fn an_absolute_path_is_kept() {
 fn unreadable_file() {
     let path = fixture("no-such-manifest.toml");
     let message = Manifest::load(&path).unwrap_err().to_string();
-    assert!(
-        message.starts_with(&format!("{}: cannot read: ", path.display())),
-        "{message}"
-    );
+    assert!(message.starts_with(&format!("{}: cannot read: ", path.display())), "{message}");
     assert!(!message.contains('\n'));
 }
 
 #[test]
 fn syntax_error_names_line_and_column() {
     let message = error_after_file("syntax.toml");
-    assert_eq!(
-        message,
-        ":4:14: invalid TOML: invalid basic string, expected `\"`"
-    );
+    assert_eq!(message, ":4:14: invalid TOML: invalid basic string, expected `\"`");
     // The same place toml's own (multi-line) report points at.
     let text = std::fs::read_to_string(fixture("syntax.toml")).unwrap();
-    let toml_report = toml::from_str::<toml::Table>(&text)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        toml_report.starts_with("TOML parse error at line 4, column 14\n"),
-        "{toml_report}"
-    );
+    let toml_report = toml::from_str::<toml::Table>(&text).unwrap_err().to_string();
+    assert!(toml_report.starts_with("TOML parse error at line 4, column 14\n"), "{toml_report}");
 }
 
 #[test]
 fn unknown_key() {
-    assert_eq!(
-        error_after_file("unknown_key.toml"),
-        format!(": model 'vgg16': unknown key 'colour' (valid: {KEYS})")
-    );
+    assert_eq!(error_after_file("unknown_key.toml"), format!(": model 'vgg16': unknown key 'colour' (valid: {KEYS})"));
 }
 
 #[test]
@@ -328,10 +262,7 @@ fn unknown_top_level_key() {
 
 #[test]
 fn model_as_a_single_table() {
-    assert_eq!(
-        error_after_file("model_not_array.toml"),
-        ": 'model' holds a table; expected [[model]] tables"
-    );
+    assert_eq!(error_after_file("model_not_array.toml"), ": 'model' holds a table; expected [[model]] tables");
 }
 
 #[test]
@@ -352,10 +283,7 @@ fn missing_name_names_the_entry_by_index() {
 
 #[test]
 fn empty_name() {
-    assert_eq!(
-        error_after_file("empty_name.toml"),
-        ": model[0]: name = \"\": expected a non-empty name"
-    );
+    assert_eq!(error_after_file("empty_name.toml"), ": model[0]: name = \"\": expected a non-empty name");
 }
 
 #[test]
@@ -370,9 +298,7 @@ fn duplicate_name() {
 fn neither_arch_nor_torchscript() {
     assert_eq!(
         error_after_file("no_source.toml"),
-        format!(
-            ": model 'mystery': needs 'arch' (a built-in: {ARCHS}) or 'torchscript' (a file path)"
-        )
+        format!(": model 'mystery': needs 'arch' (a built-in: {ARCHS}) or 'torchscript' (a file path)")
     );
 }
 
@@ -484,10 +410,7 @@ fn batch_of_the_wrong_type() {
 
 #[test]
 fn name_of_the_wrong_type_names_the_entry_by_index() {
-    assert_eq!(
-        error_after_file("wrong_type_unnamed.toml"),
-        ": model[1]: name = 7: expected a string"
-    );
+    assert_eq!(error_after_file("wrong_type_unnamed.toml"), ": model[1]: name = 7: expected a string");
 }
 
 #[test]

@@ -79,12 +79,7 @@ fn resnet50() {
     check(
         Arch::ResNet50,
         23_705_252,
-        &[
-            "conv1.0.weight",
-            "conv2_x.0.shortcut.0.weight",
-            "conv5_x.2.residual_function.7.running_var",
-            "fc.bias",
-        ],
+        &["conv1.0.weight", "conv2_x.0.shortcut.0.weight", "conv5_x.2.residual_function.7.running_var", "fc.bias"],
     );
 }
 
@@ -150,13 +145,7 @@ fn shufflenetv2() {
     check(
         Arch::ShuffleNetV2,
         1_360_896,
-        &[
-            "pre.1.weight",
-            "stage2.0.shortcut.2.weight",
-            "stage3.7.residual.5.weight",
-            "conv5.1.running_var",
-            "fc.bias",
-        ],
+        &["pre.1.weight", "stage2.0.shortcut.2.weight", "stage3.7.residual.5.weight", "conv5.1.running_var", "fc.bias"],
     );
 }
 

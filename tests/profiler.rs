@@ -30,7 +30,14 @@ fn profile(name: &str, timed: usize, f: impl Fn() -> Tensor) -> (MonitorState, V
         let ops = rec.take().expect("complete recording");
         assert_eq!(rec.open_frames(), 0, "every op and scope closed");
         state.apply(Event::Nodes(rec.new_nodes()));
-        state.apply(Event::Inference(Inference { model: 0, seq: seq as u64, wall_ns: wall, at_ns: 0, profiled: true, ops: ops.clone() }));
+        state.apply(Event::Inference(Inference {
+            model: 0,
+            seq: seq as u64,
+            wall_ns: wall,
+            at_ns: 0,
+            profiled: true,
+            ops: ops.clone(),
+        }));
         runs.push((wall, ops));
     }
     drop(rec);
@@ -42,7 +49,9 @@ fn find<'a>(nodes: &'a [NodeInfo], name: &str, kind: NodeKind) -> &'a NodeInfo {
 }
 
 fn row<'a>(rows: &'a [infertop::core::analysis::OpRow], op: &str) -> &'a infertop::core::analysis::OpRow {
-    rows.iter().find(|r| &*r.op == op).unwrap_or_else(|| panic!("no row {op} in {:?}", rows.iter().map(|r| r.op.clone()).collect::<Vec<Arc<str>>>()))
+    rows.iter()
+        .find(|r| &*r.op == op)
+        .unwrap_or_else(|| panic!("no row {op} in {:?}", rows.iter().map(|r| r.op.clone()).collect::<Vec<Arc<str>>>()))
 }
 
 #[test]
@@ -51,7 +60,8 @@ fn conv_macs_are_exact_for_plain_grouped_and_depthwise() {
     let p = vs.root();
     let plain = nn::conv2d(&p / "plain", 3, 4, 3, nn::ConvConfig { padding: 1, ..Default::default() });
     let grouped = nn::conv2d(&p / "grouped", 4, 8, 3, nn::ConvConfig { padding: 1, groups: 2, ..Default::default() });
-    let depthwise = nn::conv2d(&p / "dw", 8, 8, 3, nn::ConvConfig { padding: 1, groups: 8, stride: 2, ..Default::default() });
+    let depthwise =
+        nn::conv2d(&p / "dw", 8, 8, 3, nn::ConvConfig { padding: 1, groups: 8, stride: 2, ..Default::default() });
     let x = Tensor::randn([2, 3, 8, 8], (Kind::Float, Device::Cpu));
     let (state, _) = profile("convs", 3, || depthwise.forward(&grouped.forward(&plain.forward(&x))));
     let rows = op_rows(&state.tree, &state.models[0], false);
@@ -112,8 +122,20 @@ fn times_nest_and_categories_add_up_to_op_time() {
         assert!(r.self_ms >= 0.0);
     }
     // Exactly one call per inference of each top-level op we made.
-    for op in ["aten::conv2d", "aten::batch_norm", "aten::relu", "aten::cat", "aten::add", "aten::max_pool2d", "aten::view", "aten::linear"] {
-        let top = by_parent.iter().find(|r| &*r.op == op && r.parent_op.is_none()).unwrap_or_else(|| panic!("{op} is not top-level"));
+    for op in [
+        "aten::conv2d",
+        "aten::batch_norm",
+        "aten::relu",
+        "aten::cat",
+        "aten::add",
+        "aten::max_pool2d",
+        "aten::view",
+        "aten::linear",
+    ] {
+        let top = by_parent
+            .iter()
+            .find(|r| &*r.op == op && r.parent_op.is_none())
+            .unwrap_or_else(|| panic!("{op} is not top-level"));
         assert_eq!(top.calls, 1.0, "{op}");
     }
     // ReLU runs as clamp_min underneath, batch norm as native_batch_norm.
@@ -122,17 +144,34 @@ fn times_nest_and_categories_add_up_to_op_time() {
     let profile = model_profile(&state.tree, model);
     let sum: f64 = profile.categories.iter().map(|c| c.ms).sum();
     assert!((sum - profile.op_ms).abs() < 1e-9, "categories {sum} vs op time {}", profile.op_ms);
-    for cat in [Category::Conv2d, Category::BatchNorm, Category::Relu, Category::Concat, Category::Add, Category::Pool, Category::Linear, Category::Bookkeeping] {
+    for cat in [
+        Category::Conv2d,
+        Category::BatchNorm,
+        Category::Relu,
+        Category::Concat,
+        Category::Add,
+        Category::Pool,
+        Category::Linear,
+        Category::Bookkeeping,
+    ] {
         let c = profile.categories.iter().find(|c| c.category == Some(cat)).unwrap();
         assert!(c.ms > 0.0, "{cat:?} got no time");
     }
     // Top-level op time never exceeds the wall time of the inference it ran in.
     for (wall, ops) in &runs {
-        let top: u64 = ops.iter().filter(|t| state.tree.get(t.node).is_some_and(|n| n.is_top_level_op())).map(|t| t.total_ns).sum();
+        let top: u64 = ops
+            .iter()
+            .filter(|t| state.tree.get(t.node).is_some_and(|n| n.is_top_level_op()))
+            .map(|t| t.total_ns)
+            .sum();
         assert!(top <= *wall, "top-level {top} ns > wall {wall} ns");
     }
     // The conv ran inside its layer scope.
-    let conv_node = (0..5000).filter_map(|i| state.tree.get(i).map(|n| (i, n))).find(|(_, n)| &*n.name == "aten::conv2d").unwrap().1;
+    let conv_node = (0..5000)
+        .filter_map(|i| state.tree.get(i).map(|n| (i, n)))
+        .find(|(_, n)| &*n.name == "aten::conv2d")
+        .unwrap()
+        .1;
     assert_eq!(state.tree.name_of(conv_node.scope.unwrap()), "block.conv");
 }
 
@@ -155,7 +194,12 @@ fn by_parent(nodes: &[NodeInfo]) -> HashMap<(Option<NodeId>, &str, NodeKind), No
 }
 
 /// The node called `name` under `parent`.
-fn child(tree: &HashMap<(Option<NodeId>, &str, NodeKind), NodeId>, parent: NodeId, name: &str, kind: NodeKind) -> NodeId {
+fn child(
+    tree: &HashMap<(Option<NodeId>, &str, NodeKind), NodeId>,
+    parent: NodeId,
+    name: &str,
+    kind: NodeKind,
+) -> NodeId {
     *tree.get(&(Some(parent), name, kind)).unwrap_or_else(|| panic!("no {kind:?} {name} under node {parent}"))
 }
 

@@ -77,8 +77,12 @@ fn the_sampler_skips_fifos_and_endless_files_and_reads_the_rest() {
     let tree = stuck_tree();
     let root = tree.path().to_owned();
     let sample = returns(move || {
-        let mut sampler =
-            Sampler::new(SamplerConfig { root, throttle_command: None, system_stats: false, ..SamplerConfig::default() });
+        let mut sampler = Sampler::new(SamplerConfig {
+            root,
+            throttle_command: None,
+            system_stats: false,
+            ..SamplerConfig::default()
+        });
         // Twice: a reader left stuck by the first sample would show in the second.
         sampler.sample();
         sampler.sample()

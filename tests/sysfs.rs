@@ -5,9 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use infertop::core::sampler::{
-    Sampler, SamplerConfig, SystemSample, ThrottleBits, ThrottleSource, ThrottleState,
-};
+use infertop::core::sampler::{Sampler, SamplerConfig, SystemSample, ThrottleBits, ThrottleSource, ThrottleState};
 
 fn fixture(board: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sysfs").join(board)
@@ -127,10 +125,7 @@ fn jetson_orin_nano() {
     let sample = sample_of("jetson-orin-nano");
     // The DLA zones' −256 °C sentinels are dropped; the rest keep the board's own names.
     let names: Vec<&str> = sample.temps.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(
-        names,
-        ["cpu-thermal", "gpu-thermal", "soc0-thermal", "soc1-thermal", "soc2-thermal", "tj-thermal"]
-    );
+    assert_eq!(names, ["cpu-thermal", "gpu-thermal", "soc0-thermal", "soc1-thermal", "soc2-thermal", "tj-thermal"]);
     let hottest = sample.hottest().unwrap();
     assert_eq!((hottest.name.as_str(), hottest.celsius), ("tj-thermal", 52.062));
 
@@ -211,11 +206,8 @@ fn the_sampler_can_move_to_a_sampling_thread() {
 
 #[test]
 fn host_statistics_come_from_this_machine() {
-    let mut sampler = Sampler::new(SamplerConfig {
-        root: fixture("vm"),
-        throttle_command: None,
-        ..SamplerConfig::default()
-    });
+    let mut sampler =
+        Sampler::new(SamplerConfig { root: fixture("vm"), throttle_command: None, ..SamplerConfig::default() });
     let sample = sampler.sample();
     assert!(!sample.usage_pct.is_empty());
     assert!(sample.usage_pct.iter().all(|u| (0.0..=100.0).contains(u)));

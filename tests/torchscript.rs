@@ -26,7 +26,11 @@ fn save_traced_net(path: &Path) {
 fn run_until(session: &mut Session, pred: impl Fn(&MonitorState) -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while !pred(&session.state) {
-        assert!(std::time::Instant::now() < deadline, "condition not reached: {:?}", session.state.models.iter().map(|m| &m.status).collect::<Vec<_>>());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not reached: {:?}",
+            session.state.models.iter().map(|m| &m.status).collect::<Vec<_>>()
+        );
         match session.events.blocking_recv() {
             Some(e) => session.state.apply(e),
             None => panic!("engine ended early"),
@@ -50,7 +54,8 @@ fn a_traced_model_runs_through_the_manifest_with_op_data_and_a_bad_shape_fails_a
     plan.sample_every = None;
     let mut session = Session::start(&plan, false).unwrap();
     run_until(&mut session, |s| {
-        s.models[0].latency.summary().is_some_and(|l| l.count >= 5) && s.models[2].latency.summary().is_some_and(|l| l.count >= 5)
+        s.models[0].latency.summary().is_some_and(|l| l.count >= 5)
+            && s.models[2].latency.summary().is_some_and(|l| l.count >= 5)
     });
     session.stop();
     let state = &session.state;
@@ -66,7 +71,8 @@ fn a_traced_model_runs_through_the_manifest_with_op_data_and_a_bad_shape_fails_a
     assert!(traced.info.is_some());
     // Op-level data without layers: convolution MACs from real shapes.
     let rows = op_rows(&state.tree, traced, false);
-    let conv = rows.iter().find(|r| &*r.op == "aten::_convolution" || &*r.op == "aten::conv2d").expect("a convolution op");
+    let conv =
+        rows.iter().find(|r| &*r.op == "aten::_convolution" || &*r.op == "aten::conv2d").expect("a convolution op");
     assert_eq!(conv.macs, 8.0 * 16.0 * 16.0 * 3.0 * 9.0);
     assert!(model_profile(&state.tree, traced).op_ms > 0.0);
 }
@@ -90,7 +96,8 @@ fn a_scripted_exception_names_its_cause_in_one_line() {
     plan.sample_every = None;
     let mut session = Session::start(&plan, false).unwrap();
     run_until(&mut session, |s| {
-        matches!(s.models[0].status, ModelStatus::Failed(_)) && s.models[1].latency.summary().is_some_and(|l| l.count >= 3)
+        matches!(s.models[0].status, ModelStatus::Failed(_))
+            && s.models[1].latency.summary().is_some_and(|l| l.count >= 3)
     });
     session.stop();
     let ModelStatus::Failed(e) = &session.state.models[0].status else { unreachable!("checked above") };

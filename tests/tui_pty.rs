@@ -27,7 +27,9 @@ impl Pty {
         let (mut master, mut slave) = (0, 0);
         let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
         // SAFETY: openpty writes two descriptors we then own; null name and termios are allowed.
-        let rc = unsafe { libc::openpty(&raw mut master, &raw mut slave, std::ptr::null_mut(), std::ptr::null(), &raw const size) };
+        let rc = unsafe {
+            libc::openpty(&raw mut master, &raw mut slave, std::ptr::null_mut(), std::ptr::null(), &raw const size)
+        };
         assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
         // Close-on-exec: children that other tests start meanwhile must not inherit the master,
         // or closing ours would not hang the terminal up.
@@ -198,7 +200,12 @@ fn tiny_args(manifest: &std::path::Path) -> Vec<String> {
 /// The snapshot folders written under the manifest's folder, oldest first.
 fn snapshots(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut found: Vec<_> = std::fs::read_dir(dir.join("snapshots"))
-        .map(|entries| entries.map(|e| e.unwrap().path()).filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.')).collect())
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+                .collect()
+        })
         .unwrap_or_default();
     found.sort();
     found

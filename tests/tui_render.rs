@@ -138,15 +138,38 @@ fn sparse_states() -> Vec<(&'static str, MonitorState)> {
     let mut out = vec![("no models", MonitorState::new::<&str>(&[]))];
     out.push(("loading", MonitorState::new(&["a", "b"])));
     let mut ready = MonitorState::new(&["a"]);
-    let info = ModelInfo { name: "a".into(), source: "arch:tiny".into(), params: 10, batch: 1, input: [3, 32, 32], top1_error: None };
+    let info = ModelInfo {
+        name: "a".into(),
+        source: "arch:tiny".into(),
+        params: 10,
+        batch: 1,
+        input: [3, 32, 32],
+        top1_error: None,
+    };
     ready.apply(Event::ModelReady { model: 0, info });
-    let node = |id, parent, kind, name: &str| NodeInfo { id, parent, kind, name: name.into(), calib_calls: 1, macs: 1e6, bytes: 1e3 };
-    ready.apply(Event::Nodes(vec![node(0, None, NodeKind::Scope, "a"), node(1, Some(0), NodeKind::Op, "aten::conv2d")]));
+    let node = |id, parent, kind, name: &str| NodeInfo {
+        id,
+        parent,
+        kind,
+        name: name.into(),
+        calib_calls: 1,
+        macs: 1e6,
+        bytes: 1e3,
+    };
+    ready
+        .apply(Event::Nodes(vec![node(0, None, NodeKind::Scope, "a"), node(1, Some(0), NodeKind::Op, "aten::conv2d")]));
     ready.apply(Event::ModelScope { model: 0, scope: 0 });
     out.push(("ready, no inference", ready.clone()));
     let mut unprofiled = ready;
     for seq in 1..4 {
-        let e = Event::Inference(Inference { model: 0, seq, wall_ns: 1_000_000 * seq, at_ns: seq, profiled: false, ops: Vec::new() });
+        let e = Event::Inference(Inference {
+            model: 0,
+            seq,
+            wall_ns: 1_000_000 * seq,
+            at_ns: seq,
+            profiled: false,
+            ops: Vec::new(),
+        });
         unprofiled.apply(e);
     }
     out.push(("no op profile", unprofiled));
@@ -176,7 +199,8 @@ fn empty_views_say_what_is_missing() {
     assert!(screen(View::Beyond).contains("waiting for measured models"));
     assert!(screen(View::System).contains("no system sample yet"));
     let (_, unprofiled) = sparse_states().remove(3);
-    let detail = text(&draw(&unprofiled, &UiState { view: View::Detail, ..UiState::default() }, &Theme::default(), 160, 48));
+    let detail =
+        text(&draw(&unprofiled, &UiState { view: View::Detail, ..UiState::default() }, &Theme::default(), 160, 48));
     assert!(detail.contains("no profiled inference yet"), "{detail}");
 }
 

@@ -127,7 +127,9 @@ pub fn model_profile(tree: &OpTree, model: &ModelState) -> ModelProfile {
         profile.macs += node.macs;
         profile.bytes += node.bytes;
         profile.top_level_calls += if n == 0 { node.calib_calls as f64 } else { totals.calls as f64 / n as f64 };
-        let share = by_cat.entry(node.category).or_insert(CategoryShare { category: Some(node.category), ..Default::default() });
+        let share = by_cat
+            .entry(node.category)
+            .or_insert(CategoryShare { category: Some(node.category), ..Default::default() });
         share.ms += ms;
         share.macs += node.macs;
     }
@@ -222,7 +224,16 @@ pub fn layer_rows(tree: &OpTree, model: &ModelState) -> Vec<LayerRow> {
     for &id in &ids {
         let Some(node) = tree.get(id) else { continue };
         if node.kind == NodeKind::Scope {
-            rows.insert(id, LayerRow { layer: Arc::clone(&node.name), leaf: true, ms: per_inference(tree.totals(id).total_ns, n), macs: 0.0, bytes: 0.0 });
+            rows.insert(
+                id,
+                LayerRow {
+                    layer: Arc::clone(&node.name),
+                    leaf: true,
+                    ms: per_inference(tree.totals(id).total_ns, n),
+                    macs: 0.0,
+                    bytes: 0.0,
+                },
+            );
         }
     }
     for &id in &ids {

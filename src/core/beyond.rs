@@ -260,6 +260,9 @@ mod tests {
         assert_eq!(mac_fit(&[point("a", 1.0, 1.0, 1.0)]), None);
         assert_eq!(mac_fit(&[point("a", 1.0, 1.0, 1.0), point("b", 2.0, 1.0, 1.0)]), None);
         assert!(correlations(&[]).iter().all(|c| c.pearson.is_none() && c.n == 0));
-        assert_eq!(beyond_macs(&MonitorState::new(&["x"])), BeyondMacs { correlations: correlations(&[]), ..BeyondMacs::default() });
+        assert_eq!(
+            beyond_macs(&MonitorState::new(&["x"])),
+            BeyondMacs { correlations: correlations(&[]), ..BeyondMacs::default() }
+        );
     }
 }

@@ -43,24 +43,40 @@ pub struct Inference {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// A model was loaded and warmed up.
-    ModelReady { model: ModelId, info: ModelInfo },
+    ModelReady {
+        model: ModelId,
+        info: ModelInfo,
+    },
     /// A model could not be loaded or failed while running; the others go on.
-    ModelFailed { model: ModelId, name: Arc<str>, error: String },
+    ModelFailed {
+        model: ModelId,
+        name: Arc<str>,
+        error: String,
+    },
     /// New op-tree nodes, or calibration results (MACs, bytes) for known ones.
     Nodes(Vec<NodeInfo>),
     /// The model whose subtree root is `scope` (each model runs inside a scope of its own).
-    ModelScope { model: ModelId, scope: u32 },
+    ModelScope {
+        model: ModelId,
+        scope: u32,
+    },
     Inference(Inference),
     /// A reading of clocks, temperatures, throttle flags and memory.
     System(SystemSample),
     /// One inference in `every` per model runs with the op profiler; when `every` > 1, the
     /// latency statistics come from the others only, so the profiler's overhead never reaches
     /// them.
-    Profiling { every: u32 },
+    Profiling {
+        every: u32,
+    },
     /// The machine's peak fp32 GMAC/s through libtorch with the engine's thread count.
-    Peak { gmacs_per_s: f64 },
+    Peak {
+        gmacs_per_s: f64,
+    },
     /// The engine thread has ended (with the reason when it failed).
-    EngineStopped { error: Option<String> },
+    EngineStopped {
+        error: Option<String>,
+    },
 }
 
 /// Controls from a front end to the engine.

@@ -24,18 +24,8 @@ const BUILTIN_TEXT: &str = include_str!("../../models/manifest.toml");
 pub const BUILTIN_SOURCE: &str = "built-in";
 
 /// Every key a `[[model]]` table may hold; must match the fields of [`RawModel`].
-const KEYS: [&str; 10] = [
-    "name",
-    "arch",
-    "torchscript",
-    "input",
-    "batch",
-    "enabled",
-    "weights",
-    "top1_error",
-    "top5_error",
-    "notes",
-];
+const KEYS: [&str; 10] =
+    ["name", "arch", "torchscript", "input", "batch", "enabled", "weights", "top1_error", "top5_error", "notes"];
 
 /// What `input` must look like, for error messages.
 const INPUT_HINT: &str = "3 positive integers [channels, height, width], e.g. [3, 32, 32]";
@@ -119,9 +109,7 @@ impl RawModel {
             table
                 .iter()
                 .find(|(key, value)| {
-                    Table::from_iter([((*key).clone(), (*value).clone())])
-                        .try_into::<RawModel>()
-                        .is_err()
+                    Table::from_iter([((*key).clone(), (*value).clone())]).try_into::<RawModel>().is_err()
                 })
                 .map_or_else(
                     || EntryProblem::Invalid(one_line(err.message())),
@@ -166,10 +154,8 @@ impl Manifest {
     /// An unreadable file or any problem [`Manifest::parse`] reports.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-            file: file.clone(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ManifestError::Read { file: file.clone(), source })?;
         Manifest::parse(&text, &file, path.parent().unwrap_or(Path::new("")))
     }
 
@@ -178,15 +164,9 @@ impl Manifest {
     ///
     /// # Errors
     /// The first problem found, as a one-line [`ManifestError`].
-    pub fn parse(
-        text: &str,
-        source_name: &str,
-        base_dir: &Path,
-    ) -> Result<Manifest, ManifestError> {
+    pub fn parse(text: &str, source_name: &str, base_dir: &Path) -> Result<Manifest, ManifestError> {
         let file = source_name.to_string();
-        let doc: Table = text
-            .parse()
-            .map_err(|err| syntax_error(&file, text, &err))?;
+        let doc: Table = text.parse().map_err(|err| syntax_error(&file, text, &err))?;
         let tables = model_tables(&file, doc)?;
         if tables.is_empty() {
             return Err(ManifestError::Empty { file });
@@ -195,26 +175,16 @@ impl Manifest {
         let mut first_use: HashMap<String, usize> = HashMap::new();
         for (index, table) in tables.iter().enumerate() {
             let entry = entry_label(index, table);
-            let entry_error = |entry, problem| ManifestError::Entry {
-                file: file.clone(),
-                entry,
-                problem,
-            };
+            let entry_error = |entry, problem| ManifestError::Entry { file: file.clone(), entry, problem };
             let spec = convert(table, base_dir).map_err(|problem| entry_error(entry, problem))?;
             if let Some(&first) = first_use.get(&spec.name) {
-                let problem = EntryProblem::DuplicateName {
-                    name: spec.name,
-                    first: Entry::Index(first),
-                };
+                let problem = EntryProblem::DuplicateName { name: spec.name, first: Entry::Index(first) };
                 return Err(entry_error(Entry::Index(index), problem));
             }
             first_use.insert(spec.name.clone(), index);
             models.push(spec);
         }
-        Ok(Manifest {
-            source: file,
-            models,
-        })
+        Ok(Manifest { source: file, models })
     }
 
     /// The models to run, in manifest order. With no names, the enabled ones; with names,
@@ -224,38 +194,18 @@ impl Manifest {
     /// A name not in the manifest (the message lists the valid ones), or no names given and
     /// every model disabled.
     pub fn select(&self, only: &[String]) -> Result<Vec<ModelSpec>, ManifestError> {
-        if let Some(name) = only
-            .iter()
-            .find(|n| !self.models.iter().any(|m| &m.name == *n))
-        {
-            let valid = self
-                .models
-                .iter()
-                .map(|m| m.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(ManifestError::UnknownModel {
-                file: self.source.clone(),
-                name: name.clone(),
-                valid,
-            });
+        if let Some(name) = only.iter().find(|n| !self.models.iter().any(|m| &m.name == *n)) {
+            let valid = self.models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(ManifestError::UnknownModel { file: self.source.clone(), name: name.clone(), valid });
         }
         let chosen: Vec<ModelSpec> = self
             .models
             .iter()
-            .filter(|m| {
-                if only.is_empty() {
-                    m.enabled
-                } else {
-                    only.contains(&m.name)
-                }
-            })
+            .filter(|m| if only.is_empty() { m.enabled } else { only.contains(&m.name) })
             .cloned()
             .collect();
         if chosen.is_empty() {
-            return Err(ManifestError::NoneEnabled {
-                file: self.source.clone(),
-            });
+            return Err(ManifestError::NoneEnabled { file: self.source.clone() });
         }
         Ok(chosen)
     }
@@ -267,26 +217,15 @@ fn syntax_error(file: &str, text: &str, err: &toml::de::Error) -> ManifestError 
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    ManifestError::Syntax {
-        file: file.to_string(),
-        line,
-        column,
-        message: one_line(err.message()),
-    }
+    ManifestError::Syntax { file: file.to_string(), line, column, message: one_line(err.message()) }
 }
 
 /// The `[[model]]` tables of a document; any other top-level key is an error.
 fn model_tables(file: &str, mut doc: Table) -> Result<Vec<Table>, ManifestError> {
     if let Some(key) = doc.keys().find(|k| *k != "model") {
-        return Err(ManifestError::UnknownTopKey {
-            file: file.to_string(),
-            key: key.clone(),
-        });
+        return Err(ManifestError::UnknownTopKey { file: file.to_string(), key: key.clone() });
     }
-    let not_tables = |found| ManifestError::NotTables {
-        file: file.to_string(),
-        found,
-    };
+    let not_tables = |found| ManifestError::NotTables { file: file.to_string(), found };
     match doc.remove("model") {
         None => Ok(Vec::new()),
         Some(Value::Array(items)) => items
@@ -326,9 +265,7 @@ fn convert(table: &Table, base_dir: &Path) -> Result<ModelSpec, EntryProblem> {
         check_weights(&source, path)?;
     }
     let source = match source {
-        ModelSource::TorchScript(path) => {
-            ModelSource::TorchScript(existing("torchscript", path, base_dir)?)
-        }
+        ModelSource::TorchScript(path) => ModelSource::TorchScript(existing("torchscript", path, base_dir)?),
         arch @ ModelSource::Arch(_) => arch,
     };
     Ok(ModelSpec {
@@ -337,10 +274,7 @@ fn convert(table: &Table, base_dir: &Path) -> Result<ModelSpec, EntryProblem> {
         input,
         batch,
         enabled: raw.enabled.unwrap_or(true),
-        weights: raw
-            .weights
-            .map(|path| existing("weights", path, base_dir))
-            .transpose()?,
+        weights: raw.weights.map(|path| existing("weights", path, base_dir)).transpose()?,
         top1_error,
         top5_error,
         notes: raw.notes,
@@ -357,15 +291,9 @@ fn check_name(name: Option<String>) -> Result<String, EntryProblem> {
 }
 
 /// Exactly one of `arch` (a known architecture) and `torchscript` (not yet resolved).
-fn check_source(
-    arch: Option<String>,
-    torchscript: Option<PathBuf>,
-) -> Result<ModelSource, EntryProblem> {
+fn check_source(arch: Option<String>, torchscript: Option<PathBuf>) -> Result<ModelSource, EntryProblem> {
     match (arch, torchscript) {
-        (Some(arch), None) => arch
-            .parse()
-            .map(ModelSource::Arch)
-            .map_err(EntryProblem::UnknownArch),
+        (Some(arch), None) => arch.parse().map(ModelSource::Arch).map_err(EntryProblem::UnknownArch),
         (None, Some(path)) => Ok(ModelSource::TorchScript(path)),
         (None, None) => Err(EntryProblem::NoSource),
         (Some(arch), Some(path)) => Err(EntryProblem::BothSources { arch, path }),
@@ -375,15 +303,11 @@ fn check_source(
 /// `weights` belong to `arch` models and are a safetensors or `VarStore` file.
 fn check_weights(source: &ModelSource, path: &Path) -> Result<(), EntryProblem> {
     if matches!(source, ModelSource::TorchScript(_)) {
-        return Err(EntryProblem::WeightsOnTorchScript {
-            path: path.to_path_buf(),
-        });
+        return Err(EntryProblem::WeightsOnTorchScript { path: path.to_path_buf() });
     }
     match path.extension().and_then(|ext| ext.to_str()) {
         Some("safetensors" | "ot") => Ok(()),
-        _ => Err(EntryProblem::BadWeightsKind {
-            path: path.to_path_buf(),
-        }),
+        _ => Err(EntryProblem::BadWeightsKind { path: path.to_path_buf() }),
     }
 }
 
@@ -392,16 +316,15 @@ fn check_input(input: Option<Vec<i64>>) -> Result<[i64; 3], EntryProblem> {
     let dims = input.ok_or(EntryProblem::MissingInput)?;
     match <[i64; 3]>::try_from(dims.as_slice()) {
         Ok(shape) if shape.iter().all(|&d| d > 0) => Ok(shape),
-        _ => Err(EntryProblem::BadInput {
-            value: Value::from(dims).to_string(),
-        }),
+        _ => Err(EntryProblem::BadInput { value: Value::from(dims).to_string() }),
     }
 }
 
 /// Bytes of one inference's fp32 input, `None` when the product overflows.
 #[must_use]
 pub fn input_bytes(input: [i64; 3], batch: i64) -> Option<u64> {
-    let elements = input.iter().try_fold(u64::try_from(batch).ok()?, |acc, &d| acc.checked_mul(u64::try_from(d).ok()?))?;
+    let elements =
+        input.iter().try_fold(u64::try_from(batch).ok()?, |acc, &d| acc.checked_mul(u64::try_from(d).ok()?))?;
     elements.checked_mul(4)
 }
 
@@ -430,11 +353,7 @@ fn existing(key: &'static str, path: PathBuf, base_dir: &Path) -> Result<PathBuf
     if resolved.is_file() {
         Ok(resolved)
     } else {
-        Err(EntryProblem::MissingFile {
-            key,
-            path,
-            resolved,
-        })
+        Err(EntryProblem::MissingFile { key, path, resolved })
     }
 }
 
@@ -456,15 +375,9 @@ mod tests {
         };
         for key in KEYS {
             let table = Table::from_iter([(key.to_string(), sample(key))]);
-            assert!(
-                RawModel::from_table(&table).is_ok(),
-                "serde rejects listed key '{key}'"
-            );
+            assert!(RawModel::from_table(&table).is_ok(), "serde rejects listed key '{key}'");
         }
         let unlisted = Table::from_iter([("colour".to_string(), Value::from("red"))]);
-        assert!(
-            unlisted.try_into::<RawModel>().is_err(),
-            "serde accepts unknown keys"
-        );
+        assert!(unlisted.try_into::<RawModel>().is_err(), "serde accepts unknown keys");
     }
 }

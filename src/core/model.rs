@@ -64,12 +64,10 @@ impl LoadedModel {
                 Ok(LoadedModel::BuiltIn { vars, net })
             }
             ModelSource::TorchScript(path) => {
-                let mut module = CModule::load_on_device(path, Device::Cpu).map_err(|e| {
-                    ModelError::TorchScript {
-                        model: spec.name.clone(),
-                        path: path.display().to_string(),
-                        reason: one_line(&e.to_string()),
-                    }
+                let mut module = CModule::load_on_device(path, Device::Cpu).map_err(|e| ModelError::TorchScript {
+                    model: spec.name.clone(),
+                    path: path.display().to_string(),
+                    reason: one_line(&e.to_string()),
                 })?;
                 module.set_eval();
                 Ok(LoadedModel::Script(module))
@@ -82,10 +80,9 @@ impl LoadedModel {
     pub fn parameter_count(&self) -> u64 {
         match self {
             LoadedModel::BuiltIn { vars, .. } => parameter_count(vars),
-            LoadedModel::Script(m) => m
-                .named_parameters()
-                .map(|ps| ps.iter().map(|(_, t)| t.numel() as u64).sum())
-                .unwrap_or(0),
+            LoadedModel::Script(m) => {
+                m.named_parameters().map(|ps| ps.iter().map(|(_, t)| t.numel() as u64).sum()).unwrap_or(0)
+            }
         }
     }
 
@@ -122,11 +119,7 @@ fn load_weights(vars: &mut nn::VarStore, path: &Path) -> Result<(), String> {
             return Err(format!("tensor '{name}' is missing"));
         };
         if src.size() != var.size() {
-            return Err(format!(
-                "tensor '{name}' has shape {:?}, the model expects {:?}",
-                src.size(),
-                var.size()
-            ));
+            return Err(format!("tensor '{name}' has shape {:?}, the model expects {:?}", src.size(), var.size()));
         }
         tch::no_grad(|| var.copy_(src));
     }

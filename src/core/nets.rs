@@ -115,10 +115,7 @@ pub struct UnknownArch(pub String);
 impl FromStr for Arch {
     type Err = UnknownArch;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Arch::ALL
-            .into_iter()
-            .find(|a| a.name() == s)
-            .ok_or_else(|| UnknownArch(s.to_string()))
+        Arch::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| UnknownArch(s.to_string()))
     }
 }
 

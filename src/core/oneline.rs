@@ -16,11 +16,7 @@ pub fn one_line(text: &str) -> String {
     let text = text.split("Exception raised from").next().unwrap_or(text);
     // tch's wrapper sentence says nothing the rest does not.
     let text = text.trim_start().trim_start_matches("Internal torch error: ");
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("frame #"))
-        .collect();
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("frame #")).collect();
     let line = match lines.iter().rev().find_map(|l| exception_cause(l)) {
         Some(cause) => cause.to_string(),
         None if lines.is_empty() => "unknown error".to_string(),

@@ -20,11 +20,9 @@ use serde::Serialize;
 use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use crate::core::sysfs;
+pub use crate::core::sysfs::{CpuFreqPolicy, TempReading, ThrottleBits, ThrottleReport, ThrottleSource, ThrottleState};
 use throttle_watch::{ThrottleWatch, COMMAND_TIMEOUT};
 use worker::TimedWorker;
-pub use crate::core::sysfs::{
-    CpuFreqPolicy, TempReading, ThrottleBits, ThrottleReport, ThrottleSource, ThrottleState,
-};
 
 /// A core counts as busy from this usage on, for [`SystemSample::is_freq_capped`].
 pub const BUSY_PCT: f32 = 90.0;
@@ -106,9 +104,11 @@ impl SystemSample {
         if self.measured_mhz.is_some_and(|mhz| mhz < max_mhz * CAPPED_SHARE) {
             return Some(true);
         }
-        Some(self.cpufreq.iter().any(|policy| {
-            policy.is_limited() == Some(true) || (self.is_busy(policy) && Self::runs_below_max(policy))
-        }))
+        Some(
+            self.cpufreq.iter().any(|policy| {
+                policy.is_limited() == Some(true) || (self.is_busy(policy) && Self::runs_below_max(policy))
+            }),
+        )
     }
 
     /// Whether the Raspberry Pi firmware reports a throttle condition now; `None` where unknown.
@@ -119,11 +119,7 @@ impl SystemSample {
 
     /// Whether any core of the policy is busy; false when usage is unknown.
     fn is_busy(&self, policy: &CpuFreqPolicy) -> bool {
-        policy
-            .cpus
-            .iter()
-            .filter_map(|&cpu| self.usage_pct.get(cpu as usize))
-            .any(|&usage| usage >= BUSY_PCT)
+        policy.cpus.iter().filter_map(|&cpu| self.usage_pct.get(cpu as usize)).any(|&usage| usage >= BUSY_PCT)
     }
 
     fn runs_below_max(policy: &CpuFreqPolicy) -> bool {
@@ -264,9 +260,11 @@ impl HostStats {
             swap_total_bytes: system.total_swap(),
             swap_used_bytes: system.used_swap(),
         });
-        sample.load = System::load_average()
-            .ok()
-            .map(|load| LoadAverage { one: load.one, five: load.five, fifteen: load.fifteen });
+        sample.load = System::load_average().ok().map(|load| LoadAverage {
+            one: load.one,
+            five: load.five,
+            fifteen: load.fifteen,
+        });
         if let Some(process) = self.pid.and_then(|pid| system.process(pid)) {
             sample.process_rss_bytes = Some(process.memory());
             sample.process_cpu_pct = Some(process.cpu_usage());

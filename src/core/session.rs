@@ -10,9 +10,9 @@ use tokio::sync::mpsc;
 
 use crate::core::clock::ClockProbe;
 use crate::core::engine::{self, EngineConfig, EngineHandle};
-use crate::core::sampler::{Sampler, SamplerConfig};
 use crate::core::event::{Control, Event};
 use crate::core::manifest::{check_input_size, EntryProblem, Manifest, ManifestError, ModelSpec};
+use crate::core::sampler::{Sampler, SamplerConfig};
 use crate::core::state::MonitorState;
 
 /// One inference in this many is profiled by default: the others time the model untouched.
@@ -68,8 +68,11 @@ impl Plan {
         if let Some(batch) = batch {
             for m in &mut models {
                 m.batch = batch;
-                check_input_size(m.input, batch)
-                    .map_err(|problem| PlanError::Batch { model: m.name.clone(), batch, problem })?;
+                check_input_size(m.input, batch).map_err(|problem| PlanError::Batch {
+                    model: m.name.clone(),
+                    batch,
+                    problem,
+                })?;
             }
         }
         Ok(Self {
@@ -116,7 +119,12 @@ impl Session {
         let sampler_stop = Arc::new(AtomicBool::new(false));
         let sampler = match plan.sample_every.filter(|_| !calibrate_only) {
             Some(every) => {
-                let link = SamplerLink { events: tx.clone(), clock: Arc::clone(&clock), stop: Arc::clone(&sampler_stop), epoch };
+                let link = SamplerLink {
+                    events: tx.clone(),
+                    clock: Arc::clone(&clock),
+                    stop: Arc::clone(&sampler_stop),
+                    epoch,
+                };
                 Some(spawn_sampler(plan, every, link)?)
             }
             None => None,
@@ -133,13 +141,7 @@ impl Session {
             epoch,
         };
         let engine = engine::spawn(config, tx)?;
-        Ok(Self {
-            state: MonitorState::new(&plan.names()),
-            events: rx,
-            engine: Some(engine),
-            sampler,
-            sampler_stop,
-        })
+        Ok(Self { state: MonitorState::new(&plan.names()), events: rx, engine: Some(engine), sampler, sampler_stop })
     }
 
     /// Applies every event already waiting; returns how many there were.

@@ -42,11 +42,7 @@ pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
     // Checked again on the opened file, in case the path changed in between; the flags keep
     // such an open from waiting or from adopting a terminal. On regular files (all of sysfs)
     // they change nothing.
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .ok()?;
+    let file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path).ok()?;
     if !file.metadata().ok()?.is_file() {
         return None;
     }
@@ -137,7 +133,9 @@ mod tests {
         fs::write(&good, "42\n").unwrap();
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&good, &link).unwrap();
-        let found = returns(move || [fifo.as_path(), zero.as_path(), dir.path(), good.as_path(), link.as_path()].map(read_trimmed));
+        let found = returns(move || {
+            [fifo.as_path(), zero.as_path(), dir.path(), good.as_path(), link.as_path()].map(read_trimmed)
+        });
         assert_eq!(found, [None, None, None, Some("42".to_owned()), Some("42".to_owned())]);
     }
 

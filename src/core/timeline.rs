@@ -87,7 +87,14 @@ mod tests {
     use crate::core::sampler::SystemSample;
 
     fn inference(model: ModelId, ms: u64) -> Event {
-        Event::Inference(Inference { model, seq: 0, wall_ns: ms * 1_000_000, at_ns: 0, profiled: false, ops: Vec::new() })
+        Event::Inference(Inference {
+            model,
+            seq: 0,
+            wall_ns: ms * 1_000_000,
+            at_ns: 0,
+            profiled: false,
+            ops: Vec::new(),
+        })
     }
 
     #[test]

@@ -14,10 +14,7 @@ use super::ExportError;
 /// # Errors
 /// When the temporary file cannot be created, written, synced or renamed; the error names the
 /// final path.
-pub fn write_atomic(
-    path: &Path,
-    fill: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
-) -> Result<(), ExportError> {
+pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> Result<(), ExportError> {
     let tmp = temporary_name(path);
     let result = write_then_rename(&tmp, path, fill);
     if result.is_err() {

@@ -152,13 +152,15 @@ struct ModelMeta<'a> {
 }
 
 /// `run.json` for `state` as of `now`.
-pub(super) fn run_json<'a>(state: &'a MonitorState, meta: &'a RunMeta, machine: &'a MachineInfo, now: SystemTime) -> RunJson<'a> {
+pub(super) fn run_json<'a>(
+    state: &'a MonitorState,
+    meta: &'a RunMeta,
+    machine: &'a MachineInfo,
+    now: SystemTime,
+) -> RunJson<'a> {
     let latest_with_cpufreq = state.system.iter().rev().find(|s| !s.cpufreq.is_empty());
     let governors = latest_with_cpufreq.map_or_else(BTreeMap::new, |s| {
-        s.cpufreq
-            .iter()
-            .filter_map(|p| Some((format!("policy{}", p.policy), p.governor.clone()?)))
-            .collect()
+        s.cpufreq.iter().filter_map(|p| Some((format!("policy{}", p.policy), p.governor.clone()?))).collect()
     });
     RunJson {
         snapshot_format: 1,

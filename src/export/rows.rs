@@ -205,7 +205,8 @@ pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
     let mut out = Vec::new();
     for m in &state.models {
         let measured = profiled(m);
-        let forward_ms = m.scope.map_or(0.0, |s| as_f64(state.tree.totals(s).total_ns) / 1e6 / as_f64(m.profiled.max(1)));
+        let forward_ms =
+            m.scope.map_or(0.0, |s| as_f64(state.tree.totals(s).total_ns) / 1e6 / as_f64(m.profiled.max(1)));
         let model_macs = model_profile(&state.tree, m).macs;
         for r in analysis::layer_rows(&state.tree, m) {
             out.push(LayerRecord {

@@ -44,9 +44,7 @@ impl<'a> Ctx<'a> {
     /// A bordered panel in the theme's colours.
     #[must_use]
     pub fn panel(&self, title: String) -> Block<'static> {
-        Block::bordered()
-            .border_style(self.theme.border)
-            .title(Line::styled(format!(" {title} "), self.theme.title))
+        Block::bordered().border_style(self.theme.border).title(Line::styled(format!(" {title} "), self.theme.title))
     }
 
     /// A dim message in place of a panel's content (no data yet, sensor missing).
@@ -61,7 +59,8 @@ pub fn render(frame: &mut Frame, state: &MonitorState, ui: &UiState, theme: &The
     let ctx = Ctx::new(state, ui, theme);
     let area = frame.area();
     frame.buffer_mut().set_style(area, theme.text);
-    let [top, body, bottom] = Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
+    let [top, body, bottom] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
     header::tabs(frame, top, &ctx);
     match ui.view {
         View::Models => models::render(frame, body, &ctx),

@@ -16,8 +16,18 @@ use infertop::core::sampler::{
 use infertop::core::state::MonitorState;
 
 /// Model names in id order; the first `n` run, then one fails and one is still loading.
-const NAMES: [&str; 10] =
-    ["resnet18", "mobilenet", "densenet121", "vgg11", "shufflenet", "squeezenet", "googlenet", "resnet50", "mnasnet", "regnet"];
+const NAMES: [&str; 10] = [
+    "resnet18",
+    "mobilenet",
+    "densenet121",
+    "vgg11",
+    "shufflenet",
+    "squeezenet",
+    "googlenet",
+    "resnet50",
+    "mnasnet",
+    "regnet",
+];
 
 /// How one fixture model is built.
 struct Shape {
@@ -54,10 +64,26 @@ struct Tree {
 
 impl Tree {
     /// A node with `calls` and `self_us` per inference, and `(macs, bytes)` from calibration.
-    fn add(&mut self, parent: Option<NodeId>, kind: NodeKind, name: &str, calls: u32, self_us: u64, (macs, bytes): (f64, f64)) -> NodeId {
+    fn add(
+        &mut self,
+        parent: Option<NodeId>,
+        kind: NodeKind,
+        name: &str,
+        calls: u32,
+        self_us: u64,
+        (macs, bytes): (f64, f64),
+    ) -> NodeId {
         let id = self.next;
         self.next += 1;
-        self.infos.push(NodeInfo { id, parent, kind, name: Arc::from(name), calib_calls: u64::from(calls), macs, bytes });
+        self.infos.push(NodeInfo {
+            id,
+            parent,
+            kind,
+            name: Arc::from(name),
+            calib_calls: u64::from(calls),
+            macs,
+            bytes,
+        });
         self.costs.push((id, calls, self_us));
         id
     }

@@ -29,17 +29,9 @@ impl fmt::Display for Entry {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("{file}: cannot read: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
+    Read { file: String, source: std::io::Error },
     #[error("{file}:{line}:{column}: invalid TOML: {message}")]
-    Syntax {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Syntax { file: String, line: usize, column: usize, message: String },
     #[error("{file}: unknown top-level key '{key}' (valid: model, written as [[model]] tables)")]
     UnknownTopKey { file: String, key: String },
     #[error("{file}: 'model' holds a {found}; expected [[model]] tables")]
@@ -47,17 +39,9 @@ pub enum ManifestError {
     #[error("{file}: no models (add a [[model]] table with a name, an arch or torchscript, and an input)")]
     Empty { file: String },
     #[error("{file}: {entry}: {problem}")]
-    Entry {
-        file: String,
-        entry: Entry,
-        problem: EntryProblem,
-    },
+    Entry { file: String, entry: Entry, problem: EntryProblem },
     #[error("{file}: unknown model '{name}' (valid: {valid})")]
-    UnknownModel {
-        file: String,
-        name: String,
-        valid: String,
-    },
+    UnknownModel { file: String, name: String, valid: String },
     #[error("{file}: every model has enabled = false (enable one, or name the models to run)")]
     NoneEnabled { file: String },
 }
@@ -68,11 +52,7 @@ pub enum EntryProblem {
     #[error("unknown key '{key}' (valid: {valid})", valid = KEYS.join(", "))]
     UnknownKey { key: String },
     #[error("{key} = {value}: expected {expected}")]
-    BadType {
-        key: String,
-        value: String,
-        expected: &'static str,
-    },
+    BadType { key: String, value: String, expected: &'static str },
     /// Serde rejected the table but no single key explains it (not expected in practice).
     #[error("{0}")]
     Invalid(String),
@@ -102,18 +82,12 @@ pub enum EntryProblem {
     InputTooLarge { value: String, batch: i64, bytes: Option<u64> },
     #[error("{key} = {value}: expected a percentage from 0 to 100")]
     BadPercent { key: &'static str, value: f64 },
-    #[error(
-        "weights = '{path}': only 'arch' models take weights (a TorchScript file holds its own)"
-    )]
+    #[error("weights = '{path}': only 'arch' models take weights (a TorchScript file holds its own)")]
     WeightsOnTorchScript { path: PathBuf },
     #[error("weights = '{path}': expected a .safetensors or tch VarStore .ot file")]
     BadWeightsKind { path: PathBuf },
     #[error("{key} = '{path}': no such file (looked for {resolved})")]
-    MissingFile {
-        key: &'static str,
-        path: PathBuf,
-        resolved: PathBuf,
-    },
+    MissingFile { key: &'static str, path: PathBuf, resolved: PathBuf },
 }
 
 fn arch_names() -> String {

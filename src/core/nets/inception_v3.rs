@@ -90,8 +90,7 @@ struct InceptionC {
 
 impl InceptionC {
     fn new(p: &nn::Path, c_in: i64, c7: i64) -> Self {
-        let (k1, k71, k17) =
-            (ConvSpec::k(1), ConvSpec::rect(7, 1).pad2(3, 0), ConvSpec::rect(1, 7).pad2(0, 3));
+        let (k1, k71, k17) = (ConvSpec::k(1), ConvSpec::rect(7, 1).pad2(3, 0), ConvSpec::rect(1, 7).pad2(0, 3));
         let stack = [(c7, k1), (c7, k71), (c7, k17), (c7, k71), (192, k17)];
         Self {
             branch1x1: basic(&(p / "branch1x1"), c_in, 192, k1),
@@ -105,8 +104,7 @@ impl InceptionC {
 
     fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
         let pool = self.branch_pool_conv.forward(&self.branch_pool_pool.forward(x)?)?;
-        let parts =
-            [self.branch1x1.forward(x)?, self.branch7x7.forward(x)?, self.branch7x7stack.forward(x)?, pool];
+        let parts = [self.branch1x1.forward(x)?, self.branch7x7.forward(x)?, self.branch7x7stack.forward(x)?, pool];
         self.cat.forward(&parts)
     }
 }
@@ -123,12 +121,8 @@ struct InceptionD {
 impl InceptionD {
     fn new(p: &nn::Path, c_in: i64) -> Self {
         let (k1, s2) = (ConvSpec::k(1), ConvSpec::k(3).stride(2));
-        let stack = [
-            (192, k1),
-            (192, ConvSpec::rect(1, 7).pad2(0, 3)),
-            (192, ConvSpec::rect(7, 1).pad2(3, 0)),
-            (192, s2),
-        ];
+        let stack =
+            [(192, k1), (192, ConvSpec::rect(1, 7).pad2(0, 3)), (192, ConvSpec::rect(7, 1).pad2(3, 0)), (192, s2)];
         Self {
             branch3x3: basic_seq(&(p / "branch3x3"), c_in, &[(192, k1), (320, s2)]),
             branch7x7: basic_seq(&(p / "branch7x7"), c_in, &stack),
@@ -164,8 +158,7 @@ struct InceptionE {
 
 impl InceptionE {
     fn new(p: &nn::Path, c_in: i64) -> Self {
-        let (k1, k13, k31) =
-            (ConvSpec::k(1), ConvSpec::rect(1, 3).pad2(0, 1), ConvSpec::rect(3, 1).pad2(1, 0));
+        let (k1, k13, k31) = (ConvSpec::k(1), ConvSpec::rect(1, 3).pad2(0, 1), ConvSpec::rect(3, 1).pad2(1, 0));
         Self {
             branch1x1: basic(&(p / "branch1x1"), c_in, 320, k1),
             branch3x3_1: basic(&(p / "branch3x3_1"), c_in, 384, k1),
@@ -224,10 +217,7 @@ impl InceptionV3 {
             ("Conv2d_4a_3x3", 80, 192, ConvSpec::k(3)),
         ];
         Self {
-            stem: stem
-                .iter()
-                .map(|&(name, c_in, c_out, spec)| basic(&(p / name), c_in, c_out, spec))
-                .collect(),
+            stem: stem.iter().map(|&(name, c_in, c_out, spec)| basic(&(p / name), c_in, c_out, spec)).collect(),
             mixed_5: [
                 InceptionA::new(&(p / "Mixed_5b"), 192, 32),
                 InceptionA::new(&(p / "Mixed_5c"), 256, 64),

@@ -91,8 +91,7 @@ impl InceptionA {
 
     fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
         let pool = self.branchpool_conv.forward(&self.branchpool_pool.forward(x)?)?;
-        let parts =
-            [self.branch3x3stack.forward(x)?, self.branch3x3.forward(x)?, self.branch1x1.forward(x)?, pool];
+        let parts = [self.branch3x3stack.forward(x)?, self.branch3x3.forward(x)?, self.branch1x1.forward(x)?, pool];
         self.cat.forward(&parts)
     }
 }
@@ -159,8 +158,7 @@ impl InceptionB {
 
     fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
         let pool = self.branchpool_conv.forward(&self.branchpool_pool.forward(x)?)?;
-        let parts =
-            [self.branch1x1.forward(x)?, self.branch7x7.forward(x)?, self.branch7x7stack.forward(x)?, pool];
+        let parts = [self.branch1x1.forward(x)?, self.branch7x7.forward(x)?, self.branch7x7stack.forward(x)?, pool];
         self.cat.forward(&parts)
     }
 }
@@ -230,12 +228,10 @@ impl InceptionC {
 
     fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
         let s = self.branch3x3stack.forward(x)?;
-        let stack = self
-            .branch3x3stack_cat
-            .forward(&[self.branch3x3stacka.forward(&s)?, self.branch3x3stackb.forward(&s)?])?;
+        let stack =
+            self.branch3x3stack_cat.forward(&[self.branch3x3stacka.forward(&s)?, self.branch3x3stackb.forward(&s)?])?;
         let b = self.branch3x3.forward(x)?;
-        let branch3x3 =
-            self.branch3x3_cat.forward(&[self.branch3x3a.forward(&b)?, self.branch3x3b.forward(&b)?])?;
+        let branch3x3 = self.branch3x3_cat.forward(&[self.branch3x3a.forward(&b)?, self.branch3x3b.forward(&b)?])?;
         let pool = self.branchpool_conv.forward(&self.branchpool_pool.forward(x)?)?;
         self.cat.forward(&[self.branch1x1.forward(x)?, branch3x3, stack, pool])
     }
@@ -243,14 +239,7 @@ impl InceptionC {
 
 /// Builds `count` blocks named `{prefix}_0`, `{prefix}_1`, ... under `p`, as the reference's
 /// `_generate_inception_module` does; the first takes `c_in` channels, the rest `c_out`.
-fn repeat<B>(
-    p: &nn::Path,
-    prefix: &str,
-    count: usize,
-    c_in: i64,
-    c_out: i64,
-    new: fn(&nn::Path, i64) -> B,
-) -> Vec<B> {
+fn repeat<B>(p: &nn::Path, prefix: &str, count: usize, c_in: i64, c_out: i64, new: fn(&nn::Path, i64) -> B) -> Vec<B> {
     (0..count).map(|i| new(&(p / format!("{prefix}_{i}")), if i == 0 { c_in } else { c_out })).collect()
 }
 

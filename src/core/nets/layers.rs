@@ -73,10 +73,7 @@ impl FallibleModule for BatchNorm2d {
     fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
         // `nn::BatchNorm` checks this too, with a panic; ATen alone would take any rank.
         if xs.dim() != 4 {
-            return Err(TchError::Shape(format!(
-                "batch norm 2d expects a 4-D input, got {:?}",
-                xs.size()
-            )));
+            return Err(TchError::Shape(format!("batch norm 2d expects a 4-D input, got {:?}", xs.size())));
         }
         let bn = &self.bn;
         xs.f_batch_norm(
@@ -129,11 +126,7 @@ impl Step {
     ///
     /// # Errors
     /// `f`'s error.
-    pub fn run(
-        &self,
-        xs: &Tensor,
-        f: impl FnOnce(&Tensor) -> Result<Tensor, TchError>,
-    ) -> Result<Tensor, TchError> {
+    pub fn run(&self, xs: &Tensor, f: impl FnOnce(&Tensor) -> Result<Tensor, TchError>) -> Result<Tensor, TchError> {
         self.scope.run(|| f(xs))
     }
 

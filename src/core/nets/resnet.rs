@@ -4,8 +4,7 @@
 use tch::{nn, TchError, Tensor};
 
 use super::layers::{
-    batch_norm2d, conv, linear, Act, Activation, Add, BatchNorm2d, Conv2d, ConvBn, ConvSpec, Flatten, Layer,
-    Pool,
+    batch_norm2d, conv, linear, Act, Activation, Add, BatchNorm2d, Conv2d, ConvBn, ConvSpec, Flatten, Layer, Pool,
 };
 use super::Net;
 
@@ -108,14 +107,7 @@ impl ResNet50 {
         let names = ["conv2_x", "conv3_x", "conv4_x", "conv5_x"];
         let stages = std::array::from_fn(|s| stage(&(p / names[s]), s, BottleNeck::new));
         Self {
-            conv1: ConvBn::seq(
-                &(p / "conv1"),
-                0,
-                3,
-                STEM_CHANNELS,
-                ConvSpec::k(3).pad(1).no_bias(),
-                Some(Act::Relu),
-            ),
+            conv1: ConvBn::seq(&(p / "conv1"), 0, 3, STEM_CHANNELS, ConvSpec::k(3).pad(1).no_bias(), Some(Act::Relu)),
             stages,
             avg_pool: Pool::global_avg(&(p / "avg_pool")),
             flatten: Flatten::new(&(p / "flatten")),

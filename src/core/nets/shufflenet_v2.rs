@@ -59,17 +59,9 @@ impl ShuffleUnit {
             ];
             (Input::Both(Box::new(shortcut)), residual_branch(&(p / "residual"), c_in, c_out / 2, stride))
         } else {
-            (
-                Input::Split(Step::new(&(p / "split"))),
-                residual_branch(&(p / "residual"), c_in / 2, c_in / 2, 1),
-            )
+            (Input::Split(Step::new(&(p / "split"))), residual_branch(&(p / "residual"), c_in / 2, c_in / 2, 1))
         };
-        Self {
-            input,
-            residual,
-            cat: Concat::new(&(p / "cat")),
-            shuffle: ChannelShuffle::new(&(p / "shuffle"), 2),
-        }
+        Self { input, residual, cat: Concat::new(&(p / "cat")), shuffle: ChannelShuffle::new(&(p / "shuffle"), 2) }
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
@@ -77,9 +69,8 @@ impl ShuffleUnit {
             Input::Split(split) => {
                 let (_, channels, _, _) = x.size4()?;
                 let halves = split.within(|| x.f_split(channels / 2, 1))?;
-                let [first, second] = <[Tensor; 2]>::try_from(halves).map_err(|_| {
-                    TchError::Shape(format!("cannot split {channels} channels into two halves"))
-                })?;
+                let [first, second] = <[Tensor; 2]>::try_from(halves)
+                    .map_err(|_| TchError::Shape(format!("cannot split {channels} channels into two halves")))?;
                 (first, second)
             }
             Input::Both(shortcut) => {

@@ -8,8 +8,7 @@
 use tch::{nn, TchError, Tensor};
 
 use super::layers::{
-    batch_norm2d, conv, linear, Act, Activation, Add, BatchNorm2d, Conv2d, ConvBn, ConvSpec, Flatten, Layer,
-    Pool, Step,
+    batch_norm2d, conv, linear, Act, Activation, Add, BatchNorm2d, Conv2d, ConvBn, ConvSpec, Flatten, Layer, Pool, Step,
 };
 use super::Net;
 
@@ -63,10 +62,7 @@ struct Shortcut {
 
 impl Shortcut {
     fn new(p: &nn::Path, c_in: i64, c_out: i64, stride: i64) -> Self {
-        Self {
-            conv: conv(&(p / "0"), c_in, c_out, ConvSpec::k(1).stride(stride)),
-            bn: batch_norm2d(&(p / "1"), c_out),
-        }
+        Self { conv: conv(&(p / "0"), c_in, c_out, ConvSpec::k(1).stride(stride)), bn: batch_norm2d(&(p / "1"), c_out) }
     }
 
     fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {

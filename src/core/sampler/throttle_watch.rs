@@ -36,9 +36,7 @@ impl ThrottleWatch {
     }
 
     pub(super) fn state_at(&mut self, config: &SamplerConfig, now: Instant) -> ThrottleState {
-        let fresh = self
-            .last_read
-            .is_none_or(|last| now.saturating_duration_since(last) >= config.throttle_interval);
+        let fresh = self.last_read.is_none_or(|last| now.saturating_duration_since(last) >= config.throttle_interval);
         if fresh {
             self.last_read = Some(now);
             self.state = self.read(&config.root);

@@ -86,8 +86,7 @@ fn read_hwmon_temps(root: &Path, zone_types: &HashSet<String>) -> Vec<TempReadin
             continue;
         }
         for index in temp_indices(&dir) {
-            let Some(celsius) = read_parsed(&dir.join(format!("temp{index}_input"))).and_then(millis_to_celsius)
-            else {
+            let Some(celsius) = read_parsed(&dir.join(format!("temp{index}_input"))).and_then(millis_to_celsius) else {
                 continue;
             };
             let label = read_trimmed(&dir.join(format!("temp{index}_label"))).unwrap_or_else(|| format!("temp{index}"));
@@ -123,11 +122,8 @@ mod tests {
 
     #[test]
     fn repeated_zone_types_get_numbered_and_unreadable_ones_vanish() {
-        let zones = vec![
-            ("acpitz".to_owned(), Some(27.8)),
-            ("acpitz".to_owned(), Some(29.8)),
-            ("iwlwifi_1".to_owned(), None),
-        ];
+        let zones =
+            vec![("acpitz".to_owned(), Some(27.8)), ("acpitz".to_owned(), Some(29.8)), ("iwlwifi_1".to_owned(), None)];
         let names: Vec<String> = unique_names(zones).into_iter().map(|r| r.name).collect();
         assert_eq!(names, ["acpitz", "acpitz#2"]);
     }

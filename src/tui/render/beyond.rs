@@ -46,10 +46,7 @@ fn decades(values: impl Iterator<Item = f64>) -> [f64; 2] {
 fn decade_labels(bounds: [f64; 2], label: impl Fn(f64) -> String) -> Vec<Span<'static>> {
     let n = (bounds[1] - bounds[0]).round().clamp(1.0, 30.0) as usize;
     let step = if n > 4 { n / 2 } else { 1 };
-    (0..=n)
-        .step_by(step)
-        .map(|i| Span::raw(label(bounds[0] + i as f64)))
-        .collect()
+    (0..=n).step_by(step).map(|i| Span::raw(label(bounds[0] + i as f64))).collect()
 }
 
 /// MACs at a decade: `1M`, `10M`, `100M`, `1G`.
@@ -90,11 +87,29 @@ fn scatter(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
     let y = decades(b.points.iter().map(|p| log(p).1));
     let line = b.fit.map(|f| fit_curve(&f, x)).unwrap_or_default();
     let mut sets = vec![
-        Dataset::default().name("models").marker(Marker::Dot).graph_type(GraphType::Scatter).style(ctx.theme.point).data(&others),
-        Dataset::default().name("selected").marker(Marker::Block).graph_type(GraphType::Scatter).style(ctx.theme.selected_point).data(&selected),
+        Dataset::default()
+            .name("models")
+            .marker(Marker::Dot)
+            .graph_type(GraphType::Scatter)
+            .style(ctx.theme.point)
+            .data(&others),
+        Dataset::default()
+            .name("selected")
+            .marker(Marker::Block)
+            .graph_type(GraphType::Scatter)
+            .style(ctx.theme.selected_point)
+            .data(&selected),
     ];
     if !line.is_empty() {
-        sets.insert(0, Dataset::default().name("LSQ fit").marker(Marker::Braille).graph_type(GraphType::Line).style(ctx.theme.fit_line).data(&line));
+        sets.insert(
+            0,
+            Dataset::default()
+                .name("LSQ fit")
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(ctx.theme.fit_line)
+                .data(&line),
+        );
     }
     // The legend goes bottom right (many MACs, little time), where models rarely are; top left
     // is where a model slow for its MACs would show.
@@ -129,7 +144,9 @@ fn correlations(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
     let mut lines: Vec<_> = b
         .correlations
         .iter()
-        .map(|c| columns::row(&cols, &shown, vec![c.factor.label().into(), coef(c.pearson).into(), coef(c.spearman).into()]))
+        .map(|c| {
+            columns::row(&cols, &shown, vec![c.factor.label().into(), coef(c.pearson).into(), coef(c.spearman).into()])
+        })
         .collect();
     if n < 3 {
         lines.push(ratatui::text::Line::styled("needs 3 or more measured models", ctx.theme.dim));
@@ -182,7 +199,10 @@ mod tests {
 
     #[test]
     fn decades_label_as_people_write_them() {
-        assert_eq!(decade_labels([6.0, 9.0], macs_label).iter().map(|s| s.content.to_string()).collect::<Vec<_>>(), ["1M", "10M", "100M", "1G"]);
+        assert_eq!(
+            decade_labels([6.0, 9.0], macs_label).iter().map(|s| s.content.to_string()).collect::<Vec<_>>(),
+            ["1M", "10M", "100M", "1G"]
+        );
         assert_eq!([-2.0, -1.0, 0.0, 2.0].map(ms_label), ["0.01", "0.1", "1", "100"]);
         assert_eq!(decades([2.3, 2.7].into_iter()), [2.0, 3.0]);
         assert_eq!(decades([3.0].into_iter()), [3.0, 4.0]);

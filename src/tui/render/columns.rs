@@ -113,7 +113,14 @@ pub fn spanning(columns: &[Column], shown: &[(usize, u16)], first: &str, message
 
 /// Draws a header and rows into `area`, scrolled so that row `selected` is visible, and
 /// patches `highlight` over the selected row.
-pub fn draw(frame: &mut Frame, area: Rect, header: Line<'static>, rows: Vec<Line<'static>>, selected: Option<usize>, highlight: Style) {
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    header: Line<'static>,
+    rows: Vec<Line<'static>>,
+    selected: Option<usize>,
+    highlight: Style,
+) {
     if area.height == 0 || area.width == 0 {
         return;
     }

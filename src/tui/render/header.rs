@@ -14,9 +14,11 @@ pub fn tabs(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let titles: Vec<String> = View::ALL.iter().map(|v| v.label().to_string()).collect();
     let width: usize = titles.iter().map(|t| t.chars().count() + 3).sum::<usize>() + 1;
     let [left, right] =
-        Layout::horizontal([Constraint::Length(u16::try_from(width).unwrap_or(u16::MAX)), Constraint::Min(0)]).areas(area);
+        Layout::horizontal([Constraint::Length(u16::try_from(width).unwrap_or(u16::MAX)), Constraint::Min(0)])
+            .areas(area);
     let selected = View::ALL.iter().position(|v| *v == ctx.ui.view);
-    let tabs = Tabs::new(titles).select(selected).style(ctx.theme.dim).highlight_style(ctx.theme.highlight).divider("│");
+    let tabs =
+        Tabs::new(titles).select(selected).style(ctx.theme.dim).highlight_style(ctx.theme.highlight).divider("│");
     frame.render_widget(tabs, left);
     frame.render_widget(engine_line(ctx, usize::from(right.width)).right_aligned(), right);
 }

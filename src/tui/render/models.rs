@@ -65,7 +65,13 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     columns::draw(frame, inner, header, lines, selected, ctx.theme.highlight);
 }
 
-fn line(ctx: &Ctx, row: &ModelRow, cols: &[Column], shown: &[(usize, u16)], spark_width: usize) -> ratatui::text::Line<'static> {
+fn line(
+    ctx: &Ctx,
+    row: &ModelRow,
+    cols: &[Column],
+    shown: &[(usize, u16)],
+    spark_width: usize,
+) -> ratatui::text::Line<'static> {
     let mark = if ctx.ui.focused == Some(row.id) { "» " } else { "  " };
     let name = format!("{mark}{}", row.model.name);
     let theme = ctx.theme;

@@ -22,7 +22,15 @@ fn share(part: f64, whole: f64) -> String {
 }
 
 /// Draws a titled table, or a message in its place when there are no rows.
-fn panel(frame: &mut Frame, area: Rect, ctx: &Ctx, title: String, cols: &[Column], rows: &[Vec<Span<'static>>], empty: &str) {
+fn panel(
+    frame: &mut Frame,
+    area: Rect,
+    ctx: &Ctx,
+    title: String,
+    cols: &[Column],
+    rows: &[Vec<Span<'static>>],
+    empty: &str,
+) {
     let block = ctx.panel(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -118,7 +126,12 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
         .iter()
         .filter(|l| l.leaf)
         .map(|l| {
-            vec![Span::raw(l.layer.to_string()), Span::raw(ms(l.ms)), Span::raw(share(l.ms, op_ms)), Span::raw(share(l.macs, macs))]
+            vec![
+                Span::raw(l.layer.to_string()),
+                Span::raw(ms(l.ms)),
+                Span::raw(share(l.ms, op_ms)),
+                Span::raw(share(l.macs, macs)),
+            ]
         })
         .collect();
     panel(frame, area, ctx, "top layers".into(), &cols, &rows, "no layers recorded for this model");

@@ -87,13 +87,21 @@ fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<Line<'static>> {
     vec![
         Line::from(vec![
             label("clock"),
-            Span::raw(format!("reported {} (max {}) · measured {} · capped ", mhz(s.max_cur_mhz()), mhz(s.max_policy_mhz()), mhz(s.measured_mhz))),
+            Span::raw(format!(
+                "reported {} (max {}) · measured {} · capped ",
+                mhz(s.max_cur_mhz()),
+                mhz(s.max_policy_mhz()),
+                mhz(s.measured_mhz)
+            )),
             capped,
         ]),
         Line::from(vec![label("temp"), Span::raw(temp)]),
         Line::from([vec![label("throttle")], throttle].concat()),
         Line::from(vec![label("memory"), Span::raw(memory)]),
-        Line::from(vec![label("infertop"), Span::raw(format!("RSS {rss} · CPU {cpu} (process, with inference) · UI {ui_cpu}"))]),
+        Line::from(vec![
+            label("infertop"),
+            Span::raw(format!("RSS {rss} · CPU {cpu} (process, with inference) · UI {ui_cpu}")),
+        ]),
         Line::from(vec![label("cores"), Span::raw(format!("{cores} · load {load}"))]),
     ]
 }
@@ -182,7 +190,8 @@ fn sparklines(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         let row = Rect { y, height, ..inner };
         let [label, chart] = Layout::horizontal([Constraint::Length(LABEL), Constraint::Min(0)]).spacing(1).areas(row);
         frame.render_widget(Line::styled(super::units::fit(&s.label, usize::from(LABEL)), ctx.theme.dim), label);
-        let mut spark = Sparkline::default().data(right_aligned(s.data, width)).style(ctx.theme.sparkline).absent_value_symbol(" ");
+        let mut spark =
+            Sparkline::default().data(right_aligned(s.data, width)).style(ctx.theme.sparkline).absent_value_symbol(" ");
         if let Some(max) = s.max {
             spark = spark.max(max);
         }

@@ -17,7 +17,13 @@ pub fn si(v: f64) -> String {
         a if a >= 1e3 => (v / 1e3, "k"),
         _ => (v, ""),
     };
-    let digits = if scaled.abs() >= 100.0 || unit.is_empty() { 0 } else if scaled.abs() >= 10.0 { 1 } else { 2 };
+    let digits = if scaled.abs() >= 100.0 || unit.is_empty() {
+        0
+    } else if scaled.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
     format!("{scaled:.digits$}{unit}")
 }
 

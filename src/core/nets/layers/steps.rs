@@ -44,12 +44,8 @@ impl Pool {
     /// Whatever libtorch reports for `xs`.
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
         self.step.run(xs, |x| match self.kind {
-            PoolKind::Max { k, stride, pad } => {
-                x.f_max_pool2d([k, k], [stride, stride], [pad, pad], [1, 1], false)
-            }
-            PoolKind::Avg { k, stride, pad } => {
-                x.f_avg_pool2d([k, k], [stride, stride], [pad, pad], false, true, None)
-            }
+            PoolKind::Max { k, stride, pad } => x.f_max_pool2d([k, k], [stride, stride], [pad, pad], [1, 1], false),
+            PoolKind::Avg { k, stride, pad } => x.f_avg_pool2d([k, k], [stride, stride], [pad, pad], false, true, None),
             PoolKind::GlobalAvg => x.f_adaptive_avg_pool2d([1, 1]),
         })
     }
@@ -180,10 +176,7 @@ impl ChannelShuffle {
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
         self.step.run(xs, |x| {
             let (n, c, h, w) = x.size4()?;
-            x.f_view([n, self.groups, c / self.groups, h, w])?
-                .f_transpose(1, 2)?
-                .f_contiguous()?
-                .f_view([n, -1, h, w])
+            x.f_view([n, self.groups, c / self.groups, h, w])?.f_transpose(1, 2)?.f_contiguous()?.f_view([n, -1, h, w])
         })
     }
 }
