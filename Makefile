@@ -6,6 +6,8 @@ ARGS ?=
 CACHE := $(or $(INFERTOP_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/infertop)
 # Provision libtorch, then run the rest of the recipe with LIBTORCH exported. Expanded inside
 # recipes only, so `make clean-cache` (or any target without it) downloads nothing.
+# rustfmt.toml and the [lints] table in Cargo.toml say what these check; any warning fails.
+LINT = cargo fmt --check && cargo clippy --all-targets --locked -- -D warnings
 WITH_LIBTORCH = LIBTORCH="$${LIBTORCH:-$$(bash scripts/fetch-libtorch.sh)}" && test -n "$$LIBTORCH" && export LIBTORCH &&
 
 .PHONY: run test lint bench build libtorch clean-cache
@@ -19,12 +21,13 @@ build:
 run: build
 	./target/release/infertop $(ARGS)
 
-# Unit, integration and doc tests; benchmarks are only compiled here (they run with `make bench`).
+# Formatting and lints first (cheap: a red gate should not wait for the suite), then unit,
+# integration and doc tests; benchmarks are only compiled here (they run with `make bench`).
 test:
-	@$(WITH_LIBTORCH) cargo test --locked && cargo test --benches --no-run --locked
+	@$(WITH_LIBTORCH) $(LINT) && cargo test --locked && cargo test --benches --no-run --locked
 
 lint:
-	@$(WITH_LIBTORCH) cargo fmt --check && cargo clippy --all-targets --locked -- -D warnings
+	@$(WITH_LIBTORCH) $(LINT)
 
 bench:
 	@$(WITH_LIBTORCH) cargo bench

@@ -32,7 +32,7 @@ fn main() {
     let threads: i32 = std::env::var("INFERTOP_BENCH_THREADS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as i32));
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| i32::try_from(n.get()).unwrap_or(1)));
     tch::set_num_threads(threads);
     let _no_grad = tch::no_grad_guard();
     let mut recorder = Recorder::start().expect("no other recorder on this thread");
@@ -49,8 +49,8 @@ fn main() {
                 continue;
             }
         };
-        let [c, h, w] = spec.input;
-        let x = Tensor::randn([spec.batch, c, h, w], (Kind::Float, Device::Cpu));
+        let [channels, height, width] = spec.input;
+        let x = Tensor::randn([spec.batch, channels, height, width], (Kind::Float, Device::Cpu));
         let scope = Scope::new(&format!("model:{}", spec.name));
         let run = |profiled: bool, recorder: &mut Recorder| {
             recorder.set_enabled(profiled);

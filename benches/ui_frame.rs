@@ -37,7 +37,7 @@ fn frames(c: &mut Criterion) {
                 for _ in 0..iters {
                     terminal.draw(|f| render(f, black_box(&state), &ui, &theme)).expect("draw");
                 }
-                thread_cpu() - start
+                thread_cpu().checked_sub(start).unwrap()
             });
         });
     }

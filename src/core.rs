@@ -1,5 +1,5 @@
 //! The measuring core: engine, profiler, sampler, statistics and state. It knows nothing about
-//! the terminal (tests/core_boundary.rs keeps the terminal crates out of it).
+//! the terminal (`tests/core_boundary.rs` keeps the terminal crates out of it).
 
 pub mod analysis;
 pub mod beyond;

@@ -118,7 +118,7 @@ fn free_bytes(path: &Path) -> io::Result<u64> {
     if unsafe { libc::statvfs(c_path.as_ptr(), &raw mut stat) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
 }
 
 /// Where the final snapshot of a run went.

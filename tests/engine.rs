@@ -1,5 +1,7 @@
 //! The engine thread with real libtorch and a real model.
 
+#![allow(clippy::float_cmp)] // MAC and byte counts are integers held in f64: exact comparison is the test.
+
 use std::path::PathBuf;
 
 use infertop::core::event::{Control, Event};

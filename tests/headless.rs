@@ -60,7 +60,7 @@ fn sigint_ends_headless_mode_with_exit_0_and_a_summary() {
         assert!(Instant::now() < deadline, "no measurement within 60 s");
     }
     // SAFETY: plain kill(2) on our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    unsafe { libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGINT) };
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
     let status = child.wait().unwrap();

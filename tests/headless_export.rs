@@ -148,7 +148,7 @@ fn sigint_leaves_a_complete_final_snapshot() {
         }
     }
     // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    unsafe { libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGINT) };
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0), "{rest}");

@@ -164,7 +164,7 @@ fn a_second_interrupt_during_a_long_inference_exits_at_once_with_a_snapshot() {
     std::thread::sleep(Duration::from_millis(500));
     child.signal(libc::SIGINT);
     // Longer than the half second after which the wait is announced.
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_secs(1));
     assert!(child.0.try_wait().unwrap().is_none(), "the first Ctrl-C waits for the inference");
     let asked = Instant::now();
     child.signal(libc::SIGINT);

@@ -1,5 +1,5 @@
 //! The built-in architectures: exact parameter counts of the reference models, logits of
-//! shape `[batch, 100]`, VarStore names that match the reference's `state_dict` keys, and an
+//! shape `[batch, 100]`, `VarStore` names that match the reference's `state_dict` keys, and an
 //! error, not a panic, for an input they cannot take.
 
 use std::panic::{AssertUnwindSafe, PanicHookInfo};

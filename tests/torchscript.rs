@@ -1,4 +1,6 @@
-//! TorchScript models made here (traced from a Rust closure and saved), run through a manifest.
+//! `TorchScript` models made here (traced from a Rust closure and saved), run through a manifest.
+
+#![allow(clippy::float_cmp)] // MAC and byte counts are integers held in f64: exact comparison is the test.
 
 use std::path::Path;
 
@@ -11,7 +13,7 @@ use tch::{nn, nn::Module, CModule, Device, Kind, Tensor};
 fn save_traced_net(path: &Path) {
     let mut vs = nn::VarStore::new(Device::Cpu);
     let conv = nn::conv2d(vs.root() / "conv", 3, 8, 3, nn::ConvConfig { padding: 1, ..Default::default() });
-    let fc = nn::linear(vs.root() / "fc", 8, 10, Default::default());
+    let fc = nn::linear(vs.root() / "fc", 8, 10, nn::LinearConfig::default());
     // Frozen (no gradients), the weights become constants of the traced graph.
     vs.freeze();
     let example = Tensor::randn([1, 3, 16, 16], (Kind::Float, Device::Cpu));

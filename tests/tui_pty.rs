@@ -92,7 +92,7 @@ impl Output {
         let (bytes, stop) = (Arc::new(Mutex::new(Vec::new())), Arc::new(AtomicBool::new(false)));
         let (b, s) = (Arc::clone(&bytes), Arc::clone(&stop));
         let thread = std::thread::spawn(move || {
-            let mut buf = [0u8; 65536];
+            let mut buf = vec![0u8; 65536];
             while !s.load(Ordering::SeqCst) {
                 // SAFETY: reading into a buffer we own from a descriptor that outlives the thread.
                 let n = unsafe { libc::read(master, buf.as_mut_ptr().cast(), buf.len()) };

@@ -61,7 +61,7 @@ impl OpRow {
     }
 }
 
-/// One layer (a scope named by its VarStore path).
+/// One layer (a scope named by its `VarStore` path).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerRow {
     pub layer: Arc<str>,
@@ -199,7 +199,7 @@ pub fn conv_breakdown(tree: &OpTree, model: &ModelState) -> Vec<OpRow> {
     let n = model.profiled;
     let mut by_name: HashMap<Arc<str>, OpRow> = HashMap::new();
     for id in rows {
-        let node = tree.get(id).expect("listed above");
+        let Some(node) = tree.get(id) else { continue };
         let totals = tree.totals(id);
         let row = by_name.entry(Arc::clone(&node.name)).or_insert_with(|| OpRow::empty(node, None));
         row.add_calls_and_self(totals, n);

@@ -253,7 +253,7 @@ impl Engine {
             runs: 0,
         };
         for _ in 0..self.config.warmup.max(1) {
-            if let Err(e) = self.forward(&runner) {
+            if let Err(e) = Self::forward(&runner) {
                 let e = ModelError::Forward { model: spec.name.clone(), source: e };
                 return self.send(fail(error_line(&e))).map(|()| None);
             }
@@ -292,7 +292,7 @@ impl Engine {
         }
     }
 
-    fn forward(&self, r: &Runner) -> Result<(), tch::TchError> {
+    fn forward(r: &Runner) -> Result<(), tch::TchError> {
         r.scope.run(|| r.model.forward(&r.input)).map(|_| ())
     }
 
@@ -311,13 +311,12 @@ impl Engine {
                 std::thread::sleep(Duration::from_millis(20));
                 continue;
             }
-            let index = match focus.and_then(|f| runners.iter().position(|r| r.id == f)) {
-                Some(i) => i,
-                None => {
-                    next %= runners.len();
-                    next += 1;
-                    next - 1
-                }
+            let index = if let Some(i) = focus.and_then(|f| runners.iter().position(|r| r.id == f)) {
+                i
+            } else {
+                next %= runners.len();
+                next += 1;
+                next - 1
             };
             if let Some(probe) = &self.config.clock {
                 probe.serve();
@@ -325,7 +324,7 @@ impl Engine {
             if let Err(source) = self.time_one(&mut runners[index]) {
                 let r = runners.remove(index);
                 let error = error_line(&ModelError::Forward { model: r.name.clone(), source });
-                self.send(Event::ModelFailed { model: r.id, name: r.name.as_str().into(), error })?
+                self.send(Event::ModelFailed { model: r.id, name: r.name.as_str().into(), error })?;
             }
         }
         Ok(())
@@ -338,7 +337,7 @@ impl Engine {
         r.runs += 1;
         self.set_recording(profiled);
         let start = Instant::now();
-        let result = self.forward(r);
+        let result = Self::forward(r);
         let wall_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         result?;
         let (ops, nodes) = match self.recorder.as_mut().filter(|_| profiled) {

@@ -13,7 +13,7 @@ pub type ModelId = usize;
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelInfo {
     pub name: Arc<str>,
-    /// `arch:NAME` for built-ins, the file path for TorchScript.
+    /// `arch:NAME` for built-ins, the file path for `TorchScript`.
     pub source: String,
     pub params: u64,
     pub batch: i64,

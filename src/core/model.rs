@@ -1,5 +1,5 @@
 //! Turns a manifest entry into a model that runs: a built-in net with seeded random (or loaded)
-//! weights, or a TorchScript module in eval mode.
+//! weights, or a `TorchScript` module in eval mode.
 
 use std::path::Path;
 
@@ -48,7 +48,7 @@ impl LoadedModel {
     /// Loads `spec` on the CPU.
     ///
     /// # Errors
-    /// Unknown weights, a corrupt TorchScript file.
+    /// Unknown weights, a corrupt `TorchScript` file.
     pub fn load(spec: &ModelSpec) -> Result<Self, ModelError> {
         match &spec.source {
             ModelSource::Arch(arch) => {
@@ -75,13 +75,13 @@ impl LoadedModel {
         }
     }
 
-    /// Trainable parameters (for TorchScript: every named parameter of the module).
+    /// Trainable parameters (for `TorchScript`: every named parameter of the module).
     #[must_use]
     pub fn parameter_count(&self) -> u64 {
         match self {
             LoadedModel::BuiltIn { vars, .. } => parameter_count(vars),
             LoadedModel::Script(m) => {
-                m.named_parameters().map(|ps| ps.iter().map(|(_, t)| t.numel() as u64).sum()).unwrap_or(0)
+                m.named_parameters().map_or(0, |ps| ps.iter().map(|(_, t)| t.numel() as u64).sum())
             }
         }
     }
@@ -99,7 +99,7 @@ impl LoadedModel {
     }
 }
 
-/// Loads a VarStore file (`.ot`) or safetensors into `vars`; every variable must be present
+/// Loads a `VarStore` file (`.ot`) or safetensors into `vars`; every variable must be present
 /// with the same shape, and the message names the first one that is not.
 fn load_weights(vars: &mut nn::VarStore, path: &Path) -> Result<(), String> {
     if !path.is_file() {
@@ -112,16 +112,16 @@ fn load_weights(vars: &mut nn::VarStore, path: &Path) -> Result<(), String> {
         Tensor::load_multi(path).map_err(|e| one_line(&e.to_string()))?
     };
     let file: std::collections::HashMap<String, Tensor> = named.into_iter().collect();
-    let mut names: Vec<_> = vars.variables().into_iter().collect();
-    names.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, mut var) in names {
-        let Some(src) = file.get(&name) else {
+    let mut variables: Vec<_> = vars.variables().into_iter().collect();
+    variables.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, mut var) in variables {
+        let Some(stored) = file.get(&name) else {
             return Err(format!("tensor '{name}' is missing"));
         };
-        if src.size() != var.size() {
-            return Err(format!("tensor '{name}' has shape {:?}, the model expects {:?}", src.size(), var.size()));
+        if stored.size() != var.size() {
+            return Err(format!("tensor '{name}' has shape {:?}, the model expects {:?}", stored.size(), var.size()));
         }
-        tch::no_grad(|| var.copy_(src));
+        tch::no_grad(|| var.copy_(stored));
     }
     Ok(())
 }

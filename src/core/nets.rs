@@ -1,7 +1,7 @@
 //! Built-in architectures, re-expressed layer for layer from the CIFAR-100 reference models.
 //!
 //! Every module runs inside a profiler [`Scope`](crate::core::profiler::Scope) named by its
-//! VarStore path, so the op tree shows which layer an op belongs to.
+//! `VarStore` path, so the op tree shows which layer an op belongs to.
 
 use std::fmt;
 use std::str::FromStr;
@@ -119,7 +119,7 @@ impl FromStr for Arch {
     }
 }
 
-/// Number of scalar parameters in a VarStore (trainable or not, excluding BN running stats,
+/// Number of scalar parameters in a `VarStore` (trainable or not, excluding BN running stats,
 /// which the reference counts leave out too since they are buffers).
 #[must_use]
 pub fn parameter_count(vs: &nn::VarStore) -> u64 {

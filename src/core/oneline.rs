@@ -108,10 +108,10 @@ mod tests {
 
     #[test]
     fn error_chains_are_joined_once() {
-        let io = std::io::Error::other("disk on fire");
         #[derive(Debug, thiserror::Error)]
         #[error("cannot write x.csv")]
         struct Outer(#[source] std::io::Error);
+        let io = std::io::Error::other("disk on fire");
         assert_eq!(error_line(&Outer(io)), "cannot write x.csv: disk on fire");
     }
 }

@@ -1,5 +1,5 @@
 //! The op profiler: a thin safe layer over the C++ shim in `profiler/shim.cpp`, which hooks
-//! libtorch's `RecordFunction` (the mechanism behind PyTorch's own profiler).
+//! libtorch's `RecordFunction` (the mechanism behind `PyTorch`'s own profiler).
 //!
 //! The shim keeps a calling-context tree per recording thread; [`Recorder`] turns its counters
 //! into [`NodeTiming`]s after each inference and reports new tree nodes as [`NodeInfo`]s.
@@ -72,7 +72,7 @@ pub struct NodeTiming {
 fn intern(name: &str) -> &'static CStr {
     static NAMES: OnceLock<Mutex<HashSet<&'static CStr>>> = OnceLock::new();
     let clean = CString::new(name.replace('\0', "")).unwrap_or_default();
-    let mut names = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let mut names = NAMES.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(existing) = names.get(clean.as_c_str()) {
         return existing;
     }
@@ -95,7 +95,7 @@ impl Scope {
         Self { name: intern(name) }
     }
 
-    /// A scope labelled by a VarStore path (`p / "features" / "3"` → `features.3`).
+    /// A scope labelled by a `VarStore` path (`p / "features" / "3"` → `features.3`).
     #[must_use]
     pub fn at(path: &tch::nn::Path) -> Self {
         Self::new(&path.components().collect::<Vec<_>>().join("."))

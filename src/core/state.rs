@@ -134,7 +134,7 @@ impl MonitorState {
                     m.scope = Some(scope);
                 }
             }
-            Event::Inference(inference) => self.apply_inference(inference),
+            Event::Inference(inference) => self.apply_inference(&inference),
             Event::System(sample) => {
                 self.machine = MachineTag::from_sample(&sample);
                 self.system.push(sample);
@@ -149,7 +149,7 @@ impl MonitorState {
         }
     }
 
-    fn apply_inference(&mut self, inf: Inference) {
+    fn apply_inference(&mut self, inf: &Inference) {
         self.inferences += 1;
         self.now_ns = self.now_ns.max(inf.at_ns);
         let Some(m) = self.models.get_mut(inf.model) else { return };

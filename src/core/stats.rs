@@ -25,23 +25,28 @@ impl<T> Ring<T> {
         self.items.push_back(item);
     }
 
+    #[must_use]
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
+    #[must_use]
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// Oldest first.
+    #[must_use]
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
         self.items.iter()
     }
 
+    #[must_use]
     pub fn last(&self) -> Option<&T> {
         self.items.back()
     }
@@ -103,6 +108,7 @@ impl LatencyStats {
     }
 
     /// The recent latencies, oldest first (for sparklines).
+    #[must_use]
     pub fn recent(&self) -> impl DoubleEndedIterator<Item = f64> + ExactSizeIterator + '_ {
         self.window.iter().copied()
     }
@@ -161,7 +167,7 @@ fn ranks(values: &[f64]) -> Vec<f64> {
     let mut i = 0;
     while i < order.len() {
         let mut j = i;
-        while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
+        while j + 1 < order.len() && values[order[j + 1]].total_cmp(&values[order[i]]).is_eq() {
             j += 1;
         }
         let average = (i + j) as f64 / 2.0 + 1.0;
@@ -174,6 +180,7 @@ fn ranks(values: &[f64]) -> Vec<f64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // Expected values here are exact in binary floating point.
 mod tests {
     use super::*;
 

@@ -43,7 +43,7 @@ impl<'a> Ctx<'a> {
 
     /// A bordered panel in the theme's colours.
     #[must_use]
-    pub fn panel(&self, title: String) -> Block<'static> {
+    pub fn panel(&self, title: &str) -> Block<'static> {
         Block::bordered().border_style(self.theme.border).title(Line::styled(format!(" {title} "), self.theme.title))
     }
 

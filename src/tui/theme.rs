@@ -126,7 +126,8 @@ pub fn resolve(choice: Option<&str>, no_color: bool) -> Result<Theme, ThemeError
     if let Some(theme) = builtin(choice) {
         return Ok(theme);
     }
-    let looks_like_path = choice.contains(std::path::MAIN_SEPARATOR) || choice.ends_with(".toml");
+    let looks_like_path = choice.contains(std::path::MAIN_SEPARATOR)
+        || Path::new(choice).extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
     Err(ThemeError(if looks_like_path {
         format!("--theme: cannot read '{choice}': no such file")
     } else {

@@ -1,6 +1,6 @@
 //! A fixed monitor state built from events, shared by the render tests and the frame benchmark.
-//! Op trees look like what libtorch's dispatcher records for real CNNs (aten::conv2d →
-//! aten::convolution → aten::_convolution → kernel, with allocations under it), timings are
+//! Op trees look like what libtorch's dispatcher records for real CNNs (`aten::conv2d` →
+//! `aten::convolution` → `aten::`_convolution → kernel, with allocations under it), timings are
 //! integers derived from the round number, so every number on screen is the same on every run.
 
 #![allow(dead_code)] // each test crate uses a different part of it
@@ -53,7 +53,7 @@ fn shape(i: usize) -> Shape {
     }
 }
 
-/// Builds NodeInfos with fresh ids and remembers each node's self time and calls per inference.
+/// Builds `NodeInfos` with fresh ids and remembers each node's self time and calls per inference.
 #[derive(Default)]
 struct Tree {
     infos: Vec<NodeInfo>,

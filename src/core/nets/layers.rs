@@ -1,4 +1,4 @@
-//! Building blocks whose forward pass runs inside a profiler scope named by the VarStore path.
+//! Building blocks whose forward pass runs inside a profiler scope named by the `VarStore` path.
 //!
 //! Every forward pass is fallible: libtorch errors (a wrong input shape, say) come back as
 //! [`TchError`] through tch's `f_*` calls instead of a panic.
@@ -19,7 +19,7 @@ pub trait FallibleModule: std::fmt::Debug {
     fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError>;
 }
 
-/// A module run inside the scope of its VarStore path.
+/// A module run inside the scope of its `VarStore` path.
 #[derive(Debug)]
 pub struct Layer<M> {
     scope: Scope,
@@ -149,7 +149,7 @@ impl Step {
 }
 
 /// The shape of a 2-D convolution: kernel, stride, padding, groups and bias. Starts from
-/// PyTorch's `nn.Conv2d` defaults (stride 1, no padding, one group, with bias).
+/// `PyTorch`'s `nn.Conv2d` defaults (stride 1, no padding, one group, with bias).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvSpec {
     kernel: [i64; 2],
@@ -221,7 +221,7 @@ pub fn conv(p: &nn::Path, c_in: i64, c_out: i64, spec: ConvSpec) -> Layer<Conv2d
 
 /// The activations of the reference models (`ReLU`, `ReLU6`). They run in place, as the
 /// reference's `inplace=True` modules do, so the profile shows the same memory traffic
-/// (`aten::relu_`; `aten::relu6_`, which libtorch runs as the `hardtanh_` PyTorch calls).
+/// (`aten::relu_`; `aten::relu6_`, which libtorch runs as the `hardtanh_` `PyTorch` calls).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Act {
     Relu,
@@ -256,7 +256,7 @@ impl Activation {
         Self { step: Step::new(p), act }
     }
 
-    /// A ReLU labelled `p`'s path.
+    /// A `ReLU` labelled `p`'s path.
     #[must_use]
     pub fn relu(p: &nn::Path) -> Self {
         Self::new(p, Act::Relu)

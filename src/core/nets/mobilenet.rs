@@ -1,4 +1,4 @@
-//! MobileNet (v1, width multiplier 1) for 32×32 inputs: a 3×3 stem and thirteen depthwise
+//! `MobileNet` (v1, width multiplier 1) for 32×32 inputs: a 3×3 stem and thirteen depthwise
 //! separable convolutions, four of them with stride 2 (32 → 2 pixels).
 
 use tch::{nn, TchError, Tensor};

@@ -1,4 +1,4 @@
-//! MobileNetV2 for 32×32 inputs: inverted residual bottlenecks with linear outputs and ReLU6
+//! `MobileNetV2` for 32×32 inputs: inverted residual bottlenecks with linear outputs and `ReLU6`
 //! activations, ending in a 1×1 convolution as the classifier.
 //!
 //! The reference's first convolution is 1×1 with padding 1, which grows the map to 34×34;

@@ -44,7 +44,7 @@ impl Projection {
 }
 
 /// A bottleneck block: 1×1 reduce, 3×3 (carrying the stride), 1×1 expand, plus shortcut,
-/// then ReLU.
+/// then `ReLU`.
 #[derive(Debug)]
 struct BottleNeck {
     residual_function: [ConvBn; 3],

@@ -1,6 +1,6 @@
 //! SE-ResNet-50: the ResNet-50 layout with a squeeze-and-excitation gate (reduction 16) on
-//! every bottleneck's residual branch. Unlike the plain ResNet of the reference, its
-//! convolutions keep their biases and the residual branch ends in a ReLU.
+//! every bottleneck's residual branch. Unlike the plain `ResNet` of the reference, its
+//! convolutions keep their biases and the residual branch ends in a `ReLU`.
 
 use tch::{nn, TchError, Tensor};
 
@@ -11,7 +11,7 @@ use super::Net;
 /// Squeeze-and-excitation reduction ratio.
 const REDUCTION: i64 = 16;
 
-/// Per-channel gates from globally pooled features: linear, ReLU, linear, sigmoid.
+/// Per-channel gates from globally pooled features: linear, `ReLU`, linear, sigmoid.
 #[derive(Debug)]
 struct Excitation {
     squeeze: Pool,

@@ -1,4 +1,4 @@
-//! ShuffleNet (v1, 3 groups) for 32×32 inputs: a 3×3 stem, then stages of 4, 8 and 4 units
+//! `ShuffleNet` (v1, 3 groups) for 32×32 inputs: a 3×3 stem, then stages of 4, 8 and 4 units
 //! (240, 480 and 960 channels), each stage starting with a stride-2 unit.
 
 use tch::{nn, TchError, Tensor};
@@ -15,8 +15,8 @@ const CHANNELS: [i64; 4] = [24, 240, 480, 960];
 /// Units per stage (stages 2 to 4).
 const STAGE_UNITS: [usize; 3] = [4, 8, 4];
 
-/// A ShuffleNet unit: grouped 1×1 bottleneck and ReLU, channel shuffle, 3×3 depthwise,
-/// grouped 1×1 expansion, fusion with the shortcut, ReLU.
+/// A `ShuffleNet` unit: grouped 1×1 bottleneck and `ReLU`, channel shuffle, 3×3 depthwise,
+/// grouped 1×1 expansion, fusion with the shortcut, `ReLU`.
 #[derive(Debug)]
 struct ShuffleNetUnit {
     bottleneck: ConvBn,

@@ -1,4 +1,4 @@
-//! ShuffleNet V2 (1× width) for 32×32 inputs: a 3×3 stem (conv and BN, no ReLU), stages of
+//! `ShuffleNet` V2 (1× width) for 32×32 inputs: a 3×3 stem (conv and BN, no `ReLU`), stages of
 //! 4, 8 and 4 units (116, 232 and 464 channels), a 1×1 convolution to 1024 channels.
 
 use tch::{nn, TchError, Tensor};
@@ -38,7 +38,7 @@ enum Input {
     Both(Box<[ConvBn; 2]>),
 }
 
-/// A ShuffleNet V2 unit: two branches concatenated, then a two-group channel shuffle.
+/// A `ShuffleNet` V2 unit: two branches concatenated, then a two-group channel shuffle.
 #[derive(Debug)]
 struct ShuffleUnit {
     input: Input,
@@ -94,7 +94,7 @@ fn stage(p: &nn::Path, c_in: i64, c_out: i64, repeat: usize) -> Vec<ShuffleUnit>
 /// The whole network; fields carry the reference's attribute names.
 #[derive(Debug)]
 pub struct ShuffleNetV2 {
-    /// Conv and BN only: the reference has no ReLU here.
+    /// Conv and BN only: the reference has no `ReLU` here.
     pre: ConvBn,
     /// `stage2` to `stage4`, flattened in order.
     units: Vec<ShuffleUnit>,

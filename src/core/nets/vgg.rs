@@ -24,7 +24,7 @@ impl VggBlock {
 }
 
 /// The blocks of `features`. Indices count every module of the reference's flat
-/// `nn.Sequential`, ReLUs and pools included, so `features.3` is the second convolution.
+/// `nn.Sequential`, `ReLUs` and pools included, so `features.3` is the second convolution.
 fn features(p: &nn::Path) -> Vec<VggBlock> {
     let (mut index, mut c_in) = (0, 3);
     let mut blocks = Vec::with_capacity(CONFIG_D.len());

@@ -2,7 +2,7 @@
 //! blocks and an exit flow (8 → 4 pixels, 2048 channels), built from depthwise separable
 //! convolutions with residual connections.
 //!
-//! The reference's leading ReLUs in the entry and middle flow run in place on the block
+//! The reference's leading `ReLUs` in the entry and middle flow run in place on the block
 //! input, so the shortcut sees the activated input as well; this follows that behaviour.
 
 use tch::{nn, TchError, Tensor};
@@ -85,7 +85,7 @@ struct EntryUnit {
 
 impl EntryUnit {
     /// `n` is the unit's number in the reference (3, 4 or 5); units after the first start
-    /// with a ReLU.
+    /// with a `ReLU`.
     fn new(p: &nn::Path, n: u8, c_in: i64, c_out: i64, stride: i64) -> Self {
         let r = p / format!("conv{n}_residual");
         let o = usize::from(n != 3);

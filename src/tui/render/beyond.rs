@@ -73,7 +73,7 @@ fn ms_label(exp: f64) -> String {
 }
 
 fn scatter(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
-    let block = ctx.panel("latency vs MACs · log–log · p50".into());
+    let block = ctx.panel("latency vs MACs · log–log · p50");
     if b.points.is_empty() {
         let inner = block.inner(area);
         frame.render_widget(block, area);
@@ -135,7 +135,7 @@ fn fit_curve(fit: &MacFit, x: [f64; 2]) -> Vec<(f64, f64)> {
 
 fn correlations(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
     let n = b.points.len();
-    let block = ctx.panel(format!("correlation with latency · {n} models"));
+    let block = ctx.panel(&format!("correlation with latency · {n} models"));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let cols = [Column::left("latency vs", 12, 0), Column::right("Pearson", 8, 0), Column::right("Spearman", 9, 0)];
@@ -145,7 +145,7 @@ fn correlations(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
         .correlations
         .iter()
         .map(|c| {
-            columns::row(&cols, &shown, vec![c.factor.label().into(), coef(c.pearson).into(), coef(c.spearman).into()])
+            columns::row(&cols, &shown, &[c.factor.label().into(), coef(c.pearson).into(), coef(c.spearman).into()])
         })
         .collect();
     if n < 3 {
@@ -159,7 +159,7 @@ fn gap_table(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
         || "gap to the MAC-predicted latency".to_string(),
         |f| format!("vs MAC fit {} ms + {} ms/GMAC", ms(f.intercept_ms), ms(f.ms_per_gmac)),
     );
-    let block = ctx.panel(title);
+    let block = ctx.panel(&title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if b.gaps.is_empty() {
@@ -186,7 +186,7 @@ fn gap_table(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
                 Span::styled(if g.gap_ms >= 0.0 { format!("+{}", ms(g.gap_ms)) } else { ms(g.gap_ms) }, style),
                 Span::raw(num(g.ratio(), 2)),
             ];
-            columns::row(&cols, &shown, cells)
+            columns::row(&cols, &shown, &cells)
         })
         .collect();
     let selected = b.gaps.iter().position(|g| g.model == ctx.ui.selected);
@@ -194,6 +194,7 @@ fn gap_table(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // Expected values here are exact in binary floating point.
 mod tests {
     use super::*;
 

@@ -83,14 +83,14 @@ fn pad(text: &str, width: u16, align: Align) -> String {
 /// The header line of the shown columns.
 #[must_use]
 pub fn header(columns: &[Column], shown: &[(usize, u16)], style: Style) -> Line<'static> {
-    let cells = shown.iter().map(|&(i, _)| Span::raw(columns[i].title.clone())).collect();
-    row(columns, shown, cells).style(style)
+    let cells = shown.iter().map(|&(i, _)| Span::raw(columns[i].title.clone())).collect::<Vec<_>>();
+    row(columns, shown, &cells).style(style)
 }
 
 /// A line of cells, one per column of the table (cells of hidden columns are dropped). Each
 /// cell keeps its style.
 #[must_use]
-pub fn row(columns: &[Column], shown: &[(usize, u16)], cells: Vec<Span<'static>>) -> Line<'static> {
+pub fn row(columns: &[Column], shown: &[(usize, u16)], cells: &[Span<'static>]) -> Line<'static> {
     let mut spans = Vec::with_capacity(shown.len() * 2);
     let full = cells.len() == columns.len();
     for (n, &(i, width)) in shown.iter().enumerate() {
@@ -154,7 +154,7 @@ mod tests {
         assert_eq!(layout(&cols, 30), vec![(0, 6), (1, 4), (2, 4), (3, 13)]);
         assert_eq!(layout(&cols, 0), vec![]);
         let shown = layout(&cols, 16);
-        let line = row(&cols, &shown, vec!["resnet18".into(), "1".into(), "2".into(), "x".into()]);
+        let line = row(&cols, &shown, &["resnet18".into(), "1".into(), "2".into(), "x".into()]);
         assert_eq!(line.to_string(), "resne…    1    2");
     }
 }

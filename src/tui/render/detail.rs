@@ -16,7 +16,7 @@ const LABEL: usize = 12;
 /// Draws the detail view.
 pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let Some(row) = ctx.selected() else {
-        let block = ctx.panel("Detail".into());
+        let block = ctx.panel("Detail");
         let inner = block.inner(area);
         frame.render_widget(block, area);
         ctx.message(frame, inner, "no model selected");
@@ -38,7 +38,7 @@ fn categories(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     } else {
         format!("{} · categories", row.model.name)
     };
-    let block = ctx.panel(title);
+    let block = ctx.panel(&title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     frame.render_widget(ratatui::widgets::Paragraph::new(category_lines(ctx, p, usize::from(inner.width))), inner);

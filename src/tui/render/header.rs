@@ -61,11 +61,11 @@ pub fn status(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     } else if let Some(err) = &ctx.state.engine_error {
         Line::styled(format!("engine: {err}"), ctx.theme.bad)
     } else {
-        let keys = "↑↓ select  Tab view  s sort  p pause  f focus  r reset  e export  t theme  ? help  q quit";
-        let short = "Tab view  s sort  ? help  q quit";
+        let all_keys = "↑↓ select  Tab view  s sort  p pause  f focus  r reset  e export  t theme  ? help  q quit";
+        let few_keys = "Tab view  s sort  ? help  q quit";
         let sort = format!("sort: {} · ", ctx.ui.sort.label());
         let fits = |text: &str| sort.chars().count() + text.chars().count() <= usize::from(area.width);
-        let keys = if fits(keys) { keys } else { short };
+        let keys = if fits(all_keys) { all_keys } else { few_keys };
         Line::from(vec![Span::styled(sort, ctx.theme.dim), Span::raw(keys)])
     };
     frame.render_widget(line, area);

@@ -36,5 +36,5 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         .map(|(key, what)| Line::from(vec![Span::styled(format!(" {key:<10} "), ctx.theme.header), Span::raw(*what)]))
         .collect();
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).style(ctx.theme.text).block(ctx.panel("keys".into())), rect);
+    frame.render_widget(Paragraph::new(lines).style(ctx.theme.text).block(ctx.panel("keys")), rect);
 }

@@ -49,7 +49,7 @@ fn columns(ctx: &Ctx) -> Vec<Column> {
 
 /// Draws the models table.
 pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let block = ctx.panel(format!("Models · sorted by {}", ctx.ui.sort.label()));
+    let block = ctx.panel(&format!("Models · sorted by {}", ctx.ui.sort.label()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if ctx.rows.is_empty() {
@@ -105,5 +105,5 @@ fn line(
         penalty,
         Span::styled(spark(&recent, spark_width), theme.sparkline),
     ];
-    columns::row(cols, shown, cells)
+    columns::row(cols, shown, &cells)
 }

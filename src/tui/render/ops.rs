@@ -26,7 +26,7 @@ fn panel(
     frame: &mut Frame,
     area: Rect,
     ctx: &Ctx,
-    title: String,
+    title: &str,
     cols: &[Column],
     rows: &[Vec<Span<'static>>],
     empty: &str,
@@ -39,7 +39,7 @@ fn panel(
         return;
     }
     let shown = columns::layout(cols, inner.width);
-    let lines: Vec<Line<'static>> = rows.iter().map(|cells| columns::row(cols, &shown, cells.clone())).collect();
+    let lines: Vec<Line<'static>> = rows.iter().map(|cells| columns::row(cols, &shown, cells)).collect();
     columns::draw(frame, inner, columns::header(cols, &shown, ctx.theme.header), lines, None, ctx.theme.highlight);
 }
 
@@ -63,7 +63,7 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
         op_rows(&ctx.state.tree, row.model, false).iter().map(|r| op_cells(r, op_ms)).collect()
     };
     let title = format!("ops by self time · per inference over {} runs", row.profile.inferences);
-    panel(frame, area, ctx, title, &cols, &rows, NO_PROFILE);
+    panel(frame, area, ctx, &title, &cols, &rows, NO_PROFILE);
 }
 
 fn op_cells(r: &OpRow, op_ms: f64) -> Vec<Span<'static>> {
@@ -79,7 +79,7 @@ fn op_cells(r: &OpRow, op_ms: f64) -> Vec<Span<'static>> {
     ]
 }
 
-/// Inside Conv2D: the kernels that ran and what went to allocation, slicing and views.
+/// Inside `Conv2D`: the kernels that ran and what went to allocation, slicing and views.
 pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     let cols = [
         Column::left("inside conv", 12, 0).growing(),
@@ -110,7 +110,7 @@ pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
         })
         .collect();
     let title = format!("inside Conv2D · {} ms", ms(total));
-    panel(frame, area, ctx, title, &cols, &rows, NO_PROFILE);
+    panel(frame, area, ctx, &title, &cols, &rows, NO_PROFILE);
 }
 
 /// The leaf layers by time, time share next to MAC share.
@@ -134,5 +134,5 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
             ]
         })
         .collect();
-    panel(frame, area, ctx, "top layers".into(), &cols, &rows, "no layers recorded for this model");
+    panel(frame, area, ctx, "top layers", &cols, &rows, "no layers recorded for this model");
 }

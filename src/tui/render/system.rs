@@ -17,7 +17,7 @@ const LABEL: u16 = 24;
 /// Draws the view.
 pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let [info, history] = Layout::vertical([Constraint::Length(8), Constraint::Min(0)]).areas(area);
-    let block = ctx.panel("machine".into());
+    let block = ctx.panel("machine");
     let inner = block.inner(info);
     frame.render_widget(block, info);
     match ctx.state.system.last() {
@@ -170,7 +170,7 @@ fn series(ctx: &Ctx, width: usize) -> Vec<Series> {
 }
 
 fn sparklines(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let block = ctx.panel("history · one column per sample, newest right".into());
+    let block = ctx.panel("history · one column per sample, newest right");
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = usize::from(inner.width.saturating_sub(LABEL + 1));

@@ -26,7 +26,7 @@ impl Pool {
         Self { step: Step::new(p), kind: PoolKind::Max { k, stride, pad } }
     }
 
-    /// `nn.AvgPool2d(k, stride, pad)`; padding counts towards the mean, as in PyTorch.
+    /// `nn.AvgPool2d(k, stride, pad)`; padding counts towards the mean, as in `PyTorch`.
     #[must_use]
     pub fn avg(p: &nn::Path, k: i64, stride: i64, pad: i64) -> Self {
         Self { step: Step::new(p), kind: PoolKind::Avg { k, stride, pad } }
@@ -75,7 +75,7 @@ impl Flatten {
     }
 }
 
-/// A labelled dropout, an identity at inference that still shows up as its op, as in PyTorch.
+/// A labelled dropout, an identity at inference that still shows up as its op, as in `PyTorch`.
 #[derive(Debug, Clone, Copy)]
 pub struct Dropout {
     step: Step,
