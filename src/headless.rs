@@ -354,3 +354,38 @@ pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 const MIB: f64 = 1024.0 * 1024.0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::event::Event;
+
+    #[test]
+    fn an_engine_that_died_is_an_error_naming_the_reason_and_the_snapshot() {
+        let mut state = MonitorState::new(&["a"]);
+        state.apply(Event::EngineStopped { error: Some("the engine thread panicked: boom".into()) });
+        let saved = FinalSnapshot::Written(PathBuf::from("snaps/20261126-010000"));
+        let err = outcome(&End::EngineStopped, &state, &saved).unwrap_err().to_string();
+        assert_eq!(err, "the engine stopped: the engine thread panicked: boom; snapshot: snaps/20261126-010000");
+    }
+
+    #[test]
+    fn a_reader_that_went_away_ends_cleanly_but_a_full_stdout_does_not() {
+        let state = MonitorState::new(&["a"]);
+        let saved = FinalSnapshot::Written(PathBuf::from("s"));
+        let gone = End::Output(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(outcome(&gone, &state, &saved).is_ok());
+        let hung_up = End::Output(io::Error::from_raw_os_error(libc::EIO));
+        assert!(outcome(&hung_up, &state, &saved).is_ok());
+        let full = End::Output(io::Error::from_raw_os_error(libc::ENOSPC));
+        assert!(outcome(&full, &state, &saved).unwrap_err().to_string().starts_with("stdout: No space left"));
+    }
+
+    #[test]
+    fn a_lost_snapshot_fails_the_run() {
+        let state = MonitorState::new(&["a"]);
+        let e = || ExportError::new("cannot write", Path::new("x"), &io::Error::from(io::ErrorKind::StorageFull));
+        let lost = FinalSnapshot::Lost { error: e(), fallback: e() };
+        assert!(outcome(&End::Duration, &state, &lost).unwrap_err().to_string().starts_with("snapshot failed"));
+    }
+}

@@ -129,3 +129,31 @@ fn headless_lines_say_n_a_on_a_machine_without_sensors() {
     assert!(line.contains("temp n/a"), "{line}");
     assert!(line.contains("throttle unknown"), "{line}");
 }
+
+/// JSON lines carry the same figures as the text lines, and what is not known is `null`, never
+/// 0: without the op profiler no MAC count exists.
+#[test]
+fn jsonl_writes_unknown_figures_as_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = manifest_with_tiny(dir.path());
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
+            .args(["--headless", "--format", "jsonl", "--duration", "2s", "--threads", "1", "--only", "tiny", "--models"])
+            .arg(&manifest)
+            .args(extra)
+            .arg("--export-dir")
+            .arg(dir.path().join("snapshots"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "stderr {}", String::from_utf8_lossy(&out.stderr));
+        let lines: Vec<serde_json::Value> =
+            String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+        lines.into_iter().filter(|l| l.get("model").is_some()).last().expect("a model line")
+    };
+    let unprofiled = run(&["--no-op-profile"]);
+    assert_eq!(unprofiled["status"], "running");
+    assert!(unprofiled["macs"].is_null() && unprofiled["gmacs_per_s"].is_null(), "{unprofiled}");
+    assert!(unprofiled["latency_ms_p50"].as_f64().is_some_and(|v| v > 0.0), "{unprofiled}");
+    let profiled = run(&[]);
+    assert!(profiled["macs"].as_f64().is_some_and(|v| v > 0.0), "{profiled}");
+}

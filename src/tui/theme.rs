@@ -9,6 +9,8 @@ use std::str::FromStr;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
+use crate::core::oneline::one_line;
+
 /// Built-in themes, name and TOML, in the order `t` cycles through them.
 const BUILTINS: [(&str, &str); 3] = [
     ("dark", include_str!("../../themes/dark.toml")),
@@ -20,10 +22,24 @@ const VALID_COLORS: &str = "a name (black, red, green, yellow, blue, magenta, cy
      lightred, lightgreen, lightyellow, lightblue, lightmagenta, lightcyan, white, reset), \"#rrggbb\" or \"0\"..\"255\"";
 const VALID_MODIFIERS: &str = "bold, dim, italic, underlined, reversed, crossed-out";
 
-/// A theme that cannot be used; the message is one line.
+/// A theme that cannot be used; the message is one line that names the file (or the flag),
+/// the key and the bad value, and says what is valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ThemeError(pub String);
+pub enum ThemeError {
+    #[error("--theme: unknown theme '{name}'; use {valid} or a path to a .toml file")]
+    UnknownName { name: String, valid: String },
+    #[error("--theme: cannot read '{path}': no such file")]
+    NoSuchFile { path: String },
+    #[error("{origin}: cannot read: {reason}")]
+    Unreadable { origin: String, reason: String },
+    /// Invalid TOML, or a key serde rejects; `detail` says where (line, key) and what.
+    #[error("{origin}: {detail}")]
+    Invalid { origin: String, detail: String },
+    #[error("{origin}: colors.{key} = \"{value}\" is not a colour; use {VALID_COLORS}")]
+    BadColor { origin: String, key: String, value: String },
+    #[error("{origin}: modifiers.{key} contains \"{value}\", which is not a modifier; use {VALID_MODIFIERS}")]
+    BadModifier { origin: String, key: String, value: String },
+}
 
 /// The TOML file as written.
 #[derive(Debug, Deserialize)]
@@ -128,11 +144,11 @@ pub fn resolve(choice: Option<&str>, no_color: bool) -> Result<Theme, ThemeError
     }
     let looks_like_path = choice.contains(std::path::MAIN_SEPARATOR)
         || Path::new(choice).extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
-    Err(ThemeError(if looks_like_path {
-        format!("--theme: cannot read '{choice}': no such file")
+    Err(if looks_like_path {
+        ThemeError::NoSuchFile { path: choice.to_string() }
     } else {
-        format!("--theme: unknown theme '{choice}'; use {} or a path to a .toml file", builtin_names().join(", "))
-    }))
+        ThemeError::UnknownName { name: choice.to_string(), valid: builtin_names().join(", ") }
+    })
 }
 
 /// Themes for `t` to cycle through: the starting one, then the built-ins it is not.
@@ -153,7 +169,8 @@ pub fn cycle_from(first: Theme) -> Vec<Theme> {
 /// When the file cannot be read or is not a valid theme.
 pub fn load(path: &Path) -> Result<Theme, ThemeError> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ThemeError(format!("{origin}: cannot read: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ThemeError::Unreadable { origin: origin.clone(), reason: one_line(&e.to_string()) })?;
     parse(&text, &origin)
 }
 
@@ -162,7 +179,8 @@ pub fn load(path: &Path) -> Result<Theme, ThemeError> {
 /// # Errors
 /// Invalid TOML, unknown or missing keys, wrong types, bad colours or modifiers.
 pub fn parse(text: &str, origin: &str) -> Result<Theme, ThemeError> {
-    let file: ThemeFile = toml::from_str(text).map_err(|e| ThemeError(describe_toml_error(&e, text, origin)))?;
+    let file: ThemeFile = toml::from_str(text)
+        .map_err(|e| ThemeError::Invalid { origin: origin.to_string(), detail: describe_toml_error(&e, text) })?;
     file.validate(origin)
 }
 
@@ -170,8 +188,10 @@ impl ThemeFile {
     fn validate(self, origin: &str) -> Result<Theme, ThemeError> {
         let c = &self.colors;
         let color = |key: &str, value: &str| {
-            Color::from_str(value).map_err(|_| {
-                ThemeError(format!("{origin}: colors.{key} = \"{value}\" is not a colour; use {VALID_COLORS}"))
+            Color::from_str(value).map_err(|_| ThemeError::BadColor {
+                origin: origin.to_string(),
+                key: key.to_string(),
+                value: value.to_string(),
             })
         };
         let mods = |key: &str, values: &[String]| modifiers(values, origin, key);
@@ -211,9 +231,11 @@ fn modifiers(values: &[String], origin: &str, key: &str) -> Result<Modifier, The
             "reversed" => Modifier::REVERSED,
             "crossed-out" => Modifier::CROSSED_OUT,
             _ => {
-                return Err(ThemeError(format!(
-                    "{origin}: modifiers.{key} contains \"{value}\", which is not a modifier; use {VALID_MODIFIERS}"
-                )))
+                return Err(ThemeError::BadModifier {
+                    origin: origin.to_string(),
+                    key: key.to_string(),
+                    value: value.clone(),
+                })
             }
         };
         Ok(acc | m)
@@ -222,15 +244,15 @@ fn modifiers(values: &[String], origin: &str, key: &str) -> Result<Modifier, The
 
 /// One line from a TOML or serde error: where (the dotted key when the error points at one,
 /// else the line) and what.
-fn describe_toml_error(e: &toml::de::Error, text: &str, origin: &str) -> String {
+fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
     let message = e.message().lines().next().unwrap_or("invalid theme").trim();
     let Some(at) = e.span().map(|s| s.start.min(text.len())) else {
-        return format!("{origin}: {message}");
+        return message.to_string();
     };
     let line_no = text[..at].matches('\n').count() + 1;
     match key_at(text, at) {
-        Some(key) => format!("{origin}: line {line_no}: {key}: {message}"),
-        None => format!("{origin}: line {line_no}: {message}"),
+        Some(key) => format!("line {line_no}: {key}: {message}"),
+        None => format!("line {line_no}: {message}"),
     }
 }
 
