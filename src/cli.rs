@@ -9,14 +9,15 @@ use crate::UsageError;
 
 /// Runs CNN inference in a loop and shows, live, where the time goes beyond the MAC count.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "infertop", version, about, long_about = None)]
+#[command(name = "infertop", version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Print summary lines instead of the live screen (chosen automatically when stdout is not
     /// a terminal).
     #[arg(long)]
     pub headless: bool,
 
-    /// Stop after this long (for example 30s, 10m); runs until stopped when not given.
+    /// Stop after this long (for example 30s, 10m), counted from the start, model loading
+    /// included; runs until stopped when not given.
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
@@ -24,7 +25,8 @@ pub struct Cli {
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 
-    /// Run only these models (comma separated names from the manifest).
+    /// Run only these models (comma separated names from the manifest; the built-in set also
+    /// has `tiny`, a quick smoke-test net that runs only when named).
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     pub only: Vec<String>,
 
@@ -81,6 +83,15 @@ pub struct Cli {
     #[arg(long)]
     pub summary: bool,
 }
+
+/// How a run ends, shown under the options in `--help`.
+const AFTER_HELP: &str = "\
+Stopping: q (live screen), Ctrl-C, SIGTERM or SIGHUP stop after the current inference; a second
+Ctrl-C or signal stops at once. A closed stdout (| head) or a vanished terminal (an SSH drop)
+stops a run the same way. Every stop but q writes a final snapshot (to the temporary folder if
+the snapshot folder fails).
+Exit codes: 0 stopped; 1 runtime failure (the engine failed, stdout failed for another reason
+than its reader leaving, no model could run, the snapshot was lost); 2 usage error.";
 
 /// How headless mode prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
