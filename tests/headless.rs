@@ -138,7 +138,18 @@ fn jsonl_writes_unknown_figures_as_null() {
     let manifest = manifest_with_tiny(dir.path());
     let run = |extra: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
-            .args(["--headless", "--format", "jsonl", "--duration", "2s", "--threads", "1", "--only", "tiny", "--models"])
+            .args([
+                "--headless",
+                "--format",
+                "jsonl",
+                "--duration",
+                "2s",
+                "--threads",
+                "1",
+                "--only",
+                "tiny",
+                "--models",
+            ])
             .arg(&manifest)
             .args(extra)
             .arg("--export-dir")
@@ -146,8 +157,10 @@ fn jsonl_writes_unknown_figures_as_null() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "stderr {}", String::from_utf8_lossy(&out.stderr));
-        let lines: Vec<serde_json::Value> =
-            String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+        let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
         lines.into_iter().filter(|l| l.get("model").is_some()).last().expect("a model line")
     };
     let unprofiled = run(&["--no-op-profile"]);
