@@ -171,15 +171,27 @@ pub fn write_final_snapshot(base: &Path, state: &MonitorState, meta: &RunMeta) -
     }
 }
 
+/// A snapshot being written on a thread of its own, if any.
+pub type PendingSnapshot = Option<tokio::task::JoinHandle<Result<PathBuf, ExportError>>>;
+
 /// Writes a snapshot of a copy of the state on a blocking thread, so a slow disk never stalls
 /// the front end (and, through the full event channel, the engine).
 #[must_use]
-pub fn spawn_snapshot(
-    base: PathBuf,
-    state: MonitorState,
-    meta: RunMeta,
-) -> tokio::task::JoinHandle<Result<PathBuf, ExportError>> {
-    tokio::task::spawn_blocking(move || write_snapshot(&base, &state, &meta))
+pub fn spawn_snapshot(base: PathBuf, state: MonitorState, meta: RunMeta) -> PendingSnapshot {
+    Some(tokio::task::spawn_blocking(move || write_snapshot(&base, &state, &meta)))
+}
+
+/// The result of the pending snapshot once its thread is done (then none is pending); never,
+/// while none is. Cancel-safe, for `select!`.
+///
+/// # Errors
+/// Why the snapshot could not be written.
+pub async fn snapshot_written(pending: &mut PendingSnapshot) -> Result<PathBuf, ExportError> {
+    let Some(handle) = pending.as_mut() else { return std::future::pending().await };
+    let result = handle.await;
+    *pending = None;
+    result
+        .unwrap_or_else(|e| Err(ExportError::new("cannot write snapshot under", Path::new("."), &io::Error::other(e))))
 }
 
 /// Writes a snapshot of `state` into a new folder under `base` (created if missing) and returns

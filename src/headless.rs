@@ -9,7 +9,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
 use crate::cli::{Cli, LineFormat};
@@ -17,7 +16,7 @@ use crate::core::sampler::SystemSample;
 use crate::core::session::{Plan, Session};
 use crate::core::state::{ModelStatus, MonitorState};
 use crate::core::summary::ModelSummary;
-use crate::export::{self, ExportError, FinalSnapshot};
+use crate::export::{self, ExportError, FinalSnapshot, PendingSnapshot};
 use crate::signals::{wind_down, Signals, WindDown};
 
 /// Why the measuring loop ended.
@@ -59,7 +58,7 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
     let mut ticker = interval_at(started + cli.print_every, cli.print_every);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut exports = cli.export_every.map(|every| interval_at(started + every, every));
-    let mut pending: Option<JoinHandle<Result<PathBuf, ExportError>>> = None;
+    let mut pending: PendingSnapshot = None;
     let mut out = io::stdout().lock();
     let end = loop {
         tokio::select! {
@@ -76,10 +75,10 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
             () = next_tick(exports.as_mut()) => {
                 // One periodic snapshot at a time: a disk slower than the period skips a turn.
                 if pending.is_none() {
-                    pending = Some(export::spawn_snapshot(export_base.to_path_buf(), session.state.clone(), meta.clone()));
+                    pending = export::spawn_snapshot(export_base.to_path_buf(), session.state.clone(), meta.clone());
                 }
             }
-            written = finished(&mut pending) => {
+            written = export::snapshot_written(&mut pending) => {
                 // A failed periodic snapshot is reported and measuring goes on; the final one
                 // is tried again at exit.
                 if let Err(e) = writeln!(out, "{}", snapshot_line(&written, cli.format)) {
@@ -91,7 +90,7 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
         }
     };
     let wound = wind_down(&mut session, &mut signals, || {
-        best_effort_stderr("infertop: stopping after the current inference (Ctrl-C again to quit now)");
+        crate::eprintln_best_effort("infertop: stopping after the current inference (Ctrl-C again to quit now)");
     })
     .await;
     if wound == WindDown::Finished {
@@ -106,7 +105,7 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
             .and_then(|()| writeln!(out, "{}", final_snapshot_line(&last, cli.format)))
             .and_then(|()| out.flush());
         if let Err(e) = closing {
-            best_effort_stderr(&format!("infertop: stdout: {e}; {}", last.describe()));
+            crate::eprintln_best_effort(&format!("infertop: stdout: {e}; {}", last.describe()));
         }
     }
     outcome(&end, &session.state, &last)
@@ -115,7 +114,7 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
 /// The exit status of a run that ended with `end` and saved `last`.
 fn outcome(end: &End, state: &MonitorState, last: &FinalSnapshot) -> anyhow::Result<()> {
     if let End::Output(e) = end {
-        best_effort_stderr(&format!("infertop: stopped: stdout: {e}; {}", last.describe()));
+        crate::eprintln_best_effort(&format!("infertop: stopped: stdout: {e}; {}", last.describe()));
         // The reader or the terminal went away: the run ends as a signal would end it.
         if !reader_gone(e) {
             anyhow::bail!("stdout: {e}");
@@ -139,11 +138,6 @@ fn reader_gone(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe || e.raw_os_error() == Some(libc::EIO)
 }
 
-/// Writes a line to stderr if it still exists; nothing more can be done when it does not.
-fn best_effort_stderr(line: &str) {
-    let _ = writeln!(io::stderr(), "{line}");
-}
-
 /// The closing lines: `summary after 12.0s (reason):` in text mode, then one line per model.
 fn summary_lines(
     out: &mut impl Write,
@@ -156,16 +150,6 @@ fn summary_lines(
         writeln!(out, "summary after {:.1}s ({}):", elapsed.as_secs_f64(), end.reason())?;
     }
     print_lines(out, state, elapsed, format)
-}
-
-/// The result of a periodic snapshot once its thread is done; never, while none is pending.
-async fn finished(pending: &mut Option<JoinHandle<Result<PathBuf, ExportError>>>) -> Result<PathBuf, ExportError> {
-    let Some(handle) = pending.as_mut() else { return std::future::pending().await };
-    let result = handle.await;
-    *pending = None;
-    result.unwrap_or_else(|e| {
-        Err(ExportError::new("cannot write snapshot under", Path::new("."), &io::Error::other(e.to_string())))
-    })
 }
 
 /// The final snapshot's line, in the output format.

@@ -53,6 +53,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Writes a line to stderr if there still is one: after an SSH drop nothing more can be done.
+fn eprintln_best_effort(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 /// The settings a snapshot records, for the front end named `front_end`.
 fn run_meta(cli: &Cli, plan: &core::session::Plan, front_end: &str) -> export::RunMeta {
     let mut meta = export::RunMeta::from_plan(plan, std::time::SystemTime::now());

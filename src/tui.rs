@@ -13,13 +13,12 @@ use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures::StreamExt;
-use tokio::task::JoinHandle;
 use tokio::time::{interval, Instant, MissedTickBehavior};
 
 use crate::cli::Cli;
 use crate::core::event::Control;
 use crate::core::session::{Plan, Session};
-use crate::export::{self, ExportError, RunMeta};
+use crate::export::{self, ExportError, PendingSnapshot, RunMeta};
 use crate::signals::{wind_down, Signal, Signals};
 use app::UiState;
 use keymap::Action;
@@ -53,7 +52,7 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
     let snapshots = Snapshots { base: export_base.to_path_buf(), meta: crate::run_meta(cli, plan, "tui") };
     let mut ui = UiState::default();
     let mut cpu = CpuMeter::new();
-    let mut pending: Option<JoinHandle<Result<PathBuf, ExportError>>> = None;
+    let mut pending: PendingSnapshot = None;
     // Declared after the session so that it is dropped (and the terminal restored) first.
     let mut guard = terminal::TerminalGuard::enter()?;
     let mut keys = EventStream::new();
@@ -79,7 +78,7 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
                     let Some(action) = keymap::action_for(key) else { continue };
                     if action == Action::Quit { break End::Quit; }
                     if action == Action::Export && pending.is_none() {
-                        pending = Some(snapshots.spawn(&session.state));
+                        pending = snapshots.spawn(&session.state);
                         ui.status = Some("export: writing…".into());
                         continue;
                     }
@@ -89,14 +88,14 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
                 Some(Err(e)) => break End::TerminalLost(e),
                 None => break End::TerminalLost(io::Error::new(io::ErrorKind::UnexpectedEof, "the terminal closed")),
             },
-            written = finished(&mut pending) => ui.status = Some(Snapshots::describe(&written)),
+            written = export::snapshot_written(&mut pending) => ui.status = Some(Snapshots::describe(&written)),
             signal = signals.next() => break End::Signal(signal),
         }
     };
     // Never unwraps: a terminal that is gone cannot be restored, and that is fine.
     drop(guard);
     wind_down(&mut session, &mut signals, || {
-        eprintln_best_effort("infertop: stopping after the current inference (Ctrl-C again to quit now)");
+        crate::eprintln_best_effort("infertop: stopping after the current inference (Ctrl-C again to quit now)");
     })
     .await;
     let saved = match end {
@@ -104,7 +103,7 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
         _ => Some(export::write_final_snapshot(&snapshots.base, &session.state, &snapshots.meta)),
     };
     if let Some(saved) = &saved {
-        eprintln_best_effort(&format!("infertop: stopped ({}); {}", end.reason(), saved.describe()));
+        crate::eprintln_best_effort(&format!("infertop: stopped ({}); {}", end.reason(), saved.describe()));
     }
     let where_saved = saved.as_ref().map_or_else(String::new, |s| format!("; {}", s.describe()));
     match end {
@@ -134,22 +133,6 @@ impl End {
     }
 }
 
-/// Writes a line to stderr if there still is one.
-fn eprintln_best_effort(line: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(io::stderr(), "{line}");
-}
-
-/// The result of the snapshot being written once its thread is done; never, while none is.
-async fn finished(pending: &mut Option<JoinHandle<Result<PathBuf, ExportError>>>) -> Result<PathBuf, ExportError> {
-    let Some(handle) = pending.as_mut() else { return std::future::pending().await };
-    let result = handle.await;
-    *pending = None;
-    result.unwrap_or_else(|e| {
-        Err(ExportError::new("cannot write snapshot under", Path::new("."), &io::Error::other(e.to_string())))
-    })
-}
-
 /// Applies a key's action to the UI state, and to the engine or the state where it concerns
 /// them.
 fn apply_action(action: Action, ui: &mut UiState, themes: &[Theme], session: &mut Session) {
@@ -175,7 +158,7 @@ struct Snapshots {
 
 impl Snapshots {
     /// Starts writing a snapshot of the state as it is now, off the drawing thread.
-    fn spawn(&self, state: &crate::core::state::MonitorState) -> JoinHandle<Result<PathBuf, ExportError>> {
+    fn spawn(&self, state: &crate::core::state::MonitorState) -> PendingSnapshot {
         export::spawn_snapshot(self.base.clone(), state.clone(), self.meta.clone())
     }
 

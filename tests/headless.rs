@@ -161,7 +161,7 @@ fn jsonl_writes_unknown_figures_as_null() {
             .lines()
             .map(|l| serde_json::from_str(l).expect("a JSON line"))
             .collect();
-        lines.into_iter().filter(|l| l.get("model").is_some()).last().expect("a model line")
+        lines.into_iter().rev().find(|l| l.get("model").is_some()).expect("a model line")
     };
     let unprofiled = run(&["--no-op-profile"]);
     assert_eq!(unprofiled["status"], "running");
