@@ -100,6 +100,11 @@ pub const MIN_FREE_BYTES: u64 = 32 * 1024 * 1024;
 pub fn check_room(base: &Path) -> Result<(), ExportError> {
     let free =
         free_bytes(base).map_err(|e| ExportError::new("cannot check free space of snapshot folder", base, &e))?;
+    require_room(base, free)
+}
+
+/// [`check_room`]'s verdict for `free` bytes.
+fn require_room(base: &Path, free: u64) -> Result<(), ExportError> {
     if free >= MIN_FREE_BYTES {
         return Ok(());
     }
@@ -317,6 +322,20 @@ mod tests {
         assert_eq!(published, base.path().join(format!("{stamp}-2")));
         assert!(published.join("run.json").is_file() && other.join("run.json").is_file());
         assert!(!staging.exists());
+    }
+
+    #[test]
+    fn a_nearly_full_disk_is_refused_naming_the_folder_and_the_room() {
+        let err = require_room(Path::new("/media/sd/snaps"), 5 * 1024 * 1024).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not enough free space in snapshot folder /media/sd/snaps: 5120 KiB free, 32 MiB needed"
+        );
+        assert_eq!(err.kind, io::ErrorKind::StorageFull);
+        assert!(require_room(Path::new("x"), MIN_FREE_BYTES).is_ok());
+        // The real file system under the build folder has room.
+        assert!(check_room(Path::new(env!("CARGO_MANIFEST_DIR"))).is_ok());
+        assert!(check_room(Path::new("/nonexistent/folder")).is_err());
     }
 
     #[test]

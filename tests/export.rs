@@ -15,7 +15,9 @@ use infertop::core::sampler::{
     ThrottleState,
 };
 use infertop::core::state::MonitorState;
-use infertop::export::{check_writable, default_export_base, write_snapshot, RunMeta, FILES};
+use infertop::export::{
+    check_writable, default_export_base, write_final_snapshot, write_snapshot, FinalSnapshot, RunMeta, FILES,
+};
 use tch::{nn, Device, Kind, Tensor};
 
 const MODELS_HEADER: &str = "model,params,macs,iterations,latency_ms_mean,latency_ms_p50,latency_ms_p90,\
@@ -403,4 +405,24 @@ fn check_writable_creates_the_folder_and_leaves_it_empty() {
     check_writable(&base).unwrap();
     assert!(base.is_dir());
     assert!(entries(&base).is_empty());
+}
+
+/// The snapshot that ends a run goes to the temporary folder when its own folder fails, and
+/// says so: an hour of measurement is not lost to a full or missing disk.
+#[test]
+fn a_final_snapshot_whose_folder_fails_goes_to_the_temporary_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the snapshot folder should be: every write under it fails.
+    let blocked = dir.path().join("not-a-folder");
+    std::fs::write(&blocked, "").unwrap();
+    let saved = write_final_snapshot(&blocked, &recorded_state(), &meta());
+    let FinalSnapshot::Elsewhere { path, error } = &saved else { panic!("expected the fallback, got {saved:?}") };
+    assert!(path.starts_with(std::env::temp_dir().join("infertop-snapshots")), "{}", path.display());
+    for file in FILES {
+        assert!(path.join(file).is_file(), "{file} missing in {}", path.display());
+    }
+    assert!(error.to_string().contains("not-a-folder"), "{error}");
+    let line = saved.describe();
+    assert!(line.starts_with(&format!("snapshot: {}", path.display())) && line.contains("not-a-folder"), "{line}");
+    std::fs::remove_dir_all(path).unwrap();
 }
