@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::core::schedule::Schedule;
 use crate::UsageError;
 
 /// Runs CNN inference in a loop and shows, live, where the time goes beyond the MAC count.
@@ -46,6 +47,17 @@ pub struct Cli {
     /// op profiler's overhead never reaches them (1 profiles every inference).
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub profile_every: u32,
+
+    /// How the engine moves between models: `dwell` stays on each for --dwell and keeps the
+    /// first inference after a switch apart (cold), so latency is the model's own warm latency
+    /// and the cost of switching is its own figure; `round-robin` runs one inference of each in
+    /// turn, so every latency includes a switch.
+    #[arg(long, value_enum, default_value_t = ScheduleChoice::Dwell)]
+    pub schedule: ScheduleChoice,
+
+    /// How long the dwell schedule stays on a model (and at least two inferences).
+    #[arg(long, default_value = "500ms", value_parser = parse_dwell)]
+    pub dwell: Duration,
 
     /// Where snapshots go (default: ./infertop-snapshots/<timestamp>/).
     #[arg(long, value_name = "DIR")]
@@ -93,6 +105,15 @@ the snapshot folder fails).
 Exit codes: 0 stopped; 1 runtime failure (the engine failed, stdout failed for another reason
 than its reader leaving, no model could run, the snapshot was lost); 2 usage error.";
 
+/// The schedule `--schedule` picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleChoice {
+    /// Stay on each model for --dwell; the first inference after a switch is cold.
+    Dwell,
+    /// One inference of each model in turn.
+    RoundRobin,
+}
+
 /// How headless mode prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LineFormat {
@@ -134,6 +155,13 @@ pub const MIN_EXPORT_EVERY: Duration = Duration::from_secs(1);
 /// samples (7200: an hour at the default 500ms, six minutes at this minimum).
 pub const MIN_SAMPLE_EVERY: Duration = Duration::from_millis(50);
 
+/// The shortest dwell: below it a dwell is only the two inferences it always holds.
+pub const MIN_DWELL: Duration = Duration::from_millis(10);
+
+fn parse_dwell(s: &str) -> Result<Duration, String> {
+    parse_duration_at_least(s, MIN_DWELL)
+}
+
 fn parse_print_every(s: &str) -> Result<Duration, String> {
     parse_duration_at_least(s, MIN_PRINT_EVERY)
 }
@@ -174,6 +202,15 @@ impl Cli {
             return flag("--only", "empty model name in the list".into());
         }
         Ok(())
+    }
+
+    /// The schedule the flags ask for.
+    #[must_use]
+    pub fn schedule(&self) -> Schedule {
+        match self.schedule {
+            ScheduleChoice::Dwell => Schedule::Dwell(self.dwell),
+            ScheduleChoice::RoundRobin => Schedule::RoundRobin,
+        }
     }
 
     /// Intra-op threads to use: the flag, or every core.

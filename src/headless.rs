@@ -108,11 +108,11 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
             crate::eprintln_best_effort(&format!("infertop: stdout: {e}; {}", last.describe()));
         }
     }
-    outcome(&end, &session.state, &last)
+    outcome(&end, &session.state, &last, elapsed)
 }
 
 /// The exit status of a run that ended with `end` and saved `last`.
-fn outcome(end: &End, state: &MonitorState, last: &FinalSnapshot) -> anyhow::Result<()> {
+fn outcome(end: &End, state: &MonitorState, last: &FinalSnapshot, elapsed: Duration) -> anyhow::Result<()> {
     if let End::Output(e) = end {
         crate::eprintln_best_effort(&format!("infertop: stopped: stdout: {e}; {}", last.describe()));
         // The reader or the terminal went away: the run ends as a signal would end it.
@@ -123,9 +123,20 @@ fn outcome(end: &End, state: &MonitorState, last: &FinalSnapshot) -> anyhow::Res
     if let Some(error) = &state.engine_error {
         anyhow::bail!("the engine stopped: {error}; {}", last.describe());
     }
-    let ran = state.models.iter().any(|m| m.latency.summary().is_some());
-    if !ran && state.models.iter().all(|m| matches!(m.status, ModelStatus::Failed(_))) {
+    let timed = state.models.iter().any(|m| m.latency.summary().is_some() || m.cold.summary().is_some());
+    if !timed && state.models.iter().all(|m| matches!(m.status, ModelStatus::Failed(_))) {
         anyhow::bail!("no model could run: {}", failures(state));
+    }
+    if !timed {
+        let loading: Vec<&str> =
+            state.models.iter().filter(|m| m.status == ModelStatus::Loading).map(|m| &*m.name).collect();
+        anyhow::bail!(
+            "no inference was timed in {:.1} s ({} of {} models still loading); a longer --duration gives them time; {}",
+            elapsed.as_secs_f64(),
+            loading.len(),
+            state.models.len(),
+            last.describe()
+        );
     }
     if let FinalSnapshot::Lost { .. } = last {
         anyhow::bail!("{}", last.describe());
@@ -245,12 +256,17 @@ pub fn text_line(summary: &ModelSummary, peak_gmacs: Option<f64>, elapsed: Durat
                 }
                 _ => String::new(),
             };
+            let tail = |v: Option<f64>| v.map_or_else(|| format!("{:>8}   ", "-"), |ms| format!("{ms:>8.2} ms"));
+            let ci = s.p50_ci_ms.map_or_else(String::new, |(lo, hi)| format!(" [{lo:.2}-{hi:.2}]"));
+            let faults = summary.faults_per_inference.map_or_else(String::new, |f| format!("  {f:.0} flt/inf"));
+            let cold = summary.switch_cost_ms.map_or_else(String::new, |c| format!("  cold {c:+.2} ms"));
             format!(
-                "{head} n={:<6} p50 {:>8.2} ms  p90 {:>8.2} ms  p99 {:>8.2} ms  {:>7.1} inf/s{work}",
+                "{head} n={:<6} prof={:<4} p50 {:>8.2} ms{ci}  p90 {}  p99 {}  {:>7.1} inf/s{faults}{cold}{work}",
                 s.count,
+                model.profiled,
                 s.p50_ms,
-                s.p90_ms,
-                s.p99_ms,
+                tail(s.p90()),
+                tail(s.p99()),
                 summary.inferences_per_s.unwrap_or(0.0),
             )
         }
@@ -267,8 +283,14 @@ fn json_line(summary: &ModelSummary, elapsed: Duration) -> serde_json::Value {
         "error": summary.error(),
         "iterations": s.map_or(0, |s| s.count),
         "latency_ms_p50": s.map(|s| s.p50_ms),
-        "latency_ms_p90": s.map(|s| s.p90_ms),
-        "latency_ms_p99": s.map(|s| s.p99_ms),
+        "latency_ms_p50_ci": s.and_then(|s| s.p50_ci_ms).map(|(lo, hi)| [lo, hi]),
+        "latency_ms_p90": s.and_then(|s| s.p90()),
+        "latency_ms_p99": s.and_then(|s| s.p99()),
+        "profiled_iterations": summary.model.profiled,
+        "cold_iterations": summary.cold.map_or(0, |c| c.count),
+        "switch_cost_ms": summary.switch_cost_ms,
+        "minor_faults_per_inference": summary.faults_per_inference,
+        "context_switches_per_inference": summary.context_switches_per_inference,
         "inferences_per_s": summary.inferences_per_s,
         "macs": summary.macs,
         "gmacs_per_s": summary.gmacs_per_s,
@@ -344,32 +366,67 @@ mod tests {
     use super::*;
     use crate::core::event::Event;
 
+    /// A state in which model `a` has timed one inference.
+    fn timed_state() -> MonitorState {
+        use crate::core::event::Inference;
+        let mut state = MonitorState::new(&["a"]);
+        let inference = Inference {
+            model: 0,
+            seq: 1,
+            wall_ns: 1_000_000,
+            at_ns: 1,
+            profiled: false,
+            cold: false,
+            usage: None,
+            ops: vec![],
+        };
+        state.apply(Event::Inference(inference));
+        state
+    }
+
+    #[test]
+    fn a_run_that_timed_nothing_is_an_error_saying_why() {
+        let state = MonitorState::new(&["a", "b"]);
+        let saved = FinalSnapshot::Written(PathBuf::from("s"));
+        let err = outcome(&End::Duration, &state, &saved, Duration::from_secs(30)).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "no inference was timed in 30.0 s (2 of 2 models still loading); a longer --duration gives them time; \
+             snapshot: s"
+        );
+        assert!(outcome(&End::Duration, &timed_state(), &saved, Duration::from_secs(30)).is_ok());
+    }
+
     #[test]
     fn an_engine_that_died_is_an_error_naming_the_reason_and_the_snapshot() {
         let mut state = MonitorState::new(&["a"]);
         state.apply(Event::EngineStopped { error: Some("the engine thread panicked: boom".into()) });
         let saved = FinalSnapshot::Written(PathBuf::from("snaps/20261126-010000"));
-        let err = outcome(&End::EngineStopped, &state, &saved).unwrap_err().to_string();
+        let err = outcome(&End::EngineStopped, &state, &saved, Duration::ZERO).unwrap_err().to_string();
         assert_eq!(err, "the engine stopped: the engine thread panicked: boom; snapshot: snaps/20261126-010000");
     }
 
     #[test]
     fn a_reader_that_went_away_ends_cleanly_but_a_full_stdout_does_not() {
-        let state = MonitorState::new(&["a"]);
         let saved = FinalSnapshot::Written(PathBuf::from("s"));
         let gone = End::Output(io::Error::from(io::ErrorKind::BrokenPipe));
-        assert!(outcome(&gone, &state, &saved).is_ok());
+        assert!(outcome(&gone, &timed_state(), &saved, Duration::ZERO).is_ok());
         let hung_up = End::Output(io::Error::from_raw_os_error(libc::EIO));
-        assert!(outcome(&hung_up, &state, &saved).is_ok());
+        assert!(outcome(&hung_up, &timed_state(), &saved, Duration::ZERO).is_ok());
         let full = End::Output(io::Error::from_raw_os_error(libc::ENOSPC));
-        assert!(outcome(&full, &state, &saved).unwrap_err().to_string().starts_with("stdout: No space left"));
+        assert!(outcome(&full, &timed_state(), &saved, Duration::ZERO)
+            .unwrap_err()
+            .to_string()
+            .starts_with("stdout: No space left"));
     }
 
     #[test]
     fn a_lost_snapshot_fails_the_run() {
-        let state = MonitorState::new(&["a"]);
         let e = || ExportError::new("cannot write", Path::new("x"), &io::Error::from(io::ErrorKind::StorageFull));
         let lost = FinalSnapshot::Lost { error: e(), fallback: e() };
-        assert!(outcome(&End::Duration, &state, &lost).unwrap_err().to_string().starts_with("snapshot failed"));
+        assert!(outcome(&End::Duration, &timed_state(), &lost, Duration::ZERO)
+            .unwrap_err()
+            .to_string()
+            .starts_with("snapshot failed"));
     }
 }

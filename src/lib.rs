@@ -27,6 +27,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         sample_every: Some(cli.sample_every),
         sysfs_root: cli.sysfs_root.clone(),
         profile_every: cli.profile_every,
+        schedule: cli.schedule(),
         ..plan
     };
     // One thread is enough for the front end: inference runs on the engine's own thread.

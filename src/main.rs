@@ -8,6 +8,8 @@ use infertop::core::oneline::one_line;
 use infertop::Cli;
 
 fn main() -> ExitCode {
+    // First of all, so that every later allocation follows the same rules.
+    infertop::core::rusage::make_allocation_deterministic();
     let code = match Cli::try_parse() {
         // --help and --version.
         Err(e) if !e.use_stderr() => {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use infertop::core::event::{Control, Event};
 use infertop::core::manifest::{ModelSource, ModelSpec};
 use infertop::core::nets::Arch;
+use infertop::core::schedule::Schedule;
 use infertop::core::session::{Plan, Session};
 
 fn tiny(name: &str) -> ModelSpec {
@@ -32,6 +33,7 @@ fn plan(models: Vec<ModelSpec>, op_profile: bool) -> Plan {
         manifest_source: "test".into(),
         sample_every: None,
         sysfs_root: "/".into(),
+        schedule: Schedule::RoundRobin,
     }
 }
 
@@ -151,4 +153,42 @@ fn one_inference_in_n_is_profiled_and_latency_comes_from_the_others() {
     let timed = model.latency.summary().unwrap().count;
     assert_eq!(model.profiled + timed, session.state.inferences, "every inference is either profiled or timed");
     assert!(model.profiled >= 10 && timed >= 20, "profiled {} timed {timed}", model.profiled);
+}
+
+/// The dwell schedule stays on a model, marks the first inference after a switch cold, and the
+/// state keeps cold latencies apart from the warm ones; models are timed as soon as each is
+/// loaded, not after all of them.
+#[test]
+fn dwell_keeps_cold_inferences_apart_and_times_the_first_model_before_the_last_loads() {
+    let mut p = plan(vec![tiny("a"), tiny("b"), tiny("c")], false);
+    p.schedule = Schedule::Dwell(std::time::Duration::from_millis(30));
+    let mut session = Session::start(&p, false).unwrap();
+    let mut order = Vec::new();
+    let mut first_timed_before_last_ready = None;
+    // Until every model has come back at least twice (each return is cold).
+    while session.state.models.iter().any(|m| m.cold.summary().is_none_or(|c| c.count < 2)) {
+        assert!(order.len() < 200_000, "the schedule never moved on: {:?}", &order[order.len() - 10..]);
+        let event = session.events.blocking_recv().expect("engine running");
+        if let Event::Inference(i) = &event {
+            order.push((i.model, i.cold));
+            first_timed_before_last_ready.get_or_insert(session.state.models[2].info.is_none());
+        }
+        session.state.apply(event);
+    }
+    assert_eq!(first_timed_before_last_ready, Some(true), "model a waited for c to load");
+    // Runs of one model, each (after the first visit, which follows loading) opened by a cold one.
+    let mut seen = std::collections::HashSet::new();
+    for (k, &(model, cold)) in order.iter().enumerate() {
+        let switched = k > 0 && order[k - 1].0 != model;
+        let expected_cold = switched && seen.contains(&model);
+        assert_eq!(cold, expected_cold, "inference {k} of model {model}: {order:?}");
+        seen.insert(model);
+    }
+    for (id, m) in session.state.models.iter().enumerate() {
+        let colds = order.iter().filter(|&&(model, cold)| model == id && cold).count() as u64;
+        let warms = order.iter().filter(|&&(model, cold)| model == id && !cold).count() as u64;
+        assert_eq!(m.cold.summary().map_or(0, |s| s.count), colds, "model {id}");
+        assert_eq!(m.latency.summary().map_or(0, |s| s.count), warms, "model {id}");
+    }
+    session.stop();
 }

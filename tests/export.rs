@@ -20,11 +20,13 @@ use infertop::export::{
 };
 use tch::{nn, Device, Kind, Tensor};
 
-const MODELS_HEADER: &str = "model,params,macs,iterations,latency_ms_mean,latency_ms_p50,latency_ms_p90,\
-latency_ms_p99,latency_ms_min,latency_ms_max,inferences_per_s,ms_per_gmac,gmacs_per_s,peak_share,\
-share_conv2d,share_batchnorm,share_relu,share_concat,share_add,share_pool,share_linear,share_bookkeeping,\
-share_other,throttle_penalty,latency_ms_full_clock,throttled_inferences,status,error,top1_error_pct,source,\
-batch,input_chw,macs_per_image,bytes,profiled_iterations,percentile_window,op_ms,latency_ms_profiled_mean,peak_gmacs_per_s";
+const MODELS_HEADER: &str = "model,params,macs,iterations,latency_ms_mean,latency_ms_p50,latency_ms_p50_ci_low,\
+latency_ms_p50_ci_high,latency_ms_p90,latency_ms_p99,latency_ms_min,latency_ms_max,inferences_per_s,ms_per_gmac,\
+gmacs_per_s,peak_share,share_conv2d,share_batchnorm,share_relu,share_concat,share_add,share_pool,share_linear,\
+share_bookkeeping,share_other,throttle_penalty,throttle_penalty_ci_low,throttle_penalty_ci_high,\
+latency_ms_full_clock,throttled_inferences,status,error,top1_error_pct,source,batch,input_chw,macs_per_image,bytes,\
+profiled_iterations,percentile_window,op_ms,latency_ms_profiled_mean,peak_gmacs_per_s,cold_iterations,\
+cold_latency_ms_p50,switch_cost_ms,minor_faults_per_inference,context_switches_per_inference";
 const OPS_HEADER: &str = "model,op,parent_op,category,calls_per_inference,self_ms,total_ms,macs,bytes,gmacs_per_s";
 const LAYERS_HEADER: &str = "model,layer,leaf,ms,time_share,macs,mac_share,bytes";
 const SYSTEM_HEADER: &str = "t_ms,metric,source,value,running_model";
@@ -160,6 +162,8 @@ fn recorded_state() -> MonitorState {
                     wall_ns,
                     at_ns,
                     profiled: !ops.is_empty(),
+                    cold: false,
+                    usage: None,
                     ops,
                 }));
             }
@@ -179,6 +183,8 @@ fn meta() -> RunMeta {
         front_end: "headless".into(),
         duration: Some(Duration::from_secs(60)),
         args: vec!["infertop".into(), "--headless".into()],
+        schedule: infertop::core::schedule::Schedule::Dwell(Duration::from_millis(500)),
+        profile_every: 4,
     }
 }
 
@@ -229,11 +235,11 @@ fn a_snapshot_of_a_profiled_run_reads_back_consistently() {
         assert_eq!(num(m, "profiled_iterations"), 9.0, "{name}");
         let shares: f64 = SHARES.iter().map(|s| num(m, s)).sum();
         assert!((shares - 1.0).abs() < 1e-9, "{name}: shares add up to {shares}");
-        let (p50, p90, p99) = (num(m, "latency_ms_p50"), num(m, "latency_ms_p90"), num(m, "latency_ms_p99"));
-        assert!(
-            num(m, "latency_ms_min") <= p50 && p50 <= p90 && p90 <= p99 && p99 <= num(m, "latency_ms_max"),
-            "{m:?}"
-        );
+        // Nine inferences: a median with its interval, but too few for p90 (10) and p99 (100).
+        let (p50, lo, hi) =
+            (num(m, "latency_ms_p50"), num(m, "latency_ms_p50_ci_low"), num(m, "latency_ms_p50_ci_high"));
+        assert!(num(m, "latency_ms_min") <= lo && lo <= p50 && p50 <= hi && hi <= num(m, "latency_ms_max"), "{m:?}");
+        assert!(empty(m, "latency_ms_p90") && empty(m, "latency_ms_p99"), "{m:?}");
         let mean = num(m, "latency_ms_mean");
         assert!((num(m, "inferences_per_s") - 1000.0 / mean).abs() < 1e-6);
         let macs = num(m, "macs");

@@ -171,7 +171,9 @@ fn a_second_interrupt_during_a_long_inference_exits_at_once_with_a_snapshot() {
     let status = child.wait_within(PATIENCE);
     let waited = asked.elapsed();
     let err = child.stderr();
-    assert_eq!(status.code(), Some(0), "stderr: {err}");
+    // Stopped inside the model's first (warm-up) pass, the run timed nothing: exit 1, saying so.
+    assert_eq!(status.code(), Some(1), "stderr: {err}");
+    assert!(err.contains("no inference was timed"), "{err}");
     assert!(err.contains("Ctrl-C again"), "the wait was announced: {err}");
     // "At once": well under one inference (several seconds here); generous for a busy machine.
     assert!(waited < Duration::from_secs(3), "took {waited:?} after the second Ctrl-C");

@@ -38,6 +38,8 @@ fn profile(name: &str, timed: usize, f: impl Fn() -> Tensor) -> (MonitorState, V
             wall_ns: wall,
             at_ns: 0,
             profiled: true,
+            cold: false,
+            usage: None,
             ops: ops.clone(),
         }));
         runs.push((wall, ops));

@@ -168,6 +168,8 @@ fn sparse_states() -> Vec<(&'static str, MonitorState)> {
             wall_ns: 1_000_000 * seq,
             at_ns: seq,
             profiled: false,
+            cold: false,
+            usage: None,
             ops: Vec::new(),
         });
         unprofiled.apply(e);

@@ -16,6 +16,8 @@ use crate::core::manifest::{ModelSource, ModelSpec};
 use crate::core::model::{LoadedModel, ModelError};
 use crate::core::oneline::{error_line, one_line};
 use crate::core::profiler::{NodeKind, Recorder, Scope};
+use crate::core::rusage::Usage;
+use crate::core::schedule::{Schedule, Scheduler};
 
 /// What the engine runs and how.
 #[derive(Clone, Debug)]
@@ -36,6 +38,8 @@ pub struct EngineConfig {
     pub clock: Option<Arc<ClockProbe>>,
     /// The session's time zero: inference times count from it, as system samples do.
     pub epoch: Instant,
+    /// How the engine moves between models.
+    pub schedule: Schedule,
 }
 
 /// Engine threads alive in this process (see [`threads_running`]).
@@ -147,6 +151,13 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "no message".into())
 }
 
+/// A model's place in the schedule: not loaded yet, running, or gone (failed).
+enum Slot {
+    Waiting(ModelSpec),
+    Ready(Runner),
+    Gone,
+}
+
 /// A loaded model with its input and the scope that labels its ops.
 struct Runner {
     id: ModelId,
@@ -210,20 +221,16 @@ impl Engine {
         }
         let every = if self.config.op_profile { self.config.profile_every.max(1) } else { 0 };
         self.send(Event::Profiling { every })?;
-        let specs = self.config.models.clone();
-        let mut runners = Vec::new();
-        for (id, spec) in specs.iter().enumerate() {
-            if self.cancelled() {
-                return Ok(());
-            }
-            if let Some(r) = self.prepare(id, spec)? {
-                runners.push(r);
-            }
-        }
         if self.config.calibrate_only {
+            for (id, spec) in self.config.models.clone().iter().enumerate() {
+                if self.cancelled() {
+                    break;
+                }
+                self.prepare(id, spec)?;
+            }
             return Ok(());
         }
-        self.round_robin(runners)
+        self.run_schedule()
     }
 
     /// Loads, warms up and calibrates one model; failures become events, not errors.
@@ -296,10 +303,13 @@ impl Engine {
         r.scope.run(|| r.model.forward(&r.input)).map(|_| ())
     }
 
-    fn round_robin(&mut self, mut runners: Vec<Runner>) -> Result<(), Disconnected> {
+    /// Runs the models by the schedule until cancelled or none is left. A model is loaded on
+    /// its first turn, so the first model is timed while the others still wait to load.
+    fn run_schedule(&mut self) -> Result<(), Disconnected> {
+        let mut slots: Vec<Slot> = self.config.models.iter().cloned().map(Slot::Waiting).collect();
+        let mut scheduler = Scheduler::new(self.config.schedule);
         let (mut paused, mut focus) = (false, None::<ModelId>);
-        let mut next = 0usize;
-        while !self.cancelled() && !runners.is_empty() {
+        while !self.cancelled() {
             loop {
                 match self.control.try_recv() {
                     Ok(Control::Pause(p)) => paused = p,
@@ -311,34 +321,43 @@ impl Engine {
                 std::thread::sleep(Duration::from_millis(20));
                 continue;
             }
-            let index = if let Some(i) = focus.and_then(|f| runners.iter().position(|r| r.id == f)) {
-                i
-            } else {
-                next %= runners.len();
-                next += 1;
-                next - 1
+            let alive: Vec<bool> = slots.iter().map(|s| !matches!(s, Slot::Gone)).collect();
+            let Some(turn) = scheduler.next(&alive, focus, Instant::now()) else { break };
+            // A model's first turn loads it; timing starts right away, warm from loading.
+            let (runner, cold) = match std::mem::replace(&mut slots[turn.slot], Slot::Gone) {
+                Slot::Waiting(spec) => (self.prepare(turn.slot, &spec)?, false),
+                Slot::Ready(runner) => (Some(runner), turn.cold),
+                Slot::Gone => (None, false),
             };
-            if let Some(probe) = &self.config.clock {
-                probe.serve();
+            if let Some(mut runner) = runner {
+                if let Some(probe) = &self.config.clock {
+                    probe.serve();
+                }
+                match self.time_one(&mut runner, cold) {
+                    Ok(()) => slots[turn.slot] = Slot::Ready(runner),
+                    Err(source) => {
+                        let error = error_line(&ModelError::Forward { model: runner.name.clone(), source });
+                        self.send(Event::ModelFailed { model: runner.id, name: runner.name.as_str().into(), error })?;
+                    }
+                }
             }
-            if let Err(source) = self.time_one(&mut runners[index]) {
-                let r = runners.remove(index);
-                let error = error_line(&ModelError::Forward { model: r.name.clone(), source });
-                self.send(Event::ModelFailed { model: r.id, name: r.name.as_str().into(), error })?;
-            }
+            scheduler.ran(turn.slot, matches!(slots[turn.slot], Slot::Ready(_)), Instant::now());
         }
         Ok(())
     }
 
     /// Times one inference and sends it; `Err` carries a model failure.
-    fn time_one(&mut self, r: &mut Runner) -> Result<(), tch::TchError> {
+    fn time_one(&mut self, r: &mut Runner, cold: bool) -> Result<(), tch::TchError> {
         let every = u64::from(self.config.profile_every.max(1));
-        let profiled = r.runs % every == 0;
+        // A cold inference is never profiled: its op times would describe the switch.
+        let profiled = self.recorder.is_some() && !cold && r.runs % every == 0;
         r.runs += 1;
         self.set_recording(profiled);
+        let before = Usage::now();
         let start = Instant::now();
         let result = Self::forward(r);
         let wall_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let usage = Usage::now().zip(before).map(|(after, before)| after.since(before));
         result?;
         let (ops, nodes) = match self.recorder.as_mut().filter(|_| profiled) {
             Some(rec) => (rec.take().unwrap_or_default(), rec.new_nodes()),
@@ -349,7 +368,7 @@ impl Engine {
         }
         self.seq += 1;
         let at_ns = u64::try_from(self.config.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        let inference = Inference { model: r.id, seq: self.seq, wall_ns, at_ns, profiled, ops };
+        let inference = Inference { model: r.id, seq: self.seq, wall_ns, at_ns, profiled, cold, usage, ops };
         // A closed channel means the front end is gone; the loop sees `cancelled` next.
         if self.send(Event::Inference(inference)).is_err() {
             self.cancel.store(true, Ordering::SeqCst);

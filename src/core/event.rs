@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::core::profiler::{NodeInfo, NodeTiming};
+use crate::core::rusage::Usage;
 use crate::core::sampler::SystemSample;
 
 /// Index of a model in the run's model list (manifest order after `--only`).
@@ -35,6 +36,11 @@ pub struct Inference {
     /// Whether the op profiler recorded this inference (its latency then includes the
     /// profiler's overhead).
     pub profiled: bool,
+    /// The first inference after the engine ran another model (dwell schedule): its caches
+    /// were cold, so it is kept apart from the model's warm latency.
+    pub cold: bool,
+    /// Page faults and context switches the process incurred during the inference.
+    pub usage: Option<Usage>,
     /// Per-node counters for this inference (empty when not profiled).
     pub ops: Vec<NodeTiming>,
 }

@@ -12,7 +12,9 @@ use crate::core::clock::ClockProbe;
 use crate::core::engine::{self, EngineConfig, EngineHandle};
 use crate::core::event::{Control, Event};
 use crate::core::manifest::{check_input_size, EntryProblem, Manifest, ManifestError, ModelSpec};
+use crate::core::rusage::make_allocation_deterministic;
 use crate::core::sampler::{Sampler, SamplerConfig};
+use crate::core::schedule::{Schedule, DEFAULT_DWELL};
 use crate::core::state::MonitorState;
 
 /// One inference in this many is profiled by default: the others time the model untouched.
@@ -35,6 +37,8 @@ pub struct Plan {
     pub sample_every: Option<Duration>,
     /// The root sysfs is read under.
     pub sysfs_root: PathBuf,
+    /// How the engine moves between models.
+    pub schedule: Schedule,
 }
 
 /// Why a plan could not be made: always the user's input, so a usage error.
@@ -83,6 +87,7 @@ impl Plan {
             manifest_source: manifest.source,
             sample_every: Some(Duration::from_millis(500)),
             sysfs_root: PathBuf::from("/"),
+            schedule: Schedule::Dwell(DEFAULT_DWELL),
         })
     }
 
@@ -112,6 +117,8 @@ impl Session {
     /// # Errors
     /// When the engine thread cannot be spawned.
     pub fn start(plan: &Plan, calibrate_only: bool) -> std::io::Result<Self> {
+        // Before the engine allocates anything for the models.
+        make_allocation_deterministic();
         let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
         // One time zero for engine and sampler, so inferences and samples share an axis.
         let epoch = Instant::now();
@@ -139,6 +146,7 @@ impl Session {
             calibrate_only,
             clock: Some(clock),
             epoch,
+            schedule: plan.schedule,
         };
         let engine = engine::spawn(config, tx)?;
         Ok(Self { state: MonitorState::new(&plan.names()), events: rx, engine: Some(engine), sampler, sampler_stop })

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::core::event::{Event, Inference, ModelId, ModelInfo};
 use crate::core::optree::OpTree;
 use crate::core::profiler::NodeId;
+use crate::core::rusage::Usage;
 use crate::core::sampler::SystemSample;
 use crate::core::stats::{LatencyStats, Ring};
 use crate::core::throttle::{MachineTag, ThrottleStats};
@@ -42,7 +43,12 @@ pub struct ModelState {
     pub name: Arc<str>,
     pub status: ModelStatus,
     pub info: Option<ModelInfo>,
+    /// Latency of the warm, unprofiled inferences: the model's own steady state.
     pub latency: LatencyStats,
+    /// Latency of the first inference after a switch from another model (dwell schedule).
+    pub cold: LatencyStats,
+    /// Page faults and context switches of the inferences in `latency`.
+    pub usage: UsageTotals,
     /// Root of this model's op subtree.
     pub scope: Option<NodeId>,
     /// Inferences whose op counters are in the tree totals (since the last reset).
@@ -61,12 +67,43 @@ impl ModelState {
             status: ModelStatus::Loading,
             info: None,
             latency: LatencyStats::new(LATENCY_WINDOW),
+            cold: LatencyStats::new(LATENCY_WINDOW),
+            usage: UsageTotals::default(),
             scope: None,
             profiled: 0,
             profiled_wall_ns: 0,
             last_at_ns: None,
             throttle: ThrottleStats::default(),
         }
+    }
+}
+
+/// Sums of what the kernel counted over a model's inferences.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UsageTotals {
+    /// Inferences with a count.
+    pub inferences: u64,
+    pub minor_faults: u64,
+    pub context_switches: u64,
+}
+
+impl UsageTotals {
+    fn add(&mut self, usage: Usage) {
+        self.inferences += 1;
+        self.minor_faults += usage.minor_faults;
+        self.context_switches += usage.context_switches;
+    }
+
+    /// Mean minor page faults per inference.
+    #[must_use]
+    pub fn faults_per_inference(&self) -> Option<f64> {
+        (self.inferences > 0).then(|| self.minor_faults as f64 / self.inferences as f64)
+    }
+
+    /// Mean context switches per inference.
+    #[must_use]
+    pub fn switches_per_inference(&self) -> Option<f64> {
+        (self.inferences > 0).then(|| self.context_switches as f64 / self.inferences as f64)
     }
 }
 
@@ -161,11 +198,19 @@ impl MonitorState {
             m.profiled_wall_ns += inf.wall_ns;
             self.tree.record(&inf.ops);
         }
-        // With unprofiled inferences interleaved, latency comes from those alone.
+        // With unprofiled inferences interleaved, latency comes from those alone; a cold
+        // inference measures the switch, not the model, and is kept apart.
         if !profiled || self.profile_every <= 1 {
             let ms = inf.wall_ns as f64 / 1e6;
-            m.latency.record(ms);
-            m.throttle.record(ms, &self.machine);
+            if inf.cold {
+                m.cold.record(ms);
+            } else {
+                m.latency.record(ms);
+                m.throttle.record(ms, &self.machine);
+                if let Some(usage) = inf.usage {
+                    m.usage.add(usage);
+                }
+            }
         }
     }
 
@@ -173,6 +218,8 @@ impl MonitorState {
     pub fn reset(&mut self) {
         for m in &mut self.models {
             m.latency = LatencyStats::new(LATENCY_WINDOW);
+            m.cold = LatencyStats::new(LATENCY_WINDOW);
+            m.usage = UsageTotals::default();
             m.profiled = 0;
             m.profiled_wall_ns = 0;
             m.throttle = ThrottleStats::default();

@@ -68,17 +68,59 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[lo] + (sorted[hi] - sorted[lo]) * frac)
 }
 
+/// A `q`-quantile needs at least this many samples to be more than a guess at the maximum:
+/// 1 / (1 − q), so that the quantile lies below the largest sample (10 for p90, 100 for p99).
+#[must_use]
+pub fn min_samples_for(q: f64) -> usize {
+    // The small margin keeps 1 / 0.1 = 10.000000000000002 from rounding up to 11.
+    (1.0 / (1.0 - q.clamp(0.0, 0.999)) - 1e-9).ceil() as usize
+}
+
+/// A 95 % confidence interval for the median of sorted data, distribution-free: the order
+/// statistics of ranks (n − 1.96 √n) / 2 and 1 + (n + 1.96 √n) / 2 (the normal approximation to
+/// the binomial, as in Conover's *Practical Nonparametric Statistics*). `None` below 6 samples,
+/// where no such interval exists at 95 %.
+#[must_use]
+pub fn median_ci_sorted(sorted: &[f64]) -> Option<(f64, f64)> {
+    let n = sorted.len();
+    if n < 6 {
+        return None;
+    }
+    let spread = 1.96 * (n as f64).sqrt();
+    let lo_rank = (((n as f64 - spread) / 2.0).floor() as usize).max(1);
+    let hi_rank = ((1.0 + f64::midpoint(n as f64, spread)).ceil() as usize).min(n);
+    Some((sorted[lo_rank - 1], sorted[hi_rank - 1]))
+}
+
 /// Latency percentiles and extremes of one model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct LatencySummary {
     /// Inferences since the last reset.
     pub count: u64,
+    /// Inferences the percentiles come from (the latest ones, up to the window).
+    pub window: u64,
+    /// 95 % confidence interval of `p50_ms` (see [`median_ci_sorted`]).
+    pub p50_ci_ms: Option<(f64, f64)>,
     pub mean_ms: f64,
     pub p50_ms: f64,
     pub p90_ms: f64,
     pub p99_ms: f64,
     pub min_ms: f64,
     pub max_ms: f64,
+}
+
+impl LatencySummary {
+    /// p90, from enough samples (see [`min_samples_for`]).
+    #[must_use]
+    pub fn p90(&self) -> Option<f64> {
+        (self.window as usize >= min_samples_for(0.9)).then_some(self.p90_ms)
+    }
+
+    /// p99, from enough samples (see [`min_samples_for`]).
+    #[must_use]
+    pub fn p99(&self) -> Option<f64> {
+        (self.window as usize >= min_samples_for(0.99)).then_some(self.p99_ms)
+    }
 }
 
 /// Latencies of one model: a window of recent values for percentiles, running totals since
@@ -124,6 +166,8 @@ impl LatencyStats {
         let q = |p| quantile_sorted(&sorted, p).unwrap_or(f64::NAN);
         Some(LatencySummary {
             count: self.count,
+            window: sorted.len() as u64,
+            p50_ci_ms: median_ci_sorted(&sorted),
             mean_ms: self.sum_ms / self.count as f64,
             p50_ms: q(0.5),
             p90_ms: q(0.9),
@@ -183,6 +227,34 @@ fn ranks(values: &[f64]) -> Vec<f64> {
 #[allow(clippy::float_cmp)] // Expected values here are exact in binary floating point.
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_median_interval_uses_the_order_statistics_of_known_ranks() {
+        // n = 100: ranks floor((100 − 19.6) / 2) = 40 and ceil(1 + 119.6 / 2) = 61.
+        let data: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(median_ci_sorted(&data), Some((40.0, 61.0)));
+        // n = 9: ranks floor((9 − 5.88) / 2) = 1 and ceil(1 + 14.88 / 2) = 9.
+        let nine: Vec<f64> = (1..=9).map(f64::from).collect();
+        assert_eq!(median_ci_sorted(&nine), Some((1.0, 9.0)));
+        assert_eq!(median_ci_sorted(&[1.0, 2.0, 3.0, 4.0, 5.0]), None);
+    }
+
+    #[test]
+    fn tail_percentiles_need_enough_samples() {
+        assert_eq!((min_samples_for(0.9), min_samples_for(0.99)), (10, 100));
+        let mut s = LatencyStats::new(512);
+        for i in 0..99 {
+            s.record(f64::from(i));
+        }
+        let few = s.summary().unwrap();
+        assert!(few.p90().is_some() && few.p99().is_none());
+        s.record(99.0);
+        let enough = s.summary().unwrap();
+        assert_eq!(enough.window, 100);
+        assert!((enough.p99().unwrap() - 98.01).abs() < 1e-9);
+        let (lo, hi) = enough.p50_ci_ms.unwrap();
+        assert_eq!((lo, hi), (39.0, 60.0));
+    }
 
     #[test]
     fn ring_keeps_only_the_newest() {

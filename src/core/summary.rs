@@ -36,6 +36,14 @@ pub struct ModelSummary<'a> {
     pub op_ms: Option<f64>,
     /// Mean wall time of the profiled inferences (`op_ms` is part of it).
     pub profiled_latency_ms: Option<f64>,
+    /// Latency of the first inference after a switch (dwell schedule).
+    pub cold: Option<LatencySummary>,
+    /// What a switch from another model costs: cold p50 minus warm p50.
+    pub switch_cost_ms: Option<f64>,
+    /// Minor page faults per warm inference.
+    pub faults_per_inference: Option<f64>,
+    /// Context switches per warm inference.
+    pub context_switches_per_inference: Option<f64>,
 }
 
 impl<'a> ModelSummary<'a> {
@@ -65,6 +73,10 @@ impl<'a> ModelSummary<'a> {
             throttle_penalty: model.throttle.penalty(),
             op_ms: measured.then_some(profile.op_ms),
             profiled_latency_ms: profiled_latency_ms(model),
+            cold: model.cold.summary(),
+            switch_cost_ms: model.cold.summary().zip(latency).map(|(cold, warm)| cold.p50_ms - warm.p50_ms),
+            faults_per_inference: model.usage.faults_per_inference(),
+            context_switches_per_inference: model.usage.switches_per_inference(),
             profile,
         }
     }

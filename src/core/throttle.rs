@@ -35,21 +35,30 @@ impl MachineTag {
     }
 }
 
-/// Sum and count, for a mean.
+/// Sum, sum of squares and count, for a mean and its standard error.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Mean {
     sum: f64,
+    sum_sq: f64,
     count: u64,
 }
 
 impl Mean {
     fn add(&mut self, v: f64) {
         self.sum += v;
+        self.sum_sq += v * v;
         self.count += 1;
     }
 
     fn get(self) -> Option<f64> {
         (self.count > 0).then(|| self.sum / self.count as f64)
+    }
+
+    /// The squared standard error of the mean; `None` below two values.
+    fn variance_of_mean(self) -> Option<f64> {
+        let n = self.count as f64;
+        let mean = self.get()?;
+        (self.count >= 2).then(|| ((self.sum_sq - n * mean * mean) / (n - 1.0)).max(0.0) / n)
     }
 }
 
@@ -102,6 +111,28 @@ impl ThrottleStats {
         Some(self.throttled.get()? / self.unthrottled.get()? - 1.0)
     }
 
+    /// A 95 % confidence interval of [`penalty`](Self::penalty), from the two means' standard
+    /// errors by the delta method: se(a/b) ≈ (a/b) √(se(a)²/a² + se(b)²/b²). `None` until
+    /// each side has two inferences.
+    #[must_use]
+    pub fn penalty_ci(&self) -> Option<(f64, f64)> {
+        let (a, b) = (self.throttled.get()?, self.unthrottled.get()?);
+        let (va, vb) = (self.throttled.variance_of_mean()?, self.unthrottled.variance_of_mean()?);
+        if a <= 0.0 || b <= 0.0 {
+            return None;
+        }
+        let ratio = a / b;
+        let se = ratio * (va / (a * a) + vb / (b * b)).sqrt();
+        Some((ratio - 1.0 - 1.96 * se, ratio - 1.0 + 1.96 * se))
+    }
+
+    /// Whether the penalty is told apart from noise: its interval excludes 0. `None` while no
+    /// interval exists.
+    #[must_use]
+    pub fn penalty_significant(&self) -> Option<bool> {
+        self.penalty_ci().map(|(lo, hi)| lo > 0.0 || hi < 0.0)
+    }
+
     /// Inferences seen while throttled; `None` when the throttle state was never known (a
     /// machine without cpufreq or firmware flags), which is not the same as zero.
     #[must_use]
@@ -136,6 +167,31 @@ mod tests {
         assert_eq!(s.throttled_count(), Some(1));
         // 15 ms at 1000 of 1500 MHz is 10 ms at full clock.
         assert!((s.full_clock_ms().unwrap() - 10.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_penalty_interval_follows_the_delta_method_and_flags_noise() {
+        let mut s = ThrottleStats::default();
+        // Unthrottled 9, 11 (mean 10, variance 2, se² 1); throttled 14, 16 (mean 15, se² 1).
+        for ms in [9.0, 11.0] {
+            s.record(ms, &tag(1500.0, false));
+        }
+        s.record(14.0, &tag(1000.0, true));
+        assert_eq!(s.penalty_ci(), None);
+        s.record(16.0, &tag(1000.0, true));
+        // se = 1.5 × √(1/225 + 1/100) = 0.18028; interval 0.5 ± 0.35335.
+        let (lo, hi) = s.penalty_ci().unwrap();
+        assert!((lo - 0.146_65).abs() < 1e-4 && (hi - 0.853_35).abs() < 1e-4, "{lo} {hi}");
+        assert_eq!(s.penalty_significant(), Some(true));
+        // Widely spread throttled latencies: the same mean penalty is noise.
+        let mut noisy = ThrottleStats::default();
+        for ms in [9.0, 11.0] {
+            noisy.record(ms, &tag(1500.0, false));
+        }
+        for ms in [5.0, 25.0] {
+            noisy.record(ms, &tag(1000.0, true));
+        }
+        assert_eq!(noisy.penalty_significant(), Some(false));
     }
 
     #[test]

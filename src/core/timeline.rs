@@ -93,6 +93,8 @@ mod tests {
             wall_ns: ms * 1_000_000,
             at_ns: 0,
             profiled: false,
+            cold: false,
+            usage: None,
             ops: Vec::new(),
         })
     }

@@ -1,5 +1,6 @@
 //! `run.json`: what ran, where, with which settings and versions, and when.
 
+use crate::core::schedule::Schedule;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
@@ -33,6 +34,10 @@ pub struct RunMeta {
     pub duration: Option<Duration>,
     /// The command line as given.
     pub args: Vec<String>,
+    /// How the engine moved between models.
+    pub schedule: Schedule,
+    /// One inference in this many per model was profiled.
+    pub profile_every: u32,
 }
 
 impl RunMeta {
@@ -50,6 +55,8 @@ impl RunMeta {
             front_end: String::new(),
             duration: None,
             args: Vec::new(),
+            schedule: plan.schedule,
+            profile_every: plan.profile_every,
         }
     }
 }
@@ -138,6 +145,11 @@ struct Settings<'a> {
     front_end: &'a str,
     duration_s: Option<f64>,
     args: &'a [String],
+    /// `dwell` or `round-robin`.
+    schedule: &'static str,
+    /// The dwell per model, for the dwell schedule.
+    dwell_ms: Option<u128>,
+    profile_every: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -181,6 +193,15 @@ pub(super) fn run_json<'a>(
             front_end: &meta.front_end,
             duration_s: meta.duration.map(|d| d.as_secs_f64()),
             args: &meta.args,
+            schedule: match meta.schedule {
+                Schedule::Dwell(_) => "dwell",
+                Schedule::RoundRobin => "round-robin",
+            },
+            dwell_ms: match meta.schedule {
+                Schedule::Dwell(d) => Some(d.as_millis()),
+                Schedule::RoundRobin => None,
+            },
+            profile_every: meta.profile_every,
         },
         models: state
             .models

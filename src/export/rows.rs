@@ -23,7 +23,12 @@ pub struct ModelRecord<'a> {
     pub latency_ms_mean: Option<f64>,
     /// Percentiles cover the latest `percentile_window` inferences; mean, min and max all.
     pub latency_ms_p50: Option<f64>,
+    /// 95 % confidence interval of the median (distribution-free, from order statistics).
+    pub latency_ms_p50_ci_low: Option<f64>,
+    pub latency_ms_p50_ci_high: Option<f64>,
+    /// Empty below 10 samples in the window.
     pub latency_ms_p90: Option<f64>,
+    /// Empty below 100 samples in the window.
     pub latency_ms_p99: Option<f64>,
     pub latency_ms_min: Option<f64>,
     pub latency_ms_max: Option<f64>,
@@ -46,6 +51,9 @@ pub struct ModelRecord<'a> {
     pub share_other: Option<f64>,
     /// Throttled mean latency over unthrottled mean, minus one.
     pub throttle_penalty: Option<f64>,
+    /// 95 % confidence interval of the penalty (delta method); one that includes 0 is noise.
+    pub throttle_penalty_ci_low: Option<f64>,
+    pub throttle_penalty_ci_high: Option<f64>,
     /// Mean latency scaled to the full clock.
     pub latency_ms_full_clock: Option<f64>,
     pub throttled_inferences: Option<u64>,
@@ -70,6 +78,15 @@ pub struct ModelRecord<'a> {
     /// Mean wall time of the profiled inferences (`op_ms` is part of it).
     pub latency_ms_profiled_mean: Option<f64>,
     pub peak_gmacs_per_s: Option<f64>,
+    /// First inferences after a switch from another model (dwell schedule), kept out of the
+    /// latency columns above.
+    pub cold_iterations: u64,
+    pub cold_latency_ms_p50: Option<f64>,
+    /// Cold p50 minus warm p50: what switching models costs this one.
+    pub switch_cost_ms: Option<f64>,
+    /// Minor page faults per warm inference (the process's, all threads).
+    pub minor_faults_per_inference: Option<f64>,
+    pub context_switches_per_inference: Option<f64>,
 }
 
 /// One row of `ops.csv`: an op under one parent op, per inference.
@@ -127,8 +144,10 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>) -> ModelRecord
         iterations: lat.map_or(0, |s| s.count),
         latency_ms_mean: lat.map(|s| s.mean_ms),
         latency_ms_p50: lat.map(|s| s.p50_ms),
-        latency_ms_p90: lat.map(|s| s.p90_ms),
-        latency_ms_p99: lat.map(|s| s.p99_ms),
+        latency_ms_p50_ci_low: lat.and_then(|s| s.p50_ci_ms).map(|ci| ci.0),
+        latency_ms_p50_ci_high: lat.and_then(|s| s.p50_ci_ms).map(|ci| ci.1),
+        latency_ms_p90: lat.and_then(|s| s.p90()),
+        latency_ms_p99: lat.and_then(|s| s.p99()),
         latency_ms_min: lat.map(|s| s.min_ms),
         latency_ms_max: lat.map(|s| s.max_ms),
         inferences_per_s: sum.inferences_per_s,
@@ -145,6 +164,8 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>) -> ModelRecord
         share_bookkeeping: shares[7],
         share_other: shares[8],
         throttle_penalty: sum.throttle_penalty,
+        throttle_penalty_ci_low: m.throttle.penalty_ci().map(|ci| ci.0),
+        throttle_penalty_ci_high: m.throttle.penalty_ci().map(|ci| ci.1),
         latency_ms_full_clock: m.throttle.full_clock_ms(),
         throttled_inferences: m.throttle.throttled_count(),
         status: sum.status_key(),
@@ -160,6 +181,11 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>) -> ModelRecord
         op_ms: sum.op_ms,
         latency_ms_profiled_mean: sum.profiled_latency_ms,
         peak_gmacs_per_s: state.peak_gmacs,
+        cold_iterations: sum.cold.map_or(0, |c| c.count),
+        cold_latency_ms_p50: sum.cold.map(|c| c.p50_ms),
+        switch_cost_ms: sum.switch_cost_ms,
+        minor_faults_per_inference: sum.faults_per_inference,
+        context_switches_per_inference: sum.context_switches_per_inference,
     }
 }
 

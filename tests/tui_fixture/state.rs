@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use infertop::core::event::{Event, Inference, ModelInfo};
 use infertop::core::profiler::{NodeId, NodeInfo, NodeKind, NodeTiming};
+use infertop::core::rusage::Usage;
 use infertop::core::sampler::{
     CpuFreqPolicy, LoadAverage, MemoryUsage, SystemSample, TempReading, ThrottleBits, ThrottleReport, ThrottleSource,
     ThrottleState,
@@ -266,7 +267,33 @@ pub fn events(running: usize, rounds: u64) -> Vec<Event> {
             let (ops, wall_ns) = tree.timings(span.clone(), scale);
             at_ns += wall_ns;
             seq += 1;
-            events.push(Event::Inference(Inference { model: id, seq, wall_ns, at_ns, profiled: !ops.is_empty(), ops }));
+            events.push(Event::Inference(Inference {
+                model: id,
+                seq,
+                wall_ns,
+                at_ns,
+                profiled: !ops.is_empty(),
+                cold: false,
+                usage: Some(Usage { minor_faults: id as u64 * 12 + round % 5, context_switches: 3 }),
+                ops,
+            }));
+            // Now and then the model comes back after another ran: a cold, slower inference.
+            if round % 10 == 5 {
+                seq += 1;
+                let cold_ns = wall_ns * 13 / 10;
+                at_ns += cold_ns;
+                let cold = Inference {
+                    model: id,
+                    seq,
+                    wall_ns: cold_ns,
+                    at_ns,
+                    profiled: false,
+                    cold: true,
+                    usage: None,
+                    ops: Vec::new(),
+                };
+                events.push(Event::Inference(cold));
+            }
         }
         events.push(Event::System(sample(round)));
     }

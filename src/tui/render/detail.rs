@@ -33,8 +33,14 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
 
 fn categories(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     let p = &row.profile;
+    // The shares are means over the profiled inferences: say how many, and how sure the
+    // latency is, so three profiled runs do not look as solid as three thousand.
     let title = if p.inferences > 0 {
-        format!("{} · {} ms in ops", row.model.name, ms(p.op_ms))
+        let latency = row.latency.map_or_else(String::new, |s| match s.p50_ci_ms {
+            Some((lo, hi)) => format!(" · p50 {} ms [{}–{}] n={}", ms(s.p50_ms), ms(lo), ms(hi), s.count),
+            None => format!(" · p50 {} ms n={}", ms(s.p50_ms), s.count),
+        });
+        format!("{} · {} ms ops · {} prof{latency}", row.model.name, ms(p.op_ms), p.inferences)
     } else {
         format!("{} · categories", row.model.name)
     };

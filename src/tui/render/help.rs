@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use super::Ctx;
 
-const KEYS: [(&str, &str); 16] = [
+const KEYS: [(&str, &str); 20] = [
     ("↑ ↓  k j", "select a model"),
     ("Tab ⇧Tab", "next / previous view"),
     ("s", "cycle the sort key"),
@@ -23,7 +23,11 @@ const KEYS: [(&str, &str); 16] = [
     ("views", "Models → Detail → Beyond MACs → System"),
     ("ms/GMAC", "median latency per billion MACs"),
     ("¬conv", "share of op time outside convolutions"),
-    ("thr+", "slower while throttled than not"),
+    ("thr+", "slower throttled than not (n.s.: noise)"),
+    ("n", "warm inferences (p90 needs 10, p99 100)"),
+    ("faults", "minor page faults per warm inference"),
+    ("cold+", "ms a switch from another model costs"),
+    ("[a–b]", "95 % interval of the median (Detail)"),
 ];
 
 /// Draws the help box centred over `area`.

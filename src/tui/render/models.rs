@@ -39,6 +39,9 @@ fn columns(ctx: &Ctx) -> Vec<Column> {
         Column::right("%peak", 5, 4),
         Column::right("¬conv", 6, 1),
         Column::right("thr+", 5, 3),
+        Column::right("n", 6, 2),
+        Column::right("faults", 6, 4),
+        Column::right("cold+", 6, 4),
         Column::left("latency", 8, 2).growing(),
     ];
     if let Some(i) = sorted_column(ctx.ui.sort) {
@@ -83,10 +86,12 @@ fn line(
         };
         return columns::spanning(cols, shown, &name, message);
     };
-    let penalty = match row.throttle_penalty {
-        Some(p) if p > 0.05 => Span::styled(format!("{:+.0}%", p * 100.0), theme.warn),
-        Some(p) => Span::raw(format!("{:+.0}%", p * 100.0)),
-        None => Span::raw(NONE),
+    // A penalty whose confidence interval includes 0 is noise, and says so.
+    let penalty = match (row.throttle_penalty, row.model.throttle.penalty_significant()) {
+        (Some(_), Some(false)) => Span::styled("n.s.", theme.dim),
+        (Some(p), _) if p > 0.05 => Span::styled(format!("{:+.0}%", p * 100.0), theme.warn),
+        (Some(p), _) => Span::raw(format!("{:+.0}%", p * 100.0)),
+        (None, _) => Span::raw(NONE),
     };
     let mut recent: Vec<f64> = row.model.latency.recent().rev().take(spark_width).collect();
     recent.reverse();
@@ -95,14 +100,17 @@ fn line(
         Span::raw(si_known(row.model.info.as_ref().map(|i| i.params as f64))),
         Span::raw(si_known(Some(row.profile.macs))),
         Span::raw(ms(s.p50_ms)),
-        Span::raw(ms(s.p90_ms)),
-        Span::raw(ms(s.p99_ms)),
+        Span::raw(ms_opt(s.p90())),
+        Span::raw(ms_opt(s.p99())),
         Span::raw(num(row.inferences_per_s, 1)),
         Span::raw(ms_opt(row.ms_per_gmac)),
         Span::raw(num(row.gmacs_per_s, 1)),
         Span::raw(row.peak_share.map_or_else(|| NONE.into(), |p| format!("{:.0}%", p * 100.0))),
         Span::raw(pct_opt(row.non_conv_share)),
         penalty,
+        Span::raw(s.count.to_string()),
+        Span::raw(num(row.faults_per_inference, 0)),
+        Span::raw(row.switch_cost_ms.map_or_else(|| NONE.into(), |c| format!("{c:+.2}"))),
         Span::styled(spark(&recent, spark_width), theme.sparkline),
     ];
     columns::row(cols, shown, &cells)
