@@ -213,6 +213,7 @@ fn sample(round: u64) -> SystemSample {
         process_cpu_pct: Some(395.0),
         process_cpu_time_ms: Some(round * 2000),
         measured_mhz: Some(if capped { 1490.0 } else { 1795.0 }),
+        contention: None,
     }
 }
 
