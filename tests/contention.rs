@@ -5,9 +5,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use infertop::core::contention::{Contention, Reasons};
+use infertop::core::event::Event;
 use infertop::core::sampler::{Sampler, SamplerConfig, SystemSample};
+use infertop::core::state::MonitorState;
+use infertop::export::{write_snapshot, RunMeta};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -173,8 +177,107 @@ fn at_the_real_root_self_is_this_process() {
     let c = sample.contention.as_deref().expect("this machine has /proc/stat");
     // SAFETY: sysconf only reads a system constant.
     let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    assert_eq!(i64::from(c.cores), i64::from(online));
+    assert_eq!(Some(c.cores), u32::try_from(online).ok());
     assert!(c.own_threads.is_some_and(|n| n >= 2), "{c:?}");
     assert!(c.own_cores.is_some_and(|own| own > 0.0), "300 ms of spinning: {c:?}");
     assert!((0.0..=100.0).contains(&c.busy_pct) && c.verdict().is_some(), "{c:?}");
+}
+
+/// The rpi4 tree's three samples (none, quiet, busy), 500 ms apart.
+fn rpi4_run() -> Vec<SystemSample> {
+    let mut case = Case::of("rpi4");
+    let mut samples = vec![case.sampler.sample()];
+    case.advance("rpi4-quiet");
+    samples.push(case.sampler.sample());
+    // The busy interval is recorded from the same first reading: start over from it.
+    let mut busy = Case::of("rpi4");
+    busy.sampler.sample();
+    busy.advance("rpi4-busy");
+    samples.push(busy.sampler.sample());
+    for (i, sample) in (0..).zip(&mut samples) {
+        sample.at_ms = 500 * i;
+    }
+    samples
+}
+
+#[test]
+fn the_headless_line_says_what_competed() {
+    let [first, quiet, busy] = <[SystemSample; 3]>::try_from(rpi4_run()).unwrap();
+    let line = |s: &SystemSample| infertop::headless::system_line(s, Duration::from_secs(1));
+    assert!(line(&first).ends_with("  contention: n/a"), "{}", line(&first));
+    assert!(line(&quiet).ends_with("  contention: none"), "{}", line(&quiet));
+    assert!(line(&busy).ends_with("  contention: other 1.06 cores, steal 0.0%, load 2.04/4"), "{}", line(&busy));
+}
+
+/// The run summary, `system.csv` and `run.json` of a run with one quiet and one busy interval.
+#[test]
+fn system_csv_and_run_json_carry_contention() {
+    let mut state = MonitorState::new(&["tiny"]);
+    for sample in rpi4_run() {
+        state.apply(Event::System(sample));
+    }
+    assert_eq!((state.contention.samples_known, state.contention.samples_contended), (2, 1));
+
+    let base = tempfile::tempdir().unwrap();
+    let dir = write_snapshot(base.path(), &state, &meta()).unwrap();
+    let mut rows: Vec<(u64, String, String, f64)> = Vec::new();
+    for row in csv::Reader::from_path(dir.join("system.csv")).unwrap().records() {
+        let row = row.unwrap();
+        let metric = row[1].to_string();
+        rows.push((row[0].parse().unwrap(), metric, row[2].to_string(), row[3].parse().unwrap()));
+    }
+    let value = |t: u64, metric: &str, source: &str| {
+        rows.iter().find(|r| r.0 == t && r.1 == metric && r.2 == source).map(|r| r.3)
+    };
+    let from_proc = |r: &&(u64, String, String, f64)| r.2.starts_with("proc_");
+    assert_eq!(rows.iter().filter(from_proc).filter(|r| r.0 == 0).count(), 0, "the first sample has no interval");
+    assert_eq!(value(500, "contended", "proc_stat"), Some(0.0));
+    assert_eq!(value(1000, "contended", "proc_stat"), Some(1.0));
+    assert_eq!(value(1000, "cores", "proc_stat"), Some(4.0));
+    assert!(value(1000, "other_cpu_cores", "proc_stat").is_some_and(|v| close(v, 1.06)));
+    assert!(value(1000, "cpu_busy_pct", "proc_stat").is_some_and(|v| close(v, 51.5)));
+    assert_eq!(value(1000, "steal_pct", "proc_stat"), Some(0.0));
+    assert!(value(1000, "process_cpu_cores", "proc_self").is_some_and(|v| close(v, 1.0)));
+    assert_eq!(value(1000, "process_threads", "proc_self"), Some(7.0));
+
+    let run: serde_json::Value = serde_json::from_str(&fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let c = &run["contention"];
+    assert_eq!((c["samples_known"].as_u64(), c["samples_contended"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(c["contended_share"].as_f64(), Some(0.5));
+    assert!(c["max_other_cpu_cores"].as_f64().is_some_and(|v| close(v, 1.06)), "{c}");
+    assert_eq!(c["max_steal_pct"].as_f64(), Some(0.0));
+    assert_eq!(
+        c["warning"].as_str(),
+        Some("1 of 2 samples were taken while other work used the cores (other processes up to 1.06 cores, steal up to 0.0%)")
+    );
+    assert_eq!(c["threshold_other_cpu_cores"].as_f64(), Some(0.1));
+}
+
+/// A run that never measured contention says so with nulls, and has no warning.
+#[test]
+fn run_json_without_contention_has_nulls_and_no_warning() {
+    let mut state = MonitorState::new(&["tiny"]);
+    state.apply(Event::System(SystemSample::default()));
+    let base = tempfile::tempdir().unwrap();
+    let dir = write_snapshot(base.path(), &state, &meta()).unwrap();
+    let run: serde_json::Value = serde_json::from_str(&fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let c = &run["contention"];
+    assert_eq!(c["samples_known"], 0);
+    for key in ["contended_share", "max_steal_pct", "max_other_cpu_cores", "warning"] {
+        assert!(c[key].is_null(), "{key}: {c}");
+    }
+}
+
+fn meta() -> RunMeta {
+    RunMeta {
+        threads: 1,
+        op_profile: false,
+        manifest_source: "built-in".into(),
+        sample_every: Some(Duration::from_millis(500)),
+        sysfs_root: fixtures().join("sysfs/rpi4"),
+        started_at: SystemTime::now(),
+        front_end: "headless".into(),
+        duration: None,
+        args: Vec::new(),
+    }
 }
