@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod beyond;
 pub mod clock;
+pub mod contention;
 pub mod engine;
 pub mod event;
 pub mod manifest;

@@ -7,7 +7,7 @@
 //!   ops.csv      one row per (model, op, parent op): calls and time per inference, MACs, bytes
 //!   layers.csv   one row per (model, layer): time and MACs per inference, shares
 //!   system.csv   the system time series in long form: t_ms, metric, source, value, running_model
-//!   run.json     machine, versions, settings, models, start and snapshot times
+//!   run.json     machine, versions, settings, models, start and snapshot times, contention
 //! ```
 //!
 //! Every table is tidy: one header line, one observation per row, units in the column names

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
 use crate::cli::{Cli, LineFormat};
+use crate::core::contention;
 use crate::core::sampler::SystemSample;
 use crate::core::session::{Plan, Session};
 use crate::core::state::{ModelStatus, MonitorState};
@@ -149,7 +150,8 @@ fn reader_gone(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe || e.raw_os_error() == Some(libc::EIO)
 }
 
-/// The closing lines: `summary after 12.0s (reason):` in text mode, then one line per model.
+/// The closing lines: `summary after 12.0s (reason):` in text mode, then one line per model,
+/// then a warning when other work competed for the cores during the run.
 fn summary_lines(
     out: &mut impl Write,
     state: &MonitorState,
@@ -160,7 +162,12 @@ fn summary_lines(
     if format == LineFormat::Text {
         writeln!(out, "summary after {:.1}s ({}):", elapsed.as_secs_f64(), end.reason())?;
     }
-    print_lines(out, state, elapsed, format)
+    print_lines(out, state, elapsed, format)?;
+    match (state.contention.warning(), format) {
+        (Some(warning), LineFormat::Text) => writeln!(out, "warning: {warning}"),
+        (Some(warning), LineFormat::Jsonl) => writeln!(out, "{}", serde_json::json!({ "warning": warning })),
+        (None, _) => Ok(()),
+    }
 }
 
 /// The final snapshot's line, in the output format.
@@ -329,7 +336,8 @@ pub async fn summary(plan: &Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `[  12.0s] system  clock 1500 MHz (max 1500, measured 1498)  temp 61.2°C cpu-thermal  throttle none  ...`
+/// `[  12.0s] system  clock 1500 MHz (max 1500, measured 1498)  temp 61.2°C cpu-thermal  throttle none  ...
+/// contention: other 0.80 cores, steal 3.0%, load 2.10/2` (or `contention: none`).
 /// Sensors a machine lacks read "n/a"; throttle flags that cannot be read read "unknown".
 #[must_use]
 pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
@@ -350,11 +358,12 @@ pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
     let rss = sample.process_rss_bytes.map_or_else(|| "n/a".to_string(), |b| format!("{:.0} MiB", b as f64 / MIB));
     let cpu = sample.process_cpu_pct.map_or_else(|| "n/a".to_string(), |p| format!("{p:.0}%"));
     format!(
-        "[{:>7.1}s] system  clock {} MHz (max {}, measured {})  temp {temp}  throttle {throttle}  mem {mem}  rss {rss}  cpu {cpu}",
+        "[{:>7.1}s] system  clock {} MHz (max {}, measured {})  temp {temp}  throttle {throttle}  mem {mem}  rss {rss}  cpu {cpu}  contention: {}",
         elapsed.as_secs_f64(),
         mhz(sample.max_cur_mhz()),
         mhz(sample.max_policy_mhz()),
         mhz(sample.measured_mhz),
+        contention::describe(sample.contention.as_deref()),
     )
 }
 
@@ -418,6 +427,34 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("stdout: No space left"));
+    }
+
+    /// A run with a contended sample ends with a warning line, in either format.
+    #[test]
+    fn the_summary_warns_of_contention() {
+        use crate::core::contention::{Contention, Reasons};
+        let mut state = MonitorState::new(&["a"]);
+        let summary = |state: &MonitorState, format| {
+            let mut out = Vec::new();
+            summary_lines(&mut out, state, Duration::from_secs(2), &End::Duration, format).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert!(!summary(&state, LineFormat::Text).contains("warning"));
+        let busy = Contention {
+            cores: 2,
+            busy_pct: 100.0,
+            steal_pct: 0.0,
+            own_cores: Some(1.0),
+            own_threads: Some(5),
+            other_cores: Some(1.0),
+            load_1m: Some(2.0),
+            reasons: Reasons { others: true, ..Reasons::default() },
+        };
+        state.apply(Event::System(SystemSample { contention: Some(Box::new(busy)), ..SystemSample::default() }));
+        let text = summary(&state, LineFormat::Text);
+        assert!(text.ends_with("warning: 1 of 1 samples were taken while other work used the cores (other processes up to 1.00 cores, steal up to 0.0%)\n"), "{text}");
+        let jsonl = summary(&state, LineFormat::Jsonl);
+        assert!(jsonl.lines().last().unwrap().starts_with(r#"{"warning":"1 of 1 samples"#), "{jsonl}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod fixture;
 
 use std::path::Path;
 
+use infertop::core::contention::{Contention, Reasons};
 use infertop::core::event::{Event, Inference, ModelInfo};
 use infertop::core::profiler::{NodeInfo, NodeKind};
 use infertop::core::state::MonitorState;
@@ -130,6 +131,54 @@ fn failures_bars_and_active_tab_take_their_theme_colours() {
     let y = row_of(&terminal, "│Conv2D ");
     let x = (0..160).find(|&x| buffer[(x, y)].symbol() == "█").expect("a time bar for Conv2D");
     assert_eq!(buffer[(x, y)].fg, theme.time_bar.fg.unwrap());
+}
+
+/// The top line's text, and the colour of its `⚠` if there is one.
+fn top_line(terminal: &Terminal<TestBackend>) -> (String, Option<ratatui::style::Color>) {
+    let buffer = terminal.backend().buffer();
+    let cells = || (0..buffer.area.width).map(|x| &buffer[(x, 0)]);
+    (cells().map(ratatui::buffer::Cell::symbol).collect(), cells().find(|c| c.symbol() == "⚠").map(|c| c.fg))
+}
+
+/// A sample taken while another program used a core: the header warns in `bad`, with the
+/// figures where they fit and briefly where not. Once the cores are quiet again it still says
+/// how many samples were contended, in `warn`. An unknown verdict says nothing.
+#[test]
+fn the_header_warns_while_other_work_competes_for_the_cores() {
+    let theme = Theme::default();
+    let mut state = fixture();
+    let mut sample = state.system.last().unwrap().clone();
+    let quiet = sample.contention.clone();
+    let busy = Contention {
+        other_cores: Some(1.06),
+        load_1m: Some(2.04),
+        reasons: Reasons { others: true, ..Reasons::default() },
+        ..**quiet.as_ref().unwrap()
+    };
+    sample.contention = Some(Box::new(busy));
+    state.apply(Event::System(sample.clone()));
+    let (wide, colour) = top_line(&draw(&state, &ui(View::Models), &theme, 160, 48));
+    assert!(
+        wide.contains("running · ⚠ contended: other 1.06 cores, steal 0.0%, load 2.04/8 · 220 inferences"),
+        "{wide}"
+    );
+    assert_eq!(colour, theme.bad.fg);
+    let (narrow, _) = top_line(&draw(&state, &ui(View::Models), &theme, 80, 24));
+    // The warning goes before the inference count, which no longer fits.
+    assert!(narrow.ends_with("running · ⚠ contended "), "{narrow}");
+
+    sample.contention = quiet;
+    state.apply(Event::System(sample.clone()));
+    let (after, colour) = top_line(&draw(&state, &ui(View::System), &theme, 160, 48));
+    // The fixture's 40 quiet samples, the busy one, and this one.
+    assert!(after.contains("running · ⚠ 1 of 42 samples contended · 220 inferences"), "{after}");
+    assert_eq!(colour, theme.warn.fg);
+
+    let mut unknown = MonitorState::new(&["a"]);
+    sample.contention = None;
+    unknown.apply(Event::System(sample));
+    let (top, colour) = top_line(&draw(&unknown, &ui(View::System), &theme, 160, 48));
+    assert_eq!(colour, None, "{top}");
 }
 
 /// States with nothing or little in them: no models, models loading, models ready without any

@@ -1,6 +1,6 @@
 //! The system sampler: one [`SystemSample`] per call, from sysfs (temperatures, cpufreq,
-//! Raspberry Pi throttle flags) under an injected root and from `sysinfo` (CPU usage, memory,
-//! load, this process).
+//! Raspberry Pi throttle flags) and `proc` (contention, see [`crate::core::contention`]) under
+//! an injected root, and from `sysinfo` (CPU usage, memory, load, this process).
 //!
 //! Sysfs is read on a thread of its own, awaited at most [`SENSOR_DEADLINE`] per sample: a
 //! read stuck in the kernel leaves that sample without sensor values instead of stopping the
@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
+use crate::core::contention::{Contention, ContentionWatch};
 use crate::core::sysfs;
 pub use crate::core::sysfs::{CpuFreqPolicy, TempReading, ThrottleBits, ThrottleReport, ThrottleSource, ThrottleState};
 use throttle_watch::{ThrottleWatch, COMMAND_TIMEOUT};
@@ -71,6 +72,10 @@ pub struct SystemSample {
     pub process_cpu_time_ms: Option<u64>,
     /// The effective clock measured by [`crate::core::clock`]; filled in by the engine.
     pub measured_mhz: Option<f64>,
+    /// Competition for the cores since the sample before; `None` at the first sample and
+    /// without `proc/stat` under the root. Boxed because every event takes the room of the
+    /// largest in the engine's channel, and inferences, by far the most frequent, are small.
+    pub contention: Option<Box<Contention>>,
 }
 
 impl SystemSample {
@@ -109,6 +114,12 @@ impl SystemSample {
                 policy.is_limited() == Some(true) || (self.is_busy(policy) && Self::runs_below_max(policy))
             }),
         )
+    }
+
+    /// Whether other work competed for the cores since the sample before; `None` where unknown.
+    #[must_use]
+    pub fn is_contended(&self) -> Option<bool> {
+        self.contention.as_deref().and_then(Contention::verdict)
     }
 
     /// Whether the Raspberry Pi firmware reports a throttle condition now; `None` where unknown.
@@ -193,6 +204,7 @@ impl Sampler {
             sample.cpufreq = readings.cpufreq;
             sample.temps = readings.temps;
             sample.throttle = readings.throttle;
+            sample.contention = readings.contention.map(Box::new);
         }
         if let Some(host) = &mut self.host {
             host.fill(&mut sample);
@@ -206,18 +218,21 @@ struct SensorReadings {
     cpufreq: Vec<CpuFreqPolicy>,
     temps: Vec<TempReading>,
     throttle: ThrottleState,
+    contention: Option<Contention>,
 }
 
 /// The sensor thread's work for a sample at a given time. The throttle flags' file is looked
 /// for at the first request, on that thread, since the search reads folders under the root.
 fn sensor_reader(config: SamplerConfig) -> impl FnMut(Instant) -> SensorReadings + Send + 'static {
     let mut throttle: Option<ThrottleWatch> = None;
+    let mut contention = ContentionWatch::default();
     move |now| {
         let throttle = throttle.get_or_insert_with(|| ThrottleWatch::new(&config));
         SensorReadings {
             cpufreq: sysfs::read_policies(&config.root),
             temps: sysfs::read_temperatures(&config.root),
             throttle: throttle.state_at(&config, now),
+            contention: contention.next(&config.root),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::core::contention::ContentionSummary;
 use crate::core::event::{Event, Inference, ModelId, ModelInfo};
 use crate::core::optree::OpTree;
 use crate::core::profiler::NodeId;
@@ -129,6 +130,8 @@ pub struct MonitorState {
     pub running_at_sample: Ring<Option<ModelId>>,
     /// Latency per model on the system samples' time axis.
     pub timeline: Timeline,
+    /// Competition for the cores over the whole run (not reset).
+    pub contention: ContentionSummary,
     last_model: Option<ModelId>,
 }
 
@@ -149,6 +152,7 @@ impl MonitorState {
             machine: MachineTag::default(),
             running_at_sample: Ring::new(SYSTEM_HISTORY),
             timeline: Timeline::default(),
+            contention: ContentionSummary::default(),
             last_model: None,
         }
     }
@@ -174,6 +178,7 @@ impl MonitorState {
             Event::Inference(inference) => self.apply_inference(&inference),
             Event::System(sample) => {
                 self.machine = MachineTag::from_sample(&sample);
+                self.contention.record(&sample);
                 self.system.push(sample);
                 self.running_at_sample.push(self.last_model);
             }

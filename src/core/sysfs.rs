@@ -12,7 +12,7 @@ pub mod cpufreq;
 pub mod thermal;
 pub mod throttle;
 
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -34,6 +34,31 @@ pub const MAX_DIR_ENTRIES: usize = 4096;
 /// The file's contents without surrounding whitespace; `None` when it cannot be read, is
 /// empty, is not a regular file, or is longer than [`MAX_FILE_BYTES`].
 pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
+    let mut bytes = Vec::new();
+    open_regular(path)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return None;
+    }
+    let text = String::from_utf8(bytes).ok()?;
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// The complete lines among the first `limit` bytes of the file, for the `/proc` files whose
+/// first lines are what is wanted and whose rest grows with the machine (`/proc/stat` ends
+/// with a counter per interrupt). A line cut off by the bound is left out, so it never parses
+/// as a shorter one; `None` when the file cannot be read or holds no complete line.
+pub(crate) fn read_head_lines(path: &Path, limit: u64) -> Option<String> {
+    let mut bytes = Vec::new();
+    open_regular(path)?.take(limit).read_to_end(&mut bytes).ok()?;
+    let end = if bytes.len() as u64 == limit { bytes.iter().rposition(|&b| b == b'\n')? + 1 } else { bytes.len() };
+    bytes.truncate(end);
+    let text = String::from_utf8(bytes).ok()?;
+    (!text.trim().is_empty()).then_some(text)
+}
+
+/// The file opened for reading, if it is a regular file.
+fn open_regular(path: &Path) -> Option<File> {
     // Checked before opening: opening a device can act (a watchdog starts counting, a tape
     // rewinds), and opening a FIFO waits for a writer.
     if !fs::metadata(path).ok()?.is_file() {
@@ -43,17 +68,7 @@ pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
     // such an open from waiting or from adopting a terminal. On regular files (all of sysfs)
     // they change nothing.
     let file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path).ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return None;
-    }
-    let text = String::from_utf8(bytes).ok()?;
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.to_owned())
+    file.metadata().ok()?.is_file().then_some(file)
 }
 
 /// The file parsed as one value; `None` when missing or malformed.
@@ -148,6 +163,20 @@ mod tests {
         assert_eq!(read_trimmed(&path).as_deref(), Some("7"));
         fs::write(&path, format!("7{}", " ".repeat(bound))).unwrap();
         assert_eq!(read_trimmed(&path), None);
+    }
+
+    #[test]
+    fn head_lines_keep_only_lines_complete_within_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stat");
+        fs::write(&path, "cpu  1 2 3\ncpu0 1 2 3\nintr 99999999\n").unwrap();
+        assert_eq!(read_head_lines(&path, 4096).as_deref(), Some("cpu  1 2 3\ncpu0 1 2 3\nintr 99999999\n"));
+        // 27 bytes end inside the `intr` line: it is left out rather than read as "intr ".
+        assert_eq!(read_head_lines(&path, 27).as_deref(), Some("cpu  1 2 3\ncpu0 1 2 3\n"));
+        assert_eq!(read_head_lines(&path, 5), None, "no complete line");
+        fs::write(&path, "cpu  1 2 3").unwrap();
+        assert_eq!(read_head_lines(&path, 4096).as_deref(), Some("cpu  1 2 3"), "the last line needs no newline");
+        assert_eq!(read_head_lines(dir.path(), 4096), None, "a folder");
     }
 
     #[test]

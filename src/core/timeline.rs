@@ -34,7 +34,8 @@ impl Timeline {
     /// Folds one event in; call it with every event the state gets, before applying it there.
     pub fn observe(&mut self, event: &Event) {
         match event {
-            Event::Inference(inf) => {
+            // Cold inferences measure a switch, not the model: the line shows warm latency.
+            Event::Inference(inf) if !inf.cold => {
                 if self.open.len() <= inf.model {
                     self.open.resize(inf.model + 1, Acc::default());
                 }

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::utc_rfc3339;
+use crate::core::contention::{self, ContentionSummary};
 use crate::core::peak;
 use crate::core::session::Plan;
 use crate::core::state::MonitorState;
@@ -131,8 +132,42 @@ pub(super) struct RunJson<'a> {
     models: Vec<ModelMeta<'a>>,
     inferences: u64,
     system_samples: usize,
+    contention: ContentionJson,
     engine_stopped: bool,
     engine_error: Option<&'a str>,
+}
+
+/// Competition for the cores over the run; figures are `null` when never measured.
+#[derive(Debug, Serialize)]
+struct ContentionJson {
+    /// Samples with a verdict, and those of them taken while other work used the cores.
+    samples_known: u64,
+    samples_contended: u64,
+    contended_share: Option<f64>,
+    max_steal_pct: Option<f64>,
+    max_other_cpu_cores: Option<f64>,
+    /// A sentence saying how many samples were contended; `null` when none was.
+    warning: Option<String>,
+    /// What counted as contended, so that a reader need not know this version's code.
+    threshold_other_cpu_cores: f64,
+    threshold_steal_pct: f64,
+    threshold_load_above_cores_and_threads: f64,
+}
+
+impl From<&ContentionSummary> for ContentionJson {
+    fn from(s: &ContentionSummary) -> Self {
+        Self {
+            samples_known: s.samples_known,
+            samples_contended: s.samples_contended,
+            contended_share: s.contended_share(),
+            max_steal_pct: s.max_steal_pct,
+            max_other_cpu_cores: s.max_other_cores,
+            warning: s.warning(),
+            threshold_other_cpu_cores: contention::OTHER_CORES,
+            threshold_steal_pct: contention::STEAL_PCT,
+            threshold_load_above_cores_and_threads: contention::LOAD_MARGIN,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -221,6 +256,7 @@ pub(super) fn run_json<'a>(
             .collect(),
         inferences: state.inferences,
         system_samples: state.system.len(),
+        contention: ContentionJson::from(&state.contention),
         engine_stopped: state.engine_stopped,
         engine_error: state.engine_error.as_deref(),
     }

@@ -13,6 +13,9 @@
 //! | `mem_total_bytes`, `mem_used_bytes`, `mem_available_bytes`, `swap_total_bytes`, `swap_used_bytes` | `system` | memory |
 //! | `load_avg` | `1m`, `5m`, `15m` | load average |
 //! | `process_rss_bytes`, `process_cpu_pct`, `process_cpu_time_ms` | `process` | infertop itself |
+//! | `cores`, `cpu_busy_pct`, `steal_pct`, `other_cpu_cores` | `proc_stat` | since the sample before: cores online, % of all cores' time busy and stolen, CPU of everything but infertop in cores |
+//! | `contended` | `proc_stat` | 0/1: other work competed for the cores (see `core::contention`) |
+//! | `process_cpu_cores`, `process_threads` | `proc_self` | infertop over the same interval: CPU in cores, threads |
 //!
 //! `source` is never empty, so that a pivot on (metric, source) keeps every metric (pandas
 //! drops empty keys).
@@ -108,6 +111,15 @@ fn sample_rows(s: &SystemSample) -> Vec<Cell> {
     put("process_rss_bytes", "process".into(), s.process_rss_bytes.map(as_f64));
     put("process_cpu_pct", "process".into(), s.process_cpu_pct.map(f64::from));
     put("process_cpu_time_ms", "process".into(), s.process_cpu_time_ms.map(as_f64));
+    if let Some(c) = s.contention.as_deref() {
+        put("cores", "proc_stat".into(), Some(f64::from(c.cores)));
+        put("cpu_busy_pct", "proc_stat".into(), Some(c.busy_pct));
+        put("steal_pct", "proc_stat".into(), Some(c.steal_pct));
+        put("other_cpu_cores", "proc_stat".into(), c.other_cores);
+        put("contended", "proc_stat".into(), c.verdict().map(flag));
+        put("process_cpu_cores", "proc_self".into(), c.own_cores);
+        put("process_threads", "proc_self".into(), c.own_threads.map(f64::from));
+    }
     rows
 }
 

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use infertop::core::contention::{Contention, Reasons};
 use infertop::core::event::{Event, Inference, ModelInfo};
 use infertop::core::profiler::{NodeId, NodeInfo, NodeKind, NodeTiming};
 use infertop::core::rusage::Usage;
@@ -214,6 +215,17 @@ fn sample(round: u64) -> SystemSample {
         process_cpu_pct: Some(395.0),
         process_cpu_time_ms: Some(round * 2000),
         measured_mhz: Some(if capped { 1490.0 } else { 1795.0 }),
+        // infertop alone: the cores' usage above less infertop's leaves 0.05 cores.
+        contention: Some(Box::new(Contention {
+            cores: 8,
+            busy_pct: 51.9,
+            steal_pct: 0.0,
+            own_cores: Some(4.1),
+            own_threads: Some(14),
+            other_cores: Some(0.05),
+            load_1m: Some(3.9),
+            reasons: Reasons::default(),
+        })),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The top line (view tabs and what the engine is doing) and the bottom status line.
+//! The top line (view tabs, what the engine is doing, and a warning while other work competes
+//! for the cores) and the bottom status line.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -33,6 +34,8 @@ fn engine_line(ctx: &Ctx, width: usize) -> Line<'static> {
     } else {
         Span::styled("running", ctx.theme.good)
     }];
+    let room = width.saturating_sub(1 + parts[0].width());
+    parts.extend(contention_warning(ctx, room));
     if let Some(id) = ctx.ui.focused {
         let name = state.models.get(id).map_or("?", |m| &*m.name);
         parts.push(Span::styled(format!(" · focus {name}"), ctx.theme.warn));
@@ -52,6 +55,23 @@ fn engine_line(ctx: &Ctx, width: usize) -> Line<'static> {
     }
     spans.push(Span::raw(" "));
     Line::from(spans)
+}
+
+/// A warning when other work competes for the cores: the latest sample's figures when it was
+/// contended (in `bad`), else, once any sample was, how many were (in `warn`). The long form when it fits in `room`, else a short one. Nothing while unknown.
+fn contention_warning(ctx: &Ctx, room: usize) -> Option<Span<'static>> {
+    let run = &ctx.state.contention;
+    let latest = ctx.state.system.last().and_then(|s| s.contention.as_deref());
+    let (long, short, style) = match latest.filter(|c| c.verdict() == Some(true)) {
+        Some(c) => (format!(" · ⚠ contended: {}", c.describe()), " · ⚠ contended".to_string(), ctx.theme.bad),
+        None if run.samples_contended > 0 => {
+            let (n, of) = (run.samples_contended, run.samples_known);
+            (format!(" · ⚠ {n} of {of} samples contended"), format!(" · ⚠ {n}/{of} contended"), ctx.theme.warn)
+        }
+        None => return None,
+    };
+    let long = Span::styled(long, style);
+    Some(if long.width() <= room { long } else { Span::styled(short, style) })
 }
 
 /// A message when there is one (export result, engine error), else the keys.

@@ -1,5 +1,5 @@
-//! The system view: clock (reported and measured), temperature, throttle flags, memory and
-//! infertop's own footprint, then per-policy clock, hottest temperature and the selected
+//! The system view: clock (reported and measured), temperature, throttle flags, memory,
+//! infertop's own footprint and contention for the cores, then per-policy clock, hottest temperature and the selected
 //! model's latency as sparklines sharing one time axis (one column per system sample).
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,6 +9,7 @@ use ratatui::Frame;
 
 use super::units::{gib, mib, ms, NONE};
 use super::Ctx;
+use crate::core::contention::Contention;
 use crate::core::sampler::{CpuFreqPolicy, SystemSample, ThrottleBits, ThrottleSource};
 
 /// Width of the label column left of the sparklines.
@@ -16,7 +17,7 @@ const LABEL: u16 = 24;
 
 /// Draws the view.
 pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let [info, history] = Layout::vertical([Constraint::Length(8), Constraint::Min(0)]).areas(area);
+    let [info, history] = Layout::vertical([Constraint::Length(9), Constraint::Min(0)]).areas(area);
     let block = ctx.panel("machine");
     let inner = block.inner(info);
     frame.render_widget(block, info);
@@ -103,7 +104,30 @@ fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<Line<'static>> {
             Span::raw(format!("RSS {rss} · CPU {cpu} (process, with inference) · UI {ui_cpu}")),
         ]),
         Line::from(vec![label("cores"), Span::raw(format!("{cores} · load {load}"))]),
+        Line::from([vec![label("sharing")], contention(ctx, s.contention.as_deref())].concat()),
     ]
+}
+
+/// The verdict, then what other work and infertop used over the interval before the sample.
+fn contention(ctx: &Ctx, c: Option<&Contention>) -> Vec<Span<'static>> {
+    let Some(c) = c else { return vec![Span::raw("n/a (needs two readings of /proc/stat)")] };
+    let verdict = match c.verdict() {
+        Some(true) => Span::styled("contended", ctx.theme.bad),
+        Some(false) => Span::styled("none", ctx.theme.good),
+        None => Span::raw("unknown"),
+    };
+    let cores = |v: Option<f64>| v.map_or_else(|| "n/a".into(), |v| format!("{v:.2} cores"));
+    let load = c.load_1m.map_or_else(|| "n/a".into(), |l| format!("{l:.2}"));
+    let threads = c.own_threads.map_or_else(|| "n/a".into(), |n| n.to_string());
+    let figures = format!(
+        " · other {} · steal {:.1}% · load {load}/{} cores · infertop {}, {threads} threads · busy {:.0}%",
+        cores(c.other_cores),
+        c.steal_pct,
+        c.cores,
+        cores(c.own_cores),
+        c.busy_pct,
+    );
+    vec![verdict, Span::raw(figures)]
 }
 
 /// The CPU list of a policy: `cpu0-3`, or `policyN` when not a simple range.
