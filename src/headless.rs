@@ -251,7 +251,11 @@ pub fn text_line(summary: &ModelSummary, peak_gmacs: Option<f64>, elapsed: Durat
     let head = format!("[{:>7.1}s] {:<14}", elapsed.as_secs_f64(), model.name);
     match (summary.error(), summary.latency) {
         (Some(e), _) => format!("{head} failed: {e}"),
-        (None, None) => format!("{head} {}", if model.info.is_some() { "waiting" } else { "loading" }),
+        (None, None) => match (&model.info, summary.macs) {
+            (Some(info), Some(macs)) => format!("{head} waiting  params {}  MACs {macs:.0}", info.params),
+            (Some(info), None) => format!("{head} waiting  params {}", info.params),
+            (None, _) => format!("{head} loading"),
+        },
         (None, Some(s)) => {
             let work = match (summary.macs_per_image(), summary.gmacs_per_s) {
                 (Some(per_image), Some(gmacs)) => {

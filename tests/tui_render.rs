@@ -339,3 +339,11 @@ fn theme_names_and_paths_resolve_and_unknown_ones_are_usage_errors() {
     let err = theme::resolve(Some("themes/nope.toml"), false).unwrap_err().to_string();
     assert!(err.contains("no such file"), "{err}");
 }
+
+/// A loaded model shows what it is (params, MACs) before its first timed inference.
+#[test]
+fn a_loaded_model_shows_params_and_macs_before_it_is_timed() {
+    let (_, ready) = sparse_states().remove(2);
+    let screen = text(&draw(&ready, &UiState::default(), &Theme::default(), 120, 20));
+    assert!(screen.contains("10 params · 1.00M MACs · no inference timed yet"), "{screen}");
+}

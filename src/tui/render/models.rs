@@ -82,7 +82,15 @@ fn line(
         let message = match &row.model.status {
             ModelStatus::Failed(e) => Span::styled(format!("failed: {}", e.lines().next().unwrap_or("")), theme.bad),
             ModelStatus::Loading => Span::styled("loading…", theme.dim),
-            ModelStatus::Running => Span::styled("warming up, no inference timed yet", theme.dim),
+            // Loaded and calibrated: what the model is, before how fast it runs.
+            ModelStatus::Running => Span::styled(
+                format!(
+                    "{} params · {} MACs · no inference timed yet",
+                    si_known(row.model.info.as_ref().map(|i| i.params as f64)),
+                    si_known(row.macs)
+                ),
+                theme.dim,
+            ),
         };
         return columns::spanning(cols, shown, &name, message);
     };
