@@ -1,7 +1,10 @@
 //! The real binary in headless mode on a real (small) model.
 
+#[path = "binary/command.rs"]
+mod binary;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn manifest_with_tiny(dir: &std::path::Path) -> std::path::PathBuf {
@@ -19,7 +22,7 @@ fn manifest_with_tiny(dir: &std::path::Path) -> std::path::PathBuf {
 fn headless_prints_lines_and_a_summary_then_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = manifest_with_tiny(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
+    let out = binary::infertop()
         .args(["--headless", "--duration", "3s", "--print-every", "1s", "--threads", "1", "--models"])
         .arg(&manifest)
         .arg("--export-dir")
@@ -42,7 +45,7 @@ fn headless_prints_lines_and_a_summary_then_exits_0() {
 fn sigint_ends_headless_mode_with_exit_0_and_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = manifest_with_tiny(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_infertop"))
+    let mut child = binary::infertop()
         .args(["--headless", "--print-every", "200ms", "--threads", "1", "--models"])
         .arg(&manifest)
         .arg("--export-dir")
@@ -73,7 +76,7 @@ fn headless_with_root(root: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let manifest = manifest_with_tiny(dir.path());
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(root);
-    let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
+    let out = binary::infertop()
         .args([
             "--headless",
             "--duration",
@@ -137,7 +140,7 @@ fn jsonl_writes_unknown_figures_as_null() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = manifest_with_tiny(dir.path());
     let run = |extra: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
+        let out = binary::infertop()
             .args([
                 "--headless",
                 "--format",

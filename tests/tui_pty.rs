@@ -3,11 +3,14 @@
 //! error before the terminal is touched. The pty comes from `openpty(3)`, so nothing beyond
 //! libc is needed.
 
+#[path = "binary/command.rs"]
+mod binary;
+
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -167,7 +170,7 @@ fn manifest(dir: &std::path::Path) -> std::path::PathBuf {
 /// Starts infertop on the pty as the session leader with the pty as its controlling terminal,
 /// like a shell would; stderr is piped so that error lines can be read apart from the screen.
 fn start(pty: &Pty, args: &[&str]) -> Running {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_infertop"));
+    let mut command = binary::infertop();
     command
         .args(args)
         .env("TERM", "xterm-256color")
