@@ -23,7 +23,16 @@ fn headless_prints_lines_and_a_summary_then_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = manifest_with_tiny(dir.path());
     let out = binary::infertop()
-        .args(["--headless", "--duration", "3s", "--print-every", "1s", "--threads", "1", "--models"])
+        .args([
+            "--headless",
+            "--duration",
+            binary::duration(3).as_str(),
+            "--print-every",
+            "1s",
+            "--threads",
+            "1",
+            "--models",
+        ])
         .arg(&manifest)
         .arg("--export-dir")
         .arg(dir.path().join("snapshots"))
@@ -80,7 +89,7 @@ fn headless_with_root(root: &str) -> String {
         .args([
             "--headless",
             "--duration",
-            "2s",
+            binary::duration(2).as_str(),
             "--print-every",
             "1s",
             "--threads",
@@ -146,7 +155,7 @@ fn jsonl_writes_unknown_figures_as_null() {
                 "--format",
                 "jsonl",
                 "--duration",
-                "2s",
+                binary::duration(2).as_str(),
                 "--threads",
                 "1",
                 "--only",

@@ -96,7 +96,7 @@ fn periodic_and_final_snapshots_parse_back_and_agree() {
         .args([
             "--headless",
             "--duration",
-            "4s",
+            binary::duration(4).as_str(),
             "--export-every",
             "1500ms",
             "--threads",
