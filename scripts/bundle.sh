@@ -38,16 +38,20 @@ cp "$root"/themes/*.toml "$dir/themes/"
 glibc="$(readelf --version-info -W "$dir/infertop" "$dir"/lib/*.so* | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' |
          sort -V | tail -n 1)"
 [ -n "$glibc" ] || die "found no glibc symbol versions in the bundle"
+cores=""
+[ "$arch" = aarch64 ] && cores="
+An ARMv8.1 core or newer (libtorch uses its atomics): Raspberry Pi 5, Jetson Orin or Xavier;
+not Raspberry Pi 4 or older, not Jetson Nano."
 cat > "$dir/README.txt" <<EOF
-infertop $version for $arch Linux with glibc $glibc or newer (Raspberry Pi OS and Debian bookworm have 2.36)
+infertop $version for $arch Linux with glibc $glibc or newer (Raspberry Pi OS and Debian bookworm have 2.36).$cores
 
   tar xzf $name.tar.gz && cd $name && ./infertop
 
 The libraries in lib/ are found through the binary's rpath (\$ORIGIN/lib): nothing to install,
 no LD_LIBRARY_PATH. The folder can live anywhere. ./infertop --help lists the flags; without a
 terminal it runs headless. manifest.toml and themes/ are copies of what is built in, to edit
-and pass with --models and --theme. The first run measures the machine's peak (a few seconds)
-and caches it in ~/.cache/infertop/.
+and pass with --models and --theme. Each start measures the machine's peak GMAC/s (600 ms the
+first time, 200 ms once cached in ~/.cache/infertop/).
 EOF
 bash "$here/check-elf.sh" "$arch" "$dir/infertop" "$dir"/lib/*.so* || die "the bundle for $arch is incomplete (see above)"
 

@@ -51,7 +51,7 @@ fi
 apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
           -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
           -o "Dir::State::Status=$apt_dir/status" -o Debug::NoLocking=1 -o APT::Sandbox::User=root
-          -o Acquire::Languages=none)
+          -o Acquire::Languages=none -o Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false)
 apt_ready=""
 private_apt() {
   [ -n "$apt_ready" ] && return 0
