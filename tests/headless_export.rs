@@ -2,10 +2,13 @@
 //! and agree with each other, a final snapshot after SIGINT, and an unwritable folder refused
 //! before measuring starts.
 
+#[path = "binary/command.rs"]
+mod binary;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 fn manifest(dir: &Path) -> PathBuf {
     let path = dir.join("manifest.toml");
@@ -94,11 +97,11 @@ fn snapshots(base: &Path) -> Vec<PathBuf> {
 fn periodic_and_final_snapshots_parse_back_and_agree() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("snaps");
-    let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
+    let out = binary::infertop()
         .args([
             "--headless",
             "--duration",
-            "4s",
+            binary::duration(4).as_str(),
             "--export-every",
             "1500ms",
             "--threads",
@@ -133,7 +136,7 @@ fn periodic_and_final_snapshots_parse_back_and_agree() {
 fn sigint_leaves_a_complete_final_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("snaps");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_infertop"))
+    let mut child = binary::infertop()
         .args(["--headless", "--print-every", "300ms", "--threads", "1", "--models"])
         .arg(manifest(dir.path()))
         .arg("--export-dir")
@@ -169,7 +172,7 @@ fn an_unwritable_export_folder_exits_2_before_measuring() {
     let file = dir.path().join("a-file");
     std::fs::write(&file, b"not a folder").unwrap();
     let bad = file.join("snaps");
-    let out = Command::new(env!("CARGO_BIN_EXE_infertop"))
+    let out = binary::infertop()
         .args(["--headless", "--duration", "30s", "--models"])
         .arg(manifest(dir.path()))
         .arg("--export-dir")

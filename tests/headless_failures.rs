@@ -2,6 +2,9 @@
 //! (`| head -1`), its terminal vanishes (an SSH drop), the user presses Ctrl-C twice during a
 //! long inference. Each must leave a complete snapshot.
 
+#[path = "binary/command.rs"]
+mod binary;
+
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -18,7 +21,7 @@ fn manifest(dir: &Path, input: &str, arch: &str) -> PathBuf {
 }
 
 fn command(manifest: &Path, export: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_infertop"));
+    let mut c = binary::infertop();
     c.args(["--headless", "--threads", "1", "--print-every", "200ms", "--sample-every", "100ms", "--models"])
         .arg(manifest)
         .arg("--export-dir")

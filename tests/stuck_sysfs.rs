@@ -6,10 +6,13 @@
 //! In every file the sampler reads, a FIFO comes before a `/dev/zero` link, so a reader that
 //! blocks again stops on the FIFO and fails by timeout rather than filling memory.
 
+#[path = "binary/command.rs"]
+mod binary;
+
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -112,7 +115,7 @@ impl Run {
         let dir = tempfile::tempdir().unwrap();
         let manifest = dir.path().join("manifest.toml");
         fs::write(&manifest, "[[model]]\nname = \"tiny\"\narch = \"tiny\"\ninput = [3, 32, 32]\n").unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_infertop"))
+        let mut child = binary::infertop()
             .args(["--headless", "--threads", "1", "--sample-every", "100ms", "--print-every", "500ms", "--models"])
             .arg(&manifest)
             .arg("--sysfs-root")

@@ -3,11 +3,14 @@
 //! error before the terminal is touched. The pty comes from `openpty(3)`, so nothing beyond
 //! libc is needed.
 
+#[path = "binary/command.rs"]
+mod binary;
+
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -167,7 +170,7 @@ fn manifest(dir: &std::path::Path) -> std::path::PathBuf {
 /// Starts infertop on the pty as the session leader with the pty as its controlling terminal,
 /// like a shell would; stderr is piped so that error lines can be read apart from the screen.
 fn start(pty: &Pty, args: &[&str]) -> Running {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_infertop"));
+    let mut command = binary::infertop();
     command
         .args(args)
         .env("TERM", "xterm-256color")
@@ -345,9 +348,23 @@ fn a_failing_model_leaves_the_others_running() {
     wait_until_drawn(&pty, &out);
     out.wait_for("failed");
     out.wait_for("p50");
+    // The healthy model's latency sparkline reaches its top level once two inferences are timed
+    // (the header's "p50" shows from the first frame; under emulation timing starts much later).
+    out.wait_for("█");
     // Still drawing after the failure: the export key works and reports on screen.
     pty.send(b"e");
-    out.wait_for("wrote");
+    // The status line names the snapshot. Not "wrote": when writing takes longer than a frame
+    // (as under emulation), "export: writing…" is drawn first and ratatui resends only the
+    // cells that changed, so "wr" never arrives again.
+    let deadline = Instant::now() + PATIENCE;
+    let written = loop {
+        if let Some(s) = snapshots(dir.path()).pop() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no snapshot after `e`");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    out.wait_for(&written.file_name().unwrap().to_string_lossy());
     pty.send(b"q");
     let status = running.wait();
     let err = stderr_of(&mut running);
@@ -373,7 +390,7 @@ fn a_terminal_that_vanishes_leaves_a_complete_snapshot() {
     wait_until_drawn(&pty, &out);
     // The screen has no marker that tells "timed some" apart from "loaded": give the engine
     // time to load the tiny net and time it.
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(3) + binary::startup_allowance());
     drop(out);
     drop(pty);
     let status = running.wait();
