@@ -179,7 +179,10 @@ fn at_the_real_root_self_is_this_process() {
     let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
     assert_eq!(Some(c.cores), u32::try_from(online).ok());
     assert!(c.own_threads.is_some_and(|n| n >= 2), "{c:?}");
-    assert!(c.own_cores.is_some_and(|own| own > 0.0), "300 ms of spinning: {c:?}");
+    // qemu-user fakes /proc/self/stat with zero CPU times: under emulation only the presence
+    // of the figure can be checked.
+    let emulated = std::env::var("INFERTOP_TEST_RUNNER").is_ok_and(|r| !r.trim().is_empty());
+    assert!(c.own_cores.is_some_and(|own| own > 0.0 || emulated), "300 ms of spinning: {c:?}");
     assert!((0.0..=100.0).contains(&c.busy_pct) && c.verdict().is_some(), "{c:?}");
 }
 
