@@ -21,9 +21,13 @@ fn resnet50_without_the_profiler_averages_under_100_minor_faults_per_warm_infere
     plan.sample_every = None;
     assert_eq!(plan.models.len(), 1, "{:?}", Manifest::builtin().models.len());
     let mut session = Session::start(&plan, false).unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
-    while session.state.models[0].usage.inferences < 40 {
-        assert!(std::time::Instant::now() < deadline, "40 inferences not reached");
+    // Under an emulator (`make test-aarch64`) ResNet-50 takes seconds per inference: fewer of
+    // them, more time; the bound per inference is the same.
+    let emulated = std::env::var("INFERTOP_TEST_RUNNER").is_ok_and(|r| !r.trim().is_empty());
+    let (wanted, patience) = if emulated { (15, 900) } else { (40, 180) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(patience);
+    while session.state.models[0].usage.inferences < wanted {
+        assert!(std::time::Instant::now() < deadline, "{wanted} inferences not reached");
         match session.events.blocking_recv() {
             Some(e) => session.state.apply(e),
             None => panic!("engine ended early: {:?}", session.state.models[0].status),

@@ -143,9 +143,9 @@ impl Run {
         fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
     }
 
-    /// Reads lines until one contains `text`; fails after 60 s.
+    /// Reads lines until one contains `text`; fails after 60 s (plus the emulator's start-up).
     fn wait_for(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(60) + binary::startup_allowance();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
@@ -218,15 +218,19 @@ fn assert_stopped_cleanly(run: &mut Run, reason: &str) {
 
 #[test]
 fn a_timed_run_over_a_stuck_tree_ends_on_time() {
-    let mut run = Run::start(&["--duration", "3s"]);
+    // Long enough to time an inference after start-up (an emulator takes longer to start): a run
+    // that timed nothing exits 1 by design.
+    let mut run = Run::start(&["--duration", binary::duration(3).as_str()]);
     assert_stopped_cleanly(&mut run, "duration reached");
 }
 
 #[test]
 fn sigint_ends_a_run_over_a_stuck_tree() {
     let run = &mut Run::start(&[]);
-    // A system line: the sampler has been through the tree at least once.
+    // A system line: the sampler has been through the tree at least once; then a timed
+    // inference, since a run that timed nothing exits 1 by design.
     run.wait_for("] system");
+    run.wait_for("p50");
     run.signal(libc::SIGINT);
     assert_stopped_cleanly(run, "interrupted");
 }
@@ -235,6 +239,7 @@ fn sigint_ends_a_run_over_a_stuck_tree() {
 fn sigterm_ends_a_run_over_a_stuck_tree() {
     let run = &mut Run::start(&[]);
     run.wait_for("] system");
+    run.wait_for("p50");
     run.signal(libc::SIGTERM);
     assert_stopped_cleanly(run, "terminated");
 }
