@@ -36,5 +36,13 @@ fn resnet50_without_the_profiler_averages_under_100_minor_faults_per_warm_infere
     session.stop();
     let usage = session.state.models[0].usage;
     let per_inference = usage.faults_per_inference().unwrap();
+    if emulated {
+        // qemu-user answers getrusage with its own process's counters, which include the
+        // emulator's translation buffers and guest-memory mappings (17,640 per inference seen
+        // here): they say nothing about the model. Only that the counter runs is checked.
+        eprintln!("emulated: {per_inference:.0} faults per inference are the emulator's; bound not checked");
+        assert!(usage.inferences >= wanted && usage.minor_faults > 0, "{usage:?}");
+        return;
+    }
     assert!(per_inference < 100.0, "{per_inference:.0} minor faults per inference ({usage:?})");
 }
