@@ -7,6 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+#[path = "binary/command.rs"]
+mod binary;
+
 use infertop::core::contention::{Contention, Reasons};
 use infertop::core::event::Event;
 use infertop::core::sampler::{Sampler, SamplerConfig, SystemSample};
@@ -181,7 +184,7 @@ fn at_the_real_root_self_is_this_process() {
     assert!(c.own_threads.is_some_and(|n| n >= 2), "{c:?}");
     // qemu-user fakes /proc/self/stat with zero CPU times: under emulation only the presence
     // of the figure can be checked.
-    let emulated = std::env::var("INFERTOP_TEST_RUNNER").is_ok_and(|r| !r.trim().is_empty());
+    let emulated = binary::emulated();
     assert!(c.own_cores.is_some_and(|own| own > 0.0 || emulated), "300 ms of spinning: {c:?}");
     assert!((0.0..=100.0).contains(&c.busy_pct) && c.verdict().is_some(), "{c:?}");
 }

@@ -4,6 +4,9 @@
 //! depending on what had run before.) Alone in its own test binary: the counter is the
 //! process's, and other tests' threads would add their own faults.
 
+#[path = "binary/command.rs"]
+mod binary;
+
 use infertop::core::manifest::Manifest;
 use infertop::core::session::{Plan, Session};
 
@@ -23,7 +26,7 @@ fn resnet50_without_the_profiler_averages_under_100_minor_faults_per_warm_infere
     let mut session = Session::start(&plan, false).unwrap();
     // Under an emulator (`make test-aarch64`) ResNet-50 takes seconds per inference: fewer of
     // them, more time; the bound per inference is the same.
-    let emulated = std::env::var("INFERTOP_TEST_RUNNER").is_ok_and(|r| !r.trim().is_empty());
+    let emulated = binary::emulated();
     let (wanted, patience) = if emulated { (15, 900) } else { (40, 180) };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(patience);
     while session.state.models[0].usage.inferences < wanted {
