@@ -5,12 +5,15 @@
 //!    model under the default dwell schedule with all ten, in interleaved phases of one session
 //!    (same process, same weights). Target: warm p50 under the schedule / alone ≤ 1.05.
 //! 2. **Profiler sampling**: resnet50 and shufflenetv2 with one inference in four profiled
-//!    (the default) against `--no-op-profile`, in alternating sessions. Target: p50 ratio within
-//!    0.98–1.02 (the latency statistics come from the unprofiled inferences only).
+//!    (the default) against the op profiler switched off, in alternating phases of one session
+//!    (`Control::OpProfile`; separate processes differed by more than the effect sought).
+//!    Target: p50 ratio within 0.98–1.02 (the latency statistics come from the unprofiled
+//!    inferences only).
 //!
 //! `make bench` runs it with the others, or `cargo bench --bench trust`. Set
 //! `INFERTOP_BENCH_SECONDS` (default 3) for the length of each phase and
-//! `INFERTOP_BENCH_ROUNDS` (default 2) for how many times the phases repeat.
+//! `INFERTOP_BENCH_ROUNDS` (default 2; the profiler phases repeat four times as often) for how
+//! many times the phases repeat.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -96,24 +99,30 @@ fn schedule_target(seconds: f64, rounds: usize) {
 }
 
 fn profiler_target(seconds: f64, rounds: usize) {
-    println!("\nprofiler sampling: p50 with one in four profiled / with --no-op-profile (target 0.98-1.02)");
+    println!(
+        "\nprofiler sampling: p50 with one in four profiled / with the profiler off, one session (target 0.98-1.02)"
+    );
     for model in ["resnet50", "shufflenetv2"] {
+        let plan = Plan::new(None, &[model.to_string()], None, threads(), true).expect("built-in");
+        let mut session = Session::start(&Plan { sample_every: None, ..plan }, false).expect("engine starts");
+        wait_loaded(&mut session);
         let mut ratios = Vec::new();
-        for _ in 0..rounds {
-            let mut p50 = [0.0; 2];
-            for (slot, op_profile) in [true, false].into_iter().enumerate() {
-                let plan = Plan::new(None, &[model.to_string()], None, threads(), op_profile).expect("built-in");
-                let mut session = Session::start(&Plan { sample_every: None, ..plan }, false).expect("engine starts");
-                wait_loaded(&mut session);
-                let _ = collect(&mut session, Duration::from_millis(500));
-                p50[slot] = collect(&mut session, Duration::from_secs_f64(seconds))
+        for round in 0..rounds {
+            let mut p50 = [f64::NAN; 2];
+            // Alternate which phase goes first, so that neither always follows the other.
+            let order = if round % 2 == 0 { [true, false] } else { [false, true] };
+            for sampling in order {
+                session.control(Control::OpProfile(sampling));
+                // Let the switch reach the engine.
+                let _ = collect(&mut session, Duration::from_millis(300));
+                p50[usize::from(!sampling)] = collect(&mut session, Duration::from_secs_f64(seconds))
                     .get(&0)
                     .and_then(|v| median(v))
                     .unwrap_or(f64::NAN);
-                session.stop();
             }
             ratios.push(p50[0] / p50[1]);
         }
+        session.stop();
         let m = median(&ratios).unwrap_or(f64::NAN);
         let verdict = if (0.98..=1.02).contains(&m) { "ok" } else { "NOT MET" };
         let all = ratios.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(" ");
@@ -136,5 +145,5 @@ fn main() {
     let rounds = env_or("INFERTOP_BENCH_ROUNDS", 2.0).max(1.0) as usize;
     println!("trust benchmark: {} threads, {seconds} s phases, {rounds} rounds", threads());
     schedule_target(seconds, rounds);
-    profiler_target(seconds * 2.0, rounds);
+    profiler_target(seconds, rounds * 4);
 }

@@ -155,6 +155,25 @@ fn one_inference_in_n_is_profiled_and_latency_comes_from_the_others() {
     assert!(model.profiled >= 10 && timed >= 20, "profiled {} timed {timed}", model.profiled);
 }
 
+/// Switching the op profiler off and on again in a running session: no profiled inference
+/// follows the switch-off, the state learns that nothing is sampled, and sampling resumes.
+#[test]
+fn op_profiling_switches_off_and_on_without_a_restart() {
+    let mut p = plan(vec![tiny("only")], true);
+    p.profile_every = 2;
+    let mut session = Session::start(&p, false).unwrap();
+    run_until(&mut session, |s| s.models[0].profiled >= 2);
+    session.control(Control::OpProfile(false));
+    run_until(&mut session, |s| s.profile_every == 0);
+    let (profiled_at_switch, seen_at_switch) = (session.state.models[0].profiled, session.state.inferences);
+    run_until(&mut session, |s| s.inferences >= seen_at_switch + 20);
+    assert_eq!(session.state.models[0].profiled, profiled_at_switch, "profiled after the switch-off");
+    session.control(Control::OpProfile(true));
+    run_until(&mut session, |s| s.profile_every == 2);
+    run_until(&mut session, |s| s.models[0].profiled >= profiled_at_switch + 3);
+    session.stop();
+}
+
 /// The dwell schedule stays on a model, marks the first inference after a switch cold, and the
 /// state keeps cold latencies apart from the warm ones; models are timed as soon as each is
 /// loaded, not after all of them.

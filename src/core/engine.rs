@@ -175,6 +175,8 @@ struct Engine {
     control: Receiver<Control>,
     cancel: Arc<AtomicBool>,
     recorder: Option<Recorder>,
+    /// Whether the recorder samples inferences now (switched by [`Control::OpProfile`]).
+    sampling: bool,
     seq: u64,
 }
 
@@ -188,7 +190,7 @@ impl Engine {
         control: Receiver<Control>,
         cancel: Arc<AtomicBool>,
     ) -> Self {
-        Self { config, events, control, cancel, recorder: None, seq: 0 }
+        Self { config, events, control, cancel, recorder: None, sampling: true, seq: 0 }
     }
 
     fn send(&self, e: Event) -> Result<(), Disconnected> {
@@ -219,8 +221,7 @@ impl Engine {
             let gmacs = crate::core::peak::peak_gmacs(self.config.threads);
             self.send(Event::Peak { gmacs_per_s: gmacs })?;
         }
-        let every = if self.config.op_profile { self.config.profile_every.max(1) } else { 0 };
-        self.send(Event::Profiling { every })?;
+        self.send(Event::Profiling { every: self.profile_every() })?;
         if self.config.calibrate_only {
             for (id, spec) in self.config.models.clone().iter().enumerate() {
                 if self.cancelled() {
@@ -292,6 +293,15 @@ impl Engine {
         Ok(Some(runner))
     }
 
+    /// One inference in this many is profiled now; 0 for none.
+    fn profile_every(&self) -> u32 {
+        if self.recorder.is_some() && self.sampling {
+            self.config.profile_every.max(1)
+        } else {
+            0
+        }
+    }
+
     /// Switches the op profiler on or off for what runs next (no-op with `--no-op-profile`).
     fn set_recording(&mut self, on: bool) {
         if let Some(rec) = self.recorder.as_mut() {
@@ -314,6 +324,10 @@ impl Engine {
                 match self.control.try_recv() {
                     Ok(Control::Pause(p)) => paused = p,
                     Ok(Control::Focus(f)) => focus = f,
+                    Ok(Control::OpProfile(on)) => {
+                        self.sampling = on;
+                        self.send(Event::Profiling { every: self.profile_every() })?;
+                    }
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
@@ -348,9 +362,9 @@ impl Engine {
 
     /// Times one inference and sends it; `Err` carries a model failure.
     fn time_one(&mut self, r: &mut Runner, cold: bool) -> Result<(), tch::TchError> {
-        let every = u64::from(self.config.profile_every.max(1));
+        let every = u64::from(self.profile_every());
         // A cold inference is never profiled: its op times would describe the switch.
-        let profiled = self.recorder.is_some() && !cold && r.runs % every == 0;
+        let profiled = every > 0 && !cold && r.runs % every == 0;
         r.runs += 1;
         self.set_recording(profiled);
         let before = Usage::now();

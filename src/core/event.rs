@@ -92,4 +92,8 @@ pub enum Control {
     Pause(bool),
     /// Run only this model (or all again with `None`).
     Focus(Option<ModelId>),
+    /// Profile one inference in `--profile-every` again (`true`) or none (`false`), without
+    /// restarting: an unprofiled baseline in the same process, with the same weights. Ignored
+    /// with `--no-op-profile` (no recorder was started).
+    OpProfile(bool),
 }
