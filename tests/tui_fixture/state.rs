@@ -203,6 +203,7 @@ fn sample(round: u64) -> SystemSample {
             since_boot: Some(ThrottleBits::since_boot_of(word | 0x1_0000)),
             during_run: ThrottleBits::now_of(word),
         }),
+        kernel_throttle: Box::default(),
         memory: Some(MemoryUsage {
             total_bytes: 4 << 30,
             used_bytes: (1 << 30) + (round << 20),
