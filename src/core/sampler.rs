@@ -161,8 +161,8 @@ impl Default for SamplerConfig {
 pub const SENSOR_DEADLINE: Duration = COMMAND_TIMEOUT.saturating_mul(2);
 
 /// Samples the system. Synchronous: each [`sample`](Self::sample) reads a few dozen small files
-/// (and at most every `throttle_interval` the throttle flags), waiting for them at most
-/// [`SENSOR_DEADLINE`].
+/// (four throttle counters more per CPU on x86, and at most every `throttle_interval` the
+/// firmware's throttle flags), waiting for them at most [`SENSOR_DEADLINE`].
 pub struct Sampler {
     started: Instant,
     host: Option<HostStats>,

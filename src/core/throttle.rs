@@ -134,7 +134,7 @@ impl ThrottleStats {
     }
 
     /// Inferences seen while throttled; `None` when the throttle state was never known (a
-    /// machine without cpufreq or firmware flags), which is not the same as zero.
+    /// machine without any throttle source, see [`verdict`]), which is not the same as zero.
     #[must_use]
     pub fn throttled_count(&self) -> Option<u64> {
         (self.throttled.count + self.unthrottled.count > 0).then_some(self.throttled.count)

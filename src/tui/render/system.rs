@@ -1,5 +1,5 @@
 //! The system view: clock (reported, measured, capped or not), temperature, the throttle
-//! verdict and each source behind it ([`throttle`]), memory, infertop's own footprint and
+//! verdict and each source behind it (`system/throttle.rs`), memory, infertop's own footprint and
 //! contention for the cores, then per-policy clock, hottest temperature and the selected
 //! model's latency as sparklines sharing one time axis (one column per system sample).
 
