@@ -73,6 +73,7 @@ fn cool_sample() -> SystemSample {
         cpufreq: vec![policy(1_500_000)],
         temps: vec![TempReading { name: "cpu-thermal".into(), celsius: 55.5 }],
         throttle: firmware(0x50000, ThrottleBits::default()),
+        kernel_throttle: Box::default(),
         memory: Some(MemoryUsage {
             total_bytes: 4 << 30,
             used_bytes: 1 << 30,

@@ -10,7 +10,10 @@ use std::path::Path;
 use infertop::core::contention::{Contention, Reasons};
 use infertop::core::event::{Event, Inference, ModelInfo};
 use infertop::core::profiler::{NodeInfo, NodeKind};
+use infertop::core::sampler::SystemSample;
 use infertop::core::state::MonitorState;
+use infertop::core::sysfs::{CoolingDevice, CoolingKind, TripKind, TripPoint, ZoneTrips};
+use infertop::core::throttle::kernel::{KernelThrottle, SeenDuringRun, ThrottleCounters};
 use infertop::tui::app::{UiState, View};
 use infertop::tui::keymap::Action;
 use infertop::tui::render::render;
@@ -179,6 +182,73 @@ fn the_header_warns_while_other_work_competes_for_the_cores() {
     unknown.apply(Event::System(sample));
     let (top, colour) = top_line(&draw(&unknown, &ui(View::System), &theme, 160, 48));
     assert_eq!(colour, None, "{top}");
+}
+
+/// A laptop whose package just throttled, with an ACPI processor limiting the clock and a
+/// zone past its passive trip: every source gets a line, what is throttling in `bad`. A
+/// machine without any source says "unknown" and shows no source line.
+#[test]
+fn the_system_view_shows_each_throttle_source_and_unknown_without_any() {
+    let theme = Theme::default();
+    let device = |name: &str, cur_state, max_state| CoolingDevice {
+        name: name.into(),
+        kind: CoolingKind::of(name),
+        cur_state: Some(cur_state),
+        max_state: Some(max_state),
+    };
+    let kernel = KernelThrottle {
+        counters: Some(ThrottleCounters {
+            cpus: 4,
+            core_events: Some(2),
+            package_events: Some(15),
+            core_ms: Some(40),
+            package_ms: Some(3520),
+            interval_events: Some(1),
+            run_events: 1,
+        }),
+        cooling: vec![
+            device("Processor", 2, 3),
+            device("Processor", 0, 3),
+            device("Fan", 1, 1),
+            device("TCC Offset", 0, 63),
+        ],
+        zones: vec![ZoneTrips {
+            zone: "acpitz#2".into(),
+            celsius: 96.0,
+            trips: vec![
+                TripPoint { kind: TripKind::Critical, celsius: 105.0 },
+                TripPoint { kind: TripKind::Passive, celsius: 95.0 },
+            ],
+        }],
+        seen: SeenDuringRun::default(),
+    };
+    let mut state = MonitorState::new(&["a"]);
+    state.apply(Event::System(SystemSample { kernel_throttle: Box::new(kernel), ..SystemSample::default() }));
+    let terminal = draw(&state, &ui(View::System), &theme, 160, 30);
+    let screen = text(&terminal);
+    for line in [
+        "capped yes (Processor 2/3)",
+        "throttle now yes · this run yes · since boot yes (from counters, cooling, trips, clock limit)",
+        "counters package 15 (3.5 s), core 2 (0.0 s) events since boot · +1 since the last sample · +1 this run",
+        "cooling  slowing the CPU: Processor 2/3 · fan Fan 1/1 · 1 other",
+        "trips    at a throttling trip: acpitz#2 96.0 °C ≥ passive 95.0 °C",
+    ] {
+        assert!(screen.contains(line), "{line}\n{screen}");
+    }
+    assert!(!screen.contains("firmware "), "no firmware flags here:\n{screen}");
+    let buffer = terminal.backend().buffer();
+    let y = row_of(&terminal, "throttle now yes");
+    let x = (0..160).find(|&x| buffer[(x, y)].symbol() == "y").unwrap();
+    assert_eq!(buffer[(x, y)].fg, theme.bad.fg.unwrap(), "throttled now, in the 'bad' colour");
+
+    let mut vm = MonitorState::new(&["a"]);
+    vm.apply(Event::System(SystemSample::default()));
+    let screen = text(&draw(&vm, &ui(View::System), &theme, 160, 30));
+    assert!(screen.contains("throttle unknown (no firmware flags, counters, CPU cooling devices"), "{screen}");
+    assert!(screen.contains("capped unknown"), "{screen}");
+    for label in ["firmware", "counters", "cooling", "trips"] {
+        assert!(!screen.contains(&format!("│{label} ")), "{label}:\n{screen}");
+    }
 }
 
 /// States with nothing or little in them: no models, models loading, models ready without any

@@ -1,6 +1,7 @@
 //! The system sampler: one [`SystemSample`] per call, from sysfs (temperatures, cpufreq,
-//! Raspberry Pi throttle flags) and `proc` (contention, see [`crate::core::contention`]) under
-//! an injected root, and from `sysinfo` (CPU usage, memory, load, this process).
+//! Raspberry Pi throttle flags, the kernel's throttle sources: x86 counters, cooling devices,
+//! trip points) and `proc` (contention, see [`crate::core::contention`]) under an injected
+//! root, and from `sysinfo` (CPU usage, memory, load, this process).
 //!
 //! Sysfs is read on a thread of its own, awaited at most [`SENSOR_DEADLINE`] per sample: a
 //! read stuck in the kernel leaves that sample without sensor values instead of stopping the
@@ -10,6 +11,7 @@
 //! some Arm boards and costs milliseconds per core, and its components hide thermal zones as
 //! soon as any hwmon sensor exists.
 
+mod kernel_watch;
 mod throttle_watch;
 mod worker;
 
@@ -22,13 +24,12 @@ use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, Sys
 use crate::core::contention::{Contention, ContentionWatch};
 use crate::core::sysfs;
 pub use crate::core::sysfs::{CpuFreqPolicy, TempReading, ThrottleBits, ThrottleReport, ThrottleSource, ThrottleState};
+use crate::core::throttle::kernel::freq_capped;
+pub use crate::core::throttle::kernel::KernelThrottle;
+use crate::core::throttle::verdict::ThrottleVerdict;
+use kernel_watch::KernelWatch;
 use throttle_watch::{ThrottleWatch, COMMAND_TIMEOUT};
 use worker::TimedWorker;
-
-/// A core counts as busy from this usage on, for [`SystemSample::is_freq_capped`].
-pub const BUSY_PCT: f32 = 90.0;
-/// A clock below this share of the hardware maximum counts as capped.
-const CAPPED_SHARE: f64 = 0.95;
 
 /// Memory and swap, in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -61,7 +62,11 @@ pub struct SystemSample {
     pub cpufreq: Vec<CpuFreqPolicy>,
     /// Thermal zones, then hwmon sensors; empty without sensors.
     pub temps: Vec<TempReading>,
+    /// The Raspberry Pi firmware's flags.
     pub throttle: ThrottleState,
+    /// The kernel's throttle sources: x86 counters, cooling devices, trip points. Boxed, as
+    /// `contention` is, to keep events small.
+    pub kernel_throttle: Box<KernelThrottle>,
     pub memory: Option<MemoryUsage>,
     pub load: Option<LoadAverage>,
     /// Resident memory of this process.
@@ -97,23 +102,12 @@ impl SystemSample {
         self.cpufreq.iter().filter_map(CpuFreqPolicy::max_mhz).max_by(f64::total_cmp)
     }
 
-    /// Whether the clock is held below the hardware maximum: a policy's limit is lowered (power
-    /// mode, thermal cooling), or a policy with a busy core (≥ [`BUSY_PCT`]) runs below 95 % of
-    /// its maximum, or the measured clock is below 95 % of the highest maximum (the only sign
-    /// of firmware throttling on a Pi, whose cpufreq shows the requested clock). On x86 the
-    /// maximum is the single-core turbo, so a fully loaded laptop reads as capped too.
-    /// `None` without cpufreq.
+    /// Whether the clock is capped below the hardware maximum by a limit (see
+    /// [`freq_capped`]); a clock that only runs below it is not capped. `None` when no limit can
+    /// be read.
     #[must_use]
     pub fn is_freq_capped(&self) -> Option<bool> {
-        let max_mhz = self.max_policy_mhz()?;
-        if self.measured_mhz.is_some_and(|mhz| mhz < max_mhz * CAPPED_SHARE) {
-            return Some(true);
-        }
-        Some(
-            self.cpufreq.iter().any(|policy| {
-                policy.is_limited() == Some(true) || (self.is_busy(policy) && Self::runs_below_max(policy))
-            }),
-        )
+        freq_capped(&self.cpufreq, &self.kernel_throttle.cooling)
     }
 
     /// Whether other work competed for the cores since the sample before; `None` where unknown.
@@ -122,19 +116,16 @@ impl SystemSample {
         self.contention.as_deref().and_then(Contention::verdict)
     }
 
-    /// Whether the Raspberry Pi firmware reports a throttle condition now; `None` where unknown.
+    /// What every throttle source says, and all of them together.
+    #[must_use]
+    pub fn throttle_verdict(&self) -> ThrottleVerdict {
+        ThrottleVerdict::of(self)
+    }
+
+    /// Whether any source says the machine is throttled now; `None` where none can tell.
     #[must_use]
     pub fn is_throttled(&self) -> Option<bool> {
-        self.throttle.is_throttled()
-    }
-
-    /// Whether any core of the policy is busy; false when usage is unknown.
-    fn is_busy(&self, policy: &CpuFreqPolicy) -> bool {
-        policy.cpus.iter().filter_map(|&cpu| self.usage_pct.get(cpu as usize)).any(|&usage| usage >= BUSY_PCT)
-    }
-
-    fn runs_below_max(policy: &CpuFreqPolicy) -> bool {
-        matches!((policy.cur_mhz(), policy.max_mhz()), (Some(cur), Some(max)) if cur < max * CAPPED_SHARE)
+        self.throttle_verdict().now()
     }
 }
 
@@ -170,8 +161,8 @@ impl Default for SamplerConfig {
 pub const SENSOR_DEADLINE: Duration = COMMAND_TIMEOUT.saturating_mul(2);
 
 /// Samples the system. Synchronous: each [`sample`](Self::sample) reads a few dozen small files
-/// (and at most every `throttle_interval` the throttle flags), waiting for them at most
-/// [`SENSOR_DEADLINE`].
+/// (four throttle counters more per CPU on x86, and at most every `throttle_interval` the
+/// firmware's throttle flags), waiting for them at most [`SENSOR_DEADLINE`].
 pub struct Sampler {
     started: Instant,
     host: Option<HostStats>,
@@ -204,6 +195,7 @@ impl Sampler {
             sample.cpufreq = readings.cpufreq;
             sample.temps = readings.temps;
             sample.throttle = readings.throttle;
+            sample.kernel_throttle = Box::new(readings.kernel_throttle);
             sample.contention = readings.contention.map(Box::new);
         }
         if let Some(host) = &mut self.host {
@@ -218,6 +210,7 @@ struct SensorReadings {
     cpufreq: Vec<CpuFreqPolicy>,
     temps: Vec<TempReading>,
     throttle: ThrottleState,
+    kernel_throttle: KernelThrottle,
     contention: Option<Contention>,
 }
 
@@ -226,10 +219,13 @@ struct SensorReadings {
 fn sensor_reader(config: SamplerConfig) -> impl FnMut(Instant) -> SensorReadings + Send + 'static {
     let mut throttle: Option<ThrottleWatch> = None;
     let mut contention = ContentionWatch::default();
+    let mut kernel = KernelWatch::default();
     move |now| {
         let throttle = throttle.get_or_insert_with(|| ThrottleWatch::new(&config));
+        let cpufreq = sysfs::read_policies(&config.root);
         SensorReadings {
-            cpufreq: sysfs::read_policies(&config.root),
+            kernel_throttle: kernel.next(&config.root, &cpufreq),
+            cpufreq,
             temps: sysfs::read_temperatures(&config.root),
             throttle: throttle.state_at(&config, now),
             contention: contention.next(&config.root),

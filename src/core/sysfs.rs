@@ -1,5 +1,6 @@
-//! Pure readers of Linux sysfs (thermal zones, hwmon, cpufreq, Raspberry Pi throttle flags),
-//! all taking the filesystem root as an argument: `/` on a board, a recorded tree in tests.
+//! Pure readers of Linux sysfs (thermal zones and their trip points, cooling devices, hwmon,
+//! cpufreq, x86 thermal throttle counters, Raspberry Pi throttle flags), all taking the
+//! filesystem root as an argument: `/` on a board, a recorded tree in tests.
 //!
 //! Nothing here fails: a missing, unreadable or malformed file reads as `None` (or is left out
 //! of a list), because a VM without sensors is a normal place to run.
@@ -8,19 +9,26 @@
 //! files are read (a FIFO would block, a link to `/dev/zero` never ends), each up to
 //! [`MAX_FILE_BYTES`], and a listing stops after [`MAX_DIR_ENTRIES`] entries.
 
+pub mod cooling;
 pub mod cpufreq;
 pub mod thermal;
+pub mod thermal_throttle;
 pub mod throttle;
+pub mod trips;
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+pub use cooling::{read_cooling_devices, CoolingDevice, CoolingKind};
 pub use cpufreq::{read_policies, CpuFreqPolicy};
 pub use thermal::{read_temperatures, TempReading};
+pub use thermal_throttle::{read_throttle_counters, CpuThrottleCounters};
 pub use throttle::{ThrottleBits, ThrottleReport, ThrottleSource, ThrottleState};
+pub use trips::{read_zone_trips, TripKind, TripPoint, ZoneTrips};
 
 /// The most a file may hold. A sysfs attribute is one value or a short list and the kernel
 /// caps it at a page; anything longer is not an attribute, and a cut-off value would parse as
@@ -96,9 +104,36 @@ pub(crate) fn numbered_entries(dir: &Path, prefix: &str) -> Vec<(u32, PathBuf)> 
     found
 }
 
+/// `names` made distinguishable, in order: the second `acpitz` becomes `acpitz#2`, the third
+/// `acpitz#3` (laptops repeat zone types, and every ACPI processor is a `Processor` cooling
+/// device).
+pub(crate) fn unique_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    names
+        .into_iter()
+        .map(|name| {
+            let count = seen.entry(name).or_insert(0);
+            *count += 1;
+            if *count == 1 {
+                name.to_owned()
+            } else {
+                format!("{name}#{count}")
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_names_get_numbered() {
+        assert_eq!(
+            unique_names(["acpitz", "acpitz", "iwlwifi_1", "acpitz"]),
+            ["acpitz", "acpitz#2", "iwlwifi_1", "acpitz#3"]
+        );
+    }
 
     #[test]
     fn numbered_entries_sort_numerically_and_skip_others() {

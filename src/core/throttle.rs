@@ -1,9 +1,13 @@
-//! Throttling, explained: each inference is tagged with the clock and temperature current when
-//! it ran; per model this keeps latency while throttled vs not, and latency normalised to the
-//! full clock.
+//! Throttling, explained: each inference is tagged with the clock, temperature and throttle
+//! verdict ([`verdict`]) current when it ran; per model this keeps latency while throttled vs
+//! not, and latency normalised to the full clock.
+
+pub mod kernel;
+pub mod verdict;
 
 use crate::core::sampler::SystemSample;
 use crate::core::stats::Ring;
+use verdict::ThrottleVerdict;
 
 /// What the machine looked like while one inference ran.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
@@ -13,7 +17,8 @@ pub struct MachineTag {
     /// The hardware maximum clock.
     pub max_mhz: Option<f64>,
     pub celsius: Option<f64>,
-    /// Firmware flag or capped clock; `None` when neither can be known.
+    /// The verdict now, from every throttle source ([`ThrottleVerdict::now`]); `None` where no
+    /// source can tell.
     pub throttled: Option<bool>,
 }
 
@@ -21,16 +26,11 @@ impl MachineTag {
     /// The tag for inferences that run while `sample` is the latest system sample.
     #[must_use]
     pub fn from_sample(sample: &SystemSample) -> Self {
-        let throttled = match (sample.is_throttled(), sample.is_freq_capped()) {
-            (Some(true), _) | (_, Some(true)) => Some(true),
-            (None, None) => None,
-            _ => Some(false),
-        };
         Self {
             mhz: sample.measured_mhz.or_else(|| sample.max_cur_mhz()),
             max_mhz: sample.max_policy_mhz(),
             celsius: sample.hottest().map(|t| t.celsius),
-            throttled,
+            throttled: ThrottleVerdict::of(sample).now(),
         }
     }
 }
@@ -134,7 +134,7 @@ impl ThrottleStats {
     }
 
     /// Inferences seen while throttled; `None` when the throttle state was never known (a
-    /// machine without cpufreq or firmware flags), which is not the same as zero.
+    /// machine without any throttle source, see [`verdict`]), which is not the same as zero.
     #[must_use]
     pub fn throttled_count(&self) -> Option<u64> {
         (self.throttled.count + self.unthrottled.count > 0).then_some(self.throttled.count)

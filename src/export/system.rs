@@ -6,10 +6,18 @@
 //! | `cpu_usage_pct` | `cpu0`, `cpu1`, ... | usage of the core |
 //! | `freq_cur_mhz`, `freq_max_mhz`, `freq_limit_mhz` | `policy0`, ... | current clock, hardware maximum, current limit (`scaling_max_freq`) |
 //! | `freq_measured_mhz` | `engine` | the clock the engine measured |
-//! | `freq_capped` | `machine` | 0/1: a limit or a busy core holds the clock below its maximum |
+//! | `freq_capped` | `machine` | 0/1: a limit holds the clock below its maximum (`scaling_max_freq` below `cpuinfo_max_freq`, or a CPU-clock cooling device above state 0); a clock merely running below it is not capped |
 //! | `temp_c` | zone or `chip/label` | temperature |
 //! | `throttle_now`, `throttle_since_boot`, `throttle_during_run` | `under_voltage`, `freq_capped`, `throttled`, `soft_temp_limit` | 0/1 firmware flags (Raspberry Pi) |
-//! | `machine_throttled` | `machine` | 0/1: what inferences are tagged with (a firmware flag or a capped clock) |
+//! | `thermal_throttle_events` | `core`, `package` | x86 throttle events since boot (the most any CPU counted) |
+//! | `thermal_throttle_ms` | `core`, `package` | x86 time throttled since boot, where the kernel keeps it |
+//! | `thermal_throttle_new_events` | `interval`, `run` | x86 throttle events since the sample before (none at the first) and since the run's first sample |
+//! | `cooling_state`, `cooling_max_state` | cooling device (`cpufreq-cpu0`, `Processor#2`, `pwm-fan`) | its `cur_state` and `max_state` |
+//! | `passive_trip_c` | zone | the zone's lowest passive trip point |
+//! | `trip_reached` | zone | 0/1: the zone is at or above a passive, hot or critical trip (zones that have one) |
+//! | `throttle_source` | `firmware`, `thermal_throttle`, `cooling_device`, `trip_point`, `freq_cap` | 0/1: what each source the machine has says about now (see `core::throttle::verdict`) |
+//! | `machine_throttled` | `machine` | 0/1: the verdict now, what inferences are tagged with: any source says throttled |
+//! | `machine_throttled_during_run`, `machine_throttled_since_boot` | `machine` | 0/1: the verdict over this run and since boot, where a source knows |
 //! | `mem_total_bytes`, `mem_used_bytes`, `mem_available_bytes`, `swap_total_bytes`, `swap_used_bytes` | `system` | memory |
 //! | `load_avg` | `1m`, `5m`, `15m` | load average |
 //! | `process_rss_bytes`, `process_cpu_pct`, `process_cpu_time_ms` | `process` | infertop itself |
@@ -26,6 +34,7 @@ use super::rows::as_f64;
 use crate::core::sampler::{SystemSample, ThrottleBits, ThrottleSource};
 use crate::core::state::MonitorState;
 use crate::core::sysfs::cpufreq::khz_to_mhz;
+use crate::core::throttle::kernel::KernelThrottle;
 use crate::core::throttle::MachineTag;
 
 /// One row of `system.csv`.
@@ -95,7 +104,14 @@ fn sample_rows(s: &SystemSample) -> Vec<Cell> {
             }
         }
     }
+    kernel_rows(&s.kernel_throttle, &mut put);
+    let verdict = s.throttle_verdict();
+    for finding in &verdict.findings {
+        put("throttle_source", finding.source.name().into(), finding.now.map(flag));
+    }
     put("machine_throttled", "machine".into(), MachineTag::from_sample(s).throttled.map(flag));
+    put("machine_throttled_during_run", "machine".into(), verdict.during_run().map(flag));
+    put("machine_throttled_since_boot", "machine".into(), verdict.since_boot().map(flag));
     if let Some(m) = s.memory {
         put("mem_total_bytes", "system".into(), Some(as_f64(m.total_bytes)));
         put("mem_used_bytes", "system".into(), Some(as_f64(m.used_bytes)));
@@ -123,6 +139,28 @@ fn sample_rows(s: &SystemSample) -> Vec<Cell> {
     rows
 }
 
+/// The kernel's throttle sources: x86 counters, cooling devices, trip points.
+fn kernel_rows(k: &KernelThrottle, put: &mut impl FnMut(&'static str, String, Option<f64>)) {
+    if let Some(c) = &k.counters {
+        put("thermal_throttle_events", "core".into(), c.core_events.map(as_f64));
+        put("thermal_throttle_events", "package".into(), c.package_events.map(as_f64));
+        put("thermal_throttle_ms", "core".into(), c.core_ms.map(as_f64));
+        put("thermal_throttle_ms", "package".into(), c.package_ms.map(as_f64));
+        put("thermal_throttle_new_events", "interval".into(), c.interval_events.map(as_f64));
+        put("thermal_throttle_new_events", "run".into(), Some(as_f64(c.run_events)));
+    }
+    for d in &k.cooling {
+        #[allow(clippy::cast_precision_loss)] // cooling states are small integers
+        put("cooling_state", d.name.clone(), d.cur_state.map(|state| state as f64));
+        put("cooling_max_state", d.name.clone(), d.max_state.map(as_f64));
+    }
+    for zone in &k.zones {
+        put("passive_trip_c", zone.zone.clone(), zone.passive_celsius());
+        let throttling_trip = zone.trips.iter().any(|trip| trip.kind.throttles());
+        put("trip_reached", zone.zone.clone(), throttling_trip.then(|| flag(zone.throttling_trip_reached().is_some())));
+    }
+}
+
 /// The four firmware flags by name, under-voltage first.
 fn flags(bits: ThrottleBits) -> [(&'static str, bool); 4] {
     [
@@ -138,5 +176,87 @@ fn flag(on: bool) -> f64 {
         1.0
     } else {
         0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::sysfs::{CoolingDevice, CoolingKind, CpuFreqPolicy, TripKind, TripPoint, ZoneTrips};
+    use crate::core::throttle::kernel::{SeenDuringRun, ThrottleCounters};
+
+    /// A laptop whose package throttled once since the sample before, with its clock capped.
+    fn laptop() -> SystemSample {
+        let device = |name: &str, cur_state| CoolingDevice {
+            name: name.into(),
+            kind: CoolingKind::of(name),
+            cur_state: Some(cur_state),
+            max_state: Some(3),
+        };
+        let kernel = KernelThrottle {
+            counters: Some(ThrottleCounters {
+                cpus: 4,
+                core_events: Some(2),
+                package_events: Some(15),
+                core_ms: None,
+                package_ms: Some(3520),
+                interval_events: Some(1),
+                run_events: 1,
+            }),
+            cooling: vec![device("Processor", 0), device("Processor#2", 0), device("Fan", 1)],
+            zones: vec![
+                ZoneTrips {
+                    zone: "acpitz".into(),
+                    celsius: 40.0,
+                    trips: vec![TripPoint { kind: TripKind::Critical, celsius: 128.0 }],
+                },
+                ZoneTrips {
+                    zone: "acpitz#2".into(),
+                    celsius: 41.0,
+                    trips: vec![TripPoint { kind: TripKind::Active, celsius: 40.0 }],
+                },
+            ],
+            seen: SeenDuringRun::default(),
+        };
+        let policy =
+            CpuFreqPolicy { max_khz: Some(4_700_000), scaling_max_khz: Some(3_000_000), ..CpuFreqPolicy::default() };
+        SystemSample { cpufreq: vec![policy], kernel_throttle: Box::new(kernel), ..SystemSample::default() }
+    }
+
+    fn value(rows: &[Cell], metric: &str, source: &str) -> Option<f64> {
+        let found: Vec<f64> = rows.iter().filter(|r| r.0 == metric && r.1 == source).map(|r| r.2).collect();
+        assert!(found.len() <= 1, "one {metric}/{source}");
+        found.first().copied()
+    }
+
+    #[test]
+    fn kernel_sources_and_the_verdict_get_rows() {
+        let rows = sample_rows(&laptop());
+        let v = |metric, source| value(&rows, metric, source);
+        assert_eq!(v("thermal_throttle_events", "package"), Some(15.0));
+        assert_eq!(v("thermal_throttle_events", "core"), Some(2.0));
+        assert_eq!(v("thermal_throttle_ms", "package"), Some(3520.0));
+        assert_eq!(v("thermal_throttle_ms", "core"), None, "not kept by this kernel: no row");
+        assert_eq!(v("thermal_throttle_new_events", "interval"), Some(1.0));
+        assert_eq!(v("cooling_state", "Fan"), Some(1.0));
+        assert_eq!(v("cooling_max_state", "Processor#2"), Some(3.0));
+        // A critical trip not reached: known; an active trip says nothing about throttling.
+        assert_eq!(v("trip_reached", "acpitz"), Some(0.0));
+        assert_eq!(v("trip_reached", "acpitz#2"), None);
+        assert_eq!(v("passive_trip_c", "acpitz"), None);
+        assert_eq!(v("freq_capped", "machine"), Some(1.0));
+        assert_eq!(v("throttle_source", "thermal_throttle"), Some(1.0));
+        assert_eq!(v("throttle_source", "cooling_device"), Some(0.0));
+        assert_eq!(v("throttle_source", "freq_cap"), Some(1.0));
+        assert_eq!(v("throttle_source", "firmware"), None, "no firmware here");
+        assert_eq!(v("machine_throttled", "machine"), Some(1.0));
+        assert_eq!(v("machine_throttled_during_run", "machine"), Some(1.0));
+        assert_eq!(v("machine_throttled_since_boot", "machine"), Some(1.0));
+    }
+
+    #[test]
+    fn a_machine_without_sources_has_no_throttle_rows() {
+        let rows = sample_rows(&SystemSample::default());
+        assert!(rows.is_empty(), "{rows:?}");
     }
 }

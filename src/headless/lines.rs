@@ -67,7 +67,13 @@ pub(super) fn print_lines(
         let line = match format {
             LineFormat::Text => system_line(sample, elapsed),
             LineFormat::Jsonl => {
-                serde_json::json!({ "elapsed_s": elapsed.as_secs_f64(), "system": sample }).to_string()
+                let throttle = sample.throttle_verdict();
+                serde_json::json!({
+                    "elapsed_s": elapsed.as_secs_f64(),
+                    "system": sample,
+                    "throttle": { "now": throttle.now(), "during_run": throttle.during_run(), "since_boot": throttle.since_boot() },
+                })
+                .to_string()
             }
         };
         writeln!(out, "{line}")?;
@@ -147,21 +153,15 @@ pub(super) fn json_line(summary: &ModelSummary, elapsed: Duration) -> serde_json
     })
 }
 
-/// `[  12.0s] system  clock 1500 MHz (max 1500, measured 1498)  temp 61.2°C cpu-thermal  throttle none  ...
-/// contention: other 0.80 cores, steal 3.0%, load 2.10/2` (or `contention: none`).
-/// Sensors a machine lacks read "n/a"; throttle flags that cannot be read read "unknown".
+/// `[  12.0s] system  clock 1500 MHz (max 1500, measured 1498)  temp 61.2°C cpu-thermal  throttle now no,
+/// this run no, since boot yes (firmware now none, this run none)  ...  contention: other 0.80 cores, steal
+/// 3.0%, load 2.10/2` (or `contention: none`). Sensors a machine lacks read "n/a"; throttling no source can
+/// tell about reads "unknown".
 #[must_use]
 pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
     let mhz = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}"));
     let temp = sample.hottest().map_or_else(|| "n/a".to_string(), |t| format!("{:.1}°C {}", t.celsius, t.name));
-    let throttle = match sample.throttle.report() {
-        None => "unknown".to_string(),
-        Some(r) => {
-            let now = r.now.describe();
-            let run = r.during_run.describe();
-            format!("now {now}, this run {run}")
-        }
-    };
+    let throttle = throttle_text(sample);
     let mem = sample.memory.map_or_else(
         || "n/a".to_string(),
         |m| format!("{:.1}/{:.1} GiB", m.used_bytes as f64 / GIB, m.total_bytes as f64 / GIB),
@@ -175,6 +175,28 @@ pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
         mhz(sample.max_policy_mhz()),
         mhz(sample.measured_mhz),
         contention::describe(sample.contention.as_deref()),
+    )
+}
+
+/// The throttle verdict, and the firmware's own flags where there are some.
+fn throttle_text(sample: &SystemSample) -> String {
+    let verdict = sample.throttle_verdict();
+    if verdict.findings.is_empty() {
+        return "unknown".into();
+    }
+    let word = |v: Option<bool>| match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    };
+    let firmware = sample.throttle.report().map_or_else(String::new, |r| {
+        format!(" (firmware now {}, this run {})", r.now.describe(), r.during_run.describe())
+    });
+    format!(
+        "now {}, this run {}, since boot {}{firmware}",
+        word(verdict.now()),
+        word(verdict.during_run()),
+        word(verdict.since_boot())
     )
 }
 

@@ -16,6 +16,8 @@ use infertop::core::sampler::{
     ThrottleState,
 };
 use infertop::core::state::MonitorState;
+use infertop::core::sysfs::{CoolingDevice, CoolingKind, TripKind, TripPoint, ZoneTrips};
+use infertop::core::throttle::kernel::{KernelThrottle, SeenDuringRun};
 
 /// Model names in id order; the first `n` run, then one fails and one is still loading.
 const NAMES: [&str; 10] = [
@@ -174,8 +176,30 @@ impl Tree {
     }
 }
 
+/// Two clusters' cpufreq cooling devices (idle), a fan at `fan_state`, and the CPU zone's trips.
+fn kernel_throttle(cpu_celsius: f64, fan_state: i64) -> KernelThrottle {
+    let device = |name: &str, cur_state, max_state| CoolingDevice {
+        name: name.into(),
+        kind: CoolingKind::of(name),
+        cur_state: Some(cur_state),
+        max_state: Some(max_state),
+    };
+    let trip = |kind, celsius| TripPoint { kind, celsius };
+    KernelThrottle {
+        counters: None,
+        cooling: vec![device("cpufreq-cpu0", 0, 15), device("cpufreq-cpu4", 0, 15), device("pwm-fan", fan_state, 3)],
+        zones: vec![ZoneTrips {
+            zone: "cpu-thermal".into(),
+            celsius: cpu_celsius,
+            trips: vec![trip(TripKind::Critical, 105.0), trip(TripKind::Passive, 95.0), trip(TripKind::Active, 60.0)],
+        }],
+        seen: SeenDuringRun::default(),
+    }
+}
+
 fn sample(round: u64) -> SystemSample {
-    // From round 20 on, the clock is capped to 1.5 GHz and the firmware says so.
+    // From round 20 on, the clock is capped to 1.5 GHz (`scaling_max_freq`), the firmware says
+    // so and the fan runs at full speed.
     let capped = round >= 20;
     let cur_khz = if capped { 1_500_000 } else { 1_800_000 };
     let policy = |first: u32| CpuFreqPolicy {
@@ -184,16 +208,17 @@ fn sample(round: u64) -> SystemSample {
         cur_khz: Some(cur_khz - u64::from(first) * 25_000),
         min_khz: Some(600_000),
         max_khz: Some(1_800_000),
-        scaling_max_khz: Some(1_800_000),
+        scaling_max_khz: Some(cur_khz),
         governor: Some("ondemand".into()),
     };
     let word = if capped { 0x2_0002 } else { 0 };
+    let cpu_celsius = 55.0 + round as f64 * 0.5;
     SystemSample {
         at_ms: round * 500,
         usage_pct: vec![97.0, 95.0, 99.0, 96.0, 12.0, 8.0, 5.0, 3.0],
         cpufreq: vec![policy(0), policy(4)],
         temps: vec![
-            TempReading { name: "cpu-thermal".into(), celsius: 55.0 + round as f64 * 0.5 },
+            TempReading { name: "cpu-thermal".into(), celsius: cpu_celsius },
             TempReading { name: "gpu-thermal".into(), celsius: 50.0 },
         ],
         throttle: ThrottleState::Known(ThrottleReport {
@@ -203,6 +228,7 @@ fn sample(round: u64) -> SystemSample {
             since_boot: Some(ThrottleBits::since_boot_of(word | 0x1_0000)),
             during_run: ThrottleBits::now_of(word),
         }),
+        kernel_throttle: Box::new(kernel_throttle(cpu_celsius, if capped { 3 } else { 1 })),
         memory: Some(MemoryUsage {
             total_bytes: 4 << 30,
             used_bytes: (1 << 30) + (round << 20),

@@ -4,12 +4,12 @@
 //! Zone names are listed, never assumed: Jetson boards call theirs `cpu-thermal` or
 //! `CPU-therm` depending on the release.
 
-use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{dir_entries, numbered_entries, read_parsed, read_trimmed};
+use super::{dir_entries, numbered_entries, read_parsed, read_trimmed, unique_names};
 
 /// One temperature sensor's reading.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -25,7 +25,7 @@ pub struct TempReading {
 const PLAUSIBLE_CELSIUS: std::ops::RangeInclusive<f64> = -60.0..=200.0;
 
 /// Millidegrees as read from sysfs to °C, dropping implausible values.
-fn millis_to_celsius(millis: i64) -> Option<f64> {
+pub(crate) fn millis_to_celsius(millis: i64) -> Option<f64> {
     #[allow(clippy::cast_precision_loss)] // sensor values are far below 2^52
     let celsius = millis as f64 / 1000.0;
     PLAUSIBLE_CELSIUS.contains(&celsius).then_some(celsius)
@@ -35,38 +35,39 @@ fn millis_to_celsius(millis: i64) -> Option<f64> {
 /// mirror a zone. A missing or malformed sensor is left out.
 #[must_use]
 pub fn read_temperatures(root: &Path) -> Vec<TempReading> {
-    let zones = read_thermal_zones(root);
-    let zone_types: HashSet<String> = zones.iter().map(|(kind, _)| hwmon_style(kind)).collect();
-    let mut readings = unique_names(zones);
+    let zones = zones(root);
+    // Unreadable zones count here too: their hwmon mirror must still be recognised.
+    let zone_types: HashSet<String> = zones.iter().map(|zone| hwmon_style(&zone.kind)).collect();
+    let mut readings: Vec<TempReading> = zones
+        .into_iter()
+        .filter_map(|zone| Some(TempReading { celsius: read_celsius(&zone.dir.join("temp"))?, name: zone.name }))
+        .collect();
     readings.extend(read_hwmon_temps(root, &zone_types));
     readings
 }
 
-/// `(type, reading)` for each zone; the reading is `None` when missing or implausible.
-fn read_thermal_zones(root: &Path) -> Vec<(String, Option<f64>)> {
-    numbered_entries(&root.join("sys/class/thermal"), "thermal_zone")
-        .into_iter()
-        // Unreadable zones are kept here: their hwmon mirror must still be recognised.
-        .map(|(number, dir)| {
-            let kind = read_trimmed(&dir.join("type")).unwrap_or_else(|| format!("thermal_zone{number}"));
-            (kind, read_parsed(&dir.join("temp")).and_then(millis_to_celsius))
-        })
-        .collect()
+/// A thermal zone's folder and the names it goes by.
+pub(crate) struct Zone {
+    /// `type` as the kernel writes it; `thermal_zoneN` when unreadable.
+    pub kind: String,
+    /// The type made unique among the zones (`acpitz`, `acpitz#2`): what readings are called.
+    pub name: String,
+    pub dir: PathBuf,
 }
 
-/// Drops unreadable zones and makes repeated zone types (several `acpitz` zones on a laptop)
-/// distinguishable as `acpitz`, `acpitz#2`, ...
-fn unique_names(zones: Vec<(String, Option<f64>)>) -> Vec<TempReading> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    zones
+/// Every zone under `root`, in zone order, readable or not.
+pub(crate) fn zones(root: &Path) -> Vec<Zone> {
+    let found: Vec<(String, PathBuf)> = numbered_entries(&root.join("sys/class/thermal"), "thermal_zone")
         .into_iter()
-        .filter_map(|(kind, celsius)| {
-            let count = seen.entry(kind.clone()).or_insert(0);
-            *count += 1;
-            let name = if *count == 1 { kind } else { format!("{kind}#{count}") };
-            Some(TempReading { name, celsius: celsius? })
-        })
-        .collect()
+        .map(|(number, dir)| (read_trimmed(&dir.join("type")).unwrap_or_else(|| format!("thermal_zone{number}")), dir))
+        .collect();
+    let names = unique_names(found.iter().map(|(kind, _)| kind.as_str()));
+    found.into_iter().zip(names).map(|((kind, dir), name)| Zone { kind, name, dir }).collect()
+}
+
+/// A millidegree file as °C; `None` when missing, malformed or implausible.
+pub(crate) fn read_celsius(path: &Path) -> Option<f64> {
+    read_parsed(path).and_then(millis_to_celsius)
 }
 
 /// The name the kernel gives a zone's hwmon mirror (`cpu-thermal` becomes `cpu_thermal`).
@@ -86,7 +87,7 @@ fn read_hwmon_temps(root: &Path, zone_types: &HashSet<String>) -> Vec<TempReadin
             continue;
         }
         for index in temp_indices(&dir) {
-            let Some(celsius) = read_parsed(&dir.join(format!("temp{index}_input"))).and_then(millis_to_celsius) else {
+            let Some(celsius) = read_celsius(&dir.join(format!("temp{index}_input"))) else {
                 continue;
             };
             let label = read_trimmed(&dir.join(format!("temp{index}_label"))).unwrap_or_else(|| format!("temp{index}"));
@@ -118,13 +119,5 @@ mod tests {
         assert_eq!(millis_to_celsius(-256_000), None);
         assert_eq!(millis_to_celsius(-5_000), Some(-5.0));
         assert_eq!(millis_to_celsius(1_000_000), None);
-    }
-
-    #[test]
-    fn repeated_zone_types_get_numbered_and_unreadable_ones_vanish() {
-        let zones =
-            vec![("acpitz".to_owned(), Some(27.8)), ("acpitz".to_owned(), Some(29.8)), ("iwlwifi_1".to_owned(), None)];
-        let names: Vec<String> = unique_names(zones).into_iter().map(|r| r.name).collect();
-        assert_eq!(names, ["acpitz", "acpitz#2"]);
     }
 }

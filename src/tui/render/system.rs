@@ -1,6 +1,9 @@
-//! The system view: clock (reported and measured), temperature, throttle flags, memory,
-//! infertop's own footprint and contention for the cores, then per-policy clock, hottest temperature and the selected
+//! The system view: clock (reported, measured, capped or not), temperature, the throttle
+//! verdict and each source behind it (`system/throttle.rs`), memory, infertop's own footprint and
+//! contention for the cores, then per-policy clock, hottest temperature and the selected
 //! model's latency as sparklines sharing one time axis (one column per system sample).
+
+mod throttle;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -10,63 +13,42 @@ use ratatui::Frame;
 use super::units::{gib, mib, ms, NONE};
 use super::Ctx;
 use crate::core::contention::Contention;
-use crate::core::sampler::{CpuFreqPolicy, SystemSample, ThrottleBits, ThrottleSource};
+use crate::core::sampler::{CpuFreqPolicy, SystemSample};
 
 /// Width of the label column left of the sparklines.
 const LABEL: u16 = 24;
 
-/// Draws the view.
+/// Draws the view. The machine panel is as tall as its lines: a source the machine lacks
+/// takes no line.
 pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let [info, history] = Layout::vertical([Constraint::Length(9), Constraint::Min(0)]).areas(area);
+    let lines = ctx.state.system.last().map(|sample| info_lines(ctx, sample));
+    let height = lines.as_ref().map_or(9, |lines| u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(2));
+    let [info, history] = Layout::vertical([Constraint::Length(height), Constraint::Min(0)]).areas(area);
     let block = ctx.panel("machine");
     let inner = block.inner(info);
     frame.render_widget(block, info);
-    match ctx.state.system.last() {
-        Some(sample) => frame.render_widget(Paragraph::new(info_lines(ctx, sample)), inner),
+    match lines {
+        Some(lines) => frame.render_widget(Paragraph::new(lines), inner),
         None => ctx.message(frame, inner, "no system sample yet"),
     }
     sparklines(frame, history, ctx);
+}
+
+/// A line's label, in the header style and padded to the label column.
+fn label(ctx: &Ctx, text: &str) -> Span<'static> {
+    Span::styled(format!("{text:<9}"), ctx.theme.header)
 }
 
 fn mhz(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), |v| format!("{v:.0} MHz"))
 }
 
-fn source(s: ThrottleSource) -> &'static str {
-    match s {
-        ThrottleSource::FirmwareSysfs => "firmware",
-        ThrottleSource::Vcgencmd => "vcgencmd",
-        ThrottleSource::UnderVoltageAlarm => "under-voltage alarm",
-    }
-}
-
 fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<Line<'static>> {
-    let theme = ctx.theme;
-    let label = |text: &str| Span::styled(format!("{text:<9}"), theme.header);
-    let capped = match s.is_freq_capped() {
-        Some(true) => Span::styled("yes", theme.warn),
-        Some(false) => Span::styled("no", theme.good),
-        None => Span::raw("n/a"),
-    };
+    let label = |text: &str| label(ctx, text);
     let temp = s.hottest().map_or_else(
         || "n/a (no sensors)".to_string(),
         |t| format!("{:.1} °C {} (hottest of {})", t.celsius, t.name, s.temps.len()),
     );
-    let throttle = match s.throttle.report() {
-        None => vec![Span::raw("now unknown · this run unknown · since boot unknown (no firmware flags here)")],
-        Some(r) => {
-            let style = |b: ThrottleBits| if b.any() { theme.bad } else { theme.good };
-            vec![
-                Span::raw("now "),
-                Span::styled(r.now.describe(), style(r.now)),
-                Span::raw(" · this run "),
-                Span::styled(r.during_run.describe(), style(r.during_run)),
-                Span::raw(" · since boot "),
-                r.since_boot.map_or_else(|| Span::raw("n/a"), |b| Span::styled(b.describe(), style(b))),
-                Span::styled(format!(" ({})", source(r.source)), theme.dim),
-            ]
-        }
-    };
     let memory = s.memory.map_or_else(
         || "n/a".to_string(),
         |m| {
@@ -85,19 +67,18 @@ fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<Line<'static>> {
     let cores: Vec<String> = s.usage_pct.iter().map(|u| format!("{u:.0}")).collect();
     let cores = if cores.is_empty() { "n/a".to_string() } else { format!("{} %", cores.join(" ")) };
     let load = s.load.map_or_else(|| "n/a".into(), |l| format!("{:.2} {:.2} {:.2}", l.one, l.five, l.fifteen));
-    vec![
-        Line::from(vec![
-            label("clock"),
-            Span::raw(format!(
-                "reported {} (max {}) · measured {} · capped ",
-                mhz(s.max_cur_mhz()),
-                mhz(s.max_policy_mhz()),
-                mhz(s.measured_mhz)
-            )),
-            capped,
-        ]),
+    let clock = format!(
+        "reported {} (max {}) · measured {} · ",
+        mhz(s.max_cur_mhz()),
+        mhz(s.max_policy_mhz()),
+        mhz(s.measured_mhz)
+    );
+    let mut lines = vec![
+        Line::from([vec![label("clock"), Span::raw(clock)], throttle::cap(ctx, s)].concat()),
         Line::from(vec![label("temp"), Span::raw(temp)]),
-        Line::from([vec![label("throttle")], throttle].concat()),
+    ];
+    lines.extend(throttle::lines(ctx, s));
+    lines.extend([
         Line::from(vec![label("memory"), Span::raw(memory)]),
         Line::from(vec![
             label("infertop"),
@@ -105,7 +86,8 @@ fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<Line<'static>> {
         ]),
         Line::from(vec![label("cores"), Span::raw(format!("{cores} · load {load}"))]),
         Line::from([vec![label("sharing")], contention(ctx, s.contention.as_deref())].concat()),
-    ]
+    ]);
+    lines
 }
 
 /// The verdict, then what other work and infertop used over the interval before the sample.
