@@ -13,7 +13,7 @@
 //! `make bench` runs it with the others, or `cargo bench --bench trust`. Set
 //! `INFERTOP_BENCH_SECONDS` (default 3) for the length of each phase and
 //! `INFERTOP_BENCH_ROUNDS` (default 2; the profiler phases repeat four times as often) for how
-//! many times the phases repeat.
+//! many times the phases repeat; `INFERTOP_BENCH_ONLY=schedule` or `=profiler` runs one target.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -144,6 +144,11 @@ fn main() {
     let seconds = env_or("INFERTOP_BENCH_SECONDS", 3.0);
     let rounds = env_or("INFERTOP_BENCH_ROUNDS", 2.0).max(1.0) as usize;
     println!("trust benchmark: {} threads, {seconds} s phases, {rounds} rounds", threads());
-    schedule_target(seconds, rounds);
-    profiler_target(seconds, rounds * 4);
+    let only = std::env::var("INFERTOP_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "schedule" {
+        schedule_target(seconds, rounds);
+    }
+    if only.is_empty() || only == "profiler" {
+        profiler_target(seconds, rounds * 4);
+    }
 }
