@@ -137,9 +137,11 @@ impl End {
 /// them.
 fn apply_action(action: Action, ui: &mut UiState, themes: &[Theme], session: &mut Session) {
     ui.status = None;
+    let op_profile_was_off = ui.op_profile_off;
     ui.apply(action, &session.state, themes.len());
     match action {
         Action::Pause => session.control(Control::Pause(ui.paused)),
+        Action::OpProfile => ui.status = Some(op_profile_switched(op_profile_was_off, ui, session)),
         Action::Focus => session.control(Control::Focus(ui.focused)),
         Action::Reset => {
             session.state.reset();
@@ -147,6 +149,22 @@ fn apply_action(action: Action, ui: &mut UiState, themes: &[Theme], session: &mu
         }
         Action::NextTheme => ui.status = themes.get(ui.theme).map(|t| format!("theme: {}", t.name)),
         _ => {}
+    }
+}
+
+/// Tells the engine what `o` asked for (`was_off`: the op profiler's state before the key) and
+/// says what it means.
+fn op_profile_switched(was_off: bool, ui: &UiState, session: &Session) -> String {
+    match (was_off, ui.op_profile_off) {
+        (false, true) => {
+            session.control(Control::OpProfile(false));
+            "op profiler off: every inference runs untouched; the op tables keep what they have".into()
+        }
+        (true, false) => {
+            session.control(Control::OpProfile(true));
+            "op profiler on again".into()
+        }
+        _ => "no op profiler in this run (--no-op-profile)".into(),
     }
 }
 

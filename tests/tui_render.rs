@@ -371,6 +371,26 @@ fn keys_move_the_selection_through_the_sorted_rows() {
     assert_eq!(ui.theme, 0, "themes cycle");
 }
 
+/// `o` switches the op profiler off and on where the run has one, and the header says it is off;
+/// a run without one (the engine reports sampling every 0) refuses.
+#[test]
+fn o_switches_the_op_profiler_only_where_there_is_one() {
+    let mut state = fixture();
+    state.apply(Event::Profiling { every: 4 });
+    let mut ui = ui(View::Models);
+    ui.apply(Action::OpProfile, &state, 3);
+    assert!(ui.op_profile_off);
+    assert!(top_line(&draw(&state, &ui, &Theme::default(), 160, 48)).0.contains("op profiler off"));
+    // The engine confirms: nothing is sampled now; `o` again switches it back on.
+    state.apply(Event::Profiling { every: 0 });
+    ui.apply(Action::OpProfile, &state, 3);
+    assert!(!ui.op_profile_off);
+    assert!(!top_line(&draw(&state, &ui, &Theme::default(), 160, 48)).0.contains("op profiler"));
+    // `--no-op-profile`: every 0 from the start, and `o` changes nothing.
+    ui.apply(Action::OpProfile, &state, 3);
+    assert!(!ui.op_profile_off, "no op profiler to switch off");
+}
+
 /// Loads a broken theme fixture and returns its error.
 fn theme_error(file: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/themes").join(file);

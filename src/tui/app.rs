@@ -53,6 +53,8 @@ pub struct UiState {
     pub selected: ModelId,
     pub sort: SortKey,
     pub paused: bool,
+    /// The user switched the op profiler's sampling off (`o`).
+    pub op_profile_off: bool,
     pub focused: Option<ModelId>,
     pub show_help: bool,
     /// A one-line message for the status bar (an export path, an error).
@@ -81,8 +83,13 @@ impl UiState {
             Action::Dismiss => self.show_help = false,
             Action::NextTheme => self.theme = (self.theme + 1) % themes.max(1),
             Action::Pause => self.paused = !self.paused,
+            // Only a run with an op profiler can switch it: without one (`--no-op-profile`)
+            // the engine reports sampling every 0 from the start.
+            Action::OpProfile if self.op_profile_off || state.profile_every > 0 => {
+                self.op_profile_off = !self.op_profile_off;
+            }
             Action::Focus => self.focused = if self.focused.is_some() { None } else { Some(self.selected) },
-            Action::Reset | Action::Export | Action::Quit => {}
+            Action::OpProfile | Action::Reset | Action::Export | Action::Quit => {}
         }
         self.clamp(state);
     }

@@ -11,6 +11,8 @@ pub enum Action {
     PrevView,
     Sort,
     Pause,
+    /// Switch the op profiler's sampling off or on again.
+    OpProfile,
     Focus,
     Reset,
     Export,
@@ -37,6 +39,7 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         KeyCode::BackTab => Action::PrevView,
         KeyCode::Char('s') => Action::Sort,
         KeyCode::Char('p') => Action::Pause,
+        KeyCode::Char('o') => Action::OpProfile,
         KeyCode::Char('f') => Action::Focus,
         KeyCode::Char('r') => Action::Reset,
         KeyCode::Char('e') => Action::Export,
@@ -64,6 +67,7 @@ mod tests {
         assert_eq!(press(KeyCode::BackTab), Some(Action::PrevView));
         assert_eq!(press(KeyCode::Esc), Some(Action::Dismiss));
         assert_eq!(press(KeyCode::Char('q')), Some(Action::Quit));
+        assert_eq!(press(KeyCode::Char('o')), Some(Action::OpProfile));
         assert_eq!(action_for(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
         assert_eq!(press(KeyCode::Char('x')), None);
     }

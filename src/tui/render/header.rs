@@ -36,6 +36,9 @@ fn engine_line(ctx: &Ctx, width: usize) -> Line<'static> {
     }];
     let room = width.saturating_sub(1 + parts[0].width());
     parts.extend(contention_warning(ctx, room));
+    if ctx.ui.op_profile_off {
+        parts.push(Span::styled(" · op profiler off", ctx.theme.warn));
+    }
     if let Some(id) = ctx.ui.focused {
         let name = state.models.get(id).map_or("?", |m| &*m.name);
         parts.push(Span::styled(format!(" · focus {name}"), ctx.theme.warn));
