@@ -79,9 +79,14 @@ pub struct Cli {
     #[arg(long, default_value = "500ms", value_parser = parse_sample_every)]
     pub sample_every: Duration,
 
-    /// Root under which /sys and /proc are read (tests point it at recorded board layouts).
+    /// Root under which /sys and /proc are read (tests point it at recorded board layouts). A
+    /// folder with an episode.toml is a recorded episode, played back as time passes.
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub sysfs_root: PathBuf,
+
+    /// Play a recorded episode (--sysfs-root) this many times faster than real time.
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR", value_parser = parse_replay_speed)]
+    pub replay_speed: f64,
 
     /// How often headless mode prints its lines (at least 100ms).
     #[arg(long, default_value = "5s", value_parser = parse_print_every)]
@@ -166,6 +171,17 @@ fn parse_print_every(s: &str) -> Result<Duration, String> {
     parse_duration_at_least(s, MIN_PRINT_EVERY)
 }
 
+/// The fastest replay: a sample every 500 ms then covers 50 s of a recording.
+const MAX_REPLAY_SPEED: f64 = 100.0;
+
+fn parse_replay_speed(s: &str) -> Result<f64, String> {
+    let speed: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if !(speed > 0.0 && speed <= MAX_REPLAY_SPEED) {
+        return Err(format!("'{s}' must be above 0 and at most {MAX_REPLAY_SPEED}"));
+    }
+    Ok(speed)
+}
+
 fn parse_export_every(s: &str) -> Result<Duration, String> {
     parse_duration_at_least(s, MIN_EXPORT_EVERY)
 }
@@ -197,6 +213,14 @@ impl Cli {
         }
         if !self.sysfs_root.is_dir() {
             return flag("--sysfs-root", format!("'{}' is not a folder", self.sysfs_root.display()));
+        }
+        match crate::core::episode::Episode::load(&self.sysfs_root) {
+            Err(e) => return flag("--sysfs-root", e.to_string()),
+            Ok(None) if (self.replay_speed - 1.0).abs() > f64::EPSILON => {
+                let problem = format!("'{}' holds no recorded episode (episode.toml)", self.sysfs_root.display());
+                return flag("--replay-speed", problem);
+            }
+            Ok(_) => {}
         }
         if self.only.iter().any(String::is_empty) {
             return flag("--only", "empty model name in the list".into());

@@ -6,6 +6,7 @@ pub mod beyond;
 pub mod clock;
 pub mod contention;
 pub mod engine;
+pub mod episode;
 pub mod event;
 pub mod manifest;
 pub mod model;

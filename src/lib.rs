@@ -26,6 +26,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     let plan = core::session::Plan {
         sample_every: Some(cli.sample_every),
         sysfs_root: cli.sysfs_root.clone(),
+        replay_speed: cli.replay_speed,
         profile_every: cli.profile_every,
         schedule: cli.schedule(),
         ..plan

@@ -33,6 +33,7 @@ fn plan(models: Vec<ModelSpec>, op_profile: bool) -> Plan {
         manifest_source: "test".into(),
         sample_every: None,
         sysfs_root: "/".into(),
+        replay_speed: 1.0,
         schedule: Schedule::RoundRobin,
     }
 }

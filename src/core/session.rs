@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::core::clock::ClockProbe;
 use crate::core::engine::{self, EngineConfig, EngineHandle};
+use crate::core::episode::{Episode, Replay};
 use crate::core::event::{Control, Event};
 use crate::core::manifest::{check_input_size, EntryProblem, Manifest, ManifestError, ModelSpec};
 use crate::core::rusage::make_allocation_deterministic;
@@ -35,8 +36,10 @@ pub struct Plan {
     pub manifest_source: String,
     /// How often the system sampler runs; `None` runs none.
     pub sample_every: Option<Duration>,
-    /// The root sysfs is read under.
+    /// The root sysfs is read under; a recorded episode ([`crate::core::episode`]) is played.
     pub sysfs_root: PathBuf,
+    /// How many times faster than real time a recorded episode plays.
+    pub replay_speed: f64,
     /// How the engine moves between models.
     pub schedule: Schedule,
 }
@@ -87,6 +90,7 @@ impl Plan {
             manifest_source: manifest.source,
             sample_every: Some(Duration::from_millis(500)),
             sysfs_root: PathBuf::from("/"),
+            replay_speed: 1.0,
             schedule: Schedule::Dwell(DEFAULT_DWELL),
         })
     }
@@ -248,11 +252,32 @@ struct SamplerLink {
 /// engine measured and the time since the session's epoch, until `stop` is set or nobody
 /// listens. A thread rather than a task because reading sysfs and `sysinfo` blocks.
 fn spawn_sampler(plan: &Plan, every: Duration, link: SamplerLink) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let config = SamplerConfig { root: plan.sysfs_root.clone(), ..SamplerConfig::default() };
+    // A recorded episode plays into a copy that the sampler reads instead of the recording.
+    let mut replay = match Episode::load(&plan.sysfs_root).map_err(std::io::Error::other)? {
+        Some(episode) => Some(Replay::start(&episode, plan.replay_speed, &std::env::temp_dir())?),
+        None => None,
+    };
+    let config = match &replay {
+        // The episode is the board: no command asks the real one, and the firmware's flags are
+        // read as often in episode time as on the board.
+        Some(r) => {
+            let board = SamplerConfig::default();
+            SamplerConfig {
+                root: r.root().to_path_buf(),
+                throttle_command: None,
+                throttle_interval: board.throttle_interval.div_f64(plan.replay_speed.max(f64::MIN_POSITIVE)),
+                ..board
+            }
+        }
+        None => SamplerConfig { root: plan.sysfs_root.clone(), ..SamplerConfig::default() },
+    };
     std::thread::Builder::new().name("infertop-sampler".into()).spawn(move || {
         let mut sampler = Sampler::new(config);
         let tick = Duration::from_millis(20).min(every);
         while !link.stop.load(Ordering::SeqCst) {
+            if let Some(replay) = replay.as_mut() {
+                replay.advance(link.epoch.elapsed());
+            }
             let mut sample = sampler.sample();
             sample.at_ms = u64::try_from(link.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
             sample.measured_mhz = link.clock.latest();

@@ -132,6 +132,9 @@ pub struct MonitorState {
     pub timeline: Timeline,
     /// Competition for the cores over the whole run (not reset).
     pub contention: ContentionSummary,
+    /// When a sample first found the machine throttled now (ms on the samples' axis, not reset):
+    /// the time to first throttle of a run that started cool.
+    pub first_throttled_ms: Option<u64>,
     last_model: Option<ModelId>,
 }
 
@@ -153,6 +156,7 @@ impl MonitorState {
             running_at_sample: Ring::new(SYSTEM_HISTORY),
             timeline: Timeline::default(),
             contention: ContentionSummary::default(),
+            first_throttled_ms: None,
             last_model: None,
         }
     }
@@ -178,6 +182,9 @@ impl MonitorState {
             Event::Inference(inference) => self.apply_inference(&inference),
             Event::System(sample) => {
                 self.machine = MachineTag::from_sample(&sample);
+                if self.machine.throttled == Some(true) {
+                    self.first_throttled_ms.get_or_insert(sample.at_ms);
+                }
                 self.contention.record(&sample);
                 self.system.push(sample);
                 self.running_at_sample.push(self.last_model);

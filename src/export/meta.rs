@@ -133,6 +133,9 @@ pub(super) struct RunJson<'a> {
     inferences: u64,
     system_samples: usize,
     contention: ContentionJson,
+    /// When a sample first found the machine throttled (ms since the sampler started, the
+    /// `t_ms` axis of `system.csv`); `null` when no sample did.
+    first_throttled_ms: Option<u64>,
     engine_stopped: bool,
     engine_error: Option<&'a str>,
 }
@@ -257,6 +260,7 @@ pub(super) fn run_json<'a>(
         inferences: state.inferences,
         system_samples: state.system.len(),
         contention: ContentionJson::from(&state.contention),
+        first_throttled_ms: state.first_throttled_ms,
         engine_stopped: state.engine_stopped,
         engine_error: state.engine_error.as_deref(),
     }

@@ -1,6 +1,8 @@
 //! The recorded board trees of `tests/fixtures/sysfs/` (described in its README): samplers over
 //! them, and copies a test may rewrite between samples.
 
+#![allow(dead_code)] // each test crate uses a different part of it
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

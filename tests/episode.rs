@@ -1,0 +1,151 @@
+//! Recorded episodes played back (`tests/fixtures/episodes/`): the sampler sees each step when
+//! its time comes, and the figures a throttling episode yields (time to first throttle, the
+//! throttle penalty) equal what follows by hand from the recording; the binary plays one
+//! faster than real time and its snapshot holds the recorded values in order.
+
+#[path = "binary/command.rs"]
+mod binary;
+#[path = "sysfs_fixture/trees.rs"]
+mod trees;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use infertop::core::episode::{Episode, Replay};
+use infertop::core::event::{Event, Inference};
+use infertop::core::state::MonitorState;
+
+fn episode_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/episodes").join(name)
+}
+
+/// `rpi4-hot-throttle` as recorded: 62 °C at 0 s, 74 °C at 10 s, 80.5 °C with the firmware's
+/// "capped" and "throttled" flags and 1000 MHz at 20 s, 71 °C with the flags cleared (since boot
+/// kept) and 1800 MHz at 40 s.
+#[test]
+fn a_throttling_episode_gives_the_figures_computed_by_hand() {
+    let episode = Episode::load(&episode_dir("rpi4-hot-throttle")).unwrap().expect("an episode");
+    assert_eq!(episode.length(), Duration::from_secs(40));
+    let scratch = tempfile::tempdir().unwrap();
+    let mut replay = Replay::start(&episode, 1.0, scratch.path()).unwrap();
+    let mut sampler = trees::offline(replay.root());
+    let mut state = MonitorState::new(&["m"]);
+    let mut seq = 0;
+    let start = std::time::Instant::now();
+    // A sample a second for 50 s of episode time, driven by a clock of the test's own; after
+    // each, two inferences: 10 and 12 ms while cool, 15 and 17 ms while throttled.
+    for second in 0..50u64 {
+        replay.advance(Duration::from_secs(second));
+        // The firmware's flags are read every 2 s of the sampler's clock, as on the board.
+        let mut sample = sampler.sample_at(start + Duration::from_secs(second));
+        sample.at_ms = second * 1000;
+        let celsius = sample.hottest().map(|t| t.celsius);
+        let expected = match second {
+            0..=9 => 62.0,
+            10..=19 => 74.0,
+            20..=39 => 80.5,
+            _ => 71.0,
+        };
+        assert_eq!(celsius, Some(expected), "temperature at {second} s");
+        state.apply(Event::System(sample));
+        let throttled = (20..40).contains(&second);
+        assert_eq!(state.machine.throttled, Some(throttled), "throttled at {second} s");
+        for ms in if throttled { [15, 17] } else { [10, 12] } {
+            seq += 1;
+            let inference = Inference {
+                model: 0,
+                seq,
+                wall_ns: ms * 1_000_000,
+                at_ns: second * 1_000_000_000,
+                profiled: false,
+                cold: false,
+                usage: None,
+                ops: Vec::new(),
+            };
+            state.apply(Event::Inference(inference));
+        }
+    }
+    assert!(replay.finished());
+    // By hand: the first throttled sample is the one at 20 s.
+    assert_eq!(state.first_throttled_ms, Some(20_000));
+    // By hand: 40 throttled inferences averaging 16 ms, 60 others averaging 11 ms: 16/11 - 1.
+    let throttle = &state.models[0].throttle;
+    assert_eq!(throttle.throttled_count(), Some(40));
+    let penalty = throttle.penalty().unwrap();
+    assert!((penalty - (16.0 / 11.0 - 1.0)).abs() < 1e-12, "penalty {penalty}");
+    // The reported clock at the same samples: 1000 of 1800 MHz while throttled, so the
+    // inferences normalised to the full clock take 15·1000/1800 and 17·1000/1800 ms then.
+    let full = throttle.full_clock_ms().unwrap();
+    let by_hand = (60.0 * 11.0 + 40.0 * 16.0 * 1000.0 / 1800.0) / 100.0;
+    assert!((full - by_hand).abs() < 1e-9, "full-clock mean {full}, by hand {by_hand}");
+}
+
+fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    reader.records().map(|r| headers.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect()).collect()
+}
+
+/// The binary plays the 40 s episode twenty times faster: `system.csv` holds the recorded
+/// temperatures in their order and `run.json` the time of the first throttled sample.
+#[test]
+fn the_binary_plays_an_episode_faster_than_real_time() {
+    let before = replay_copies();
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("snaps");
+    let out = binary::infertop()
+        .args(["--headless", "--only", "tiny", "--threads", "1", "--no-op-profile", "--duration"])
+        .arg(binary::duration(3))
+        .args(["--sample-every", "100ms", "--replay-speed", "20", "--sysfs-root"])
+        .arg(episode_dir("rpi4-hot-throttle"))
+        .arg("--export-dir")
+        .arg(&base)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{}{stderr}", String::from_utf8_lossy(&out.stdout));
+    let snapshot = std::fs::read_dir(&base).unwrap().next().unwrap().unwrap().path();
+    let temps: Vec<f64> = read_csv(&snapshot.join("system.csv"))
+        .iter()
+        .filter(|r| r["metric"] == "temp_c" && r["source"] == "cpu-thermal")
+        .map(|r| r["value"].parse().unwrap())
+        .collect();
+    let mut seen: Vec<f64> = temps.clone();
+    seen.dedup();
+    assert_eq!(seen, [62.0, 74.0, 80.5, 71.0], "the recorded temperatures, in order: {temps:?}");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(snapshot.join("run.json")).unwrap()).unwrap();
+    // 20 s of episode time is 1 s at twenty times; the sample that sees it comes up to one
+    // sample interval (100 ms) later, more on a loaded machine.
+    let first = run["first_throttled_ms"].as_u64().expect("a throttled sample");
+    assert!((1000..2000).contains(&first), "first throttled at {first} ms");
+    // The recording itself is untouched.
+    let zone = episode_dir("rpi4-hot-throttle").join("../../sysfs/rpi4/sys/class/thermal/thermal_zone0/temp");
+    assert_ne!(std::fs::read_to_string(zone).unwrap().trim(), "71000");
+    assert_eq!(replay_copies(), before, "the private copy is removed at the end");
+}
+
+/// The replay copies in the temporary folder (the binary makes its copy there).
+fn replay_copies() -> std::collections::BTreeSet<std::ffi::OsString> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().starts_with("infertop-replay-"))
+        .collect()
+}
+
+#[test]
+fn a_malformed_episode_is_one_line_naming_the_file_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("episode.toml"), "base = \".\"\n[[step]]\nat = \"soon\"\nfiles = {}\n").unwrap();
+    let out = binary::infertop().args(["--headless", "--sysfs-root"]).arg(dir.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("episode.toml") && stderr.contains("'soon' is not a duration"), "{stderr}");
+    let plain = binary::infertop().args(["--headless", "--replay-speed", "5"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&plain.stderr);
+    assert_eq!(plain.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--replay-speed") && stderr.contains("no recorded episode"), "{stderr}");
+}
