@@ -11,6 +11,7 @@ use crate::UsageError;
 /// Runs CNN inference in a loop and shows, live, where the time goes beyond the MAC count.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "infertop", version, about, long_about = None, after_help = AFTER_HELP)]
+#[allow(clippy::struct_excessive_bools)] // each is a command-line switch
 pub struct Cli {
     /// Print summary lines instead of the live screen (chosen automatically when stdout is not
     /// a terminal).
@@ -96,6 +97,20 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = LineFormat::Text)]
     pub format: LineFormat,
 
+    /// Thermal soak: measure each model cold for --soak-phase, load the cores until the
+    /// temperature stays within 0.5 °C for --soak-window, measure hot for --soak-phase, report
+    /// cold against hot and stop. --duration caps it (default 30m).
+    #[arg(long)]
+    pub soak: bool,
+
+    /// How long a soak measures cold, and then hot.
+    #[arg(long, default_value = "30s", value_parser = parse_soak_time, requires = "soak")]
+    pub soak_phase: Duration,
+
+    /// How long the temperature must hold still for a soak's plateau.
+    #[arg(long, default_value = "2m", value_parser = parse_soak_time, requires = "soak")]
+    pub soak_window: Duration,
+
     /// Load and calibrate the models, print parameters and MACs per model, and exit.
     #[arg(long)]
     pub summary: bool,
@@ -174,6 +189,13 @@ fn parse_print_every(s: &str) -> Result<Duration, String> {
 /// The fastest replay: a sample every 500 ms then covers 50 s of a recording.
 const MAX_REPLAY_SPEED: f64 = 100.0;
 
+/// The shortest soak phase or window: a few samples at the fastest sampling.
+const MIN_SOAK_TIME: Duration = Duration::from_secs(1);
+
+fn parse_soak_time(s: &str) -> Result<Duration, String> {
+    parse_duration_at_least(s, MIN_SOAK_TIME)
+}
+
 fn parse_replay_speed(s: &str) -> Result<f64, String> {
     let speed: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
     if !(speed > 0.0 && speed <= MAX_REPLAY_SPEED) {
@@ -226,6 +248,25 @@ impl Cli {
             return flag("--only", "empty model name in the list".into());
         }
         Ok(())
+    }
+
+    /// The soak the flags ask for, `None` without `--soak`. Its longest time is `--duration`
+    /// (default [`SoakConfig`]'s), which then also ends the run.
+    #[must_use]
+    pub fn soak_config(&self) -> Option<crate::core::soak::SoakConfig> {
+        let default = crate::core::soak::SoakConfig::default();
+        self.soak.then(|| crate::core::soak::SoakConfig {
+            phase: self.soak_phase,
+            window: self.soak_window,
+            max: self.duration.unwrap_or(default.max),
+            ..default
+        })
+    }
+
+    /// When the run ends on its own: `--duration`, or a soak's longest time.
+    #[must_use]
+    pub fn run_limit(&self) -> Option<Duration> {
+        self.duration.or_else(|| self.soak_config().map(|c| c.max))
     }
 
     /// The schedule the flags ask for.

@@ -20,6 +20,7 @@ pub mod rusage;
 pub mod sampler;
 pub mod schedule;
 pub mod session;
+pub mod soak;
 pub mod state;
 pub mod stats;
 pub mod summary;

@@ -27,6 +27,7 @@
 mod files;
 mod meta;
 mod rows;
+mod soak;
 mod staging;
 mod system;
 
@@ -40,6 +41,7 @@ use crate::core::state::MonitorState;
 
 pub use meta::{MachineInfo, RunMeta};
 pub use rows::{layer_rows, model_rows, op_rows, LayerRecord, ModelRecord, OpRecord};
+pub use soak::soak_json;
 pub use staging::remove_stale_staging;
 pub use system::{system_rows, SystemRecord};
 

@@ -13,12 +13,14 @@ use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
 use crate::cli::Cli;
 use crate::core::session::{Plan, Session};
+use crate::core::soak::{Soak, DEADLINE_GRACE};
 use crate::core::state::{ModelStatus, MonitorState};
 use crate::core::summary::ModelSummary;
 use crate::export::{self, FinalSnapshot, PendingSnapshot};
 use crate::signals::{wind_down, Signals, WindDown};
 
 mod lines;
+mod soak_lines;
 use lines::{final_snapshot_line, print_lines, snapshot_line, summary_lines};
 pub use lines::{system_line, text_line};
 
@@ -29,6 +31,8 @@ enum End {
     Signal(crate::signals::Signal),
     /// The engine ended by itself (every model failed, or it failed).
     EngineStopped,
+    /// `--soak` measured cold, heated and measured hot.
+    SoakDone,
     /// Writing to stdout failed: its reader or terminal is gone, or the disk is full.
     Output(io::Error),
 }
@@ -39,6 +43,7 @@ impl End {
             End::Duration => "duration reached",
             End::Signal(s) => s.reason(),
             End::EngineStopped => "engine stopped",
+            End::SoakDone => "soak done",
             End::Output(_) => "stdout failed",
         }
     }
@@ -55,9 +60,13 @@ impl End {
 pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<()> {
     let mut signals = Signals::new()?;
     let mut session = Session::start(plan, false)?;
+    session.state.soak = cli.soak_config().map(Soak::new);
     let meta = crate::run_meta(cli, plan, "headless");
     let started = Instant::now();
-    let deadline = cli.duration.map(|d| started + d);
+    // A soak ends itself by its longest time, counted on the session's clock (which starts a
+    // moment later); the deadline is only its backstop.
+    let grace = if cli.soak { DEADLINE_GRACE } else { Duration::ZERO };
+    let deadline = cli.run_limit().map(|d| started + d + grace);
     let mut ticker = interval_at(started + cli.print_every, cli.print_every);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut exports = cli.export_every.map(|every| interval_at(started + every, every));
@@ -69,6 +78,7 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
                 session.state.apply(event);
                 session.drain();
                 if session.state.engine_stopped { break End::EngineStopped; }
+                if session.state.soak.as_ref().is_some_and(Soak::done) { break End::SoakDone; }
             }
             _ = ticker.tick() => {
                 if let Err(e) = print_lines(&mut out, &session.state, started.elapsed(), cli.format) {
@@ -105,6 +115,7 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
     let last = export::write_final_snapshot(export_base, &session.state, &meta);
     if !matches!(end, End::Output(_)) {
         let closing = summary_lines(&mut out, &session.state, elapsed, end.reason(), cli.format)
+            .and_then(|()| soak_lines::write(&mut out, &session.state, cli.format))
             .and_then(|()| writeln!(out, "{}", final_snapshot_line(&last, cli.format)))
             .and_then(|()| out.flush());
         if let Err(e) = closing {

@@ -30,6 +30,8 @@ enum End {
     /// `q` or Ctrl-C at the keyboard: the user is there and has `e` for a snapshot.
     Quit,
     Duration,
+    /// `--soak` measured cold, heated and measured hot.
+    SoakDone,
     Signal(Signal),
     /// The terminal is gone (an SSH session dropped, a tmux window killed).
     TerminalLost(io::Error),
@@ -49,6 +51,7 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
     let themes = theme::cycle_from(first);
     let mut signals = Signals::new()?;
     let mut session = Session::start(plan, false)?;
+    session.state.soak = cli.soak_config().map(crate::core::soak::Soak::new);
     let snapshots = Snapshots { base: export_base.to_path_buf(), meta: crate::run_meta(cli, plan, "tui") };
     let mut ui = UiState::default();
     let mut cpu = CpuMeter::new();
@@ -58,7 +61,10 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
     let mut keys = EventStream::new();
     let mut frames = interval(Duration::from_secs_f64(1.0 / f64::from(cli.fps)));
     frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let deadline = cli.duration.map(|d| Instant::now() + d);
+    // A soak ends itself (its phases run on the session's clock); the deadline is its backstop.
+    let deadline = cli
+        .run_limit()
+        .map(|d| Instant::now() + d + if cli.soak { crate::core::soak::DEADLINE_GRACE } else { Duration::ZERO });
     let end = loop {
         tokio::select! {
             _ = frames.tick() => {
@@ -72,6 +78,7 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
                     break End::TerminalLost(e);
                 }
                 if deadline.is_some_and(|d| Instant::now() >= d) { break End::Duration; }
+                if session.state.soak.as_ref().is_some_and(crate::core::soak::Soak::done) { break End::SoakDone; }
             }
             key = keys.next() => match key {
                 Some(Ok(TermEvent::Key(key))) => {
@@ -125,6 +132,7 @@ impl End {
         match self {
             End::Quit => "quit".into(),
             End::Duration => "duration reached".into(),
+            End::SoakDone => "soak done".into(),
             End::Signal(s) => s.reason().into(),
             End::TerminalLost(e) => format!("the terminal is gone: {e}"),
             End::EngineFailed => "the engine failed".into(),

@@ -149,3 +149,49 @@ fn a_malformed_episode_is_one_line_naming_the_file_and_exit_2() {
     assert_eq!(plain.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--replay-speed") && stderr.contains("no recorded episode"), "{stderr}");
 }
+
+/// `--soak` over an episode that settles at 80 °C, twenty times faster: the run measures cold,
+/// heats until the temperature holds, measures hot, stops by itself and reports, and the
+/// snapshot's `run.json` holds the same soak.
+#[test]
+fn a_soak_stops_at_the_plateau_and_reports_cold_against_hot() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("snaps");
+    let started = std::time::Instant::now();
+    let out = binary::infertop()
+        .args(["--headless", "--only", "tiny", "--threads", "1", "--duration"])
+        .arg(binary::duration(60))
+        .args(["--soak", "--soak-phase", "1s", "--soak-window", "1s", "--print-every", "10s"])
+        .args(["--sample-every", "100ms", "--replay-speed", "20", "--sysfs-root"])
+        .arg(episode_dir("rpi4-soak"))
+        .arg("--export-dir")
+        .arg(&base)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("(soak done)"), "the soak ended the run: {stdout}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(50) + binary::startup_allowance(), "{stdout}");
+    let report = stdout.lines().find(|l| l.starts_with("soak: ")).expect("a soak line");
+    assert!(report.contains("(plateau)") && report.contains("plateau 80.0°C"), "{report}");
+    let tiny = stdout.lines().find(|l| l.starts_with("soak tiny")).expect("a line for tiny");
+    assert!(tiny.contains("cold ") && tiny.contains("hot ") && tiny.contains("hot/cold "), "{tiny}");
+    let snapshot = std::fs::read_dir(&base).unwrap().next().unwrap().unwrap().path();
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(snapshot.join("run.json")).unwrap()).unwrap();
+    let soak = &run["soak"];
+    assert_eq!(soak["phase"], "done");
+    assert_eq!(soak["heating_end"], "plateau");
+    assert_eq!(soak["plateau_c"], 80.0);
+    let (cold, hot, done) = (soak["cold_at_ms"].as_u64(), soak["hot_at_ms"].as_u64(), soak["done_at_ms"].as_u64());
+    let (cold, hot, done) = (cold.unwrap(), hot.unwrap(), done.unwrap());
+    // The hot phase began once 80 °C had held for the window (1 s; 80 °C comes at 2.5 s, and
+    // 78.5 °C before it is outside the band), so the plateau is exactly 80 °C.
+    assert!(hot >= 3000 && hot >= cold + 1000 + 1000, "cold {cold} hot {hot}");
+    assert!(done >= hot + 1000, "hot {hot} done {done}");
+    let model = &soak["models"][0];
+    assert_eq!(model["model"], "tiny");
+    assert!(model["cold"]["count"].as_u64().unwrap() > 0 && model["hot"]["count"].as_u64().unwrap() > 0, "{model}");
+    // The firmware throttles from 50 s of the episode on, 2.5 s at twenty times.
+    assert!(soak["first_throttled_ms"].as_u64().is_some_and(|t| t >= 2500), "{soak}");
+}

@@ -9,6 +9,7 @@ use crate::core::optree::OpTree;
 use crate::core::profiler::NodeId;
 use crate::core::rusage::Usage;
 use crate::core::sampler::SystemSample;
+use crate::core::soak::Soak;
 use crate::core::stats::{LatencyStats, Ring};
 use crate::core::throttle::{MachineTag, ThrottleStats};
 use crate::core::timeline::Timeline;
@@ -135,6 +136,8 @@ pub struct MonitorState {
     /// When a sample first found the machine throttled now (ms on the samples' axis, not reset):
     /// the time to first throttle of a run that started cool.
     pub first_throttled_ms: Option<u64>,
+    /// A thermal soak, when the run is one (`--soak`); it sees every event.
+    pub soak: Option<Soak>,
     last_model: Option<ModelId>,
 }
 
@@ -157,6 +160,7 @@ impl MonitorState {
             timeline: Timeline::default(),
             contention: ContentionSummary::default(),
             first_throttled_ms: None,
+            soak: None,
             last_model: None,
         }
     }
@@ -164,6 +168,9 @@ impl MonitorState {
     /// Folds one event into the state.
     pub fn apply(&mut self, event: Event) {
         self.timeline.observe(&event);
+        if let Some(soak) = self.soak.as_mut() {
+            soak.observe(&event);
+        }
         match event {
             Event::ModelReady { model, info } => {
                 let m = self.model_mut(model, &info.name);

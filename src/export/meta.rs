@@ -136,6 +136,8 @@ pub(super) struct RunJson<'a> {
     /// When a sample first found the machine throttled (ms since the sampler started, the
     /// `t_ms` axis of `system.csv`); `null` when no sample did.
     first_throttled_ms: Option<u64>,
+    /// A thermal soak's phases and per-model cold and hot latency; `null` when the run was none.
+    soak: Option<serde_json::Value>,
     engine_stopped: bool,
     engine_error: Option<&'a str>,
 }
@@ -261,6 +263,7 @@ pub(super) fn run_json<'a>(
         system_samples: state.system.len(),
         contention: ContentionJson::from(&state.contention),
         first_throttled_ms: state.first_throttled_ms,
+        soak: state.soak.as_ref().map(|soak| crate::export::soak_json(state, soak)),
         engine_stopped: state.engine_stopped,
         engine_error: state.engine_error.as_deref(),
     }
