@@ -251,6 +251,36 @@ fn the_system_view_shows_each_throttle_source_and_unknown_without_any() {
     }
 }
 
+/// The history: temperature, clock and latency on one time axis with their scales and units,
+/// the throttled samples shaded across every chart and marked on the strip, and latency against
+/// the clock and the temperature beside them.
+#[test]
+fn the_history_shades_throttled_samples_and_plots_latency_against_clock_and_temperature() {
+    let state = fixture();
+    let theme = Theme::default();
+    let terminal = draw(&state, &ui(View::System), &theme, 160, 48);
+    let screen = text(&terminal);
+    for label in
+        ["temp °C", "clock MHz", "latency ms", "throttled", "time since start", "ms vs clock MHz", "ms vs temp °C"]
+    {
+        assert!(screen.contains(label), "{label}\n{screen}");
+    }
+    let buffer = terminal.backend().buffer();
+    let strip = row_of(&terminal, "throttled ");
+    let marked: Vec<u16> = (0..160).filter(|&x| buffer[(x, strip)].symbol() == "█").collect();
+    let clear: Vec<u16> = (0..160).filter(|&x| buffer[(x, strip)].symbol() == "·").collect();
+    assert!(!marked.is_empty() && !clear.is_empty(), "the fixture throttles part of the time:\n{screen}");
+    // Every chart row above the strip is shaded in the throttled columns and only there.
+    let shading = theme.highlight.bg.expect("the default theme's selection has a background");
+    let top = row_of(&terminal, "temp °C") - 1;
+    for y in top..strip {
+        assert_eq!(buffer[(marked[0], y)].bg, shading, "row {y} column {} shaded", marked[0]);
+        assert_ne!(buffer[(clear[0], y)].bg, shading, "row {y} column {} not shaded", clear[0]);
+    }
+    // Throttled samples come after the cool ones in the fixture: marks on the right.
+    assert!(clear[0] < marked[0]);
+}
+
 /// States with nothing or little in them: no models, models loading, models ready without any
 /// inference, inferences without op timings (`--no-op-profile`), no system samples.
 fn sparse_states() -> Vec<(&'static str, MonitorState)> {

@@ -1,22 +1,21 @@
 //! The system view: clock (reported, measured, capped or not), temperature, the throttle
 //! verdict and each source behind it (`system/throttle.rs`), memory, infertop's own footprint and
-//! contention for the cores, then per-policy clock, hottest temperature and the selected
-//! model's latency as sparklines sharing one time axis (one column per system sample).
+//! contention for the cores, then the history (`system/history.rs`): temperature, clock and the
+//! selected model's latency on one time axis, throttled samples shaded, and latency against
+//! clock and temperature.
 
+mod history;
 mod throttle;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Sparkline};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::units::{gib, mib, ms, NONE};
+use super::units::{gib, mib};
 use super::Ctx;
 use crate::core::contention::Contention;
 use crate::core::sampler::{CpuFreqPolicy, SystemSample};
-
-/// Width of the label column left of the sparklines.
-const LABEL: u16 = 24;
 
 /// Draws the view. The machine panel is as tall as its lines: a source the machine lacks
 /// takes no line.
@@ -121,86 +120,9 @@ fn policy_label(p: &CpuFreqPolicy) -> String {
     }
 }
 
-/// `values` (oldest first) padded in front so that the newest lands in the last column.
-fn right_aligned(values: Vec<Option<u64>>, width: usize) -> Vec<Option<u64>> {
-    let mut out = vec![None; width.saturating_sub(values.len())];
-    out.extend(values.into_iter().rev().take(width).rev());
-    out
-}
-
-/// One sparkline row: label and value on the left, the history on the right.
-struct Series {
-    label: String,
-    data: Vec<Option<u64>>,
-    max: Option<u64>,
-}
-
-fn series(ctx: &Ctx, width: usize) -> Vec<Series> {
-    let system = &ctx.state.system;
-    let n = width.min(system.len());
-    let recent: Vec<&SystemSample> = system.iter().skip(system.len() - n).collect();
-    let Some(last) = recent.last() else { return Vec::new() };
-    let mut out: Vec<Series> = last
-        .cpufreq
-        .iter()
-        .map(|p| {
-            let data = recent
-                .iter()
-                .map(|s| s.cpufreq.iter().find(|q| q.policy == p.policy).and_then(|q| q.cur_khz))
-                .collect();
-            let now = p.cur_mhz().map_or_else(|| NONE.into(), |v| format!("{v:.0}"));
-            let max = p.max_mhz().map_or_else(|| NONE.into(), |v| format!("{v:.0}"));
-            Series { label: format!("{} {now}/{max} MHz", policy_label(p)), data, max: p.max_khz }
-        })
-        .collect();
-    // Temperatures in tenths of a degree above a floor just under the window's coolest, so
-    // that a few degrees of warming fill the height.
-    let temps: Vec<Option<f64>> = recent.iter().map(|s| s.hottest().map(|t| t.celsius)).collect();
-    let coolest = temps.iter().flatten().copied().fold(f64::INFINITY, f64::min);
-    out.push(Series {
-        label: last.hottest().map_or_else(|| "hottest n/a".into(), |t| format!("hottest {:.1} °C", t.celsius)),
-        data: temps.iter().map(|t| t.map(|c| ((c - coolest + 2.0) * 10.0).max(0.0) as u64)).collect(),
-        max: None,
-    });
-    let model = ctx.state.models.get(ctx.ui.selected);
-    let latency = ctx.state.timeline.latency_ms(ctx.ui.selected, n);
-    let now = latency.iter().rev().flatten().next().copied();
-    // In µs above 90 % of the window's fastest, for the same reason.
-    let fastest = latency.iter().flatten().copied().fold(f64::INFINITY, f64::min);
-    out.push(Series {
-        label: format!("{} {} ms", model.map_or("latency", |m| &m.name), now.map_or_else(|| NONE.into(), ms)),
-        data: latency.iter().map(|v| v.map(|ms| ((ms - 0.9 * fastest) * 1000.0).max(0.0) as u64)).collect(),
-        max: None,
-    });
-    out
-}
-
 fn sparklines(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let block = ctx.panel("history · one column per sample, newest right");
+    let block = ctx.panel("history · the selected model, the clock and the temperature over time");
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let width = usize::from(inner.width.saturating_sub(LABEL + 1));
-    let mut rows = series(ctx, width);
-    if rows.is_empty() || width == 0 || inner.height == 0 {
-        ctx.message(frame, inner, "no system sample yet");
-        return;
-    }
-    // Keep temperature and latency (the last two) when there are more policies than lines.
-    let fit = usize::from(inner.height);
-    if rows.len() > fit {
-        rows.drain(0..(rows.len() - fit));
-    }
-    let height = (inner.height / u16::try_from(rows.len()).unwrap_or(1)).clamp(1, 3);
-    for (i, s) in rows.into_iter().enumerate() {
-        let y = inner.y + u16::try_from(i).unwrap_or(0) * height;
-        let row = Rect { y, height, ..inner };
-        let [label, chart] = Layout::horizontal([Constraint::Length(LABEL), Constraint::Min(0)]).spacing(1).areas(row);
-        frame.render_widget(Line::styled(super::units::fit(&s.label, usize::from(LABEL)), ctx.theme.dim), label);
-        let mut spark =
-            Sparkline::default().data(right_aligned(s.data, width)).style(ctx.theme.sparkline).absent_value_symbol(" ");
-        if let Some(max) = s.max {
-            spark = spark.max(max);
-        }
-        frame.render_widget(spark, chart);
-    }
+    history::render(frame, inner, ctx);
 }
