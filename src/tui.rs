@@ -65,17 +65,25 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
     let deadline = cli
         .run_limit()
         .map(|d| Instant::now() + d + if cli.soak { crate::core::soak::DEADLINE_GRACE } else { Duration::ZERO });
+    // Frames are drawn only when something changed (an event, a key, a resize, a message), and
+    // at least every REDRAW_AT_LEAST: drawing 4 times a second while paused cost a Pi-class
+    // core for nothing.
+    let mut dirty = true;
+    let mut drawn_at = Instant::now();
     let end = loop {
         tokio::select! {
             _ = frames.tick() => {
                 if terminal::panicked() { break End::Panicked; }
-                session.drain();
+                dirty |= session.drain() > 0;
                 if session.state.engine_error.is_some() { break End::EngineFailed; }
-                ui.clamp(&session.state);
-                ui.ui_cpu_pct = cpu.update().or(ui.ui_cpu_pct);
-                let theme = themes.get(ui.theme).unwrap_or(&themes[0]);
-                if let Err(e) = guard.terminal().draw(|f| render::render(f, &session.state, &ui, theme)) {
-                    break End::TerminalLost(e);
+                if dirty || drawn_at.elapsed() >= REDRAW_AT_LEAST {
+                    ui.clamp(&session.state);
+                    ui.ui_cpu_pct = cpu.update().or(ui.ui_cpu_pct);
+                    let theme = themes.get(ui.theme).unwrap_or(&themes[0]);
+                    if let Err(e) = guard.terminal().draw(|f| render::render(f, &session.state, &ui, theme)) {
+                        break End::TerminalLost(e);
+                    }
+                    (dirty, drawn_at) = (false, Instant::now());
                 }
                 if deadline.is_some_and(|d| Instant::now() >= d) { break End::Duration; }
                 if session.state.soak.as_ref().is_some_and(crate::core::soak::Soak::done) { break End::SoakDone; }
@@ -87,15 +95,21 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
                     if action == Action::Export && pending.is_none() {
                         pending = snapshots.spawn(&session.state);
                         ui.status = Some("export: writing…".into());
+                        dirty = true;
                         continue;
                     }
                     apply_action(action, &mut ui, &themes, &mut session);
+                    dirty = true;
                 }
-                Some(Ok(_)) => {}
+                // A resize, a focus change, a paste: draw again.
+                Some(Ok(_)) => dirty = true,
                 Some(Err(e)) => break End::TerminalLost(e),
                 None => break End::TerminalLost(io::Error::new(io::ErrorKind::UnexpectedEof, "the terminal closed")),
             },
-            written = export::snapshot_written(&mut pending) => ui.status = Some(Snapshots::describe(&written)),
+            written = export::snapshot_written(&mut pending) => {
+                ui.status = Some(Snapshots::describe(&written));
+                dirty = true;
+            }
             signal = signals.next() => break End::Signal(signal),
         }
     };
@@ -175,6 +189,9 @@ fn op_profile_switched(was_off: bool, ui: &UiState, session: &Session) -> String
         _ => "no op profiler in this run (--no-op-profile)".into(),
     }
 }
+
+/// The longest the screen goes without a redraw when nothing changed.
+const REDRAW_AT_LEAST: Duration = Duration::from_secs(2);
 
 /// Where snapshots go, and the run's settings that go with them.
 struct Snapshots {

@@ -156,6 +156,26 @@ fn one_inference_in_n_is_profiled_and_latency_comes_from_the_others() {
     assert!(model.profiled >= 10 && timed >= 20, "profiled {} timed {timed}", model.profiled);
 }
 
+/// A paused engine runs nothing until resumed, and a session paused stops cleanly.
+#[test]
+fn pause_stops_inference_until_resumed() {
+    let mut session = Session::start(&plan(vec![tiny("only")], false), false).unwrap();
+    run_until(&mut session, |s| s.inferences >= 3);
+    session.control(Control::Pause(true));
+    // What was already running or queued arrives; then nothing for a while.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    session.drain();
+    let paused_at = session.state.inferences;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    session.drain();
+    assert_eq!(session.state.inferences, paused_at, "no inference while paused");
+    session.control(Control::Pause(false));
+    run_until(&mut session, |s| s.inferences >= paused_at + 3);
+    session.control(Control::Pause(true));
+    session.stop();
+    assert!(session.has_stopped(), "a paused engine stops when asked");
+}
+
 /// Switching the op profiler off and on again in a running session: no profiled inference
 /// follows the switch-off, the state learns that nothing is sampled, and sampling resumes.
 #[test]

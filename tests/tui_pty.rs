@@ -5,188 +5,19 @@
 
 #[path = "binary/command.rs"]
 mod binary;
+#[path = "binary/pty.rs"]
+mod pty;
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-/// How long the binary may take to start (libtorch loads) or to stop.
-const PATIENCE: Duration = Duration::from_secs(90);
-
-/// Both ends of a pseudo-terminal.
-struct Pty {
-    master: OwnedFd,
-    slave: OwnedFd,
-}
-
-impl Pty {
-    fn open(cols: u16, rows: u16) -> Self {
-        let (mut master, mut slave) = (0, 0);
-        let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
-        // SAFETY: openpty writes two descriptors we then own; null name and termios are allowed.
-        let rc = unsafe {
-            libc::openpty(&raw mut master, &raw mut slave, std::ptr::null_mut(), std::ptr::null(), &raw const size)
-        };
-        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-        // Close-on-exec: children that other tests start meanwhile must not inherit the master,
-        // or closing ours would not hang the terminal up.
-        for fd in [master, slave] {
-            // SAFETY: fcntl on descriptors we own.
-            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-        }
-        // SAFETY: both descriptors were just opened and are owned by nobody else.
-        unsafe { Self { master: OwnedFd::from_raw_fd(master), slave: OwnedFd::from_raw_fd(slave) } }
-    }
-
-    /// The terminal settings as a program on the pty sees them.
-    fn termios(&self) -> Termios {
-        // SAFETY: termios is plain data; tcgetattr fills it.
-        let mut t: libc::termios = unsafe { std::mem::zeroed() };
-        // SAFETY: a valid descriptor and a termios we own.
-        let rc = unsafe { libc::tcgetattr(self.slave.as_raw_fd(), &raw mut t) };
-        assert_eq!(rc, 0, "tcgetattr: {}", std::io::Error::last_os_error());
-        Termios { iflag: t.c_iflag, oflag: t.c_oflag, cflag: t.c_cflag, lflag: t.c_lflag, cc: t.c_cc.to_vec() }
-    }
-
-    fn slave_stdio(&self) -> Stdio {
-        Stdio::from(self.slave.try_clone().expect("dup the pty"))
-    }
-
-    fn send(&self, bytes: &[u8]) {
-        let mut master = File::from(self.master.try_clone().expect("dup the pty"));
-        master.write_all(bytes).expect("write to the pty");
-    }
-}
-
-/// The parts of termios a TUI changes and must put back.
-#[derive(Debug, PartialEq, Eq)]
-struct Termios {
-    iflag: libc::tcflag_t,
-    oflag: libc::tcflag_t,
-    cflag: libc::tcflag_t,
-    lflag: libc::tcflag_t,
-    cc: Vec<libc::cc_t>,
-}
-
-impl Termios {
-    fn raw(&self) -> bool {
-        self.lflag & (libc::ICANON | libc::ECHO) == 0
-    }
-}
-
-/// Collects everything the program writes to the pty, on a thread of its own so that the
-/// program never blocks on a full pty buffer.
-struct Output {
-    bytes: Arc<Mutex<Vec<u8>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Output {
-    fn collect(master: RawFd) -> Self {
-        // SAFETY: fcntl on a descriptor we own: reads must not block past `stop`.
-        unsafe { libc::fcntl(master, libc::F_SETFL, libc::fcntl(master, libc::F_GETFL) | libc::O_NONBLOCK) };
-        let (bytes, stop) = (Arc::new(Mutex::new(Vec::new())), Arc::new(AtomicBool::new(false)));
-        let (b, s) = (Arc::clone(&bytes), Arc::clone(&stop));
-        let thread = std::thread::spawn(move || {
-            let mut buf = vec![0u8; 65536];
-            while !s.load(Ordering::SeqCst) {
-                // SAFETY: reading into a buffer we own from a descriptor that outlives the thread.
-                let n = unsafe { libc::read(master, buf.as_mut_ptr().cast(), buf.len()) };
-                match usize::try_from(n) {
-                    Ok(n) if n > 0 => b.lock().unwrap().extend_from_slice(&buf[..n]),
-                    _ => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Self { bytes, stop, thread: Some(thread) }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes.lock().unwrap()).into_owned()
-    }
-
-    /// Waits until the output contains `needle`.
-    fn wait_for(&self, needle: &str) {
-        let deadline = Instant::now() + PATIENCE;
-        while !self.text().contains(needle) {
-            assert!(Instant::now() < deadline, "'{needle}' never appeared");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Output {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// The running binary; killed if a test fails before it exits.
-struct Running {
-    child: Child,
-}
-
-impl Running {
-    fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for infertop") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "infertop did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn signal(&self, sig: libc::c_int) {
-        // SAFETY: kill(2) on our own child.
-        unsafe { libc::kill(i32::try_from(self.child.id()).unwrap(), sig) };
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use pty::{start, Output, Pty, Running, PATIENCE};
 
 fn manifest(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("manifest.toml");
     std::fs::write(&path, "[[model]]\nname = \"tiny\"\narch = \"tiny\"\ninput = [3, 32, 32]\n").unwrap();
     path
-}
-
-/// Starts infertop on the pty as the session leader with the pty as its controlling terminal,
-/// like a shell would; stderr is piped so that error lines can be read apart from the screen.
-fn start(pty: &Pty, args: &[&str]) -> Running {
-    let mut command = binary::infertop();
-    command
-        .args(args)
-        .env("TERM", "xterm-256color")
-        .env_remove("NO_COLOR")
-        .stdin(pty.slave_stdio())
-        .stdout(pty.slave_stdio())
-        .stderr(Stdio::piped());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            libc::ioctl(0, libc::TIOCSCTTY, 0);
-            Ok(())
-        });
-    }
-    Running { child: command.spawn().expect("start infertop") }
 }
 
 /// Flags for a quick run of the manifest in `manifest`'s folder, whose snapshots go to its

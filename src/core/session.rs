@@ -177,6 +177,9 @@ impl Session {
     /// sample, without waiting; see [`Session::has_stopped`].
     pub fn request_stop(&self) {
         self.sampler_stop.store(true, Ordering::SeqCst);
+        if let Some(sampler) = &self.sampler {
+            sampler.thread().unpark();
+        }
         if let Some(engine) = &self.engine {
             engine.request_stop();
         }
@@ -222,6 +225,7 @@ impl Session {
     fn stop_sampler(&mut self) {
         self.sampler_stop.store(true, Ordering::SeqCst);
         let Some(sampler) = self.sampler.take() else { return };
+        sampler.thread().unpark();
         let deadline = Instant::now() + SAMPLER_PATIENCE;
         while !sampler.is_finished() && Instant::now() < deadline {
             self.drain();
@@ -273,7 +277,6 @@ fn spawn_sampler(plan: &Plan, every: Duration, link: SamplerLink) -> std::io::Re
     };
     std::thread::Builder::new().name("infertop-sampler".into()).spawn(move || {
         let mut sampler = Sampler::new(config);
-        let tick = Duration::from_millis(20).min(every);
         while !link.stop.load(Ordering::SeqCst) {
             if let Some(replay) = replay.as_mut() {
                 replay.advance(link.epoch.elapsed());
@@ -285,9 +288,15 @@ fn spawn_sampler(plan: &Plan, every: Duration, link: SamplerLink) -> std::io::Re
             if link.events.blocking_send(Event::System(sample)).is_err() {
                 return;
             }
+            // Woken early by a stop (`Session::stop_sampler` unparks); polling the flag every
+            // 20 ms cost a paused monitor a fifth of a percent of a core in wake-ups alone.
             let next = Instant::now() + every;
-            while Instant::now() < next && !link.stop.load(Ordering::SeqCst) {
-                std::thread::sleep(tick);
+            while !link.stop.load(Ordering::SeqCst) {
+                let left = next.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                std::thread::park_timeout(left);
             }
         }
     })
