@@ -15,6 +15,7 @@ pub mod oneline;
 pub mod ops;
 pub mod optree;
 pub mod peak;
+pub mod power;
 pub mod profiler;
 pub mod rusage;
 pub mod sampler;

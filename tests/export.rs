@@ -87,6 +87,7 @@ fn cool_sample() -> SystemSample {
         process_cpu_time_ms: Some(1234),
         measured_mhz: Some(1498.0),
         contention: None,
+        power: None,
     }
 }
 

@@ -252,6 +252,7 @@ fn sample(round: u64) -> SystemSample {
             load_1m: Some(3.9),
             reasons: Reasons::default(),
         })),
+        power: None,
     }
 }
 
