@@ -1,18 +1,26 @@
-//! Power on the recorded board trees (`tests/fixtures/sysfs/*`): each board's source, watts
-//! from V × I, from a chip's own power register and from energy counters (across a wrap),
-//! "needs root" apart from 0, and the PMIC command.
+//! Power and energy on the recorded board trees (`tests/fixtures/sysfs/*`): each board's source,
+//! watts from V × I, from a chip's own power register and from energy counters (across a
+//! wrap), "needs root" apart from 0, the PMIC command, and energy per inference charged over
+//! intervals played by rewriting a copy of a tree between samples.
 
 #[path = "sysfs_fixture/trees.rs"]
 mod trees;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use infertop::core::event::{Event, Inference};
 use infertop::core::power::{PowerReading, PowerScope};
+use infertop::core::profiler::{NodeInfo, NodeKind};
 use infertop::core::sampler::{Sampler, SamplerConfig};
+use infertop::core::state::MonitorState;
+use infertop::export::model_rows;
 use trees::{copy_of, fixture, offline, sample_of, write};
 
+const JETSON_VOLTS: &str = "sys/class/hwmon/hwmon1/in1_input";
+const JETSON_AMPS: &str = "sys/class/hwmon/hwmon1/curr1_input";
 const LAPTOP_PACKAGE: &str = "sys/class/powercap/intel-rapl:0/energy_uj";
 const LAPTOP_ZONES: [&str; 3] = ["intel-rapl:0", "intel-rapl:0:0", "intel-rapl:0:1"];
 
@@ -175,6 +183,13 @@ fn a_counter_only_root_may_read_is_needs_root_not_zero() {
     assert!(p.needs_root, "{p:?}");
     assert_eq!((p.source.as_str(), p.watts, p.interval_watts), ("RAPL package-0", None, None));
     assert!(p.counters.iter().all(|c| c.needs_root && c.energy_uj.is_none()), "{:?}", p.counters);
+
+    // Energy per inference stays unknown: the models.csv fields are empty, not 0.
+    let mut state = MonitorState::new(&["tiny"]);
+    state.apply(inference(0, 20, false));
+    state.apply(Event::System(sample));
+    let rows = model_rows(&state);
+    assert_eq!((rows[0].energy_mj_per_inference, rows[0].power_source, rows[0].energy_iterations), (None, None, 0));
 }
 
 fn pmic_sampler(root: &Path, script: String) -> Sampler {
@@ -217,4 +232,115 @@ fn a_failing_pmic_command_is_run_once_and_power_stays_n_a() {
     assert_eq!(sampler.sample_at(t0).power, None);
     assert_eq!(sampler.sample_at(t0 + Duration::from_secs(5)).power, None);
     assert_eq!(fs::read_to_string(&runs).unwrap(), "run\n");
+}
+
+fn inference(model: usize, ms: u64, cold: bool) -> Event {
+    Event::Inference(Inference {
+        model,
+        seq: 0,
+        wall_ns: ms * 1_000_000,
+        at_ns: 0,
+        profiled: false,
+        cold,
+        usage: None,
+        ops: Vec::new(),
+    })
+}
+
+/// Model 0 does 2 GMAC per inference: a scope with one convolution under it.
+fn two_gmac_model() -> [Event; 2] {
+    let node = |id, parent, kind, name: &str, macs| NodeInfo {
+        id,
+        parent,
+        kind,
+        name: Arc::from(name),
+        calib_calls: 1,
+        macs,
+        bytes: 0.0,
+    };
+    [
+        Event::Nodes(vec![
+            node(0, None, NodeKind::Scope, "resnet", 0.0),
+            node(1, Some(0), NodeKind::Op, "aten::conv2d", 2e9),
+        ]),
+        Event::ModelScope { model: 0, scope: 0 },
+    ]
+}
+
+/// Two intervals of a Jetson whose input rail is rewritten between samples, with inferences of
+/// two models in between; the energy per inference is worked out by hand:
+///
+/// ```text
+/// sample 0  5.064 V × 1.232 A = 6.238848 W   (no interval before it: model 1's 100 ms
+///                                              inference is charged nothing)
+/// sample 1  5.048 V × 1.480 A = 7.47104 W    interval mean (6.238848 + 7.47104) / 2 = 6.854944 W
+///           model 0 ran 40 + 50 + 30 = 120 ms → 6.854944 × 120 = 822.59328 mJ
+/// sample 2  5.056 V × 1.320 A = 6.67392 W    interval mean (7.47104 + 6.67392) / 2 = 7.07248 W
+///           model 0 ran 60 ms → 7.07248 × 60 = 424.3488 mJ
+///           model 1 ran 20 + 25 ms (its cold 80 ms inference is kept out) → 318.2616 mJ
+/// model 0: (822.59328 + 424.3488) / 4 = 311.73552 mJ/inf, / 2 GMAC = 155.86776 mJ/GMAC
+/// model 1: 318.2616 / 2 = 159.1308 mJ/inf, no MAC count so no mJ/GMAC
+/// ```
+#[test]
+fn energy_per_inference_is_the_interval_power_times_the_inference_time() {
+    let root = copy_of("jetson-orin-nano");
+    let mut sampler = offline(root.path());
+    let mut state = MonitorState::new(&["resnet", "mobilenet"]);
+    for event in two_gmac_model() {
+        state.apply(event);
+    }
+    let t0 = Instant::now();
+
+    state.apply(inference(1, 100, false));
+    state.apply(Event::System(sampler.sample_at(t0)));
+    for ms in [40, 50, 30] {
+        state.apply(inference(0, ms, false));
+    }
+    write(root.path(), JETSON_VOLTS, "5048");
+    write(root.path(), JETSON_AMPS, "1480");
+    state.apply(Event::System(sampler.sample_at(t0 + Duration::from_secs(1))));
+    for (model, ms, cold) in [(0, 60, false), (1, 20, false), (1, 80, true), (1, 25, false)] {
+        state.apply(inference(model, ms, cold));
+    }
+    write(root.path(), JETSON_VOLTS, "5056");
+    write(root.path(), JETSON_AMPS, "1320");
+    let last = sampler.sample_at(t0 + Duration::from_secs(2));
+    assert!(close(power(&last).interval_watts, 7.072_48));
+    state.apply(Event::System(last));
+
+    let rows = model_rows(&state);
+    assert!(close(rows[0].energy_mj_per_inference, 311.735_52), "{:?}", rows[0].energy_mj_per_inference);
+    assert!(close(rows[0].energy_mj_per_gmac, 155.867_76), "{:?}", rows[0].energy_mj_per_gmac);
+    assert_eq!((rows[0].energy_iterations, rows[0].power_source), (4, Some("ina3221/VDD_IN")));
+    assert!(close(rows[1].energy_mj_per_inference, 159.1308), "{:?}", rows[1].energy_mj_per_inference);
+    assert_eq!((rows[1].energy_mj_per_gmac, rows[1].energy_iterations), (None, 2));
+
+    // A reset forgets energy as it forgets latency.
+    state.reset();
+    assert_eq!(model_rows(&state)[0].energy_mj_per_inference, None);
+}
+
+/// On a machine without a source the energy columns of `models.csv` are empty, never 0.
+#[test]
+fn without_a_source_models_csv_has_empty_energy_fields() {
+    let mut sampler = offline(&fixture("vm"));
+    let mut state = MonitorState::new(&["tiny"]);
+    let t0 = Instant::now();
+    state.apply(Event::System(sampler.sample_at(t0)));
+    state.apply(inference(0, 20, false));
+    state.apply(Event::System(sampler.sample_at(t0 + Duration::from_secs(1))));
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    for row in model_rows(&state) {
+        csv.serialize(row).unwrap();
+    }
+    let text = String::from_utf8(csv.into_inner().unwrap()).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    for column in ["energy_mj_per_inference", "energy_mj_per_gmac", "power_source"] {
+        let i = header.iter().position(|h| *h == column).unwrap_or_else(|| panic!("no {column} column"));
+        assert_eq!(row[i], "", "{column}");
+    }
+    let i = header.iter().position(|h| *h == "energy_iterations").unwrap();
+    assert_eq!(row[i], "0");
 }
