@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! <base>/20261124-163000/      (UTC; "-2", "-3", ... when the name is taken)
-//!   models.csv   one row per model: latency, MACs, rates, category shares, throttling
+//!   models.csv   one row per model: latency, MACs, rates, category shares, throttling, energy
 //!   ops.csv      one row per (model, op, parent op): calls and time per inference, MACs, bytes
 //!   layers.csv   one row per (model, layer): time and MACs per inference, shares
 //!   system.csv   the system time series in long form: t_ms, metric, source, value, running_model

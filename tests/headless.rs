@@ -131,6 +131,10 @@ fn headless_lines_show_clock_temperature_and_throttle_of_a_pi() {
     if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
         assert!(!line.contains("measured n/a"), "the engine measures the clock here: {line}");
     }
+    // The tree's INA219 HAT reads its own power register; the model's inferences are charged.
+    assert!(line.contains("power 6.17 W ina219"), "{line}");
+    let model = stdout.lines().rev().find(|l| l.contains("] tiny")).expect("a model line");
+    assert!(model.contains(" mJ/inf"), "{model}");
 }
 
 #[test]
@@ -140,6 +144,9 @@ fn headless_lines_say_n_a_on_a_machine_without_sensors() {
     assert!(line.contains("clock n/a MHz (max n/a"), "{line}");
     assert!(line.contains("temp n/a"), "{line}");
     assert!(line.contains("throttle unknown"), "{line}");
+    assert!(line.contains("power n/a"), "{line}");
+    let model = stdout.lines().rev().find(|l| l.contains("] tiny")).expect("a model line");
+    assert!(!model.contains("mJ"), "no energy without a power source: {model}");
 }
 
 /// JSON lines carry the same figures as the text lines, and what is not known is `null`, never

@@ -64,6 +64,20 @@ fn stuck_tree() -> tempfile::TempDir {
     let firmware = root.join("sys/devices/platform/soc/soc:firmware");
     fs::create_dir_all(&firmware).unwrap();
     mkfifo(&firmware.join("get_throttled"));
+
+    // A power monitor whose input rail's current and another rail's voltage never finish, and
+    // a RAPL counter that is a FIFO: no rail, no counter, no power.
+    let monitor = root.join("sys/class/hwmon/hwmon1");
+    write(&monitor.join("name"), "ina3221");
+    write(&monitor.join("in1_label"), "VDD_IN");
+    write(&monitor.join("in1_input"), "5000");
+    mkfifo(&monitor.join("curr1_input"));
+    write(&monitor.join("in2_label"), "VDD_CPU");
+    zero_link(&monitor.join("in2_input"));
+    write(&monitor.join("curr2_input"), "300");
+    let rapl = root.join("sys/class/powercap/intel-rapl:0");
+    write(&rapl.join("name"), "package-0");
+    mkfifo(&rapl.join("energy_uj"));
     dir
 }
 
@@ -83,6 +97,7 @@ fn the_sampler_skips_fifos_and_endless_files_and_reads_the_rest() {
         let mut sampler = Sampler::new(SamplerConfig {
             root,
             throttle_command: None,
+            power_command: None,
             system_stats: false,
             ..SamplerConfig::default()
         });
@@ -95,6 +110,7 @@ fn the_sampler_skips_fifos_and_endless_files_and_reads_the_rest() {
     let policy = CpuFreqPolicy { policy: 0, cpus: vec![0, 1], min_khz: Some(600_000), ..CpuFreqPolicy::default() };
     assert_eq!(sample.cpufreq, [policy]);
     assert_eq!(sample.throttle, ThrottleState::Unknown);
+    assert_eq!(sample.power, None);
 }
 
 /// How long a run may take to stop before the test kills it and fails.

@@ -264,6 +264,7 @@ fn interval_is_configurable_and_a_low_measured_clock_is_no_cap() {
         root: root.path().to_owned(),
         throttle_command: None,
         throttle_interval: Duration::ZERO,
+        power_command: None,
         system_stats: false,
     });
     assert_eq!(sampler.sample().throttle.report().unwrap().raw, Some(0x5_0000));
@@ -299,6 +300,7 @@ fn the_throttle_command_is_a_fallback_and_given_up_after_a_failure() {
         root: vm,
         throttle_command: fake(&script),
         throttle_interval: Duration::ZERO,
+        power_command: None,
         system_stats: false,
     });
     assert_eq!(sampler.sample().throttle, ThrottleState::Unknown);

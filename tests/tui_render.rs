@@ -9,6 +9,7 @@ use std::path::Path;
 
 use infertop::core::contention::{Contention, Reasons};
 use infertop::core::event::{Event, Inference, ModelInfo};
+use infertop::core::power::{PowerReading, PowerScope};
 use infertop::core::profiler::{NodeInfo, NodeKind};
 use infertop::core::sampler::SystemSample;
 use infertop::core::state::MonitorState;
@@ -281,6 +282,40 @@ fn the_history_shades_throttled_samples_and_plots_latency_against_clock_and_temp
     assert!(clear[0] < marked[0]);
 }
 
+/// Power after the temperature: watts and what they cover, "needs root" (in the warning colour)
+/// where only root may read the counter, "n/a" where the machine has no source; never 0 W.
+#[test]
+fn the_system_view_says_needs_root_and_n_a_for_power() {
+    let theme = Theme::default();
+    let screen_of = |power: Option<PowerReading>| {
+        let mut state = MonitorState::new(&["a"]);
+        state.apply(Event::System(SystemSample { power: power.map(Box::new), ..SystemSample::default() }));
+        draw(&state, &ui(View::System), &theme, 160, 30)
+    };
+    let mut rapl = PowerReading::new("RAPL package-0".into(), PowerScope::CpuPackage);
+    rapl.needs_root = true;
+    let terminal = screen_of(Some(rapl.clone()));
+    let screen = text(&terminal);
+    assert!(
+        screen.contains(" · power needs root · RAPL package-0 (its energy_uj is readable by root only)"),
+        "{screen}"
+    );
+    assert!(!screen.contains(" W "), "{screen}");
+    let y = row_of(&terminal, "power needs root");
+    let buffer = terminal.backend().buffer();
+    let cells: Vec<&str> = (0..160).map(|x| buffer[(x, y)].symbol()).collect();
+    let x = (0..150).find(|&x| cells[x..x + 10].concat() == "needs root").unwrap();
+    assert_eq!(buffer[(u16::try_from(x).unwrap(), y)].fg, theme.warn.fg.unwrap(), "in the warning colour");
+
+    rapl.needs_root = false;
+    rapl.watts = Some(12.5);
+    let screen = text(&screen_of(Some(rapl)));
+    assert!(screen.contains("n/a (no sensors) · power 12.50 W RAPL package-0 (CPU package only)"), "{screen}");
+
+    let screen = text(&screen_of(None));
+    assert!(screen.contains(" · power n/a (no power monitor, RAPL counter or PMIC here)"), "{screen}");
+}
+
 /// States with nothing or little in them: no models, models loading, models ready without any
 /// inference, inferences without op timings (`--no-op-profile`), no system samples.
 fn sparse_states() -> Vec<(&'static str, MonitorState)> {
@@ -335,7 +370,11 @@ fn empty_data_does_not_panic_in_any_view() {
             for (w, h) in [(80, 24), (160, 48), (20, 5)] {
                 let ui = UiState { view, ..UiState::default() };
                 let screen = text(&draw(&state, &ui, &Theme::default(), w, h));
-                assert!(!screen.contains("NaN") && !screen.contains("inf "), "{what} {view:?} {w}x{h}:\n{screen}");
+                // An infinite float prints as a word of its own, `inf` (a title such as `mJ/inf`
+                // is no number).
+                let infinite = |word: &str| word.trim_start_matches(['+', '-']) == "inf";
+                let mut words = screen.split(|c: char| c.is_whitespace() || c == '│' || c == '"');
+                assert!(!screen.contains("NaN") && !words.any(infinite), "{what} {view:?} {w}x{h}:\n{screen}");
             }
         }
     }

@@ -1,7 +1,8 @@
 //! The system sampler: one [`SystemSample`] per call, from sysfs (temperatures, cpufreq,
 //! Raspberry Pi throttle flags, the kernel's throttle sources: x86 counters, cooling devices,
-//! trip points) and `proc` (contention, see [`crate::core::contention`]) under an injected
-//! root, and from `sysinfo` (CPU usage, memory, load, this process).
+//! trip points; power, see [`crate::core::power`]) and `proc` (contention, see
+//! [`crate::core::contention`]) under an injected root, and from `sysinfo` (CPU usage, memory,
+//! load, this process).
 //!
 //! Sysfs is read on a thread of its own, awaited at most [`SENSOR_DEADLINE`] per sample: a
 //! read stuck in the kernel leaves that sample without sensor values instead of stopping the
@@ -12,6 +13,7 @@
 //! soon as any hwmon sensor exists.
 
 mod kernel_watch;
+mod power_watch;
 mod throttle_watch;
 mod worker;
 
@@ -22,12 +24,14 @@ use serde::Serialize;
 use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use crate::core::contention::{Contention, ContentionWatch};
+use crate::core::power::PowerReading;
 use crate::core::sysfs;
 pub use crate::core::sysfs::{CpuFreqPolicy, TempReading, ThrottleBits, ThrottleReport, ThrottleSource, ThrottleState};
 use crate::core::throttle::kernel::freq_capped;
 pub use crate::core::throttle::kernel::KernelThrottle;
 use crate::core::throttle::verdict::ThrottleVerdict;
 use kernel_watch::KernelWatch;
+use power_watch::PowerWatch;
 use throttle_watch::{ThrottleWatch, COMMAND_TIMEOUT};
 use worker::TimedWorker;
 
@@ -81,6 +85,9 @@ pub struct SystemSample {
     /// without `proc/stat` under the root. Boxed because every event takes the room of the
     /// largest in the engine's channel, and inferences, by far the most frequent, are small.
     pub contention: Option<Box<Contention>>,
+    /// The machine's power and the interval's mean; `None` where no source exists. Boxed for
+    /// the same reason.
+    pub power: Option<Box<PowerReading>>,
 }
 
 impl SystemSample {
@@ -140,6 +147,9 @@ pub struct SamplerConfig {
     /// The shortest time between two reads of the throttle flags: the firmware refreshes them
     /// every 2 s, and each read of the sysfs file logs a kernel warning.
     pub throttle_interval: Duration,
+    /// The command printing the Raspberry Pi 5 PMIC's rails, tried when no power monitor or
+    /// RAPL counter exists; `None` never runs one. It is given up after one failure.
+    pub power_command: Option<Vec<String>>,
     /// Whether to read CPU usage, memory, load and this process through `sysinfo`. Those
     /// describe the running machine, not `root`, so fixture tests turn them off.
     pub system_stats: bool,
@@ -151,18 +161,22 @@ impl Default for SamplerConfig {
             root: PathBuf::from("/"),
             throttle_command: Some(vec!["vcgencmd".into(), "get_throttled".into()]),
             throttle_interval: Duration::from_secs(2),
+            power_command: Some(vec!["vcgencmd".into(), "pmic_read_adc".into()]),
             system_stats: true,
         }
     }
 }
 
-/// The longest a sample waits for its sensor files (2 s): twice the timeout of the throttle
-/// command, which a sample may run, and far above the milliseconds a healthy read takes.
+/// The longest a sample waits for its sensor files (2 s): the timeouts of the two commands a
+/// sample may run (throttle flags, PMIC), and far above the milliseconds a healthy read takes.
+/// Both are run only on a Raspberry Pi lacking the files, and a hung one is given up.
 pub const SENSOR_DEADLINE: Duration = COMMAND_TIMEOUT.saturating_mul(2);
 
 /// Samples the system. Synchronous: each [`sample`](Self::sample) reads a few dozen small files
-/// (four throttle counters more per CPU on x86, and at most every `throttle_interval` the
-/// firmware's throttle flags), waiting for them at most [`SENSOR_DEADLINE`].
+/// (four throttle counters more per CPU on x86, two per power rail or one per energy counter,
+/// and at most every `throttle_interval` the firmware's throttle flags; on a Raspberry Pi 5
+/// without a power monitor, the PMIC command once a second), waiting for them at most
+/// [`SENSOR_DEADLINE`].
 pub struct Sampler {
     started: Instant,
     host: Option<HostStats>,
@@ -197,6 +211,7 @@ impl Sampler {
             sample.throttle = readings.throttle;
             sample.kernel_throttle = Box::new(readings.kernel_throttle);
             sample.contention = readings.contention.map(Box::new);
+            sample.power = readings.power.map(Box::new);
         }
         if let Some(host) = &mut self.host {
             host.fill(&mut sample);
@@ -212,16 +227,20 @@ struct SensorReadings {
     throttle: ThrottleState,
     kernel_throttle: KernelThrottle,
     contention: Option<Contention>,
+    power: Option<PowerReading>,
 }
 
-/// The sensor thread's work for a sample at a given time. The throttle flags' file is looked
-/// for at the first request, on that thread, since the search reads folders under the root.
+/// The sensor thread's work for a sample at a given time. The throttle flags' file and the
+/// power sources are looked for at the first request, on that thread, since the search reads
+/// folders under the root.
 fn sensor_reader(config: SamplerConfig) -> impl FnMut(Instant) -> SensorReadings + Send + 'static {
     let mut throttle: Option<ThrottleWatch> = None;
     let mut contention = ContentionWatch::default();
     let mut kernel = KernelWatch::default();
+    let mut power: Option<PowerWatch> = None;
     move |now| {
         let throttle = throttle.get_or_insert_with(|| ThrottleWatch::new(&config));
+        let power = power.get_or_insert_with(|| PowerWatch::new(&config));
         let cpufreq = sysfs::read_policies(&config.root);
         SensorReadings {
             kernel_throttle: kernel.next(&config.root, &cpufreq),
@@ -229,6 +248,7 @@ fn sensor_reader(config: SamplerConfig) -> impl FnMut(Instant) -> SensorReadings
             temps: sysfs::read_temperatures(&config.root),
             throttle: throttle.state_at(&config, now),
             contention: contention.next(&config.root),
+            power: power.next(now),
         }
     }
 }

@@ -262,13 +262,15 @@ fn spawn_sampler(plan: &Plan, every: Duration, link: SamplerLink) -> std::io::Re
         None => None,
     };
     let config = match &replay {
-        // The episode is the board: no command asks the real one, and the firmware's flags are
-        // read as often in episode time as on the board.
+        // The episode is the board: no command asks the real one (neither for throttle flags
+        // nor for the PMIC's rails), and the firmware's flags are read as often in episode time
+        // as on the board.
         Some(r) => {
             let board = SamplerConfig::default();
             SamplerConfig {
                 root: r.root().to_path_buf(),
                 throttle_command: None,
+                power_command: None,
                 throttle_interval: board.throttle_interval.div_f64(plan.replay_speed.max(f64::MIN_POSITIVE)),
                 ..board
             }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::core::contention::ContentionSummary;
+use crate::core::energy::EnergyTotals;
 use crate::core::event::{Event, Inference, ModelId, ModelInfo};
 use crate::core::optree::OpTree;
 use crate::core::profiler::NodeId;
@@ -60,6 +61,8 @@ pub struct ModelState {
     /// When the latest inference ended (ns since engine start).
     pub last_at_ns: Option<u64>,
     pub throttle: ThrottleStats,
+    /// Energy charged to the inferences in `latency` (see [`crate::core::energy`]).
+    pub energy: EnergyTotals,
 }
 
 impl ModelState {
@@ -76,6 +79,7 @@ impl ModelState {
             profiled_wall_ns: 0,
             last_at_ns: None,
             throttle: ThrottleStats::default(),
+            energy: EnergyTotals::default(),
         }
     }
 }
@@ -188,6 +192,12 @@ impl MonitorState {
             }
             Event::Inference(inference) => self.apply_inference(&inference),
             Event::System(sample) => {
+                // The sample closes the interval of the inferences since the one before.
+                let power =
+                    sample.power.as_deref().and_then(|p| Some((Arc::from(p.source.as_str()), p.attributable_watts()?)));
+                for m in &mut self.models {
+                    m.energy.close(power.as_ref().map(|(source, watts)| (source, *watts)));
+                }
                 self.machine = MachineTag::from_sample(&sample);
                 if self.machine.throttled == Some(true) {
                     self.first_throttled_ms.get_or_insert(sample.at_ms);
@@ -226,6 +236,7 @@ impl MonitorState {
             } else {
                 m.latency.record(ms);
                 m.throttle.record(ms, &self.machine);
+                m.energy.ran(inf.wall_ns);
                 if let Some(usage) = inf.usage {
                     m.usage.add(usage);
                 }
@@ -242,6 +253,7 @@ impl MonitorState {
             m.profiled = 0;
             m.profiled_wall_ns = 0;
             m.throttle = ThrottleStats::default();
+            m.energy = EnergyTotals::default();
         }
         self.tree.reset_totals();
         self.timeline.reset();

@@ -44,6 +44,13 @@ pub struct ModelSummary<'a> {
     pub faults_per_inference: Option<f64>,
     /// Context switches per warm inference.
     pub context_switches_per_inference: Option<f64>,
+    /// Energy per warm inference, in mJ (see [`crate::core::energy`]); `None` without a power
+    /// source or before a measured interval.
+    pub energy_mj_per_inference: Option<f64>,
+    /// The same per billion MACs.
+    pub energy_mj_per_gmac: Option<f64>,
+    /// Where the energy figures come from (`ina3221/VDD_IN`, `RAPL package-0`).
+    pub power_source: Option<&'a str>,
 }
 
 impl<'a> ModelSummary<'a> {
@@ -59,6 +66,7 @@ impl<'a> ModelSummary<'a> {
         let measured = model.scope.is_some() && model.profiled > 0;
         let shares = shares(&profile);
         let conv = Category::ALL.iter().position(|c| *c == Category::Conv2d);
+        let energy = model.energy.per_inference_mj();
         Self {
             id,
             model,
@@ -77,6 +85,9 @@ impl<'a> ModelSummary<'a> {
             switch_cost_ms: model.cold.summary().zip(latency).map(|(cold, warm)| cold.p50_ms - warm.p50_ms),
             faults_per_inference: model.usage.faults_per_inference(),
             context_switches_per_inference: model.usage.switches_per_inference(),
+            energy_mj_per_inference: energy,
+            energy_mj_per_gmac: energy.zip(work).map(|(mj, macs)| mj / (macs / 1e9)),
+            power_source: energy.and(model.energy.source.as_deref()),
             profile,
         }
     }

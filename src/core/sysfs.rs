@@ -1,9 +1,12 @@
-//! Pure readers of Linux sysfs (thermal zones and their trip points, cooling devices, hwmon,
-//! cpufreq, x86 thermal throttle counters, Raspberry Pi throttle flags), all taking the
-//! filesystem root as an argument: `/` on a board, a recorded tree in tests.
+//! Pure readers of Linux sysfs (thermal zones and their trip points, cooling devices, hwmon
+//! temperatures and power monitors, RAPL energy counters, cpufreq, x86 thermal throttle
+//! counters, Raspberry Pi throttle flags), all taking the filesystem root as an argument: `/` on
+//! a board, a recorded tree in tests.
 //!
 //! Nothing here fails: a missing, unreadable or malformed file reads as `None` (or is left out
-//! of a list), because a VM without sensors is a normal place to run.
+//! of a list), because a VM without sensors is a normal place to run. The one exception is a
+//! file that exists but that only root may read (RAPL's `energy_uj`): [`read_access`] tells it
+//! apart, so that "needs root" never shows as 0 or as "no such sensor".
 //!
 //! Nothing here waits or grows without bound either, whatever the root holds: only regular
 //! files are read (a FIFO would block, a link to `/dev/zero` never ends), each up to
@@ -11,6 +14,8 @@
 
 pub mod cooling;
 pub mod cpufreq;
+pub mod power_monitor;
+pub mod rapl;
 pub mod thermal;
 pub mod thermal_throttle;
 pub mod throttle;
@@ -18,13 +23,15 @@ pub mod trips;
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::Read;
+use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub use cooling::{read_cooling_devices, CoolingDevice, CoolingKind};
 pub use cpufreq::{read_policies, CpuFreqPolicy};
+pub use power_monitor::{find_power_rails, RailFiles};
+pub use rapl::{find_rapl_zones, RaplZone};
 pub use thermal::{read_temperatures, TempReading};
 pub use thermal_throttle::{read_throttle_counters, CpuThrottleCounters};
 pub use throttle::{ThrottleBits, ThrottleReport, ThrottleSource, ThrottleState};
@@ -42,8 +49,61 @@ pub const MAX_DIR_ENTRIES: usize = 4096;
 /// The file's contents without surrounding whitespace; `None` when it cannot be read, is
 /// empty, is not a regular file, or is longer than [`MAX_FILE_BYTES`].
 pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
+    read_bounded(open_regular(path).ok()?)
+}
+
+/// What reading a file found, for the files where "exists, but only root may read it" must not
+/// look like "absent".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Access<T> {
+    Read(T),
+    /// The file is there and opening it was refused (`EACCES`, `EPERM`).
+    Denied,
+    /// Missing, not a regular file, empty, too long or malformed.
+    Missing,
+}
+
+impl<T> Access<T> {
+    /// The value, when read.
+    pub fn value(self) -> Option<T> {
+        match self {
+            Self::Read(value) => Some(value),
+            Self::Denied | Self::Missing => None,
+        }
+    }
+
+    /// `f` applied to a read value; a value `f` rejects is missing.
+    pub fn and_then<U>(self, f: impl FnOnce(T) -> Option<U>) -> Access<U> {
+        match self {
+            Self::Read(value) => f(value).map_or(Access::Missing, Access::Read),
+            Self::Denied => Access::Denied,
+            Self::Missing => Access::Missing,
+        }
+    }
+}
+
+/// [`read_trimmed`] that tells a refused file from a missing one.
+pub(crate) fn read_access(path: &Path) -> Access<String> {
+    match open_regular(path) {
+        Ok(file) => read_bounded(file).map_or(Access::Missing, Access::Read),
+        Err(err) => access_error(&err),
+    }
+}
+
+/// How a failed open reads: refused, or as good as missing.
+fn access_error<T>(err: &io::Error) -> Access<T> {
+    // EACCES and EPERM both map to `PermissionDenied`.
+    if err.kind() == io::ErrorKind::PermissionDenied {
+        Access::Denied
+    } else {
+        Access::Missing
+    }
+}
+
+/// The trimmed contents of an opened file, if at most [`MAX_FILE_BYTES`], UTF-8 and not empty.
+fn read_bounded(file: File) -> Option<String> {
     let mut bytes = Vec::new();
-    open_regular(path)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return None;
     }
@@ -58,25 +118,30 @@ pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
 /// as a shorter one; `None` when the file cannot be read or holds no complete line.
 pub(crate) fn read_head_lines(path: &Path, limit: u64) -> Option<String> {
     let mut bytes = Vec::new();
-    open_regular(path)?.take(limit).read_to_end(&mut bytes).ok()?;
+    open_regular(path).ok()?.take(limit).read_to_end(&mut bytes).ok()?;
     let end = if bytes.len() as u64 == limit { bytes.iter().rposition(|&b| b == b'\n')? + 1 } else { bytes.len() };
     bytes.truncate(end);
     let text = String::from_utf8(bytes).ok()?;
     (!text.trim().is_empty()).then_some(text)
 }
 
-/// The file opened for reading, if it is a regular file.
-fn open_regular(path: &Path) -> Option<File> {
+/// The file opened for reading, if it is a regular file (anything else is `NotFound`).
+fn open_regular(path: &Path) -> io::Result<File> {
+    let not_regular = || io::Error::from(io::ErrorKind::NotFound);
     // Checked before opening: opening a device can act (a watchdog starts counting, a tape
     // rewinds), and opening a FIFO waits for a writer.
-    if !fs::metadata(path).ok()?.is_file() {
-        return None;
+    if !fs::metadata(path)?.is_file() {
+        return Err(not_regular());
     }
     // Checked again on the opened file, in case the path changed in between; the flags keep
     // such an open from waiting or from adopting a terminal. On regular files (all of sysfs)
     // they change nothing.
-    let file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path).ok()?;
-    file.metadata().ok()?.is_file().then_some(file)
+    let file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    if file.metadata()?.is_file() {
+        Ok(file)
+    } else {
+        Err(not_regular())
+    }
 }
 
 /// The file parsed as one value; `None` when missing or malformed.
@@ -133,6 +198,29 @@ mod tests {
             unique_names(["acpitz", "acpitz", "iwlwifi_1", "acpitz"]),
             ["acpitz", "acpitz#2", "iwlwifi_1", "acpitz#3"]
         );
+    }
+
+    /// The error kinds of a refused open read as "denied", every other failure as missing:
+    /// what tells "needs root" from "no such counter" (the chmod test of `tests/power.rs`
+    /// exercises the same path on a real file where the test can drop root's override).
+    #[test]
+    fn a_refused_open_is_denied_and_other_failures_are_missing() {
+        let denied = |errno| access_error::<()>(&io::Error::from_raw_os_error(errno));
+        assert_eq!(denied(libc::EACCES), Access::Denied);
+        assert_eq!(denied(libc::EPERM), Access::Denied);
+        assert_eq!(denied(libc::ENOENT), Access::Missing);
+        assert_eq!(denied(libc::EIO), Access::Missing);
+        assert_eq!(denied(libc::ENODATA), Access::Missing, "a disabled hwmon channel");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("energy_uj");
+        assert_eq!(read_access(&path), Access::Missing);
+        assert_eq!(read_access(dir.path()), Access::Missing, "a folder");
+        fs::write(&path, "123456\n").unwrap();
+        assert_eq!(read_access(&path), Access::Read("123456".into()));
+        assert_eq!(read_access(&path).and_then(|t| t.parse::<u64>().ok()), Access::Read(123_456));
+        fs::write(&path, "lots\n").unwrap();
+        assert_eq!(read_access(&path).and_then(|t| t.parse::<u64>().ok()), Access::Missing);
     }
 
     #[test]

@@ -87,6 +87,16 @@ pub struct ModelRecord<'a> {
     /// Minor page faults per warm inference (the process's, all threads).
     pub minor_faults_per_inference: Option<f64>,
     pub context_switches_per_inference: Option<f64>,
+    /// Energy per warm inference in mJ: each inference's wall time times the mean power of the
+    /// sample interval it ran in, averaged (see `core::energy`); empty without a power source.
+    pub energy_mj_per_inference: Option<f64>,
+    /// `energy_mj_per_inference` per billion MACs.
+    pub energy_mj_per_gmac: Option<f64>,
+    /// Inferences behind the energy figures (those of intervals with a power reading).
+    pub energy_iterations: u64,
+    /// What the watts came from (`ina3221/VDD_IN`, `RAPL package-0`, `PMIC rails`); empty when
+    /// there is no energy figure.
+    pub power_source: Option<&'a str>,
 }
 
 /// One row of `ops.csv`: an op under one parent op, per inference.
@@ -186,6 +196,10 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>) -> ModelRecord
         switch_cost_ms: sum.switch_cost_ms,
         minor_faults_per_inference: sum.faults_per_inference,
         context_switches_per_inference: sum.context_switches_per_inference,
+        energy_mj_per_inference: sum.energy_mj_per_inference,
+        energy_mj_per_gmac: sum.energy_mj_per_gmac,
+        energy_iterations: m.energy.inferences,
+        power_source: sum.power_source,
     }
 }
 

@@ -24,9 +24,18 @@
 //! | `cores`, `cpu_busy_pct`, `steal_pct`, `other_cpu_cores` | `proc_stat` | since the sample before: cores online, % of all cores' time busy and stolen, CPU of everything but infertop in cores |
 //! | `contended` | `proc_stat` | 0/1: other work competed for the cores (see `core::contention`) |
 //! | `process_cpu_cores`, `process_threads` | `proc_self` | infertop over the same interval: CPU in cores, threads |
+//! | `power_w` | the power source (`ina3221/VDD_IN`, `RAPL package-0`, `PMIC rails`) | watts now: a monitor's latest reading; for RAPL counters the mean since the sample before |
+//! | `power_interval_w` | the power source | mean watts since the sample before, what energy per inference is charged with (none at the first sample) |
+//! | `power_needs_root` | the power source | 0/1: the source exists but only root may read it (RAPL's `energy_uj` since Linux 5.10); then there is no `power_w` |
+//! | `rail_power_w` | rail (`ina3221/VDD_CPU_GPU_CV`, `pmic/VDD_CORE`) | every monitored rail's watts, the source's and the others |
+//! | `energy_uj` | RAPL zone (`package-0`, `package-0/core`, `psys`) | the counter as read (µJ, wrapping at the zone's `max_energy_range_uj`), where readable |
+//!
+//! A machine without a power source has no power rows at all.
 //!
 //! `source` is never empty, so that a pivot on (metric, source) keeps every metric (pandas
 //! drops empty keys).
+
+mod power;
 
 use serde::Serialize;
 
@@ -135,6 +144,9 @@ fn sample_rows(s: &SystemSample) -> Vec<Cell> {
         put("contended", "proc_stat".into(), c.verdict().map(flag));
         put("process_cpu_cores", "proc_self".into(), c.own_cores);
         put("process_threads", "proc_self".into(), c.own_threads.map(f64::from));
+    }
+    if let Some(p) = s.power.as_deref() {
+        power::power_rows(p, &mut rows);
     }
     rows
 }
@@ -252,6 +264,31 @@ mod tests {
         assert_eq!(v("machine_throttled", "machine"), Some(1.0));
         assert_eq!(v("machine_throttled_during_run", "machine"), Some(1.0));
         assert_eq!(v("machine_throttled_since_boot", "machine"), Some(1.0));
+    }
+
+    #[test]
+    fn power_gets_rows_and_a_refused_counter_is_no_zero() {
+        use crate::core::power::{EnergyCounter, PowerReading, PowerScope, RailPower};
+        let mut rapl = PowerReading::new("RAPL package-0".into(), PowerScope::CpuPackage);
+        rapl.needs_root = true;
+        rapl.counters = vec![EnergyCounter { name: "package-0".into(), energy_uj: None, needs_root: true }];
+        let rows = sample_rows(&SystemSample { power: Some(Box::new(rapl)), ..SystemSample::default() });
+        let v = |metric, source| value(&rows, metric, source);
+        assert_eq!(v("power_needs_root", "RAPL package-0"), Some(1.0));
+        assert_eq!((v("power_w", "RAPL package-0"), v("energy_uj", "package-0")), (None, None));
+
+        let mut jetson = PowerReading::new("ina3221/VDD_IN".into(), PowerScope::BoardInput);
+        jetson.watts = Some(6.5);
+        jetson.interval_watts = Some(6.25);
+        let monitored =
+            |name: &str, watts| RailPower { name: name.into(), volts: None, amps: None, watts: Some(watts) };
+        jetson.rails = vec![monitored("ina3221/VDD_IN", 6.5), monitored("ina3221/VDD_SOC", 1.25)];
+        let rows = sample_rows(&SystemSample { power: Some(Box::new(jetson)), ..SystemSample::default() });
+        let v = |metric, source| value(&rows, metric, source);
+        assert_eq!(v("power_w", "ina3221/VDD_IN"), Some(6.5));
+        assert_eq!(v("power_interval_w", "ina3221/VDD_IN"), Some(6.25));
+        assert_eq!(v("power_needs_root", "ina3221/VDD_IN"), Some(0.0));
+        assert_eq!(v("rail_power_w", "ina3221/VDD_SOC"), Some(1.25));
     }
 
     #[test]

@@ -115,8 +115,10 @@ pub fn text_line(summary: &ModelSummary, peak_gmacs: Option<f64>, elapsed: Durat
             let ci = s.p50_ci_ms.map_or_else(String::new, |(lo, hi)| format!(" [{lo:.2}-{hi:.2}]"));
             let faults = summary.faults_per_inference.map_or_else(String::new, |f| format!("  {f:.0} flt/inf"));
             let cold = summary.switch_cost_ms.map_or_else(String::new, |c| format!("  cold {c:+.2} ms"));
+            let energy =
+                summary.energy_mj_per_inference.map_or_else(String::new, |mj| format!("  {} mJ/inf", figure(mj)));
             format!(
-                "{head} n={:<6} prof={:<4} p50 {:>8.2} ms{ci}  p90 {}  p99 {}  {:>7.1} inf/s{faults}{cold}{work}",
+                "{head} n={:<6} prof={:<4} p50 {:>8.2} ms{ci}  p90 {}  p99 {}  {:>7.1} inf/s{faults}{cold}{energy}{work}",
                 s.count,
                 model.profiled,
                 s.p50_ms,
@@ -150,13 +152,39 @@ pub(super) fn json_line(summary: &ModelSummary, elapsed: Duration) -> serde_json
         "macs": summary.macs,
         "gmacs_per_s": summary.gmacs_per_s,
         "peak_share": summary.peak_share,
+        "energy_mj_per_inference": summary.energy_mj_per_inference,
+        "energy_mj_per_gmac": summary.energy_mj_per_gmac,
+        "power_source": summary.power_source,
     })
 }
 
-/// `[  12.0s] system  clock 1500 MHz (max 1500, measured 1498)  temp 61.2°C cpu-thermal  throttle now no,
-/// this run no, since boot yes (firmware now none, this run none)  ...  contention: other 0.80 cores, steal
-/// 3.0%, load 2.10/2` (or `contention: none`). Sensors a machine lacks read "n/a"; throttling no source can
-/// tell about reads "unknown".
+/// A positive figure with three significant digits or more (`0.0421`, `4.21`, `42.1`, `421`).
+fn figure(v: f64) -> String {
+    match v.abs() {
+        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 10.0 => format!("{v:.1}"),
+        a if a >= 1.0 => format!("{v:.2}"),
+        _ => format!("{v:.3}"),
+    }
+}
+
+/// `6.41 W ina3221/VDD_IN`, `needs root (RAPL package-0)`, or `n/a`.
+fn power_text(sample: &SystemSample) -> String {
+    match sample.power.as_deref() {
+        None => "n/a".into(),
+        Some(p) if p.needs_root => format!("needs root ({})", p.source),
+        Some(p) => match p.watts {
+            Some(w) => format!("{w:.2} W {}", p.source),
+            None => format!("n/a ({})", p.source),
+        },
+    }
+}
+
+/// `[  12.0s] system  clock 1500 MHz (max 1500, measured 1498)  temp 61.2°C cpu-thermal  power 6.41 W
+/// ina3221/VDD_IN  throttle now no, this run no, since boot yes (firmware now none, this run none)  ...
+/// contention: other 0.80 cores, steal 3.0%, load 2.10/2` (or `contention: none`). Sensors a machine lacks
+/// read "n/a", a power source only root may read "needs root"; throttling no source can tell about reads
+/// "unknown".
 #[must_use]
 pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
     let mhz = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}"));
@@ -169,11 +197,12 @@ pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
     let rss = sample.process_rss_bytes.map_or_else(|| "n/a".to_string(), |b| format!("{:.0} MiB", b as f64 / MIB));
     let cpu = sample.process_cpu_pct.map_or_else(|| "n/a".to_string(), |p| format!("{p:.0}%"));
     format!(
-        "[{:>7.1}s] system  clock {} MHz (max {}, measured {})  temp {temp}  throttle {throttle}  mem {mem}  rss {rss}  cpu {cpu}  contention: {}",
+        "[{:>7.1}s] system  clock {} MHz (max {}, measured {})  temp {temp}  power {}  throttle {throttle}  mem {mem}  rss {rss}  cpu {cpu}  contention: {}",
         elapsed.as_secs_f64(),
         mhz(sample.max_cur_mhz()),
         mhz(sample.max_policy_mhz()),
         mhz(sample.measured_mhz),
+        power_text(sample),
         contention::describe(sample.contention.as_deref()),
     )
 }
@@ -202,3 +231,30 @@ fn throttle_text(sample: &SystemSample) -> String {
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 const MIB: f64 = 1024.0 * 1024.0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::power::{PowerReading, PowerScope};
+
+    fn with_power(power: Option<PowerReading>) -> String {
+        system_line(&SystemSample { power: power.map(Box::new), ..SystemSample::default() }, Duration::ZERO)
+    }
+
+    #[test]
+    fn power_reads_as_watts_needs_root_or_n_a_never_zero() {
+        let mut jetson = PowerReading::new("ina3221/VDD_IN".into(), PowerScope::BoardInput);
+        jetson.watts = Some(6.238_848);
+        assert!(with_power(Some(jetson)).contains("  power 6.24 W ina3221/VDD_IN  "));
+        let mut rapl = PowerReading::new("RAPL package-0".into(), PowerScope::CpuPackage);
+        assert!(with_power(Some(rapl.clone())).contains("  power n/a (RAPL package-0)  "), "one reading so far");
+        rapl.needs_root = true;
+        assert!(with_power(Some(rapl)).contains("  power needs root (RAPL package-0)  "));
+        assert!(with_power(None).contains("  power n/a  "));
+    }
+
+    #[test]
+    fn figures_keep_three_digits() {
+        assert_eq!([figure(0.042_13), figure(4.213), figure(42.13), figure(421.3)], ["0.042", "4.21", "42.1", "421"]);
+    }
+}

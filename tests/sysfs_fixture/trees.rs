@@ -17,6 +17,7 @@ pub fn offline(root: &Path) -> Sampler {
     Sampler::new(SamplerConfig {
         root: root.to_owned(),
         throttle_command: None,
+        power_command: None,
         system_stats: false,
         ..SamplerConfig::default()
     })

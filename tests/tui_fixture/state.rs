@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use infertop::core::contention::{Contention, Reasons};
 use infertop::core::event::{Event, Inference, ModelInfo};
+use infertop::core::power::{PowerReading, PowerScope, RailPower};
 use infertop::core::profiler::{NodeId, NodeInfo, NodeKind, NodeTiming};
 use infertop::core::rusage::Usage;
 use infertop::core::sampler::{
@@ -252,7 +253,26 @@ fn sample(round: u64) -> SystemSample {
             load_1m: Some(3.9),
             reasons: Reasons::default(),
         })),
+        power: Some(Box::new(power(round))),
     }
+}
+
+/// A Jetson-like INA3221: the input rail at 6.0 to 6.6 W, up a little while capped (the fan at
+/// full speed), and two inner rails.
+fn power(round: u64) -> PowerReading {
+    let watts = |round: u64| 6.0 + (round % 7) as f64 * 0.1 + if round >= 20 { 0.4 } else { 0.0 };
+    let rail = |name: &str, watts| RailPower {
+        name: name.into(),
+        volts: Some(5.0),
+        amps: Some(watts / 5.0),
+        watts: Some(watts),
+    };
+    let mut reading = PowerReading::new("ina3221/VDD_IN".into(), PowerScope::BoardInput);
+    reading.watts = Some(watts(round));
+    reading.interval_watts = (round > 0).then(|| f64::midpoint(watts(round - 1), watts(round)));
+    reading.rails =
+        vec![rail("ina3221/VDD_IN", watts(round)), rail("ina3221/VDD_CPU_GPU_CV", 2.5), rail("ina3221/VDD_SOC", 1.5)];
+    reading
 }
 
 /// Model names of a fixture with `running` measured models (at most ten), one failed model and

@@ -89,8 +89,9 @@ pub(super) const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Runs `command` and returns its standard output, or `None` when it cannot start, fails,
 /// prints more than [`sysfs::MAX_FILE_BYTES`] or takes longer than [`COMMAND_TIMEOUT`] (a busy
-/// firmware mailbox must not stall sampling); then it is killed and reaped.
-fn run_command(command: &[String]) -> Option<String> {
+/// firmware mailbox must not stall sampling); then it is killed and reaped. The PMIC command
+/// runs through it too.
+pub(super) fn run_command(command: &[String]) -> Option<String> {
     let (program, args) = command.split_first()?;
     let mut child = Command::new(program)
         .args(args)

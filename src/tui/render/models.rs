@@ -1,5 +1,6 @@
 //! The models view: one row per model with latency, throughput and what a MAC costs, the share
-//! of time outside convolutions, the throttle penalty and a latency sparkline.
+//! of time outside convolutions, the throttle penalty, energy per inference (on wide screens)
+//! and a latency sparkline.
 
 use ratatui::layout::Rect;
 use ratatui::text::Span;
@@ -42,6 +43,7 @@ fn columns(ctx: &Ctx) -> Vec<Column> {
         Column::right("n", 6, 2),
         Column::right("faults", 6, 4),
         Column::right("cold+", 6, 4),
+        Column::right("mJ/inf", 6, 5),
         Column::left("latency", 8, 2).growing(),
     ];
     if let Some(i) = sorted_column(ctx.ui.sort) {
@@ -119,6 +121,7 @@ fn line(
         Span::raw(s.count.to_string()),
         Span::raw(num(row.faults_per_inference, 0)),
         Span::raw(row.switch_cost_ms.map_or_else(|| NONE.into(), |c| format!("{c:+.2}"))),
+        Span::raw(ms_opt(row.energy_mj_per_inference)),
         Span::styled(spark(&recent, spark_width), theme.sparkline),
     ];
     columns::row(cols, shown, &cells)

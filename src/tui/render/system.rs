@@ -1,10 +1,11 @@
-//! The system view: clock (reported, measured, capped or not), temperature, the throttle
-//! verdict and each source behind it (`system/throttle.rs`), memory, infertop's own footprint and
-//! contention for the cores, then the history (`system/history.rs`): temperature, clock and the
-//! selected model's latency on one time axis, throttled samples shaded, and latency against
-//! clock and temperature.
+//! The system view: clock (reported, measured, capped or not), temperature and power
+//! (`system/power.rs`), the throttle verdict and each source behind it (`system/throttle.rs`),
+//! memory, infertop's own footprint and contention for the cores, then the history
+//! (`system/history.rs`): temperature, clock and the selected model's latency on one time axis,
+//! throttled samples shaded, and latency against clock and temperature.
 
 mod history;
+mod power;
 mod throttle;
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -74,7 +75,7 @@ fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<Line<'static>> {
     );
     let mut lines = vec![
         Line::from([vec![label("clock"), Span::raw(clock)], throttle::cap(ctx, s)].concat()),
-        Line::from(vec![label("temp"), Span::raw(temp)]),
+        Line::from([vec![label("temp"), Span::raw(temp)], power::spans(ctx, s)].concat()),
     ];
     lines.extend(throttle::lines(ctx, s));
     lines.extend([
