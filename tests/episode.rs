@@ -19,9 +19,9 @@ fn episode_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/episodes").join(name)
 }
 
-/// `rpi4-hot-throttle` as recorded: 62 °C at 0 s, 74 °C at 10 s, 80.5 °C with the firmware's
-/// "capped" and "throttled" flags and 1000 MHz at 20 s, 71 °C with the flags cleared (since boot
-/// kept) and 1800 MHz at 40 s.
+/// `rpi4-hot-throttle` as recorded: 62 °C and 4 W at 0 s, 74 °C at 10 s, 80.5 °C with the
+/// firmware's "capped" and "throttled" flags, 1000 MHz and 6 W at 20 s, 71 °C with the flags
+/// cleared (since boot kept), 1800 MHz and 5 W at 40 s.
 #[test]
 fn a_throttling_episode_gives_the_figures_computed_by_hand() {
     let episode = Episode::load(&episode_dir("rpi4-hot-throttle")).unwrap().expect("an episode");
@@ -78,6 +78,17 @@ fn a_throttling_episode_gives_the_figures_computed_by_hand() {
     let full = throttle.full_clock_ms().unwrap();
     let by_hand = (60.0 * 11.0 + 40.0 * 16.0 * 1000.0 / 1800.0) / 100.0;
     assert!((full - by_hand).abs() < 1e-9, "full-clock mean {full}, by hand {by_hand}");
+    // Energy, by hand. The INA219 reads P = 4 W before 20 s, 6 W to 40 s, 5 W after. The sample
+    // at second k+1 charges the two inferences of second k the mean of P(k) and P(k+1) times
+    // their wall time (22 ms cool, 32 ms throttled); the last second's stay uncharged:
+    //   k = 0..18: 19 × 4 W × 22 ms = 1672 mJ     k = 19: 5 W × 22 ms = 110 mJ
+    //   k = 20..38: 19 × 6 W × 32 ms = 3648 mJ    k = 39: 5.5 W × 32 ms = 176 mJ
+    //   k = 40..48: 9 × 5 W × 22 ms = 990 mJ      total 6596 mJ over 98 inferences.
+    let energy = &state.models[0].energy;
+    assert_eq!(energy.inferences, 98);
+    assert!((energy.millijoules - 6596.0).abs() < 1e-6, "{} mJ", energy.millijoules);
+    let per_inference = energy.per_inference_mj().unwrap();
+    assert!((per_inference - 6596.0 / 98.0).abs() < 1e-9, "{per_inference} mJ per inference");
 }
 
 fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
