@@ -1,5 +1,5 @@
-//! The System view's history: temperature, the reported and measured clock and the selected
-//! model's latency as line charts on one time axis (seconds since the start, one scale and unit
+//! The System view's history: temperature, the reported and measured clock, power (where the
+//! machine has a source) and the selected model's latency as line charts on one time axis (seconds since the start, one scale and unit
 //! per chart), the samples that found the machine throttled shaded across all of them and
 //! marked on a strip below, and beside them (when wide enough) the same model's latency against
 //! the clock and against the temperature as scatter plots.
@@ -22,6 +22,8 @@ const SCATTER_FROM: u16 = 100;
 
 /// One line chart: a name with its unit and up to two series (the second drawn dimmer).
 struct Track {
+    /// Charts with a lower rank give way first when rows are short.
+    rank: u8,
     name: &'static str,
     unit: &'static str,
     /// (seconds since start, value) per sample.
@@ -74,11 +76,18 @@ fn tracks(ctx: &Ctx, samples: &[&SystemSample]) -> Vec<Track> {
     let offset = samples.len().saturating_sub(latency.len());
     let latency =
         latency.iter().enumerate().filter_map(|(i, ms)| samples.get(i + offset).and_then(|s| point(s, *ms))).collect();
-    vec![
-        Track { name: "temp", unit: "°C", main: temperature, second: Vec::new() },
-        Track { name: "clock", unit: "MHz", main: reported, second: measured },
-        Track { name: "latency", unit: "ms", main: latency, second: Vec::new() },
-    ]
+    let power: Vec<(f64, f64)> =
+        samples.iter().filter_map(|s| point(s, s.power.as_ref().and_then(|p| p.watts))).collect();
+    // A machine without a sensor or a power source gets no empty chart for it (a VM's only
+    // clock is the measured one, which the clock chart draws alone then).
+    let tracks = [
+        Track { rank: 2, name: "temp", unit: "°C", main: temperature, second: Vec::new() },
+        Track { rank: 1, name: "clock", unit: "MHz", main: reported, second: measured },
+        Track { rank: 0, name: "power", unit: "W", main: power, second: Vec::new() },
+    ];
+    let mut tracks: Vec<Track> = tracks.into_iter().filter(|t| !t.main.is_empty() || !t.second.is_empty()).collect();
+    tracks.push(Track { rank: 3, name: "latency", unit: "ms", main: latency, second: Vec::new() });
+    tracks
 }
 
 /// Draws the history into `area` (inside the panel's border).
@@ -106,11 +115,11 @@ fn time_charts(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     // Two rows below the charts: the throttle strip and the time axis.
     let rows_for_charts = area.height.saturating_sub(2);
     let mut tracks = tracks(ctx, &samples);
-    // Two rows at least per chart; the latency and the temperature stay when space is short.
+    // Two rows at least per chart; when space is short power gives way first (its figure stays
+    // on the temperature line above), then the clock, then the temperature; the latency stays.
     while !tracks.is_empty() && rows_for_charts / u16::try_from(tracks.len()).unwrap_or(1) < 2 {
-        // The clock goes first (second of three), then the temperature.
-        let drop = usize::from(tracks.len() == 3);
-        tracks.remove(drop);
+        let lowest = tracks.iter().enumerate().min_by_key(|(_, t)| t.rank).map_or(0, |(i, _)| i);
+        tracks.remove(lowest);
     }
     if tracks.is_empty() || plot_width < 4 {
         ctx.message(frame, area, "too small for the history");
@@ -311,7 +320,8 @@ mod tests {
 
     #[test]
     fn a_flat_track_gets_a_band_not_a_point() {
-        let track = Track { name: "temp", unit: "°C", main: vec![(0.0, 48.7), (1.0, 48.7)], second: Vec::new() };
+        let track =
+            Track { rank: 0, name: "temp", unit: "°C", main: vec![(0.0, 48.7), (1.0, 48.7)], second: Vec::new() };
         let [lo, hi] = track.bounds().unwrap();
         assert!(lo < 48.7 && hi > 48.7 && hi - lo <= 2.0 + 1e-9, "{lo} {hi}");
     }
