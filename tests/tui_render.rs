@@ -506,3 +506,19 @@ fn a_loaded_model_shows_params_and_macs_before_it_is_timed() {
     let screen = text(&draw(&ready, &UiState::default(), &Theme::default(), 120, 20));
     assert!(screen.contains("10 params · 1.00M MACs · no inference timed yet"), "{screen}");
 }
+
+/// Each coloured theme paints its own background over the whole frame, so its contrast does not
+/// depend on the terminal's colours; blank cells included.
+#[test]
+fn coloured_themes_fill_the_frame_with_their_background() {
+    let state = fixture();
+    for name in ["dark", "light"] {
+        let theme = theme::builtin(name).unwrap();
+        let terminal = draw(&state, &ui(View::Models), &theme, 160, 48);
+        let buffer = terminal.backend().buffer();
+        let background = theme.text.bg.unwrap();
+        assert_ne!(background, ratatui::style::Color::Reset, "{name}");
+        assert_eq!(buffer[(80, 40)].bg, background, "{name}: an empty cell inside the table");
+        assert_eq!(buffer[(159, 47)].bg, background, "{name}: the status line's last cell");
+    }
+}

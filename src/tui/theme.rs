@@ -3,6 +3,8 @@
 //! checked completely before the terminal is touched, and every mistake is one line naming the
 //! file, the key, the value and what is valid.
 
+pub mod contrast;
+
 use std::path::Path;
 use std::str::FromStr;
 
