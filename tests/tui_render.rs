@@ -522,3 +522,30 @@ fn coloured_themes_fill_the_frame_with_their_background() {
         assert_eq!(buffer[(159, 47)].bg, background, "{name}: the status line's last cell");
     }
 }
+
+/// Below the smallest usable size the screen holds one line saying so, and nothing else; from
+/// that size on, the views draw.
+#[test]
+fn below_the_minimum_size_one_line_says_the_terminal_is_too_small() {
+    use infertop::tui::render::{MIN_HEIGHT, MIN_WIDTH};
+    let state = fixture();
+    let message = format!("terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT})");
+    for view in View::ALL {
+        let ui = UiState { view, show_help: view == View::Detail, ..ui(view) };
+        for (w, h) in [(MIN_WIDTH - 1, 24), (80, MIN_HEIGHT - 1), (60, 16), (40, 10)] {
+            let terminal = draw(&state, &ui, &Theme::default(), w, h);
+            let screen = text(&terminal);
+            let words: Vec<&str> = screen.split(['"', '\n', ' ']).filter(|s| !s.is_empty()).collect();
+            assert_eq!(words.join(" "), message, "{view:?} {w}x{h}:\n{screen}");
+            assert!(row_of(&terminal, "too small") == h / 2, "centred: {view:?} {w}x{h}\n{screen}");
+        }
+        for (w, h) in [(MIN_WIDTH, MIN_HEIGHT), (80, 24)] {
+            let screen = text(&draw(&state, &ui, &Theme::default(), w, h));
+            assert!(!screen.contains("too small (need"), "{view:?} {w}x{h}:\n{screen}");
+            assert!(screen.contains("Beyond MACs"), "the tabs draw at {w}x{h}:\n{screen}");
+        }
+    }
+    // At the minimum, Detail's lower tables show a header and rows, not an empty frame.
+    let screen = text(&draw(&state, &ui(View::Detail), &Theme::default(), MIN_WIDTH, MIN_HEIGHT));
+    assert!(screen.contains("│aten::_conv_depth") && screen.contains("│layer0.conv"), "{screen}");
+}

@@ -10,7 +10,7 @@ pub mod ops;
 pub mod system;
 pub mod units;
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
@@ -54,11 +54,24 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Draws the whole screen: tabs, the current view, the status line, and help when asked for.
+/// The smallest screen every view still makes sense on. The width holds the tabs, the status
+/// line's short key list and the models table's model, MACs, p50 and a few more columns; the
+/// height gives Detail's lower tables (ops, layers) a header and two rows. Below it the tables
+/// would draw as empty frames, which reads as "no data".
+pub const MIN_WIDTH: u16 = 60;
+/// See [`MIN_WIDTH`].
+pub const MIN_HEIGHT: u16 = 20;
+
+/// Draws the whole screen: tabs, the current view, the status line, and help when asked for;
+/// below the smallest usable size, one line saying so instead.
 pub fn render(frame: &mut Frame, state: &MonitorState, ui: &UiState, theme: &Theme) {
-    let ctx = Ctx::new(state, ui, theme);
     let area = frame.area();
     frame.buffer_mut().set_style(area, theme.text);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area, theme);
+        return;
+    }
+    let ctx = Ctx::new(state, ui, theme);
     let [top, body, bottom] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
     header::tabs(frame, top, &ctx);
@@ -72,4 +85,14 @@ pub fn render(frame: &mut Frame, state: &MonitorState, ui: &UiState, theme: &The
     if ui.show_help {
         help::render(frame, body, &ctx);
     }
+}
+
+/// The one line shown instead of views that do not fit, centred (wrapped where even it does not).
+fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let text = format!("terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT})");
+    let width = u16::try_from(text.chars().count()).unwrap_or(u16::MAX);
+    let rows = width.div_ceil(area.width.max(1));
+    let [row] = Layout::vertical([Constraint::Length(rows)]).flex(Flex::Center).areas(area);
+    let p = Paragraph::new(Line::styled(text, theme.warn)).centered().wrap(Wrap { trim: true });
+    frame.render_widget(p, row);
 }
