@@ -549,3 +549,37 @@ fn below_the_minimum_size_one_line_says_the_terminal_is_too_small() {
     let screen = text(&draw(&state, &ui(View::Detail), &Theme::default(), MIN_WIDTH, MIN_HEIGHT));
     assert!(screen.contains("│aten::_conv_depth") && screen.contains("│layer0.conv"), "{screen}");
 }
+
+/// Every column header and abbreviation the views draw at 160x48 (checked on screen, so the
+/// list stays true), each of which the help explains at some scroll position at 80x24.
+#[test]
+fn help_explains_every_column_and_abbreviation_and_scrolls() {
+    let columns: [(View, &[&str]); 3] = [
+        (
+            View::Models,
+            &[
+                "params", "MACs", "p50 ms", "p90 ms", "p99 ms", "inf/s", "ms/GMAC", "GMAC/s", "%peak", "¬conv", "thr+",
+                "n", "faults", "cold+", "mJ/inf", "latency",
+            ],
+        ),
+        (View::Detail, &["[", "category", "time", "calls", "self ms", "total ms", "% time", "% conv", "kind", "layer"]),
+        (View::Beyond, &["Pearson", "Spearman", "op calls", "bytes moved", "pred ms", "gap ms", "×pred"]),
+    ];
+    let state = fixture();
+    let mut help = String::new();
+    let mut help_open = UiState { show_help: true, ..ui(View::Models) };
+    for _ in 0..100 {
+        help.push_str(&text(&draw(&state, &help_open, &Theme::default(), 80, 24)));
+        help_open.apply(Action::Down, &state, 3);
+    }
+    assert_eq!(help_open.selected, 1, "↑/↓ scroll the help, not the selection");
+    for (view, labels) in columns {
+        let screen = text(&draw(&state, &ui(view), &Theme::default(), 160, 48));
+        for label in labels {
+            assert!(screen.contains(&format!(" {label}")) || screen.contains(&format!("│{label}")), "{label}");
+            let entry = if *label == "[" { "[a–b]" } else { label };
+            assert!(help.contains(&format!("│ {entry} ")), "help has no entry for {entry}:\n{help}");
+        }
+    }
+    assert!(help.contains("of 48"), "the title says where the scroll is:\n{help}");
+}

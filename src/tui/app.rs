@@ -57,6 +57,8 @@ pub struct UiState {
     pub op_profile_off: bool,
     pub focused: Option<ModelId>,
     pub show_help: bool,
+    /// First help line shown; ↑/↓ move it while help is open.
+    pub help_scroll: usize,
     /// A one-line message for the status bar (an export path, an error).
     pub status: Option<String>,
     /// Index into the theme cycle.
@@ -73,13 +75,19 @@ impl UiState {
 
     /// Applies an action that only concerns the UI. `themes` is the length of the theme cycle.
     pub fn apply(&mut self, action: Action, state: &MonitorState, themes: usize) {
+        let last_help_line = crate::tui::render::help::ENTRIES.len().saturating_sub(1);
         match action {
+            Action::Up if self.show_help => self.help_scroll = self.help_scroll.saturating_sub(1),
+            Action::Down if self.show_help => self.help_scroll = (self.help_scroll + 1).min(last_help_line),
             Action::Up => self.step(state, -1),
             Action::Down => self.step(state, 1),
             Action::NextView => self.view = self.view.next(),
             Action::PrevView => self.view = self.view.prev(),
             Action::Sort => self.sort = self.sort.next(),
-            Action::Help => self.show_help = !self.show_help,
+            Action::Help => {
+                self.show_help = !self.show_help;
+                self.help_scroll = 0;
+            }
             Action::Dismiss => self.show_help = false,
             Action::NextTheme => self.theme = (self.theme + 1) % themes.max(1),
             Action::Pause => self.paused = !self.paused,

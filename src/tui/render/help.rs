@@ -1,4 +1,5 @@
-//! The `?` overlay: every key and what it does.
+//! The `?` overlay: every key, then every column and abbreviation the views draw with its unit
+//! and how it is computed. Longer than a small screen, so ↑/↓ (k/j) scroll it while it is open.
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -7,8 +8,9 @@ use ratatui::Frame;
 
 use super::Ctx;
 
-const KEYS: [(&str, &str); 20] = [
-    ("↑ ↓  k j", "select a model"),
+/// Term and what it means. A term naming a column is written exactly as its header.
+pub const ENTRIES: &[(&str, &str)] = &[
+    ("↑ ↓  k j", "select a model; scroll this help"),
     ("Tab ⇧Tab", "next / previous view"),
     ("s", "cycle the sort key"),
     ("p", "pause / resume inference"),
@@ -17,28 +19,78 @@ const KEYS: [(&str, &str); 20] = [
     ("r", "reset latencies and op times"),
     ("e", "export a snapshot"),
     ("t", "next colour theme"),
-    ("?", "this help"),
-    ("Esc", "close this help"),
+    ("?  Esc", "open / close this help"),
     ("q  Ctrl-C", "quit"),
     ("views", "Models → Detail → Beyond MACs → System"),
-    ("ms/GMAC", "median latency per billion MACs"),
-    ("¬conv", "share of op time outside convolutions"),
-    ("thr+", "slower throttled than not (n.s.: noise)"),
-    ("n", "warm inferences (p90 needs 10, p99 100)"),
-    ("faults", "minor page faults per warm inference"),
-    ("cold+", "ms a switch from another model costs"),
-    ("[a–b]", "95 % interval of the median (Detail)"),
+    ("— Models", ""),
+    ("params", "weights and biases of the model, count"),
+    ("MACs", "multiply-accumulates per inference (calibrated)"),
+    ("p50 ms", "median latency of warm timed inferences, ms"),
+    ("p90 ms", "90th percentile latency, ms (needs n ≥ 10)"),
+    ("p99 ms", "99th percentile latency, ms (needs n ≥ 100)"),
+    ("inf/s", "batch ÷ mean latency, inferences per second"),
+    ("ms/GMAC", "p50 ms ÷ (MACs / 1e9): ms per billion MACs"),
+    ("GMAC/s", "(MACs / 1e9) ÷ p50 seconds, achieved"),
+    ("%peak", "GMAC/s ÷ the machine's measured peak GMAC/s"),
+    ("¬conv", "op time outside convolutions ÷ all op time"),
+    ("thr+", "throttled mean ÷ unthrottled mean − 1 (n.s.: noise)"),
+    ("n", "warm inferences timed, count"),
+    ("faults", "minor page faults ÷ warm inferences"),
+    ("cold+", "p50 after a switch − warm p50, ms"),
+    ("mJ/inf", "energy ÷ warm inferences, mJ (needs power)"),
+    ("latency", "recent latencies, oldest left"),
+    ("— Detail", ""),
+    ("[a–b]", "95 % interval of the median, ms"),
+    ("category", "op kind: Conv2D, BatchNorm, … Other"),
+    ("time", "share of op time, % (MACs beside it: share of MACs)"),
+    ("self ms", "an op's own time per inference, ms"),
+    ("total ms", "self ms + the ops it calls, ms"),
+    ("calls", "calls per inference"),
+    ("% time", "self ms ÷ op time of the inference"),
+    ("% conv", "self ms ÷ time inside convolutions"),
+    ("kind", "kernel (math), dispatch, bookkeep"),
+    ("layer", "a named sub-module; ms, time %, MACs %"),
+    ("— Beyond MACs", ""),
+    ("Pearson", "linear correlation with latency, −1…+1"),
+    ("Spearman", "rank correlation with latency, −1…+1"),
+    ("op calls", "top-level op calls per inference"),
+    ("bytes moved", "bytes ops read and write per inference"),
+    ("pred ms", "fit intercept + ms/GMAC × MACs / 1e9, ms"),
+    ("gap ms", "p50 ms − pred ms"),
+    ("×pred", "p50 ms ÷ pred ms"),
 ];
 
-/// Draws the help box centred over `area`.
-pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let height = u16::try_from(KEYS.len()).unwrap_or(u16::MAX) + 2;
-    let [row] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
-    let [rect] = Layout::horizontal([Constraint::Length(56)]).flex(Flex::Center).areas(row);
-    let lines: Vec<Line> = KEYS
+/// Width of the box: the longest entry plus the key column and borders.
+const WIDTH: u16 = 66;
+
+/// The help as lines, one per entry; section titles in the title style.
+fn lines(ctx: &Ctx) -> Vec<Line<'static>> {
+    ENTRIES
         .iter()
-        .map(|(key, what)| Line::from(vec![Span::styled(format!(" {key:<10} "), ctx.theme.header), Span::raw(*what)]))
-        .collect();
+        .map(|(term, what)| {
+            if what.is_empty() {
+                return Line::styled(format!(" {term}"), ctx.theme.title);
+            }
+            Line::from(vec![Span::styled(format!(" {term:<11} "), ctx.theme.header), Span::raw(*what)])
+        })
+        .collect()
+}
+
+/// Draws the help box centred over `area`, from line `ctx.ui.help_scroll` on (kept so the last
+/// page stays full).
+pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let total = u16::try_from(ENTRIES.len()).unwrap_or(u16::MAX);
+    let height = (total + 2).min(area.height);
+    let [row] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(WIDTH)]).flex(Flex::Center).areas(row);
+    let visible = height.saturating_sub(2);
+    let first = u16::try_from(ctx.ui.help_scroll).unwrap_or(u16::MAX).min(total.saturating_sub(visible));
+    let title = if visible < total {
+        format!("help · ↑↓ {}–{} of {total}", first + 1, first + visible)
+    } else {
+        "help".to_string()
+    };
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).style(ctx.theme.text).block(ctx.panel("keys")), rect);
+    let help = Paragraph::new(lines(ctx)).style(ctx.theme.text).block(ctx.panel(&title)).scroll((first, 0));
+    frame.render_widget(help, rect);
 }
