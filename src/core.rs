@@ -9,6 +9,7 @@ pub mod energy;
 pub mod engine;
 pub mod episode;
 pub mod event;
+pub mod journal;
 pub mod manifest;
 pub mod model;
 pub mod nets;

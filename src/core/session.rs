@@ -12,6 +12,7 @@ use crate::core::clock::ClockProbe;
 use crate::core::engine::{self, EngineConfig, EngineHandle};
 use crate::core::episode::{Episode, Replay};
 use crate::core::event::{Control, Event};
+use crate::core::journal::{JournalSink, Pending};
 use crate::core::manifest::{check_input_size, EntryProblem, Manifest, ManifestError, ModelSpec};
 use crate::core::rusage::make_allocation_deterministic;
 use crate::core::sampler::{Sampler, SamplerConfig};
@@ -113,6 +114,7 @@ pub struct Session {
     engine: Option<EngineHandle>,
     sampler: Option<std::thread::JoinHandle<()>>,
     sampler_stop: Arc<AtomicBool>,
+    journal: Option<JournalSink>,
 }
 
 impl Session {
@@ -153,14 +155,36 @@ impl Session {
             schedule: plan.schedule,
         };
         let engine = engine::spawn(config, tx)?;
-        Ok(Self { state: MonitorState::new(&plan.names()), events: rx, engine: Some(engine), sampler, sampler_stop })
+        Ok(Self {
+            state: MonitorState::new(&plan.names()),
+            events: rx,
+            engine: Some(engine),
+            sampler,
+            sampler_stop,
+            journal: None,
+        })
+    }
+
+    /// Sends a journal entry for every inference and system sample applied from now on,
+    /// including those applied while stopping.
+    pub fn set_journal(&mut self, sink: JournalSink) {
+        self.journal = Some(sink);
+    }
+
+    /// Folds one event into the state, and tells the journal, if there is one.
+    pub fn apply(&mut self, event: Event) {
+        let pending = self.journal.as_ref().and_then(|_| Pending::of(&event));
+        self.state.apply(event);
+        if let (Some(sink), Some(entry)) = (self.journal.as_mut(), pending.and_then(|p| p.entry(&self.state))) {
+            sink(entry);
+        }
     }
 
     /// Applies every event already waiting; returns how many there were.
     pub fn drain(&mut self) -> usize {
         let mut n = 0;
         while let Ok(e) = self.events.try_recv() {
-            self.state.apply(e);
+            self.apply(e);
             n += 1;
         }
         n

@@ -14,6 +14,10 @@ use verdict::ThrottleVerdict;
 pub struct MachineTag {
     /// The clock the CPU ran at: the measured one where known, else the highest reported.
     pub mhz: Option<f64>,
+    /// The clock the engine measured (see [`crate::core::clock`]).
+    pub measured_mhz: Option<f64>,
+    /// The highest clock cpufreq reported, which on a Pi can be the unthrottled one.
+    pub reported_mhz: Option<f64>,
     /// The hardware maximum clock.
     pub max_mhz: Option<f64>,
     pub celsius: Option<f64>,
@@ -26,8 +30,11 @@ impl MachineTag {
     /// The tag for inferences that run while `sample` is the latest system sample.
     #[must_use]
     pub fn from_sample(sample: &SystemSample) -> Self {
+        let reported_mhz = sample.max_cur_mhz();
         Self {
-            mhz: sample.measured_mhz.or_else(|| sample.max_cur_mhz()),
+            mhz: sample.measured_mhz.or(reported_mhz),
+            measured_mhz: sample.measured_mhz,
+            reported_mhz,
             max_mhz: sample.max_policy_mhz(),
             celsius: sample.hottest().map(|t| t.celsius),
             throttled: ThrottleVerdict::of(sample).now(),
@@ -152,7 +159,13 @@ mod tests {
     use super::*;
 
     fn tag(mhz: f64, throttled: bool) -> MachineTag {
-        MachineTag { mhz: Some(mhz), max_mhz: Some(1500.0), celsius: Some(60.0), throttled: Some(throttled) }
+        MachineTag {
+            mhz: Some(mhz),
+            max_mhz: Some(1500.0),
+            celsius: Some(60.0),
+            throttled: Some(throttled),
+            ..MachineTag::default()
+        }
     }
 
     #[test]
