@@ -3,11 +3,14 @@
 //!
 //! ```text
 //! <base>/20261124-163000/      (UTC; "-2", "-3", ... when the name is taken)
-//!   models.csv   one row per model: latency, MACs, rates, category shares, throttling, energy
-//!   ops.csv      one row per (model, op, parent op): calls and time per inference, MACs, bytes
-//!   layers.csv   one row per (model, layer): time and MACs per inference, shares
-//!   system.csv   the system time series in long form: t_ms, metric, source, value, running_model
-//!   run.json     machine, versions, settings, models, start and snapshot times, contention
+//!   models.csv       one row per model: latency, MACs, rates, category shares, throttling, energy
+//!   ops.csv          one row per (model, op, parent op): calls and time per inference, MACs, bytes
+//!   layers.csv       one row per (model, layer): time and MACs per inference, shares
+//!   system.csv       the system time series in long form: t_ms, metric, source, value, running_model
+//!   inferences.csv   one row per inference: t_ms, model, latency, profiled, cold, the machine's state
+//!                    (run folders only; inferences.1.csv, inferences.2.csv, ... before it)
+//!   run.json         machine, versions, settings, models, start and snapshot times, contention,
+//!                    and how far each time series goes
 //! ```
 //!
 //! Every table is tidy: one header line, one observation per row, units in the column names
@@ -15,20 +18,33 @@
 //! is an empty field, never 0. The system series is long rather than wide because its columns
 //! would depend on the machine (a policy per cluster, any number of sensors); a long table has
 //! the same five columns everywhere and pivots in one call (`df.pivot_table(index="t_ms",
-//! columns=["metric", "source"], values="value")`). Its `t_ms` counts from the sampler's start,
-//! which is close to `started_at` in `run.json`.
+//! columns=["metric", "source"], values="value")`). Its `t_ms` counts from the session's epoch,
+//! which is close to `started_at` in `run.json`; `inferences.csv`'s `t_ms` uses the same clock.
 //!
-//! Nobody ever reads part of a snapshot: the files are written into a hidden staging folder
+//! Two kinds of folder. A **run folder** ([`RunExport`], headless mode) is written as the run
+//! goes: its time series are appended row by row and each export (periodic, and the final one)
+//! rewrites only the aggregates and `run.json`, so disk use grows linearly with run time. A
+//! **snapshot** ([`write_snapshot`], the live screen's `e`) is written once, complete, from
+//! what the state holds (the latest hour of system samples, no per-inference rows).
+//!
+//! Nobody ever reads part of a folder: its files are written into a hidden staging folder
 //! `<base>/.<name>.<pid>.tmp/`, each under a temporary name and renamed when complete, and the
 //! folder is renamed to `<base>/<name>/` once every file is in. A failed write removes its
 //! staging folder; a killed run leaves it behind, and the next run's [`check_writable`] removes
-//! it, the pid in the name telling a dead writer's folder from a live one's.
+//! it, the pid in the name telling a dead writer's folder from a live one's. In a published run
+//! folder the aggregates and `run.json` are replaced whole, and the series only grow by whole
+//! rows.
 
 mod files;
+mod inferences;
 mod meta;
+mod progress;
 mod rows;
+mod run_folder;
+mod series;
 mod soak;
 mod staging;
+mod stream;
 mod system;
 
 use std::fmt::Write as _;
@@ -39,13 +55,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::core::state::MonitorState;
 
+pub use inferences::InferenceRecord;
 pub use meta::{MachineInfo, RunMeta};
+pub use progress::{FolderProgress, SeriesProgress};
 pub use rows::{layer_rows, model_rows, op_rows, LayerRecord, ModelRecord, OpRecord};
+pub use series::Part;
 pub use soak::soak_json;
 pub use staging::remove_stale_staging;
-pub use system::{system_rows, SystemRecord};
+pub use stream::{Report, RunExport};
+pub use system::{sample_records, system_rows, SystemRecord};
 
-/// The snapshot files, in the order they are written (`run.json` last).
+/// A snapshot's files, in the order they are written (`run.json` last). A run folder has
+/// these and `inferences.csv`.
 pub const FILES: [&str; 5] = ["models.csv", "ops.csv", "layers.csv", "system.csv", "run.json"];
 
 /// Why a snapshot could not be written. Its message is one line naming the path.
@@ -167,12 +188,17 @@ impl FinalSnapshot {
 /// lost to a full SD card.
 #[must_use]
 pub fn write_final_snapshot(base: &Path, state: &MonitorState, meta: &RunMeta) -> FinalSnapshot {
-    let error = match write_snapshot(base, state, meta) {
+    or_in_temp_dir(write_one_shot(base, state, meta, true), state, meta)
+}
+
+/// `written` if it succeeded, else a snapshot of `state` in `<temp dir>/infertop-snapshots`.
+fn or_in_temp_dir(written: Result<PathBuf, ExportError>, state: &MonitorState, meta: &RunMeta) -> FinalSnapshot {
+    let error = match written {
         Ok(path) => return FinalSnapshot::Written(path),
         Err(e) => e,
     };
     let fallback = std::env::temp_dir().join("infertop-snapshots");
-    match write_snapshot(&fallback, state, meta) {
+    match write_one_shot(&fallback, state, meta, true) {
         Ok(path) => FinalSnapshot::Elsewhere { path, error },
         Err(fallback) => FinalSnapshot::Lost { error, fallback },
     }
@@ -207,11 +233,16 @@ pub async fn snapshot_written(pending: &mut PendingSnapshot) -> Result<PathBuf, 
 /// # Errors
 /// When a folder or file cannot be created, written or renamed, naming it and the reason.
 pub fn write_snapshot(base: &Path, state: &MonitorState, meta: &RunMeta) -> Result<PathBuf, ExportError> {
+    write_one_shot(base, state, meta, false)
+}
+
+/// [`write_snapshot`], saying in `run.json` whether the run has ended.
+fn write_one_shot(base: &Path, state: &MonitorState, meta: &RunMeta, run_ended: bool) -> Result<PathBuf, ExportError> {
     let now = SystemTime::now();
     fs::create_dir_all(base).map_err(|e| ExportError::new("cannot create snapshot folder", base, &e))?;
     let stamp = snapshot_name(now);
     let (n, staging) = claim_staging(base, &stamp)?;
-    let written = write_files(&staging, state, meta, now).and_then(|()| publish(base, &stamp, n, &staging));
+    let written = write_files(&staging, state, meta, now, run_ended).and_then(|()| publish(base, &stamp, n, &staging));
     if written.is_err() {
         // Best effort: the error that matters is the one returned.
         let _ = fs::remove_dir_all(&staging);
@@ -219,13 +250,49 @@ pub fn write_snapshot(base: &Path, state: &MonitorState, meta: &RunMeta) -> Resu
     written
 }
 
-fn write_files(dir: &Path, state: &MonitorState, meta: &RunMeta, now: SystemTime) -> Result<(), ExportError> {
+fn write_files(
+    dir: &Path,
+    state: &MonitorState,
+    meta: &RunMeta,
+    now: SystemTime,
+    run_ended: bool,
+) -> Result<(), ExportError> {
+    write_aggregates(dir, state)?;
+    let path = dir.join(FILES[3]);
+    let rows = files::write_rows(&path, system_rows(state))?;
+    let bytes = fs::metadata(&path).map_err(|e| ExportError::new("cannot read back", &path, &e))?.len();
+    let system = SeriesProgress {
+        parts: vec![Part { file: FILES[3].into(), rows, bytes }],
+        rows,
+        rows_lost: 0,
+        last_t_ms: state.system.last().map(|s| s.at_ms as f64),
+        samples: Some(state.system.len() as u64),
+        // Samples older than the history the state keeps are not in a snapshot; how many is
+        // not known here.
+        samples_lost: None,
+    };
+    let folder = FolderProgress { layout: "snapshot", exports: 1, run_ended, series: [("system", system)].into() };
+    write_run_json(dir, state, meta, now, &folder)
+}
+
+/// `models.csv`, `ops.csv` and `layers.csv`, each replaced whole.
+fn write_aggregates(dir: &Path, state: &MonitorState) -> Result<(), ExportError> {
     files::write_rows(&dir.join(FILES[0]), model_rows(state))?;
     files::write_rows(&dir.join(FILES[1]), op_rows(state))?;
     files::write_rows(&dir.join(FILES[2]), layer_rows(state))?;
-    files::write_rows(&dir.join(FILES[3]), system_rows(state))?;
+    Ok(())
+}
+
+/// `run.json`, replaced whole; written last, so that it describes the files beside it.
+fn write_run_json(
+    dir: &Path,
+    state: &MonitorState,
+    meta: &RunMeta,
+    now: SystemTime,
+    folder: &FolderProgress,
+) -> Result<(), ExportError> {
     let machine = MachineInfo::detect();
-    let json = meta::run_json(state, meta, &machine, now);
+    let json = meta::run_json(state, meta, &machine, now, folder);
     files::write_atomic(&dir.join(FILES[4]), |w| {
         serde_json::to_writer_pretty(&mut *w, &json)?;
         w.write_all(b"\n")

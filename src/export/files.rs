@@ -48,27 +48,30 @@ fn temporary_name(path: &Path) -> PathBuf {
 /// never held as rows in memory). An empty table still gets its header, taken from
 /// `R::default()`, so the columns never depend on the data.
 ///
+/// Returns how many rows were written.
+///
 /// # Errors
 /// As [`write_atomic`].
-pub fn write_rows<R: Serialize + Default>(path: &Path, rows: impl IntoIterator<Item = R>) -> Result<(), ExportError> {
+pub fn write_rows<R: Serialize + Default>(path: &Path, rows: impl IntoIterator<Item = R>) -> Result<u64, ExportError> {
+    let mut count = 0;
     write_atomic(path, |out| {
         let mut csv = ::csv::Writer::from_writer(&mut *out);
-        let mut empty = true;
         for row in rows {
             csv.serialize(row)?;
-            empty = false;
+            count += 1;
         }
         csv.flush()?;
         drop(csv);
-        if empty {
+        if count == 0 {
             out.write_all(&header_of::<R>()?)?;
         }
         Ok(())
-    })
+    })?;
+    Ok(count)
 }
 
 /// The header line (with its newline) that `csv` writes for rows of type `R`.
-fn header_of<R: Serialize + Default>() -> io::Result<Vec<u8>> {
+pub(super) fn header_of<R: Serialize + Default>() -> io::Result<Vec<u8>> {
     let mut csv = ::csv::Writer::from_writer(Vec::new());
     csv.serialize(R::default())?;
     let text = csv.into_inner().map_err(|e| io::Error::other(e.to_string()))?;

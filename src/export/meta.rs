@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use super::progress::FolderProgress;
 use super::utc_rfc3339;
 use crate::core::contention::{self, ContentionSummary};
 use crate::core::peak;
@@ -116,7 +117,8 @@ fn os_name() -> Option<String> {
 /// The contents of `run.json`.
 #[derive(Debug, Serialize)]
 pub(super) struct RunJson<'a> {
-    /// Bumped when a file's columns change meaning.
+    /// Bumped when a file's columns change meaning. 2: `inferences.csv`, the run folder and
+    /// the fields below `engine_error`.
     snapshot_format: u32,
     infertop_version: &'static str,
     libtorch_version: &'static str,
@@ -140,6 +142,8 @@ pub(super) struct RunJson<'a> {
     soak: Option<serde_json::Value>,
     engine_stopped: bool,
     engine_error: Option<&'a str>,
+    #[serde(flatten)]
+    folder: &'a FolderProgress,
 }
 
 /// Competition for the cores over the run; figures are `null` when never measured.
@@ -209,13 +213,14 @@ pub(super) fn run_json<'a>(
     meta: &'a RunMeta,
     machine: &'a MachineInfo,
     now: SystemTime,
+    folder: &'a FolderProgress,
 ) -> RunJson<'a> {
     let latest_with_cpufreq = state.system.iter().rev().find(|s| !s.cpufreq.is_empty());
     let governors = latest_with_cpufreq.map_or_else(BTreeMap::new, |s| {
         s.cpufreq.iter().filter_map(|p| Some((format!("policy{}", p.policy), p.governor.clone()?))).collect()
     });
     RunJson {
-        snapshot_format: 1,
+        snapshot_format: 2,
         infertop_version: env!("CARGO_PKG_VERSION"),
         libtorch_version: peak::torch_version(),
         started_at: utc_rfc3339(meta.started_at),
@@ -266,5 +271,6 @@ pub(super) fn run_json<'a>(
         soak: state.soak.as_ref().map(|soak| crate::export::soak_json(state, soak)),
         engine_stopped: state.engine_stopped,
         engine_error: state.engine_error.as_deref(),
+        folder,
     }
 }

@@ -65,13 +65,22 @@ pub struct SystemRecord<'a> {
 pub fn system_rows(state: &MonitorState) -> impl Iterator<Item = SystemRecord<'_>> {
     state.system.iter().zip(state.running_at_sample.iter()).flat_map(move |(sample, running)| {
         let model = running.and_then(|id| state.models.get(id)).map(|m| &*m.name);
-        sample_rows(sample).into_iter().map(move |(metric, source, value)| SystemRecord {
-            t_ms: sample.at_ms,
-            metric,
-            source,
-            value,
-            running_model: model,
-        })
+        sample_records(sample, model)
+    })
+}
+
+/// The rows of one sample taken while `running_model` ran.
+pub fn sample_records<'a>(
+    sample: &SystemSample,
+    running_model: Option<&'a str>,
+) -> impl Iterator<Item = SystemRecord<'a>> {
+    let t_ms = sample.at_ms;
+    sample_rows(sample).into_iter().map(move |(metric, source, value)| SystemRecord {
+        t_ms,
+        metric,
+        source,
+        value,
+        running_model,
     })
 }
 

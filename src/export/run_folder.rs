@@ -1,0 +1,189 @@
+//! A run's folder, written as the run goes: the time series (`inferences.csv`, `system.csv`)
+//! grow row by row from the start, and each export rewrites the aggregates (`models.csv`,
+//! `ops.csv`, `layers.csv`) and then `run.json`, each under a temporary name renamed over the
+//! old one. Disk use grows with the rows measured, never with the number of exports.
+//!
+//! The folder starts as a hidden staging folder (`.<name>.<pid>.tmp`, as one-shot snapshots
+//! do) and is renamed to `<name>` by the first export, once every file is in, so it never
+//! appears half made. After that a reader may open it at any time: the aggregates and
+//! `run.json` are always whole files, and the series only grow by whole rows. `run.json`
+//! says how many rows (and bytes) of each series the export it was written by covers.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::files::header_of;
+use super::inferences::InferenceRecord;
+use super::progress::{FolderProgress, SeriesProgress};
+use super::series::SeriesFile;
+use super::system::{sample_records, SystemRecord};
+use super::{claim_staging, publish, snapshot_name, write_aggregates, write_run_json, ExportError, RunMeta};
+use crate::core::journal::JournalEntry;
+use crate::core::state::MonitorState;
+
+/// Entries the writer never received, counted where they were dropped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Unqueued {
+    pub inferences: u64,
+    pub samples: u64,
+}
+
+/// The run folder being written.
+#[derive(Debug)]
+pub(super) struct RunFolder {
+    base: PathBuf,
+    stamp: String,
+    number: u32,
+    /// The staging folder until the first export, then the published one.
+    dir: PathBuf,
+    published: bool,
+    meta: RunMeta,
+    inferences: SeriesFile,
+    system: SeriesFile,
+    samples: u64,
+    last_inference_t_ms: Option<f64>,
+    last_sample_t_ms: Option<u64>,
+    exports: u32,
+}
+
+impl RunFolder {
+    /// Starts a run folder under `base` (which must exist), named for now, with empty series;
+    /// `inferences.csv` starts a new part at `max_part_bytes`.
+    ///
+    /// # Errors
+    /// When the staging folder or a series file cannot be created.
+    pub(super) fn create(base: &Path, meta: RunMeta, max_part_bytes: Option<u64>) -> Result<Self, ExportError> {
+        let stamp = snapshot_name(SystemTime::now());
+        let (number, dir) = claim_staging(base, &stamp)?;
+        let series = |stem, header, max| {
+            SeriesFile::create(&dir, stem, header, max)
+                .map_err(|e| ExportError::new("cannot write", &dir.join(format!("{stem}.csv")), &e))
+        };
+        let files = header_of::<InferenceRecord>()
+            .and_then(|inf| Ok((inf, header_of::<SystemRecord>()?)))
+            .map_err(|e| ExportError::new("cannot write", &dir, &e))
+            .and_then(|(inf, sys)| Ok((series("inferences", inf, max_part_bytes)?, series("system", sys, None)?)));
+        let (inferences, system) = match files {
+            Ok(files) => files,
+            Err(e) => {
+                // Best effort: the error that matters is the one returned.
+                let _ = fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
+        Ok(Self {
+            base: base.to_path_buf(),
+            stamp,
+            number,
+            dir,
+            published: false,
+            meta,
+            inferences,
+            system,
+            samples: 0,
+            last_inference_t_ms: None,
+            last_sample_t_ms: None,
+            exports: 0,
+        })
+    }
+
+    /// Adds an entry's rows to its series.
+    ///
+    /// # Errors
+    /// When a batch of rows could not be written (they are counted as lost; the series goes on).
+    pub(super) fn record(&mut self, entry: &JournalEntry) -> Result<(), ExportError> {
+        match entry {
+            JournalEntry::Inference(inference) => {
+                let row = InferenceRecord::from(inference);
+                self.last_inference_t_ms = Some(row.t_ms);
+                self.inferences.push(&row).map_err(|e| self.series_error(&self.inferences, &e))
+            }
+            JournalEntry::Sample(entry) => {
+                self.samples += 1;
+                self.last_sample_t_ms = Some(entry.sample.at_ms);
+                // Every row is pushed even after a failed batch, so each is written or counted lost.
+                let mut failed = Ok(());
+                for row in sample_records(&entry.sample, entry.running_model.as_deref()) {
+                    if let Err(e) = self.system.push(&row) {
+                        failed = failed.and(Err(e));
+                    }
+                }
+                failed.map_err(|e| self.series_error(&self.system, &e))
+            }
+        }
+    }
+
+    /// Writes the rows waiting in memory (a quiet moment: the files keep up with the run).
+    ///
+    /// # Errors
+    /// As [`record`](Self::record).
+    pub(super) fn write_pending(&mut self) -> Result<(), ExportError> {
+        self.inferences.write_pending().map_err(|e| self.series_error(&self.inferences, &e))?;
+        self.system.write_pending().map_err(|e| self.series_error(&self.system, &e))
+    }
+
+    /// Syncs the series, rewrites the aggregates and `run.json` from `state`, and publishes the
+    /// folder if this is its first export; returns the folder.
+    ///
+    /// # Errors
+    /// When a file cannot be written or the folder cannot be renamed, naming it.
+    pub(super) fn export(
+        &mut self,
+        state: &MonitorState,
+        unqueued: Unqueued,
+        run_ended: bool,
+    ) -> Result<PathBuf, ExportError> {
+        self.inferences.sync().map_err(|e| self.series_error(&self.inferences, &e))?;
+        self.system.sync().map_err(|e| self.series_error(&self.system, &e))?;
+        write_aggregates(&self.dir, state)?;
+        self.exports += 1;
+        let progress = self.progress(unqueued, run_ended);
+        write_run_json(&self.dir, state, &self.meta, SystemTime::now(), &progress)?;
+        if !self.published {
+            self.dir = publish(&self.base, &self.stamp, self.number, &self.dir)?;
+            self.published = true;
+            self.inferences.moved_to(&self.dir);
+            self.system.moved_to(&self.dir);
+        }
+        Ok(self.dir.clone())
+    }
+
+    /// Ends the folder without a final export: an unpublished one is removed (nothing in it
+    /// was ever visible), a published one stays as its last export left it.
+    pub(super) fn discard(self) {
+        if !self.published {
+            // Best effort: a leftover is removed by the next start.
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn progress(&self, unqueued: Unqueued, run_ended: bool) -> FolderProgress {
+        let inferences = SeriesProgress {
+            parts: self.inferences.parts(),
+            rows: self.inferences.rows(),
+            rows_lost: self.inferences.rows_lost() + unqueued.inferences,
+            last_t_ms: self.last_inference_t_ms,
+            samples: None,
+            samples_lost: None,
+        };
+        let system = SeriesProgress {
+            parts: self.system.parts(),
+            rows: self.system.rows(),
+            rows_lost: self.system.rows_lost(),
+            last_t_ms: self.last_sample_t_ms.map(|t| t as f64),
+            samples: Some(self.samples),
+            samples_lost: Some(unqueued.samples),
+        };
+        FolderProgress {
+            layout: "run",
+            exports: self.exports,
+            run_ended,
+            series: [("inferences", inferences), ("system", system)].into(),
+        }
+    }
+
+    fn series_error(&self, series: &SeriesFile, e: &std::io::Error) -> ExportError {
+        ExportError::new("cannot write", &self.dir.join(series.file_name()), e)
+    }
+}

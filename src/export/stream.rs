@@ -1,0 +1,218 @@
+//! The run folder's writer: a thread that owns the folder and takes, through one ordered queue,
+//! the journal's entries and the front end's requests for exports. One owner means the files
+//! are never written from two places, and one queue means an export covers exactly the
+//! inferences the state it was given had counted.
+//!
+//! The front end never waits for it: entries and periodic exports go in with `try_send`, and a
+//! full queue (a disk stalled for seconds) drops the entry, which is counted and reported in
+//! `run.json` as lost, rather than stalling the front end and, through its channel, the engine.
+//! Only the final export waits, once the engine has stopped.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+use super::run_folder::{RunFolder, Unqueued};
+use super::{or_in_temp_dir, ExportError, FinalSnapshot, RunMeta};
+use crate::core::journal::{JournalEntry, JournalSink};
+use crate::core::state::MonitorState;
+
+/// Entries the queue holds: seconds of the fastest model's inferences, a few MB.
+const QUEUE: usize = 16 * 1024;
+
+/// After this long without an entry, rows waiting in memory are written, so that the files keep
+/// up with a slow model too.
+const IDLE: Duration = Duration::from_secs(1);
+
+enum Message {
+    Entry(JournalEntry),
+    Export {
+        state: Box<MonitorState>,
+        run_ended: bool,
+    },
+    /// End without a final export (the live screen's `q`).
+    Discard,
+}
+
+/// What the writer tells the front end.
+#[derive(Debug)]
+pub enum Report {
+    /// A periodic export is done: the run folder, or why it failed.
+    Exported(Result<PathBuf, ExportError>),
+    /// Rows could not be written (a full disk); they are counted as lost and measuring goes on.
+    /// Said once, until an export succeeds again.
+    RowsLost(ExportError),
+}
+
+/// Entries dropped before they reached the writer.
+#[derive(Debug, Default)]
+struct Dropped {
+    inferences: AtomicU64,
+    samples: AtomicU64,
+}
+
+impl Dropped {
+    fn get(&self) -> Unqueued {
+        Unqueued { inferences: self.inferences.load(Ordering::Relaxed), samples: self.samples.load(Ordering::Relaxed) }
+    }
+}
+
+/// A run folder being written on a thread of its own.
+#[derive(Debug)]
+pub struct RunExport {
+    queue: SyncSender<Message>,
+    dropped: Arc<Dropped>,
+    writer: Option<JoinHandle<Option<Result<PathBuf, ExportError>>>>,
+    reports: UnboundedReceiver<Report>,
+    exporting: bool,
+    base: PathBuf,
+    meta: RunMeta,
+}
+
+impl RunExport {
+    /// Starts a run folder under `base` (which must exist) and its writer; `inferences.csv`
+    /// starts a new part at `max_part_bytes`.
+    ///
+    /// # Errors
+    /// When the folder or its first files cannot be created, naming them.
+    pub fn start(base: &Path, meta: RunMeta, max_part_bytes: Option<u64>) -> Result<Self, ExportError> {
+        let folder = RunFolder::create(base, meta.clone(), max_part_bytes)?;
+        let (queue, received) = sync_channel(QUEUE);
+        let (reporter, reports) = unbounded_channel();
+        let dropped = Arc::new(Dropped::default());
+        let counts = Arc::clone(&dropped);
+        let writer = std::thread::Builder::new()
+            .name("infertop-export".into())
+            .spawn(move || write(folder, &received, &counts, &reporter))
+            .map_err(|e| ExportError::new("cannot start the snapshot writer for", base, &e))?;
+        Ok(Self { queue, dropped, writer: Some(writer), reports, exporting: false, base: base.into(), meta })
+    }
+
+    /// The sink that hands the session's journal to the writer without ever waiting.
+    #[must_use]
+    pub fn journal(&self) -> JournalSink {
+        let queue = self.queue.clone();
+        let dropped = Arc::clone(&self.dropped);
+        Box::new(move |entry| {
+            let counter = match entry {
+                JournalEntry::Inference(_) => &dropped.inferences,
+                JournalEntry::Sample(_) => &dropped.samples,
+            };
+            if queue.try_send(Message::Entry(entry)).is_err() {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    }
+
+    /// Asks for a periodic export of a copy of `state`; does nothing while one is under way (a
+    /// disk slower than the period skips a turn) or the queue is full. Returns whether one was
+    /// asked for.
+    pub fn request_export(&mut self, state: &MonitorState) -> bool {
+        if self.exporting {
+            return false;
+        }
+        let message = Message::Export { state: Box::new(state.clone()), run_ended: false };
+        self.exporting = self.queue.try_send(message).is_ok();
+        self.exporting
+    }
+
+    /// The writer's next report; never, once the writer has ended. Cancel-safe, for `select!`.
+    pub async fn report(&mut self) -> Report {
+        let Some(report) = self.reports.recv().await else { return std::future::pending().await };
+        if matches!(report, Report::Exported(_)) {
+            self.exporting = false;
+        }
+        report
+    }
+
+    /// The final export, of `state`, after every entry sent before; waits for it. When the run
+    /// folder fails, the snapshot goes to the temporary folder (see
+    /// [`write_final_snapshot`](super::write_final_snapshot)).
+    #[must_use]
+    pub fn finish(mut self, state: &MonitorState) -> FinalSnapshot {
+        let message = Message::Export { state: Box::new(state.clone()), run_ended: true };
+        let result = match (self.queue.send(message), self.writer.take().map(JoinHandle::join)) {
+            (Ok(()), Some(Ok(Some(result)))) => result,
+            _ => Err(ExportError::new(
+                "cannot write run folder under",
+                &self.base,
+                &std::io::Error::other("its writer stopped"),
+            )),
+        };
+        or_in_temp_dir(result, state, &self.meta)
+    }
+
+    /// Ends without a final export: a folder never published is removed. Waits for the writer.
+    pub fn discard(mut self) {
+        if self.queue.send(Message::Discard).is_ok() {
+            if let Some(writer) = self.writer.take() {
+                let _ = writer.join();
+            }
+        }
+    }
+}
+
+/// The writer's loop. Returns the final export's result, or `None` when discarded (or when
+/// every sender is gone without a final export).
+fn write(
+    mut folder: RunFolder,
+    queue: &Receiver<Message>,
+    dropped: &Dropped,
+    reports: &UnboundedSender<Report>,
+) -> Option<Result<PathBuf, ExportError>> {
+    let mut losses = Losses { reports, told: false };
+    loop {
+        match queue.recv_timeout(IDLE) {
+            Ok(Message::Entry(entry)) => losses.check(folder.record(&entry)),
+            Ok(Message::Export { state, run_ended: false }) => {
+                let result = folder.export(&state, dropped.get(), false);
+                if result.is_ok() {
+                    losses.told = false;
+                }
+                let _ = reports.send(Report::Exported(result));
+            }
+            Ok(Message::Export { state, run_ended: true }) => {
+                let result = folder.export(&state, dropped.get(), true);
+                if result.is_err() {
+                    folder.discard();
+                }
+                return Some(result);
+            }
+            Err(RecvTimeoutError::Timeout) => losses.check(folder.write_pending()),
+            Ok(Message::Discard) | Err(RecvTimeoutError::Disconnected) => {
+                folder.discard();
+                return None;
+            }
+        }
+    }
+}
+
+/// Tells the front end of lost rows once, not for every batch of a full disk.
+struct Losses<'a> {
+    reports: &'a UnboundedSender<Report>,
+    /// Told since the last successful export.
+    told: bool,
+}
+
+impl Losses<'_> {
+    fn check(&mut self, result: Result<(), ExportError>) {
+        if let Err(e) = result {
+            if !std::mem::replace(&mut self.told, true) {
+                let _ = self.reports.send(Report::RowsLost(e));
+            }
+        }
+    }
+}
+
+impl Drop for RunExport {
+    fn drop(&mut self) {
+        // Without a final export nobody will publish the folder: the writer removes it once the
+        // journal's senders are gone too. Not waited for.
+        let _ = self.queue.try_send(Message::Discard);
+    }
+}
