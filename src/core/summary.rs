@@ -16,7 +16,7 @@ pub struct ModelSummary<'a> {
     pub profile: ModelProfile,
     /// Latency of the timed (unprofiled) inferences.
     pub latency: Option<LatencySummary>,
-    /// MACs per inference, known once the model is calibrated.
+    /// MACs per inference, known once the model is calibrated and MACs were counted in it.
     pub macs: Option<f64>,
     /// Images per second: batch / mean latency.
     pub inferences_per_s: Option<f64>,
@@ -59,10 +59,10 @@ impl<'a> ModelSummary<'a> {
     pub fn new(state: &MonitorState, id: ModelId, model: &'a ModelState) -> Self {
         let profile = model_profile(&state.tree, model);
         let latency = model.latency.summary();
-        let macs = model.scope.map(|_| profile.macs);
-        let work = macs.filter(|m| *m > 0.0);
+        // A calibration that found no op it can count MACs for knows nothing: unknown, not 0.
+        let macs = model.scope.map(|_| profile.macs).filter(|m| *m > 0.0);
         let p50 = latency.map(|s| s.p50_ms).filter(|ms| *ms > 0.0);
-        let gmacs_per_s = work.zip(p50).map(|(macs, ms)| macs / (ms * 1e6));
+        let gmacs_per_s = macs.zip(p50).map(|(macs, ms)| macs / (ms * 1e6));
         let measured = model.scope.is_some() && model.profiled > 0;
         let shares = shares(&profile);
         let conv = Category::ALL.iter().position(|c| *c == Category::Conv2d);
@@ -73,7 +73,7 @@ impl<'a> ModelSummary<'a> {
             latency,
             macs,
             inferences_per_s: latency.and_then(|s| images_per_s(model, s.mean_ms)),
-            ms_per_gmac: work.zip(p50).map(|(macs, ms)| ms / (macs / 1e9)),
+            ms_per_gmac: macs.zip(p50).map(|(macs, ms)| ms / (macs / 1e9)),
             gmacs_per_s,
             peak_share: gmacs_per_s.zip(state.peak_gmacs.filter(|p| *p > 0.0)).map(|(g, p)| g / p),
             non_conv_share: conv.and_then(|i| shares[i]).map(|s| (1.0 - s).clamp(0.0, 1.0)),
@@ -86,7 +86,7 @@ impl<'a> ModelSummary<'a> {
             faults_per_inference: model.usage.faults_per_inference(),
             context_switches_per_inference: model.usage.switches_per_inference(),
             energy_mj_per_inference: energy,
-            energy_mj_per_gmac: energy.zip(work).map(|(mj, macs)| mj / (macs / 1e9)),
+            energy_mj_per_gmac: energy.zip(macs).map(|(mj, macs)| mj / (macs / 1e9)),
             power_source: energy.and(model.energy.source.as_deref()),
             profile,
         }
