@@ -64,9 +64,17 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub export_dir: Option<PathBuf>,
 
-    /// Write a snapshot this often in headless mode (default: one at exit; at least 1s).
+    /// Export the aggregates (models, ops, layers, run.json) into the run's folder this often
+    /// in headless mode (default: once, at exit; at least 1s). The time series (inferences.csv,
+    /// system.csv) are appended as the run goes either way.
     #[arg(long, value_parser = parse_export_every)]
     pub export_every: Option<Duration>,
+
+    /// Start a new part of inferences.csv when the current one reaches this many megabytes
+    /// (10^6 bytes; fractions allowed, at least 0.01). Earlier parts are inferences.1.csv,
+    /// inferences.2.csv, ... and are all kept: no row is ever dropped.
+    #[arg(long, value_name = "MB", default_value = "64", value_parser = parse_inferences_max_mb)]
+    pub inferences_max_mb: f64,
 
     /// Colour theme: a built-in name (dark, light, mono) or a path to a theme TOML file.
     #[arg(long, value_name = "NAME|PATH")]
@@ -208,6 +216,18 @@ fn parse_export_every(s: &str) -> Result<Duration, String> {
     parse_duration_at_least(s, MIN_EXPORT_EVERY)
 }
 
+/// The smallest `--inferences-max-mb`: 10 kB, about a hundred rows per part. Smaller parts
+/// would only multiply files (a part per batch of rows).
+pub const MIN_INFERENCES_MAX_MB: f64 = 0.01;
+
+fn parse_inferences_max_mb(s: &str) -> Result<f64, String> {
+    let mb: f64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number of megabytes"))?;
+    if !(MIN_INFERENCES_MAX_MB..=1e6).contains(&mb) {
+        return Err(format!("'{s}' must be between {MIN_INFERENCES_MAX_MB} and 1000000"));
+    }
+    Ok(mb)
+}
+
 fn parse_sample_every(s: &str) -> Result<Duration, String> {
     parse_duration_at_least(s, MIN_SAMPLE_EVERY)
 }
@@ -276,6 +296,12 @@ impl Cli {
             ScheduleChoice::Dwell => Schedule::Dwell(self.dwell),
             ScheduleChoice::RoundRobin => Schedule::RoundRobin,
         }
+    }
+
+    /// `--inferences-max-mb` in bytes.
+    #[must_use]
+    pub fn inferences_part_bytes(&self) -> u64 {
+        (self.inferences_max_mb * 1e6).round() as u64
     }
 
     /// Intra-op threads to use: the flag, or every core.

@@ -11,17 +11,19 @@ use std::time::Duration;
 
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
-use crate::cli::Cli;
+use crate::cli::{Cli, LineFormat};
 use crate::core::session::{Plan, Session};
 use crate::core::soak::{Soak, DEADLINE_GRACE};
 use crate::core::state::{ModelStatus, MonitorState};
 use crate::core::summary::ModelSummary;
-use crate::export::{self, FinalSnapshot, PendingSnapshot};
-use crate::signals::{wind_down, Signals, WindDown};
+use crate::export::{FinalSnapshot, RunExport};
+use crate::signals::{wind_down, Signals};
+use crate::UsageError;
 
 mod lines;
+mod records;
 mod soak_lines;
-use lines::{final_snapshot_line, print_lines, snapshot_line, summary_lines};
+use lines::{final_snapshot_line, print_lines, report_line, summary_lines};
 pub use lines::{system_line, text_line};
 
 /// Why the measuring loop ended.
@@ -50,18 +52,22 @@ impl End {
 }
 
 /// Runs until `--duration`, SIGINT/SIGTERM/SIGHUP, a stdout failure, or until no model can
-/// run. Writes a snapshot every `--export-every` (on a thread of its own) and always one at the
-/// end, so neither a Ctrl-C nor a dropped SSH session loses anything.
+/// run. Streams every inference and system sample into the run folder, exports the aggregates
+/// into it every `--export-every` (on the writer's thread) and always at the end, so neither a
+/// Ctrl-C nor a dropped SSH session loses anything.
 ///
 /// # Errors
-/// When no model could run, the engine failed, the final snapshot could not be written
-/// anywhere, stdout failed for another reason than its reader going away, or signals cannot
-/// be set up.
+/// When the run folder cannot be started, no model could run, the engine failed, the final
+/// snapshot could not be written anywhere, stdout failed for another reason than its reader
+/// going away, or signals cannot be set up.
 pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<()> {
     let mut signals = Signals::new()?;
+    let meta = crate::run_meta(cli, plan, "headless");
+    let mut folder =
+        RunExport::start(export_base, meta, Some(cli.inferences_part_bytes())).map_err(UsageError::ExportDir)?;
     let mut session = Session::start(plan, false)?;
     session.state.soak = cli.soak_config().map(Soak::new);
-    let meta = crate::run_meta(cli, plan, "headless");
+    session.set_journal(folder.journal());
     let started = Instant::now();
     // A soak ends itself by its longest time, counted on the session's clock (which starts a
     // moment later); the deadline is only its backstop.
@@ -70,12 +76,11 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
     let mut ticker = interval_at(started + cli.print_every, cli.print_every);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut exports = cli.export_every.map(|every| interval_at(started + every, every));
-    let mut pending: PendingSnapshot = None;
     let mut out = io::stdout().lock();
     let end = loop {
         tokio::select! {
             Some(event) = session.events.recv() => {
-                session.state.apply(event);
+                session.apply(event);
                 session.drain();
                 if session.state.engine_stopped { break End::EngineStopped; }
                 if session.state.soak.as_ref().is_some_and(Soak::done) { break End::SoakDone; }
@@ -86,15 +91,13 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
                 }
             }
             () = next_tick(exports.as_mut()) => {
-                // One periodic snapshot at a time: a disk slower than the period skips a turn.
-                if pending.is_none() {
-                    pending = export::spawn_snapshot(export_base.to_path_buf(), session.state.clone(), meta.clone());
-                }
+                // One periodic export at a time: a disk slower than the period skips a turn.
+                folder.request_export(&session.state);
             }
-            written = export::snapshot_written(&mut pending) => {
-                // A failed periodic snapshot is reported and measuring goes on; the final one
+            report = folder.report() => {
+                // A failed periodic export is reported and measuring goes on; the final one
                 // is tried again at exit.
-                if let Err(e) = writeln!(out, "{}", snapshot_line(&written, cli.format)) {
+                if let Err(e) = writeln!(out, "{}", report_line(report, cli.format)) {
                     break End::Output(e);
                 }
             }
@@ -102,17 +105,13 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
             signal = signals.next() => break End::Signal(signal),
         }
     };
-    let wound = wind_down(&mut session, &mut signals, || {
+    wind_down(&mut session, &mut signals, || {
         crate::eprintln_best_effort("infertop: stopping after the current inference (Ctrl-C again to quit now)");
     })
     .await;
-    if wound == WindDown::Finished {
-        if let Some(periodic) = pending.take() {
-            let _ = periodic.await;
-        }
-    }
     let elapsed = started.elapsed();
-    let last = export::write_final_snapshot(export_base, &session.state, &meta);
+    // After every inference the session applied: the journal's entries are ahead in the queue.
+    let last = folder.finish(&session.state);
     if !matches!(end, End::Output(_)) {
         let closing = summary_lines(&mut out, &session.state, elapsed, end.reason(), cli.format)
             .and_then(|()| soak_lines::write(&mut out, &session.state, cli.format))
@@ -192,33 +191,52 @@ fn failures(state: &MonitorState) -> String {
         .join("; ")
 }
 
-/// `--summary`: load and calibrate every model, print parameters and MACs, and exit.
+/// Why a `--summary` run ends, in its `summary` records.
+const CALIBRATED: &str = "models calibrated (--summary)";
+
+/// `--summary`: load and calibrate every model, print parameters and MACs (a table, or
+/// `summary` records in JSON lines), and exit.
 ///
 /// # Errors
-/// When the engine thread cannot start.
-pub async fn summary(plan: &Plan) -> anyhow::Result<()> {
+/// When the engine thread cannot start, or stdout fails.
+pub async fn summary(plan: &Plan, format: LineFormat) -> anyhow::Result<()> {
+    let started = Instant::now();
     let mut session = Session::start(plan, true)?;
     while let Some(event) = session.events.recv().await {
-        session.state.apply(event);
+        session.apply(event);
         if session.state.engine_stopped {
             break;
         }
     }
     let mut out = io::stdout().lock();
-    writeln!(out, "{:<14} {:>14} {:>16} {:>12}", "model", "params", "MACs", "GMAC")?;
-    for summary in ModelSummary::all(&session.state) {
-        let m = summary.model;
-        match (summary.error(), &m.info) {
-            (Some(e), _) => writeln!(out, "{:<14} failed: {e}", m.name)?,
-            (None, Some(info)) => {
-                let macs = summary.macs.unwrap_or(0.0);
-                writeln!(out, "{:<14} {:>14} {:>16.0} {:>12.3}", m.name, info.params, macs, macs / 1e9)?;
+    match format {
+        LineFormat::Text => summary_table(&mut out, &session.state)?,
+        LineFormat::Jsonl => {
+            for record in records::summary_records(&session.state, started.elapsed(), CALIBRATED) {
+                writeln!(out, "{}", record.line())?;
             }
-            (None, None) => writeln!(out, "{:<14} not loaded", m.name)?,
         }
     }
+    out.flush()?;
     if let Some(error) = &session.state.engine_error {
         anyhow::bail!("the engine stopped: {error}");
+    }
+    Ok(())
+}
+
+/// Parameters and MACs per model; a MAC count that is not known is a dash.
+fn summary_table(out: &mut impl Write, state: &MonitorState) -> io::Result<()> {
+    writeln!(out, "{:<14} {:>14} {:>16} {:>12}", "model", "params", "MACs", "GMAC")?;
+    for summary in ModelSummary::all(state) {
+        let m = summary.model;
+        match (summary.error(), &m.info, summary.macs) {
+            (Some(e), _, _) => writeln!(out, "{:<14} failed: {e}", m.name)?,
+            (None, Some(info), Some(macs)) => {
+                writeln!(out, "{:<14} {:>14} {:>16.0} {:>12.3}", m.name, info.params, macs, macs / 1e9)?;
+            }
+            (None, Some(info), None) => writeln!(out, "{:<14} {:>14} {:>16} {:>12}", m.name, info.params, "-", "-")?,
+            (None, None, _) => writeln!(out, "{:<14} not loaded", m.name)?,
+        }
     }
     Ok(())
 }
@@ -312,7 +330,7 @@ mod tests {
         let text = summary(&state, LineFormat::Text);
         assert!(text.ends_with("warning: 1 of 1 samples were taken while other work used the cores (other processes up to 1.00 cores, steal up to 0.0%)\n"), "{text}");
         let jsonl = summary(&state, LineFormat::Jsonl);
-        assert!(jsonl.lines().last().unwrap().starts_with(r#"{"warning":"1 of 1 samples"#), "{jsonl}");
+        assert!(jsonl.lines().last().unwrap().starts_with(r#"{"type":"warning","message":"1 of 1 samples"#), "{jsonl}");
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     // One thread is enough for the front end: inference runs on the engine's own thread.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     if cli.summary {
-        return runtime.block_on(headless::summary(&plan));
+        return runtime.block_on(headless::summary(&plan, cli.format));
     }
     let headless = cli.headless || !std::io::stdout().is_terminal();
     // Checked in every mode: a bad --theme is a mistake even where nothing is drawn.

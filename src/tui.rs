@@ -18,7 +18,8 @@ use tokio::time::{interval, Instant, MissedTickBehavior};
 use crate::cli::Cli;
 use crate::core::event::Control;
 use crate::core::session::{Plan, Session};
-use crate::export::{self, ExportError, PendingSnapshot, RunMeta};
+use crate::core::state::MonitorState;
+use crate::export::{self, ExportError, FinalSnapshot, PendingSnapshot, Report, RunExport, RunMeta};
 use crate::signals::{wind_down, Signal, Signals};
 use app::UiState;
 use keymap::Action;
@@ -50,9 +51,22 @@ enum End {
 pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> anyhow::Result<()> {
     let themes = theme::cycle_from(first);
     let mut signals = Signals::new()?;
+    let snapshots = Snapshots { base: export_base.to_path_buf(), meta: crate::run_meta(cli, plan, "tui") };
+    // A folder given on the command line was checked at start: the run's time series stream
+    // into a run folder there, as in headless mode. Without one nothing is written before `e`
+    // or the end, so a run that ends with `q` leaves no trace.
+    let mut stream = match &cli.export_dir {
+        Some(_) => Some(
+            RunExport::start(export_base, snapshots.meta.clone(), Some(cli.inferences_part_bytes()))
+                .map_err(crate::UsageError::ExportDir)?,
+        ),
+        None => None,
+    };
     let mut session = Session::start(plan, false)?;
     session.state.soak = cli.soak_config().map(crate::core::soak::Soak::new);
-    let snapshots = Snapshots { base: export_base.to_path_buf(), meta: crate::run_meta(cli, plan, "tui") };
+    if let Some(stream) = &stream {
+        session.set_journal(stream.journal());
+    }
     let mut ui = UiState::default();
     let mut cpu = CpuMeter::new();
     let mut pending: PendingSnapshot = None;
@@ -110,6 +124,10 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
                 ui.status = Some(Snapshots::describe(&written));
                 dirty = true;
             }
+            report = next_report(stream.as_mut()) => {
+                ui.status = Some(Snapshots::describe_report(report));
+                dirty = true;
+            }
             signal = signals.next() => break End::Signal(signal),
         }
     };
@@ -119,10 +137,7 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
         crate::eprintln_best_effort("infertop: stopping after the current inference (Ctrl-C again to quit now)");
     })
     .await;
-    let saved = match end {
-        End::Quit => None,
-        _ => Some(export::write_final_snapshot(&snapshots.base, &session.state, &snapshots.meta)),
-    };
+    let saved = snapshots.finish(&end, stream, &session.state);
     if let Some(saved) = &saved {
         crate::eprintln_best_effort(&format!("infertop: stopped ({}); {}", end.reason(), saved.describe()));
     }
@@ -201,7 +216,7 @@ struct Snapshots {
 
 impl Snapshots {
     /// Starts writing a snapshot of the state as it is now, off the drawing thread.
-    fn spawn(&self, state: &crate::core::state::MonitorState) -> PendingSnapshot {
+    fn spawn(&self, state: &MonitorState) -> PendingSnapshot {
         export::spawn_snapshot(self.base.clone(), state.clone(), self.meta.clone())
     }
 
@@ -211,6 +226,37 @@ impl Snapshots {
             Ok(dir) => format!("export: wrote {}", dir.display()),
             Err(e) => format!("export failed: {e}"),
         }
+    }
+
+    /// What the run folder's writer reported, for the status bar.
+    fn describe_report(report: Report) -> String {
+        match report {
+            Report::Exported(written) => Self::describe(&written),
+            Report::RowsLost(e) => format!("export: {e}; rows counted as lost, measuring goes on"),
+        }
+    }
+
+    /// The snapshot that ends a run that ended with `end`: the run folder's final export, or a
+    /// snapshot of the state; none after `q`, which also drops a run folder never published.
+    fn finish(&self, end: &End, stream: Option<RunExport>, state: &MonitorState) -> Option<FinalSnapshot> {
+        match (end, stream) {
+            (End::Quit, stream) => {
+                if let Some(stream) = stream {
+                    stream.discard();
+                }
+                None
+            }
+            (_, Some(stream)) => Some(stream.finish(state)),
+            (_, None) => Some(export::write_final_snapshot(&self.base, state, &self.meta)),
+        }
+    }
+}
+
+/// The run folder's next report; never, without one.
+async fn next_report(stream: Option<&mut RunExport>) -> Report {
+    match stream {
+        Some(stream) => stream.report().await,
+        None => std::future::pending().await,
     }
 }
 

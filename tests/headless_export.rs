@@ -1,6 +1,6 @@
-//! Snapshots from the real binary in headless mode: periodic and final CSVs that parse back
-//! and agree with each other, a final snapshot after SIGINT, and an unwritable folder refused
-//! before measuring starts.
+//! Snapshots from the real binary in headless mode: periodic and final exports into one run
+//! folder whose CSVs parse back and agree with each other, a final snapshot after SIGINT, and
+//! an unwritable folder refused before measuring starts.
 
 #[path = "binary/command.rs"]
 mod binary;
@@ -37,7 +37,7 @@ fn num(row: &HashMap<String, String>, key: &str) -> f64 {
 
 /// Every file is there, parses, and the numbers agree with each other.
 fn check_snapshot(dir: &Path, models: &[&str]) {
-    for file in ["models.csv", "ops.csv", "layers.csv", "system.csv", "run.json"] {
+    for file in ["models.csv", "ops.csv", "layers.csv", "system.csv", "inferences.csv", "run.json"] {
         assert!(dir.join(file).is_file(), "{} lacks {file}", dir.display());
     }
     let (headers, rows) = read_csv(&dir.join("models.csv"));
@@ -94,7 +94,7 @@ fn snapshots(base: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
-fn periodic_and_final_snapshots_parse_back_and_agree() {
+fn periodic_and_final_exports_fill_one_run_folder_that_parses_back_and_agrees() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("snaps");
     let out = binary::infertop()
@@ -118,11 +118,10 @@ fn periodic_and_final_snapshots_parse_back_and_agree() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     let dirs = snapshots(&base);
-    assert!(dirs.len() >= 3, "two periodic and a final snapshot: {dirs:?}\n{stdout}");
-    for d in &dirs {
-        assert!(stdout.contains(&format!("snapshot: {}", d.display())), "{stdout}");
-    }
-    check_snapshot(dirs.last().unwrap(), &["tiny", "shufflenetv2"]);
+    assert_eq!(dirs.len(), 1, "one folder for the run: {dirs:?}\n{stdout}");
+    let exports = stdout.lines().filter(|l| *l == format!("snapshot: {}", dirs[0].display())).count();
+    assert!(exports >= 3, "two periodic exports and the final one into the same folder:\n{stdout}");
+    check_snapshot(&dirs[0], &["tiny", "shufflenetv2"]);
     // Nothing half-written stays behind.
     let hidden: Vec<_> = std::fs::read_dir(&base)
         .unwrap()
@@ -130,6 +129,12 @@ fn periodic_and_final_snapshots_parse_back_and_agree() {
         .filter(|n| n.to_string_lossy().starts_with('.'))
         .collect();
     assert!(hidden.is_empty(), "{hidden:?}");
+    let hidden_files: Vec<_> = std::fs::read_dir(&dirs[0])
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(hidden_files.is_empty(), "{hidden_files:?}");
 }
 
 #[test]

@@ -201,7 +201,12 @@ fn a_failing_model_leaves_the_others_running() {
     let err = stderr_of(&mut running);
     assert_eq!(status.code(), Some(0), "stderr: {err}");
     assert_eq!(pty.termios(), before);
-    let snapshot = snapshots(dir.path()).pop().expect("the `e` snapshot");
+    // `q` drops the run folder streamed since the start (never exported, never visible): only
+    // the `e` snapshot stays, with no staging folder beside it.
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("snapshots")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(left, std::slice::from_ref(&written));
+    assert!(!written.join("inferences.csv").exists(), "a snapshot from memory has no per-inference rows");
+    let snapshot = written;
     let rows = model_rows(&snapshot);
     let (tiny, broken) = (&rows[0], &rows[1]);
     assert_eq!((tiny.1.as_str(), broken.1.as_str()), ("running", "failed"), "{rows:?}");
@@ -232,4 +237,7 @@ fn a_terminal_that_vanishes_leaves_a_complete_snapshot() {
         assert!(snapshot.join(file).is_file(), "{file} missing");
     }
     assert!(model_rows(&snapshot)[0].2 > 0);
+    // With --export-dir the live screen streams its run folder too.
+    let inferences = std::fs::read_to_string(snapshot.join("inferences.csv")).expect("inferences.csv");
+    assert!(inferences.lines().count() > 1, "rows of inferences: {inferences}");
 }

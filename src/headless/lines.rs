@@ -5,15 +5,17 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::records::{model_records, summary_records, system_record, Record};
 use crate::cli::LineFormat;
 use crate::core::contention;
 use crate::core::sampler::SystemSample;
 use crate::core::state::MonitorState;
 use crate::core::summary::ModelSummary;
-use crate::export::{ExportError, FinalSnapshot};
+use crate::export::{ExportError, FinalSnapshot, Report};
 
-/// The closing lines: `summary after 12.0s (reason):` in text mode, then one line per model,
-/// then a warning when other work competed for the cores during the run.
+/// The closing lines: `summary after 12.0s (reason):` in text mode, then the machine's line and
+/// one line per model (`summary` records in JSON), then a warning when other work competed for
+/// the cores during the run.
 pub(super) fn summary_lines(
     out: &mut impl Write,
     state: &MonitorState,
@@ -21,14 +23,29 @@ pub(super) fn summary_lines(
     reason: &str,
     format: LineFormat,
 ) -> io::Result<()> {
-    if format == LineFormat::Text {
-        writeln!(out, "summary after {:.1}s ({reason}):", elapsed.as_secs_f64())?;
+    match format {
+        LineFormat::Text => {
+            writeln!(out, "summary after {:.1}s ({reason}):", elapsed.as_secs_f64())?;
+            print_lines(out, state, elapsed, format)?;
+        }
+        LineFormat::Jsonl => {
+            let records = system_record(state, elapsed).into_iter().chain(summary_records(state, elapsed, reason));
+            for record in records {
+                writeln!(out, "{}", record.line())?;
+            }
+        }
     }
-    print_lines(out, state, elapsed, format)?;
-    match (state.contention.warning(), format) {
-        (Some(warning), LineFormat::Text) => writeln!(out, "warning: {warning}"),
-        (Some(warning), LineFormat::Jsonl) => writeln!(out, "{}", serde_json::json!({ "warning": warning })),
-        (None, _) => Ok(()),
+    if let Some(message) = state.contention.warning() {
+        writeln!(out, "{}", warning_line(message, format))?;
+    }
+    Ok(())
+}
+
+/// `warning: <message>`, or a `warning` record.
+pub(super) fn warning_line(message: String, format: LineFormat) -> String {
+    match format {
+        LineFormat::Text => format!("warning: {message}"),
+        LineFormat::Jsonl => Record::Warning { message }.line(),
     }
 }
 
@@ -36,54 +53,59 @@ pub(super) fn summary_lines(
 pub(super) fn final_snapshot_line(last: &FinalSnapshot, format: LineFormat) -> String {
     match format {
         LineFormat::Text => last.describe(),
-        LineFormat::Jsonl => match last {
-            FinalSnapshot::Written(path) => serde_json::json!({ "snapshot": path }).to_string(),
-            FinalSnapshot::Elsewhere { path, error } => {
-                serde_json::json!({ "snapshot": path, "snapshot_error": error.to_string() }).to_string()
-            }
-            FinalSnapshot::Lost { .. } => serde_json::json!({ "snapshot_error": last.describe() }).to_string(),
-        },
+        LineFormat::Jsonl => {
+            let (path, error) = match last {
+                FinalSnapshot::Written(path) => (Some(path.as_path()), None),
+                FinalSnapshot::Elsewhere { path, error } => (Some(path.as_path()), Some(error.to_string())),
+                FinalSnapshot::Lost { .. } => (None, Some(last.describe())),
+            };
+            Record::Snapshot { path, error, last: true }.line()
+        }
     }
 }
 
-/// `snapshot: <path>` or `snapshot failed: <reason>` for a periodic snapshot.
-pub(super) fn snapshot_line(result: &Result<PathBuf, ExportError>, format: LineFormat) -> String {
+/// What the run folder's writer reported, as a line: where a periodic export went, or that rows
+/// could not be written.
+pub(super) fn report_line(report: Report, format: LineFormat) -> String {
+    match report {
+        Report::Exported(result) => snapshot_line(&result, format),
+        Report::RowsLost(e) => {
+            warning_line(format!("{e}; those rows are counted as lost in run.json, measuring goes on"), format)
+        }
+    }
+}
+
+/// `snapshot: <path>` or `snapshot failed: <reason>` for a periodic export.
+fn snapshot_line(result: &Result<PathBuf, ExportError>, format: LineFormat) -> String {
     match (result, format) {
         (Ok(path), LineFormat::Text) => format!("snapshot: {}", path.display()),
         (Err(e), LineFormat::Text) => format!("snapshot failed: {e}"),
-        (Ok(path), LineFormat::Jsonl) => serde_json::json!({ "snapshot": path }).to_string(),
-        (Err(e), LineFormat::Jsonl) => serde_json::json!({ "snapshot_error": e.to_string() }).to_string(),
+        (Ok(path), LineFormat::Jsonl) => Record::Snapshot { path: Some(path), error: None, last: false }.line(),
+        (Err(e), LineFormat::Jsonl) => Record::Snapshot { path: None, error: Some(e.to_string()), last: false }.line(),
     }
 }
 
-/// One line per model, then one for the machine.
+/// The machine's line, then one line per model.
 pub(super) fn print_lines(
     out: &mut impl Write,
     state: &MonitorState,
     elapsed: Duration,
     format: LineFormat,
 ) -> io::Result<()> {
-    if let Some(sample) = state.system.last() {
-        let line = match format {
-            LineFormat::Text => system_line(sample, elapsed),
-            LineFormat::Jsonl => {
-                let throttle = sample.throttle_verdict();
-                serde_json::json!({
-                    "elapsed_s": elapsed.as_secs_f64(),
-                    "system": sample,
-                    "throttle": { "now": throttle.now(), "during_run": throttle.during_run(), "since_boot": throttle.since_boot() },
-                })
-                .to_string()
+    match format {
+        LineFormat::Text => {
+            if let Some(sample) = state.system.last() {
+                writeln!(out, "{}", system_line(sample, elapsed))?;
             }
-        };
-        writeln!(out, "{line}")?;
-    }
-    for summary in ModelSummary::all(state) {
-        let line = match format {
-            LineFormat::Text => text_line(&summary, state.peak_gmacs, elapsed),
-            LineFormat::Jsonl => json_line(&summary, elapsed).to_string(),
-        };
-        writeln!(out, "{line}")?;
+            for summary in ModelSummary::all(state) {
+                writeln!(out, "{}", text_line(&summary, state.peak_gmacs, elapsed))?;
+            }
+        }
+        LineFormat::Jsonl => {
+            for record in system_record(state, elapsed).into_iter().chain(model_records(state, elapsed)) {
+                writeln!(out, "{}", record.line())?;
+            }
+        }
     }
     out.flush()
 }
@@ -128,34 +150,6 @@ pub fn text_line(summary: &ModelSummary, peak_gmacs: Option<f64>, elapsed: Durat
             )
         }
     }
-}
-
-/// The same figures as the text line, as JSON; unknown values are `null`, never 0.
-pub(super) fn json_line(summary: &ModelSummary, elapsed: Duration) -> serde_json::Value {
-    let s = summary.latency;
-    serde_json::json!({
-        "elapsed_s": elapsed.as_secs_f64(),
-        "model": &*summary.model.name,
-        "status": summary.status_key(),
-        "error": summary.error(),
-        "iterations": s.map_or(0, |s| s.count),
-        "latency_ms_p50": s.map(|s| s.p50_ms),
-        "latency_ms_p50_ci": s.and_then(|s| s.p50_ci_ms).map(|(lo, hi)| [lo, hi]),
-        "latency_ms_p90": s.and_then(|s| s.p90()),
-        "latency_ms_p99": s.and_then(|s| s.p99()),
-        "profiled_iterations": summary.model.profiled,
-        "cold_iterations": summary.cold.map_or(0, |c| c.count),
-        "switch_cost_ms": summary.switch_cost_ms,
-        "minor_faults_per_inference": summary.faults_per_inference,
-        "context_switches_per_inference": summary.context_switches_per_inference,
-        "inferences_per_s": summary.inferences_per_s,
-        "macs": summary.macs,
-        "gmacs_per_s": summary.gmacs_per_s,
-        "peak_share": summary.peak_share,
-        "energy_mj_per_inference": summary.energy_mj_per_inference,
-        "energy_mj_per_gmac": summary.energy_mj_per_gmac,
-        "power_source": summary.power_source,
-    })
 }
 
 /// A positive figure with three significant digits or more (`0.0421`, `4.21`, `42.1`, `421`).
