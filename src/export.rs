@@ -62,6 +62,7 @@ pub use rows::{layer_rows, model_rows, op_rows, LayerRecord, ModelRecord, OpReco
 pub use series::Part;
 pub use soak::soak_json;
 pub use staging::remove_stale_staging;
+use staging::{claim_staging, publish};
 pub use stream::{Report, RunExport};
 pub use system::{sample_records, system_rows, SystemRecord};
 
@@ -299,49 +300,6 @@ fn write_run_json(
     })
 }
 
-/// The `n`th name for snapshots taken at `stamp`: `stamp`, `stamp-2`, `stamp-3`, ...
-fn numbered(stamp: &str, n: u32) -> String {
-    if n == 1 {
-        stamp.to_string()
-    } else {
-        format!("{stamp}-{n}")
-    }
-}
-
-/// Finds the first snapshot name (`stamp`, `stamp-2`, ...) not yet published and creates this
-/// process's staging folder for it; returns the name's number and the folder.
-fn claim_staging(base: &Path, stamp: &str) -> Result<(u32, PathBuf), ExportError> {
-    for n in 1u32.. {
-        let name = numbered(stamp, n);
-        if base.join(&name).exists() {
-            continue;
-        }
-        let staging = base.join(staging::folder_name(&name, std::process::id()));
-        match fs::create_dir(&staging) {
-            Ok(()) => return Ok((n, staging)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(ExportError::new("cannot create snapshot folder", &staging, &e)),
-        }
-    }
-    unreachable!("a free suffix exists")
-}
-
-/// Renames the complete staging folder to the `n`th name, or the next free one: another
-/// process may have published a snapshot of the same second under that name since the claim
-/// (staging folders carry the pid, so claims no longer exclude each other). A snapshot folder
-/// is never empty, so renaming onto a taken name fails rather than replacing it.
-fn publish(base: &Path, stamp: &str, n: u32, staging: &Path) -> Result<PathBuf, ExportError> {
-    for n in n.. {
-        let target = base.join(numbered(stamp, n));
-        match fs::rename(staging, &target) {
-            Ok(()) => return Ok(target),
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {}
-            Err(e) => return Err(ExportError::new("cannot rename snapshot folder to", &target, &e)),
-        }
-    }
-    unreachable!("a free suffix exists")
-}
-
 /// The folder name of a snapshot taken at `t`: `20261124-163000` (UTC).
 #[must_use]
 pub fn snapshot_name(t: SystemTime) -> String {
@@ -373,24 +331,6 @@ mod tests {
         assert_eq!(snapshot_name(t), "20261124-163000");
         assert_eq!(snapshot_name(UNIX_EPOCH - Duration::from_secs(5)), "19700101-000000");
         assert_eq!(snapshot_name(UNIX_EPOCH + Duration::from_secs(u64::MAX / 4)), "99991231-235959");
-    }
-
-    #[test]
-    fn staging_folders_carry_the_pid_and_a_name_taken_meanwhile_is_skipped() {
-        let base = tempfile::tempdir().unwrap();
-        let stamp = "20261124-163000";
-        let (n, staging) = claim_staging(base.path(), stamp).unwrap();
-        let expected = format!(".{stamp}.{}.tmp", std::process::id());
-        assert_eq!((n, staging.file_name().unwrap().to_str()), (1, Some(expected.as_str())));
-        fs::write(staging.join("run.json"), "{}").unwrap();
-        // Another process publishes its snapshot of the same second first.
-        let other = base.path().join(stamp);
-        fs::create_dir(&other).unwrap();
-        fs::write(other.join("run.json"), "{}").unwrap();
-        let published = publish(base.path(), stamp, n, &staging).unwrap();
-        assert_eq!(published, base.path().join(format!("{stamp}-2")));
-        assert!(published.join("run.json").is_file() && other.join("run.json").is_file());
-        assert!(!staging.exists());
     }
 
     #[test]

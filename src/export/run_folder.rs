@@ -17,8 +17,9 @@ use super::files::header_of;
 use super::inferences::InferenceRecord;
 use super::progress::{FolderProgress, SeriesProgress};
 use super::series::SeriesFile;
+use super::staging::{claim_staging, publish};
 use super::system::{sample_records, SystemRecord};
-use super::{claim_staging, publish, snapshot_name, write_aggregates, write_run_json, ExportError, RunMeta};
+use super::{snapshot_name, write_aggregates, write_run_json, ExportError, RunMeta};
 use crate::core::journal::JournalEntry;
 use crate::core::state::MonitorState;
 

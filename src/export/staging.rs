@@ -1,16 +1,61 @@
-//! Names of hidden staging folders (`.<name>.<pid>.tmp`) and the removal of those whose writer
-//! is gone.
+//! Hidden staging folders (`.<name>.<pid>.tmp`): claiming one under a free name, publishing it
+//! under that name once complete, and removing those whose writer is gone.
 //!
 //! Only folders named exactly so are ever touched, with `<name>` a snapshot name: the export
 //! folder may be one the user keeps other things in.
 
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use super::ExportError;
 
 /// The staging folder's name for snapshot `name` written by process `pid`.
 pub(super) fn folder_name(name: &str, pid: u32) -> String {
     format!(".{name}.{pid}.tmp")
+}
+
+/// The `n`th name for snapshots taken at `stamp`: `stamp`, `stamp-2`, `stamp-3`, ...
+fn numbered(stamp: &str, n: u32) -> String {
+    if n == 1 {
+        stamp.to_string()
+    } else {
+        format!("{stamp}-{n}")
+    }
+}
+
+/// Finds the first snapshot name (`stamp`, `stamp-2`, ...) not yet published and creates this
+/// process's staging folder for it; returns the name's number and the folder.
+pub(super) fn claim_staging(base: &Path, stamp: &str) -> Result<(u32, PathBuf), ExportError> {
+    for n in 1u32.. {
+        let name = numbered(stamp, n);
+        if base.join(&name).exists() {
+            continue;
+        }
+        let staging = base.join(folder_name(&name, std::process::id()));
+        match fs::create_dir(&staging) {
+            Ok(()) => return Ok((n, staging)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(ExportError::new("cannot create snapshot folder", &staging, &e)),
+        }
+    }
+    unreachable!("a free suffix exists")
+}
+
+/// Renames the complete staging folder to the `n`th name, or the next free one: another
+/// process may have published a snapshot of the same second under that name since the claim
+/// (staging folders carry the pid, so claims no longer exclude each other). A snapshot folder
+/// is never empty, so renaming onto a taken name fails rather than replacing it.
+pub(super) fn publish(base: &Path, stamp: &str, n: u32, staging: &Path) -> Result<PathBuf, ExportError> {
+    for n in n.. {
+        let target = base.join(numbered(stamp, n));
+        match fs::rename(staging, &target) {
+            Ok(()) => return Ok(target),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTEMPTY | libc::EEXIST)) => {}
+            Err(e) => return Err(ExportError::new("cannot rename snapshot folder to", &target, &e)),
+        }
+    }
+    unreachable!("a free suffix exists")
 }
 
 /// Who wrote a staging folder, as its name says.
@@ -94,6 +139,24 @@ mod tests {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         child.wait().unwrap();
         child.id()
+    }
+
+    #[test]
+    fn staging_folders_carry_the_pid_and_a_name_taken_meanwhile_is_skipped() {
+        let base = tempfile::tempdir().unwrap();
+        let stamp = "20261124-163000";
+        let (n, staging) = claim_staging(base.path(), stamp).unwrap();
+        let expected = format!(".{stamp}.{}.tmp", std::process::id());
+        assert_eq!((n, staging.file_name().unwrap().to_str()), (1, Some(expected.as_str())));
+        fs::write(staging.join("run.json"), "{}").unwrap();
+        // Another process publishes its snapshot of the same second first.
+        let other = base.path().join(stamp);
+        fs::create_dir(&other).unwrap();
+        fs::write(other.join("run.json"), "{}").unwrap();
+        let published = publish(base.path(), stamp, n, &staging).unwrap();
+        assert_eq!(published, base.path().join(format!("{stamp}-2")));
+        assert!(published.join("run.json").is_file() && other.join("run.json").is_file());
+        assert!(!staging.exists());
     }
 
     #[test]
