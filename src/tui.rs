@@ -233,6 +233,9 @@ impl Snapshots {
         match report {
             Report::Exported(written) => Self::describe(&written),
             Report::RowsLost(e) => format!("export: {e}; rows counted as lost, measuring goes on"),
+            Report::Behind { inferences, samples } => {
+                format!("export: {}", crate::headless::behind(inferences, samples))
+            }
         }
     }
 

@@ -106,7 +106,7 @@ fn export(rt: &tokio::runtime::Runtime, folder: &mut RunExport, state: &MonitorS
     assert!(folder.request_export(state));
     match rt.block_on(folder.report()) {
         Report::Exported(result) => result.unwrap(),
-        Report::RowsLost(e) => panic!("rows lost: {e}"),
+        other => panic!("{other:?}"),
     }
 }
 
@@ -237,4 +237,21 @@ fn a_discarded_run_leaves_nothing_and_a_failed_final_export_goes_to_the_temporar
     assert!(error.to_string().contains(&base.path().display().to_string()), "{error}");
     assert_eq!(run_json(path)["run_ended"], true);
     std::fs::remove_dir_all(path).unwrap();
+}
+
+#[test]
+fn rows_reach_the_disk_within_about_a_second_without_an_export() {
+    let base = tempfile::tempdir().unwrap();
+    let folder = RunExport::start(base.path(), meta(), None).unwrap();
+    let mut run = Run::new(folder.journal());
+    run.round(3);
+    let staging = std::fs::read_dir(base.path()).unwrap().next().unwrap().unwrap().path();
+    let rows = || std::fs::read_to_string(staging.join("inferences.csv")).unwrap().lines().count() - 1;
+    let started = std::time::Instant::now();
+    while rows() < 3 {
+        assert!(started.elapsed() < Duration::from_secs(5), "rows still in memory after 5 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("rows on disk after {:?}", started.elapsed());
+    folder.discard();
 }

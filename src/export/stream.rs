@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
@@ -25,9 +25,9 @@ use crate::core::state::MonitorState;
 /// Entries the queue holds: seconds of the fastest model's inferences, a few MB.
 const QUEUE: usize = 16 * 1024;
 
-/// After this long without an entry, rows waiting in memory are written, so that the files keep
-/// up with a slow model too.
-const IDLE: Duration = Duration::from_secs(1);
+/// Rows waiting in memory are written at least this often, so that the files keep up with a
+/// slow model too (a batch of a fast one fills sooner).
+const WRITE_EVERY: Duration = Duration::from_secs(1);
 
 enum Message {
     Entry(JournalEntry),
@@ -47,6 +47,9 @@ pub enum Report {
     /// Rows could not be written (a full disk); they are counted as lost and measuring goes on.
     /// Said once, until an export succeeds again.
     RowsLost(ExportError),
+    /// The writer fell so far behind that these entries never reached it (said at the periodic
+    /// export after it happened); they are counted as lost too.
+    Behind { inferences: u64, samples: u64 },
 }
 
 /// Entries dropped before they reached the writer.
@@ -165,16 +168,19 @@ fn write(
     dropped: &Dropped,
     reports: &UnboundedSender<Report>,
 ) -> Option<Result<PathBuf, ExportError>> {
-    let mut losses = Losses { reports, told: false };
+    let mut losses = Losses { reports, told: false, dropped_told: Unqueued::default() };
+    let mut next_write = Instant::now() + WRITE_EVERY;
     loop {
-        match queue.recv_timeout(IDLE) {
+        match queue.recv_timeout(next_write.saturating_duration_since(Instant::now())) {
             Ok(Message::Entry(entry)) => losses.check(folder.record(&entry)),
             Ok(Message::Export { state, run_ended: false }) => {
-                let result = folder.export(&state, dropped.get(), false);
+                let unqueued = dropped.get();
+                let result = folder.export(&state, unqueued, false);
                 if result.is_ok() {
                     losses.told = false;
                 }
                 let _ = reports.send(Report::Exported(result));
+                losses.check_dropped(unqueued);
             }
             Ok(Message::Export { state, run_ended: true }) => {
                 let result = folder.export(&state, dropped.get(), true);
@@ -183,11 +189,16 @@ fn write(
                 }
                 return Some(result);
             }
-            Err(RecvTimeoutError::Timeout) => losses.check(folder.write_pending()),
+            Err(RecvTimeoutError::Timeout) => {}
             Ok(Message::Discard) | Err(RecvTimeoutError::Disconnected) => {
                 folder.discard();
                 return None;
             }
+        }
+        // However steadily entries come, none waits in memory for much longer than this.
+        if Instant::now() >= next_write {
+            losses.check(folder.write_pending());
+            next_write = Instant::now() + WRITE_EVERY;
         }
     }
 }
@@ -197,6 +208,8 @@ struct Losses<'a> {
     reports: &'a UnboundedSender<Report>,
     /// Told since the last successful export.
     told: bool,
+    /// Dropped entries the front end has been told of.
+    dropped_told: Unqueued,
 }
 
 impl Losses<'_> {
@@ -205,6 +218,16 @@ impl Losses<'_> {
             if !std::mem::replace(&mut self.told, true) {
                 let _ = self.reports.send(Report::RowsLost(e));
             }
+        }
+    }
+
+    /// Tells of entries dropped since the last time, if any.
+    fn check_dropped(&mut self, now: Unqueued) {
+        if now != self.dropped_told {
+            let inferences = now.inferences - self.dropped_told.inferences;
+            let samples = now.samples - self.dropped_told.samples;
+            let _ = self.reports.send(Report::Behind { inferences, samples });
+            self.dropped_told = now;
         }
     }
 }

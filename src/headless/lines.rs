@@ -72,7 +72,16 @@ pub(super) fn report_line(report: Report, format: LineFormat) -> String {
         Report::RowsLost(e) => {
             warning_line(format!("{e}; those rows are counted as lost in run.json, measuring goes on"), format)
         }
+        Report::Behind { inferences, samples } => warning_line(behind(inferences, samples), format),
     }
+}
+
+/// What the writer falling behind cost, as a sentence.
+pub(crate) fn behind(inferences: u64, samples: u64) -> String {
+    format!(
+        "the export writer fell behind: {inferences} inferences and {samples} system samples were not written \
+         (counted as lost in run.json), measuring goes on"
+    )
 }
 
 /// `snapshot: <path>` or `snapshot failed: <reason>` for a periodic export.

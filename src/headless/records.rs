@@ -174,7 +174,12 @@ mod tests {
         ] {
             lines.push(lines::final_snapshot_line(&last, LineFormat::Jsonl));
         }
-        for report in [Report::Exported(Ok(path)), Report::Exported(Err(error())), Report::RowsLost(error())] {
+        for report in [
+            Report::Exported(Ok(path)),
+            Report::Exported(Err(error())),
+            Report::RowsLost(error()),
+            Report::Behind { inferences: 3, samples: 0 },
+        ] {
             lines.push(lines::report_line(report, LineFormat::Jsonl));
         }
         lines
