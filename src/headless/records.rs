@@ -9,6 +9,7 @@
 //! | `system` | every `--print-every`, before the models | `elapsed_s`, `t_ms`, `running_model`, `metrics` (`system.csv`'s rows of the latest sample as `{metric: {source: value}}`) |
 //! | `snapshot` | after each export | `path`, `error`, `final` |
 //! | `summary` | at the end, per model; `--summary` prints only these | `elapsed_s`, `reason` and the columns of `models.csv` |
+//! | `soak` | at the end of a `--soak` run (written by `soak_lines`) | `run.json`'s `soak` object |
 //! | `warning` | contention over the run, rows that could not be written | `message` |
 
 use std::collections::BTreeMap;
@@ -104,13 +105,15 @@ mod tests {
     use crate::core::contention::{Contention, Reasons};
     use crate::core::event::{Event, Inference, ModelInfo};
     use crate::core::sampler::{CpuFreqPolicy, SystemSample, TempReading};
+    use crate::core::soak::{Soak, SoakConfig};
     use crate::export::{ExportError, FinalSnapshot, Report};
-    use crate::headless::lines;
+    use crate::headless::{lines, soak_lines};
 
     /// Model `a` timed, `b` failed, `c` still loading; a sample with sensors while `a` ran, and
     /// one taken while other work competed for the cores.
     fn state() -> MonitorState {
         let mut state = MonitorState::new(&["a", "b", "c"]);
+        state.soak = Some(Soak::new(SoakConfig::default()));
         let info = ModelInfo {
             name: "a".into(),
             source: "arch:tiny".into(),
@@ -164,6 +167,7 @@ mod tests {
         let mut out = Vec::new();
         lines::print_lines(&mut out, state, elapsed, LineFormat::Jsonl).unwrap();
         lines::summary_lines(&mut out, state, elapsed, "duration reached", LineFormat::Jsonl).unwrap();
+        soak_lines::write(&mut out, state, LineFormat::Jsonl).unwrap();
         let mut lines: Vec<String> = String::from_utf8(out).unwrap().lines().map(String::from).collect();
         let error = || ExportError::new("cannot write", Path::new("/full"), &std::io::Error::other("disk full"));
         let path = PathBuf::from("snaps/20261126-010000");
@@ -201,7 +205,7 @@ mod tests {
         let mut defined = jsonl_schema::record_types(&schema);
         defined.sort();
         assert_eq!(seen, defined, "each type the schema defines is written, and no other");
-        // Without samples there is no system record, and nothing else changes.
+        // Without samples there is no system record, without a soak no soak record.
         for line in every_line(&MonitorState::new(&["a"])) {
             jsonl_schema::validate_line(&schema, &line).unwrap_or_else(|e| panic!("{e}"));
         }

@@ -1,7 +1,8 @@
 //! A validator for the part of JSON Schema (draft 2020-12) that `docs/jsonl.schema.json` uses:
 //! a record goes to the definition in `$defs` its `type` names, and is checked against
 //! `properties`, `required`, `additionalProperties` (false, or a schema for every value of a
-//! map), `type` (one name or several), `const` and `enum`. A keyword it does not know is an
+//! map), `items` (a schema for every element of an array), `type` (one name or several),
+//! `const` and `enum`. A keyword it does not know is an
 //! error, so the schema cannot grow past what is checked without a test saying so. (No JSON
 //! Schema crate is available offline here; this is a few dozen lines.)
 //!
@@ -59,6 +60,11 @@ fn check(schema: &Value, value: &Value, at: &str) -> Result<(), String> {
             }
             "properties" => check_properties(schema, value, at)?,
             "additionalProperties" => check_additional(schema, rule, value, at)?,
+            "items" => {
+                for (i, item) in value.as_array().into_iter().flatten().enumerate() {
+                    check(rule, item, &format!("{at}[{i}]"))?;
+                }
+            }
             other => return Err(format!("{at}: the validator does not know the keyword {other:?}")),
         }
     }
