@@ -267,6 +267,7 @@ fn write_files(
         rows,
         rows_lost: 0,
         last_t_ms: state.system.last().map(|s| s.at_ms as f64),
+        rows_waiting: None,
         samples: Some(state.system.len() as u64),
         // Samples older than the history the state keeps are not in a snapshot; how many is
         // not known here.

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use infertop::core::event::{Event, Inference, ModelInfo};
 use infertop::core::journal::{InferenceEntry, JournalEntry, JournalSink, SampleEntry};
+use infertop::core::power::{PowerReading, PowerScope};
 use infertop::core::sampler::{CpuFreqPolicy, SystemSample, TempReading};
 use infertop::core::state::MonitorState;
 use infertop::export::{FinalSnapshot, Report, RunExport, RunMeta};
@@ -58,12 +59,18 @@ impl Run {
 
     /// One system sample, then `inferences` inferences alternating between the models.
     fn round(&mut self, inferences: u64) {
+        self.round_with_power(inferences, None);
+    }
+
+    /// [`round`](Self::round) with the power reading `power` in the sample.
+    fn round_with_power(&mut self, inferences: u64, power: Option<Box<PowerReading>>) {
         self.samples += 1;
         let sample = SystemSample {
             at_ms: self.samples * 500,
             cpufreq: vec![CpuFreqPolicy { cur_khz: Some(1_500_000), max_khz: Some(1_500_000), ..Default::default() }],
             temps: vec![TempReading { name: "cpu-thermal".into(), celsius: 50.0 }],
             measured_mhz: Some(1_490.0),
+            power,
             ..SystemSample::default()
         };
         self.state.apply(Event::System(sample.clone()));
@@ -95,6 +102,13 @@ impl Run {
             }));
         }
     }
+}
+
+/// A board's input monitor whose interval's mean power is `watts` (none at its first reading).
+fn board_input(interval_watts: Option<f64>) -> PowerReading {
+    let mut reading = PowerReading::new("ina3221/VDD_IN".into(), PowerScope::BoardInput);
+    reading.interval_watts = interval_watts;
+    reading
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -254,4 +268,33 @@ fn rows_reach_the_disk_within_about_a_second_without_an_export() {
     }
     eprintln!("rows on disk after {:?}", started.elapsed());
     folder.discard();
+}
+
+/// With a power source, each inference's energy is its interval's mean power times its wall
+/// time: rows wait for the sample that closes their interval, and the run's last interval,
+/// which none closes, has none.
+#[test]
+fn inferences_get_the_energy_of_the_interval_they_ran_in() {
+    let rt = runtime();
+    let base = tempfile::tempdir().unwrap();
+    let mut folder = RunExport::start(base.path(), meta(), None).unwrap();
+    let mut run = Run::new(folder.journal());
+    run.round(4); // No power source yet: written at once, without energy.
+    run.round_with_power(10, Some(Box::new(board_input(None)))); // The source's first reading: no mean power yet.
+    run.round_with_power(10, Some(Box::new(board_input(Some(5.0))))); // Closes the interval of the 10 before it at 5 W.
+    let dir = export(&rt, &mut folder, &run.state);
+    let inferences = &run_json(&dir)["series"]["inferences"];
+    assert_eq!(
+        (inferences["rows"].as_u64(), inferences["rows_waiting"].as_u64()),
+        (Some(14), Some(10)),
+        "{inferences}"
+    );
+    drop(folder.finish(&run.state));
+    let mut reader = csv::Reader::from_path(dir.join("inferences.csv")).unwrap();
+    let energy: Vec<String> =
+        reader.deserialize::<HashMap<String, String>>().map(|r| r.unwrap()["energy_mj"].clone()).collect();
+    assert_eq!(energy.len(), 24);
+    // 5 W for the 1 ms each ran: 5 mJ; the first four and the last ten have no figure, not 0.
+    assert!(energy[..4].iter().chain(&energy[14..]).all(String::is_empty), "{energy:?}");
+    assert!(energy[4..14].iter().all(|e| e.parse::<f64>().is_ok_and(|mj| (mj - 5.0).abs() < 1e-9)), "{energy:?}");
 }

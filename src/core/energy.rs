@@ -14,6 +14,12 @@
 
 use std::sync::Arc;
 
+/// The energy of `wall_ns` of running at `watts`, in mJ (W × ms = mJ).
+#[must_use]
+pub fn millijoules(watts: f64, wall_ns: u64) -> f64 {
+    watts * wall_ns as f64 / 1e6
+}
+
 /// One model's energy over the inferences its latency statistics count.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnergyTotals {
@@ -38,8 +44,7 @@ impl EnergyTotals {
     /// A sample closed the interval; `power` is its source and mean watts, when known.
     pub(crate) fn close(&mut self, power: Option<(&Arc<str>, f64)>) {
         if let Some((source, watts)) = power.filter(|_| self.pending > 0) {
-            // W × ms = mJ.
-            self.millijoules += watts * self.pending_ns as f64 / 1e6;
+            self.millijoules += millijoules(watts, self.pending_ns);
             self.inferences += self.pending;
             if self.source.as_ref() != Some(source) {
                 self.source = Some(Arc::clone(source));

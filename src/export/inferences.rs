@@ -7,7 +7,10 @@
 
 use serde::Serialize;
 
+use crate::core::energy::millijoules;
 use crate::core::journal::InferenceEntry;
+use crate::core::power::PowerReading;
+use crate::core::sampler::SystemSample;
 
 /// One row of `inferences.csv`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -35,13 +38,17 @@ pub struct InferenceRecord<'a> {
     /// What the process incurred during the inference (all threads).
     pub minor_faults: Option<u64>,
     pub context_switches: Option<u64>,
-    /// Energy of the inference where the machine has an energy source; no source is read yet,
-    /// so the column is always empty in this version.
+    /// The energy the machine's power source measured over the inference: the mean power of
+    /// the sample interval it ran in times its wall time (see `core::energy`). Empty without a
+    /// power source, in the first interval (no mean power yet), and for the inferences of an
+    /// interval no sample closed (the run's last).
     pub energy_mj: Option<f64>,
 }
 
-impl<'a> From<&'a InferenceEntry> for InferenceRecord<'a> {
-    fn from(e: &'a InferenceEntry) -> Self {
+impl<'a> InferenceRecord<'a> {
+    /// The row of `e`, with its energy when known.
+    #[must_use]
+    pub fn new(e: &'a InferenceEntry, energy_mj: Option<f64>) -> Self {
         Self {
             t_ms: e.at_ns as f64 / 1e6,
             seq: e.seq,
@@ -56,7 +63,57 @@ impl<'a> From<&'a InferenceEntry> for InferenceRecord<'a> {
             throttled: e.machine.throttled,
             minor_faults: e.usage.map(|u| u.minor_faults),
             context_switches: e.usage.map(|u| u.context_switches),
-            energy_mj: None,
+            energy_mj,
         }
+    }
+}
+
+/// Inferences held back until the sample that closes their interval, whose mean power gives
+/// their energy. Only while the machine has a power source: elsewhere each row is written at
+/// once, its energy empty.
+#[derive(Debug, Default)]
+pub(super) struct AwaitingEnergy {
+    held: Vec<InferenceEntry>,
+    /// The latest sample read a power source that may give the next interval's mean power.
+    source: bool,
+}
+
+/// Inferences held at most: a few MB, seconds of the fastest model. A sampler that falls that
+/// far behind gives no energy; the rows are written without it.
+const MAX_HELD: usize = 20_000;
+
+impl AwaitingEnergy {
+    /// Holds `entry` until the next sample, if its energy can come; `false` when it is to be
+    /// written now, without energy.
+    pub(super) fn hold(&mut self, entry: &InferenceEntry) -> bool {
+        if self.source && self.held.len() < MAX_HELD {
+            self.held.push(entry.clone());
+            return true;
+        }
+        false
+    }
+
+    /// The held inferences, each with its energy from `sample`, which closes their interval.
+    pub(super) fn close(&mut self, sample: &SystemSample) -> Vec<(InferenceEntry, Option<f64>)> {
+        let power = sample.power.as_deref();
+        let watts = power.and_then(PowerReading::attributable_watts);
+        self.source = power.is_some_and(|p| !p.needs_root);
+        self.held
+            .drain(..)
+            .map(|e| {
+                let energy = watts.map(|w| millijoules(w, e.wall_ns));
+                (e, energy)
+            })
+            .collect()
+    }
+
+    /// The held inferences, whose interval no sample will close (the run ends).
+    pub(super) fn release(&mut self) -> Vec<InferenceEntry> {
+        std::mem::take(&mut self.held)
+    }
+
+    /// Inferences held now.
+    pub(super) fn len(&self) -> usize {
+        self.held.len()
     }
 }

@@ -22,6 +22,11 @@ pub struct SeriesProgress {
     pub rows_lost: u64,
     /// The latest `t_ms` among the rows.
     pub last_t_ms: Option<f64>,
+    /// For `inferences.csv` on a machine with a power source: inferences measured but held
+    /// until the next sample gives their energy (then written), so `rows + rows_waiting +
+    /// rows_lost` are the inferences counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_waiting: Option<u64>,
     /// For `system.csv`: samples written, and samples lost before they became rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples: Option<u64>,

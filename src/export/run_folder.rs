@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::files::header_of;
-use super::inferences::InferenceRecord;
+use super::inferences::{AwaitingEnergy, InferenceRecord};
 use super::progress::{FolderProgress, SeriesProgress};
 use super::series::SeriesFile;
 use super::staging::{claim_staging, publish};
 use super::system::{sample_records, SystemRecord};
 use super::{snapshot_name, write_aggregates, write_run_json, ExportError, RunMeta};
-use crate::core::journal::JournalEntry;
+use crate::core::journal::{InferenceEntry, JournalEntry};
 use crate::core::state::MonitorState;
 
 /// Entries the writer never received, counted where they were dropped.
@@ -41,6 +41,7 @@ pub(super) struct RunFolder {
     published: bool,
     meta: RunMeta,
     inferences: SeriesFile,
+    awaiting: AwaitingEnergy,
     system: SeriesFile,
     samples: u64,
     last_inference_t_ms: Option<f64>,
@@ -81,6 +82,7 @@ impl RunFolder {
             published: false,
             meta,
             inferences,
+            awaiting: AwaitingEnergy::default(),
             system,
             samples: 0,
             last_inference_t_ms: None,
@@ -89,30 +91,38 @@ impl RunFolder {
         })
     }
 
-    /// Adds an entry's rows to its series.
+    /// Adds an entry's rows to its series. An inference waits for the next sample where that
+    /// sample will give its energy.
     ///
     /// # Errors
     /// When a batch of rows could not be written (they are counted as lost; the series goes on).
     pub(super) fn record(&mut self, entry: &JournalEntry) -> Result<(), ExportError> {
         match entry {
-            JournalEntry::Inference(inference) => {
-                let row = InferenceRecord::from(inference);
-                self.last_inference_t_ms = Some(row.t_ms);
-                self.inferences.push(&row).map_err(|e| self.series_error(&self.inferences, &e))
-            }
+            JournalEntry::Inference(inference) if self.awaiting.hold(inference) => Ok(()),
+            JournalEntry::Inference(inference) => self.push_inference(inference, None),
             JournalEntry::Sample(entry) => {
+                // Every row is pushed even after a failed batch, so each is written or counted
+                // lost; the first error is the one reported.
+                let mut failed = Ok(());
+                for (inference, energy) in self.awaiting.close(&entry.sample) {
+                    failed = failed.and(self.push_inference(&inference, energy));
+                }
                 self.samples += 1;
                 self.last_sample_t_ms = Some(entry.sample.at_ms);
-                // Every row is pushed even after a failed batch, so each is written or counted lost.
-                let mut failed = Ok(());
                 for row in sample_records(&entry.sample, entry.running_model.as_deref()) {
                     if let Err(e) = self.system.push(&row) {
-                        failed = failed.and(Err(e));
+                        failed = failed.and(Err(self.series_error(&self.system, &e)));
                     }
                 }
-                failed.map_err(|e| self.series_error(&self.system, &e))
+                failed
             }
         }
+    }
+
+    fn push_inference(&mut self, inference: &InferenceEntry, energy_mj: Option<f64>) -> Result<(), ExportError> {
+        let row = InferenceRecord::new(inference, energy_mj);
+        self.last_inference_t_ms = Some(row.t_ms);
+        self.inferences.push(&row).map_err(|e| self.series_error(&self.inferences, &e))
     }
 
     /// Writes the rows waiting in memory (a quiet moment: the files keep up with the run).
@@ -135,6 +145,12 @@ impl RunFolder {
         unqueued: Unqueued,
         run_ended: bool,
     ) -> Result<PathBuf, ExportError> {
+        if run_ended {
+            // No sample will close their interval: written without energy.
+            for inference in self.awaiting.release() {
+                self.push_inference(&inference, None)?;
+            }
+        }
         self.inferences.sync().map_err(|e| self.series_error(&self.inferences, &e))?;
         self.system.sync().map_err(|e| self.series_error(&self.system, &e))?;
         write_aggregates(&self.dir, state)?;
@@ -165,6 +181,7 @@ impl RunFolder {
             rows: self.inferences.rows(),
             rows_lost: self.inferences.rows_lost() + unqueued.inferences,
             last_t_ms: self.last_inference_t_ms,
+            rows_waiting: Some(self.awaiting.len() as u64),
             samples: None,
             samples_lost: None,
         };
@@ -173,6 +190,7 @@ impl RunFolder {
             rows: self.system.rows(),
             rows_lost: self.system.rows_lost(),
             last_t_ms: self.last_sample_t_ms.map(|t| t as f64),
+            rows_waiting: None,
             samples: Some(self.samples),
             samples_lost: Some(unqueued.samples),
         };
