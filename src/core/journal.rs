@@ -142,10 +142,10 @@ mod tests {
         let entries = journal(&mut state, vec![inference(0, 1), Event::System(hot), inference(1, 2), inference(7, 3)]);
         assert_eq!(entries.len(), 3, "an unknown model's inference has no entry: {entries:?}");
         let JournalEntry::Inference(first) = &entries[0] else { panic!("{entries:?}") };
-        assert_eq!((&*first.model, first.seq, first.machine.mhz), ("a", 1, None));
+        assert_eq!((&*first.model, first.seq, first.machine.mhz()), ("a", 1, None));
         let JournalEntry::Sample(sample) = &entries[1] else { panic!("{entries:?}") };
         assert_eq!((sample.sample.at_ms, sample.running_model.as_deref()), (40, Some("a")));
         let JournalEntry::Inference(second) = &entries[2] else { panic!("{entries:?}") };
-        assert_eq!((&*second.model, second.profiled, second.machine.mhz), ("b", true, Some(900.0)));
+        assert_eq!((&*second.model, second.profiled, second.machine.mhz()), ("b", true, Some(900.0)));
     }
 }

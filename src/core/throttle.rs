@@ -12,8 +12,6 @@ use verdict::ThrottleVerdict;
 /// What the machine looked like while one inference ran.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct MachineTag {
-    /// The clock the CPU ran at: the measured one where known, else the highest reported.
-    pub mhz: Option<f64>,
     /// The clock the engine measured (see [`crate::core::clock`]).
     pub measured_mhz: Option<f64>,
     /// The highest clock cpufreq reported, which on a Pi can be the unthrottled one.
@@ -30,15 +28,19 @@ impl MachineTag {
     /// The tag for inferences that run while `sample` is the latest system sample.
     #[must_use]
     pub fn from_sample(sample: &SystemSample) -> Self {
-        let reported_mhz = sample.max_cur_mhz();
         Self {
-            mhz: sample.measured_mhz.or(reported_mhz),
             measured_mhz: sample.measured_mhz,
-            reported_mhz,
+            reported_mhz: sample.max_cur_mhz(),
             max_mhz: sample.max_policy_mhz(),
             celsius: sample.hottest().map(|t| t.celsius),
             throttled: ThrottleVerdict::of(sample).now(),
         }
+    }
+
+    /// The clock the CPU ran at: the measured one where known, else the highest reported.
+    #[must_use]
+    pub fn mhz(&self) -> Option<f64> {
+        self.measured_mhz.or(self.reported_mhz)
     }
 }
 
@@ -99,14 +101,14 @@ impl ThrottleStats {
             Some(false) => self.unthrottled.add(ms),
             None => {}
         }
-        if let (Some(mhz), Some(max)) = (tag.mhz, tag.max_mhz) {
+        if let (Some(mhz), Some(max)) = (tag.mhz(), tag.max_mhz) {
             if mhz > 0.0 && max > 0.0 {
                 // Compute-bound work scales with the clock: at full clock it would take
                 // ms × (clock / max).
                 self.full_clock.add(ms * (mhz / max).min(1.0));
             }
             self.by_clock.push((mhz, ms));
-        } else if let Some(mhz) = tag.mhz {
+        } else if let Some(mhz) = tag.mhz() {
             self.by_clock.push((mhz, ms));
         }
     }
@@ -160,11 +162,11 @@ mod tests {
 
     fn tag(mhz: f64, throttled: bool) -> MachineTag {
         MachineTag {
-            mhz: Some(mhz),
+            measured_mhz: Some(mhz),
+            reported_mhz: None,
             max_mhz: Some(1500.0),
             celsius: Some(60.0),
             throttled: Some(throttled),
-            ..MachineTag::default()
         }
     }
 
