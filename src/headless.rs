@@ -23,7 +23,6 @@ use crate::UsageError;
 mod lines;
 mod records;
 mod soak_lines;
-pub(crate) use lines::behind;
 use lines::{final_snapshot_line, print_lines, report_line, summary_lines};
 pub use lines::{system_line, text_line};
 

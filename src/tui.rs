@@ -232,10 +232,7 @@ impl Snapshots {
     fn describe_report(report: Report) -> String {
         match report {
             Report::Exported(written) => Self::describe(&written),
-            Report::RowsLost(e) => format!("export: {e}; rows counted as lost, measuring goes on"),
-            Report::Behind { inferences, samples } => {
-                format!("export: {}", crate::headless::behind(inferences, samples))
-            }
+            Report::RowsLost(why) => format!("export: {why}"),
         }
     }
 

@@ -120,7 +120,7 @@ fn export(rt: &tokio::runtime::Runtime, folder: &mut RunExport, state: &MonitorS
     assert!(folder.request_export(state));
     match rt.block_on(folder.report()) {
         Report::Exported(result) => result.unwrap(),
-        other => panic!("{other:?}"),
+        Report::RowsLost(why) => panic!("{why}"),
     }
 }
 

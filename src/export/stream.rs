@@ -44,12 +44,11 @@ enum Message {
 pub enum Report {
     /// A periodic export is done: the run folder, or why it failed.
     Exported(Result<PathBuf, ExportError>),
-    /// Rows could not be written (a full disk); they are counted as lost and measuring goes on.
-    /// Said once, until an export succeeds again.
-    RowsLost(ExportError),
-    /// The writer fell so far behind that these entries never reached it (said at the periodic
-    /// export after it happened); they are counted as lost too.
-    Behind { inferences: u64, samples: u64 },
+    /// Rows were lost, counted in `run.json`, and measuring goes on; the sentence says why:
+    /// rows could not be written (a full disk; said once, until an export succeeds again), or
+    /// the writer fell so far behind that entries never reached it (said at the periodic export
+    /// after it happened).
+    RowsLost(String),
 }
 
 /// Entries dropped before they reached the writer.
@@ -216,7 +215,8 @@ impl Losses<'_> {
     fn check(&mut self, result: Result<(), ExportError>) {
         if let Err(e) = result {
             if !std::mem::replace(&mut self.told, true) {
-                let _ = self.reports.send(Report::RowsLost(e));
+                let why = format!("{e}; those rows are counted as lost in run.json, measuring goes on");
+                let _ = self.reports.send(Report::RowsLost(why));
             }
         }
     }
@@ -226,7 +226,11 @@ impl Losses<'_> {
         if now != self.dropped_told {
             let inferences = now.inferences - self.dropped_told.inferences;
             let samples = now.samples - self.dropped_told.samples;
-            let _ = self.reports.send(Report::Behind { inferences, samples });
+            let why = format!(
+                "the export writer fell behind: {inferences} inferences and {samples} system samples were not \
+                 written (counted as lost in run.json), measuring goes on"
+            );
+            let _ = self.reports.send(Report::RowsLost(why));
             self.dropped_told = now;
         }
     }

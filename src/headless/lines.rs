@@ -69,19 +69,8 @@ pub(super) fn final_snapshot_line(last: &FinalSnapshot, format: LineFormat) -> S
 pub(super) fn report_line(report: Report, format: LineFormat) -> String {
     match report {
         Report::Exported(result) => snapshot_line(&result, format),
-        Report::RowsLost(e) => {
-            warning_line(format!("{e}; those rows are counted as lost in run.json, measuring goes on"), format)
-        }
-        Report::Behind { inferences, samples } => warning_line(behind(inferences, samples), format),
+        Report::RowsLost(why) => warning_line(why, format),
     }
-}
-
-/// What the writer falling behind cost, as a sentence.
-pub(crate) fn behind(inferences: u64, samples: u64) -> String {
-    format!(
-        "the export writer fell behind: {inferences} inferences and {samples} system samples were not written \
-         (counted as lost in run.json), measuring goes on"
-    )
 }
 
 /// `snapshot: <path>` or `snapshot failed: <reason>` for a periodic export.

@@ -181,8 +181,7 @@ mod tests {
         for report in [
             Report::Exported(Ok(path)),
             Report::Exported(Err(error())),
-            Report::RowsLost(error()),
-            Report::Behind { inferences: 3, samples: 0 },
+            Report::RowsLost("cannot write /full: disk full; those rows are counted as lost in run.json".into()),
         ] {
             lines.push(lines::report_line(report, LineFormat::Jsonl));
         }
