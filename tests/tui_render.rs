@@ -583,3 +583,50 @@ fn help_explains_every_column_and_abbreviation_and_scrolls() {
     }
     assert!(help.contains("of 48"), "the title says where the scroll is:\n{help}");
 }
+
+/// Every title of the models table, in order.
+const MODEL_TITLES: [&str; 17] = [
+    "model", "params", "MACs", "p50 ms", "p90 ms", "p99 ms", "inf/s", "ms/GMAC", "GMAC/s", "%peak", "¬conv", "thr+",
+    "n", "faults", "cold+", "mJ/inf", "latency",
+];
+
+/// The table's header line of the models view (the third line of the screen).
+fn models_header(terminal: &Terminal<TestBackend>) -> String {
+    text(terminal).lines().nth(2).unwrap().trim_matches('"').trim_matches('│').to_string()
+}
+
+#[test]
+fn at_80x24_the_models_view_keeps_the_eight_essential_columns() {
+    let header = models_header(&draw(&fixture(), &ui(View::Models), &Theme::default(), 80, 24));
+    for title in ["model", "MACs", "p50 ms", "p99 ms", " n ", "ms/GMAC", "%peak", "thr+"] {
+        assert!(header.contains(title), "{title:?} missing from {header:?}");
+    }
+    assert!(!header.contains("GMAC/s"), "ms/GMAC and its inverse both shown: {header:?}");
+}
+
+#[test]
+fn no_models_header_is_cut_at_any_width_from_60_to_200_whatever_the_sort() {
+    let state = fixture();
+    let words: Vec<&str> = MODEL_TITLES.iter().flat_map(|t| t.split(' ')).collect();
+    let mut sort = SortKey::Order;
+    for _ in 0..7 {
+        for width in 60..=200 {
+            let ui = UiState { sort, ..ui(View::Models) };
+            let header = models_header(&draw(&state, &ui, &Theme::default(), width, 24));
+            let context = format!("{sort:?} at {width}: {header:?}");
+            assert!(!header.contains('…'), "{context}");
+            for token in header.split_whitespace() {
+                assert!(words.contains(&token.trim_end_matches('▼')), "{token:?} in {context}");
+            }
+            for title in MODEL_TITLES.iter().filter(|t| t.contains(' ')) {
+                let first = title.split(' ').next().unwrap();
+                if header.split_whitespace().any(|t| t == first) {
+                    assert!(header.contains(title), "{title:?} in {context}");
+                }
+            }
+            let both = header.contains("ms/GMAC") && header.contains("GMAC/s");
+            assert!(!both || header.contains("mJ/inf"), "GMAC/s shown while space is short: {context}");
+        }
+        sort = sort.next();
+    }
+}
