@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
-use super::units::fit;
+use super::units::{fit, fit_middle};
 
 /// How a column aligns its cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,22 +29,31 @@ pub struct Column {
     pub grow: bool,
     /// Shown only when every other column fits (it repeats what another column says).
     pub spare: bool,
+    /// Long cells are cut in the middle (names whose end tells them apart), not at the end.
+    pub middle: bool,
 }
 
 impl Column {
     #[must_use]
     pub fn left(title: &str, width: u16, priority: u8) -> Self {
-        Self { title: title.into(), width, align: Align::Left, priority, grow: false, spare: false }
+        Self { title: title.into(), width, align: Align::Left, priority, grow: false, spare: false, middle: false }
     }
 
     #[must_use]
     pub fn right(title: &str, width: u16, priority: u8) -> Self {
-        Self { title: title.into(), width, align: Align::Right, priority, grow: false, spare: false }
+        Self { title: title.into(), width, align: Align::Right, priority, grow: false, spare: false, middle: false }
     }
 
     #[must_use]
     pub fn growing(mut self) -> Self {
         self.grow = true;
+        self
+    }
+
+    /// Cuts long cells in the middle, keeping the start and the end.
+    #[must_use]
+    pub fn cut_middle(mut self) -> Self {
+        self.middle = true;
         self
     }
 
@@ -92,11 +101,11 @@ pub fn layout(columns: &[Column], width: u16) -> Vec<(usize, u16)> {
         .collect()
 }
 
-/// A cell padded (or cut) to `width` according to `align`.
-fn pad(text: &str, width: u16, align: Align) -> String {
+/// A cell padded (or cut) to `width` according to the column's alignment and cut.
+fn pad(text: &str, width: u16, column: &Column) -> String {
     let width = usize::from(width);
-    let text = fit(text, width);
-    match align {
+    let text = if column.middle { fit_middle(text, width) } else { fit(text, width) };
+    match column.align {
         Align::Left => format!("{text:<width$}"),
         Align::Right => format!("{text:>width$}"),
     }
@@ -121,7 +130,7 @@ pub fn row(columns: &[Column], shown: &[(usize, u16)], cells: &[Span<'static>]) 
         if n > 0 {
             spans.push(Span::raw(" "));
         }
-        spans.push(Span::styled(pad(&text, width, columns[i].align), style));
+        spans.push(Span::styled(pad(&text, width, &columns[i]), style));
     }
     Line::from(spans)
 }
@@ -130,7 +139,7 @@ pub fn row(columns: &[Column], shown: &[(usize, u16)], cells: &[Span<'static>]) 
 #[must_use]
 pub fn spanning(columns: &[Column], shown: &[(usize, u16)], first: &str, message: Span<'static>) -> Line<'static> {
     let Some(&(i, width)) = shown.first() else { return Line::default() };
-    Line::from(vec![Span::raw(pad(first, width, columns[i].align)), Span::raw(" "), message])
+    Line::from(vec![Span::raw(pad(first, width, &columns[i])), Span::raw(" "), message])
 }
 
 /// Draws a header and rows into `area`, scrolled so that row `selected` is visible, and

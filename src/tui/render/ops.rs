@@ -48,7 +48,7 @@ const NO_PROFILE: &str = "no profiled inference yet (op times need the profiler:
 /// The op table: every op by self time, with calls, total time, share, MACs and GMAC/s.
 pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     let cols = [
-        Column::left("op", 16, 0).growing(),
+        Column::left("op", 16, 0).growing().cut_middle(),
         Column::right("calls", 6, 3),
         Column::right("self ms", 8, 0),
         Column::right("total ms", 8, 2),
@@ -82,7 +82,7 @@ fn op_cells(r: &OpRow, op_ms: f64) -> Vec<Span<'static>> {
 /// Inside `Conv2D`: the kernels that ran and what went to allocation, slicing and views.
 pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     let cols = [
-        Column::left("inside conv", 12, 0).growing(),
+        Column::left("inside conv", 12, 0).growing().cut_middle(),
         Column::left("kind", 8, 1),
         Column::right("calls", 6, 3),
         Column::right("self ms", 8, 0),
@@ -116,7 +116,7 @@ pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
 /// The leaf layers by time, time share next to MAC share.
 pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     let cols = [
-        Column::left("layer", 12, 0).growing(),
+        Column::left("layer", 12, 0).growing().cut_middle(),
         Column::right("ms", 7, 0),
         Column::right("time", 6, 0),
         Column::right("MACs", 6, 1),

@@ -120,6 +120,25 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// Cuts `text` to `width` characters in the middle, keeping its start and (the larger part)
+/// its end with `…` between: `features.12.conv.3` stays told apart from `features.13.conv.3`.
+#[must_use]
+pub fn fit_middle(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    if len <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let head = (width - 1) / 2;
+    let tail = width - 1 - head;
+    let mut out: String = text.chars().take(head).collect();
+    out.push('…');
+    out.extend(text.chars().skip(len - tail));
+    out
+}
+
 /// Bytes as GiB with one decimal.
 #[must_use]
 pub fn gib(bytes: u64) -> String {
@@ -148,6 +167,24 @@ mod tests {
         assert_eq!(pct(0.621), "62.1%");
         assert_eq!(fit("aten::mkldnn_convolution", 8), "aten::m…");
         assert_eq!(fit("abc", 0), "");
+    }
+
+    #[test]
+    fn fit_middle_keeps_both_ends_at_every_width() {
+        let name = "features.12.conv.3";
+        assert_eq!(fit_middle(name, 0), "");
+        assert_eq!(fit_middle(name, 1), "…");
+        assert_eq!(fit_middle(name, 2), "…3");
+        assert_eq!(fit_middle(name, 3), "f…3");
+        assert_eq!(fit_middle(name, 10), "feat…onv.3");
+        assert_eq!(fit_middle(name, 18), name);
+        assert_eq!(fit_middle(name, 17), "features…2.conv.3");
+        assert_eq!(fit_middle("", 0), "");
+        // Multi-byte characters are kept whole.
+        assert_eq!(fit_middle("ÿ¬ü→😀éaß", 5), "ÿ¬…aß");
+        for width in 0..12 {
+            assert_eq!(fit_middle("ÿ¬ü→😀éaßüüü", width).chars().count(), width);
+        }
     }
 
     #[test]
