@@ -7,7 +7,7 @@ use ratatui::text::Span;
 use ratatui::Frame;
 
 use super::columns::{self, Column};
-use super::units::{ms, ms_opt, num, pct_opt, si_known, spark, NONE};
+use super::units::{ms, ms_opt, num, pct_opt, si, si_known, spark, NONE};
 use super::Ctx;
 use crate::core::state::ModelStatus;
 use crate::tui::rows::{ModelRow, SortKey};
@@ -37,7 +37,7 @@ fn columns(ctx: &Ctx) -> Vec<Column> {
         Column::right("inf/s", 7, 3),
         Column::right("ms/GMAC", 7, 1),
         // The inverse of ms/GMAC: only when there is room for everything else.
-        Column::right("GMAC/s", 6, 5).spare(),
+        Column::right("MAC/s", 6, 5).spare(),
         Column::right("%peak", 5, 1),
         Column::right("¬conv", 6, 2),
         Column::right("thr+", 5, 1),
@@ -115,7 +115,7 @@ fn line(
         Span::raw(ms_opt(s.p99())),
         Span::raw(num(row.inferences_per_s, 1)),
         Span::raw(ms_opt(row.ms_per_gmac)),
-        Span::raw(num(row.gmacs_per_s, 1)),
+        Span::raw(row.gmacs_per_s.map_or_else(|| NONE.into(), |g| si(g * 1e9))),
         Span::raw(row.peak_share.map_or_else(|| NONE.into(), |p| format!("{:.0}%", p * 100.0))),
         Span::raw(pct_opt(row.non_conv_share)),
         penalty,
