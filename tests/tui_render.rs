@@ -547,7 +547,7 @@ fn below_the_minimum_size_one_line_says_the_terminal_is_too_small() {
     }
     // At the minimum, Detail's lower tables show a header and rows, not an empty frame.
     let screen = text(&draw(&state, &ui(View::Detail), &Theme::default(), MIN_WIDTH, MIN_HEIGHT));
-    assert!(screen.contains("│aten::_conv_depth") && screen.contains("│layer0.conv"), "{screen}");
+    assert!(screen.contains("│aten::_c…pthwise2d") && screen.contains("│layer0.conv"), "{screen}");
 }
 
 /// Every column header and abbreviation the views draw at 160x48 (checked on screen, so the
@@ -558,7 +558,7 @@ fn help_explains_every_column_and_abbreviation_and_scrolls() {
         (
             View::Models,
             &[
-                "params", "MACs", "p50 ms", "p90 ms", "p99 ms", "inf/s", "ms/GMAC", "GMAC/s", "%peak", "¬conv", "thr+",
+                "params", "MACs", "p50 ms", "p90 ms", "p99 ms", "inf/s", "ms/GMAC", "MAC/s", "%peak", "¬conv", "thr+",
                 "n", "faults", "cold+", "mJ/inf", "latency",
             ],
         ),
@@ -582,4 +582,51 @@ fn help_explains_every_column_and_abbreviation_and_scrolls() {
         }
     }
     assert!(help.contains("of 48"), "the title says where the scroll is:\n{help}");
+}
+
+/// Every title of the models table, in order.
+const MODEL_TITLES: [&str; 17] = [
+    "model", "params", "MACs", "p50 ms", "p90 ms", "p99 ms", "inf/s", "ms/GMAC", "MAC/s", "%peak", "¬conv", "thr+",
+    "n", "faults", "cold+", "mJ/inf", "latency",
+];
+
+/// The table's header line of the models view (the third line of the screen).
+fn models_header(terminal: &Terminal<TestBackend>) -> String {
+    text(terminal).lines().nth(2).unwrap().trim_matches('"').trim_matches('│').to_string()
+}
+
+#[test]
+fn at_80x24_the_models_view_keeps_the_eight_essential_columns() {
+    let header = models_header(&draw(&fixture(), &ui(View::Models), &Theme::default(), 80, 24));
+    for title in ["model", "MACs", "p50 ms", "p99 ms", " n ", "ms/GMAC", "%peak", "thr+"] {
+        assert!(header.contains(title), "{title:?} missing from {header:?}");
+    }
+    assert!(!header.contains("MAC/s "), "ms/GMAC and its inverse both shown: {header:?}");
+}
+
+#[test]
+fn no_models_header_is_cut_at_any_width_from_60_to_200_whatever_the_sort() {
+    let state = fixture();
+    let words: Vec<&str> = MODEL_TITLES.iter().flat_map(|t| t.split(' ')).collect();
+    let mut sort = SortKey::Order;
+    for _ in 0..7 {
+        for width in 60..=200 {
+            let ui = UiState { sort, ..ui(View::Models) };
+            let header = models_header(&draw(&state, &ui, &Theme::default(), width, 24));
+            let context = format!("{sort:?} at {width}: {header:?}");
+            assert!(!header.contains('…'), "{context}");
+            for token in header.split_whitespace() {
+                assert!(words.contains(&token.trim_end_matches('▼')), "{token:?} in {context}");
+            }
+            for title in MODEL_TITLES.iter().filter(|t| t.contains(' ')) {
+                let first = title.split(' ').next().unwrap();
+                if header.split_whitespace().any(|t| t == first) {
+                    assert!(header.contains(title), "{title:?} in {context}");
+                }
+            }
+            let both = header.contains("ms/GMAC") && header.contains("MAC/s ");
+            assert!(!both || header.contains("mJ/inf"), "GMAC/s shown while space is short: {context}");
+        }
+        sort = sort.next();
+    }
 }

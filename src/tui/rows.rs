@@ -43,7 +43,7 @@ impl SortKey {
             SortKey::Latency => "p50 latency",
             SortKey::Macs => "MACs",
             SortKey::MsPerGmac => "ms per GMAC",
-            SortKey::Gmacs => "achieved GMAC/s",
+            SortKey::Gmacs => "achieved MAC/s",
             SortKey::NonConv => "time outside conv",
             SortKey::Penalty => "throttle penalty",
         }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition};
 use ratatui::Frame;
 
 use super::columns::{self, Column};
-use super::units::{ms, num, NONE};
+use super::units::{count, ms, num, NONE};
 use super::Ctx;
 use crate::core::analysis::ModelProfile;
 use crate::core::beyond::{beyond_macs_with, BeyondMacs, MacFit};
@@ -135,7 +135,7 @@ fn fit_curve(fit: &MacFit, x: [f64; 2]) -> Vec<(f64, f64)> {
 
 fn correlations(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
     let n = b.points.len();
-    let block = ctx.panel(&format!("correlation with latency · {n} models"));
+    let block = ctx.panel(&format!("correlation with latency · {}", count(n, "model")));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let cols = [Column::left("latency vs", 12, 0), Column::right("Pearson", 8, 0), Column::right("Spearman", 9, 0)];

@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
-use super::units::fit;
+use super::units::{fit, fit_middle};
 
 /// How a column aligns its cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,17 +27,21 @@ pub struct Column {
     pub priority: u8,
     /// Takes the width left over by the others.
     pub grow: bool,
+    /// Shown only when every other column fits (it repeats what another column says).
+    pub spare: bool,
+    /// Long cells are cut in the middle (names whose end tells them apart), not at the end.
+    pub middle: bool,
 }
 
 impl Column {
     #[must_use]
     pub fn left(title: &str, width: u16, priority: u8) -> Self {
-        Self { title: title.into(), width, align: Align::Left, priority, grow: false }
+        Self { title: title.into(), width, align: Align::Left, priority, grow: false, spare: false, middle: false }
     }
 
     #[must_use]
     pub fn right(title: &str, width: u16, priority: u8) -> Self {
-        Self { title: title.into(), width, align: Align::Right, priority, grow: false }
+        Self { title: title.into(), width, align: Align::Right, priority, grow: false, spare: false, middle: false }
     }
 
     #[must_use]
@@ -45,36 +49,63 @@ impl Column {
         self.grow = true;
         self
     }
+
+    /// Cuts long cells in the middle, keeping the start and the end.
+    #[must_use]
+    pub fn cut_middle(mut self) -> Self {
+        self.middle = true;
+        self
+    }
+
+    /// Marks the column as shown only when all the others fit.
+    #[must_use]
+    pub fn spare(mut self) -> Self {
+        self.spare = true;
+        self
+    }
+
+    /// The width it takes at least: never less than its title, so no title is cut.
+    #[must_use]
+    pub fn min_width(&self) -> u16 {
+        self.width.max(u16::try_from(self.title.chars().count()).unwrap_or(u16::MAX))
+    }
 }
 
 /// The columns that fit in `width`, in table order, with their final widths. Columns are
-/// taken by priority, one space between neighbours; a growing column gets what is left.
+/// taken by priority, one space between neighbours, each at least as wide as its title; a
+/// spare column only once all the others are in; a growing column gets what is left.
 #[must_use]
 pub fn layout(columns: &[Column], width: u16) -> Vec<(usize, u16)> {
     let mut order: Vec<usize> = (0..columns.len()).collect();
-    order.sort_by_key(|&i| (columns[i].priority, i));
+    order.sort_by_key(|&i| (columns[i].spare, columns[i].priority, i));
     let mut used: u16 = 0;
     let mut shown = vec![false; columns.len()];
+    let mut all_fit = true;
     for i in order {
-        let need = columns[i].width + u16::from(used > 0);
+        let need = columns[i].min_width() + u16::from(used > 0);
+        if columns[i].spare && !all_fit {
+            continue;
+        }
         if used.saturating_add(need) <= width {
             used += need;
             shown[i] = true;
+        } else {
+            all_fit = false;
         }
     }
     let spare = width - used;
     let growing = (0..columns.len()).find(|&i| shown[i] && columns[i].grow);
     (0..columns.len())
         .filter(|&i| shown[i])
-        .map(|i| (i, if Some(i) == growing { columns[i].width + spare } else { columns[i].width }))
+        .map(|i| (i, columns[i].min_width() + if Some(i) == growing { spare } else { 0 }))
         .collect()
 }
 
-/// A cell padded (or cut) to `width` according to `align`.
-fn pad(text: &str, width: u16, align: Align) -> String {
+/// A cell padded (or cut) to `width` according to the column's alignment and cut.
+fn pad(text: &str, width: u16, column: &Column) -> String {
     let width = usize::from(width);
-    let text = fit(text, width);
-    match align {
+    let text = if column.middle { fit_middle(text, width) } else { fit(text, width) };
+    match column.align {
         Align::Left => format!("{text:<width$}"),
         Align::Right => format!("{text:>width$}"),
     }
@@ -99,7 +130,7 @@ pub fn row(columns: &[Column], shown: &[(usize, u16)], cells: &[Span<'static>]) 
         if n > 0 {
             spans.push(Span::raw(" "));
         }
-        spans.push(Span::styled(pad(&text, width, columns[i].align), style));
+        spans.push(Span::styled(pad(&text, width, &columns[i]), style));
     }
     Line::from(spans)
 }
@@ -108,7 +139,7 @@ pub fn row(columns: &[Column], shown: &[(usize, u16)], cells: &[Span<'static>]) 
 #[must_use]
 pub fn spanning(columns: &[Column], shown: &[(usize, u16)], first: &str, message: Span<'static>) -> Line<'static> {
     let Some(&(i, width)) = shown.first() else { return Line::default() };
-    Line::from(vec![Span::raw(pad(first, width, columns[i].align)), Span::raw(" "), message])
+    Line::from(vec![Span::raw(pad(first, width, &columns[i])), Span::raw(" "), message])
 }
 
 /// Draws a header and rows into `area`, scrolled so that row `selected` is visible, and
@@ -156,5 +187,14 @@ mod tests {
         let shown = layout(&cols, 16);
         let line = row(&cols, &shown, &["resnet18".into(), "1".into(), "2".into(), "x".into()]);
         assert_eq!(line.to_string(), "resne…    1    2");
+    }
+
+    #[test]
+    fn a_title_widens_its_column_and_a_spare_column_needs_all_others_in() {
+        let cols = [Column::left("name", 4, 0), Column::right("longer", 2, 1), Column::right("x", 3, 2).spare()];
+        assert_eq!(layout(&cols, 11), vec![(0, 4), (1, 6)]);
+        assert_eq!(layout(&cols, 15), vec![(0, 4), (1, 6), (2, 3)]);
+        // "longer" does not fit, so the spare column stays out although it would.
+        assert_eq!(layout(&cols, 9), vec![(0, 4)]);
     }
 }

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Tabs;
 use ratatui::Frame;
 
+use super::units::{count, with_unit};
 use super::Ctx;
 use crate::tui::app::View;
 
@@ -43,9 +44,9 @@ fn engine_line(ctx: &Ctx, width: usize) -> Line<'static> {
         let name = state.models.get(id).map_or("?", |m| &*m.name);
         parts.push(Span::styled(format!(" · focus {name}"), ctx.theme.warn));
     }
-    parts.push(Span::raw(format!(" · {} inferences", state.inferences)));
+    parts.push(Span::raw(format!(" · {}", count(state.inferences, "inference"))));
     if let Some(peak) = state.peak_gmacs {
-        parts.push(Span::styled(format!(" · peak {peak:.1} GMAC/s"), ctx.theme.dim));
+        parts.push(Span::styled(format!(" · peak {}", with_unit(peak * 1e9, "MAC/s")), ctx.theme.dim));
     }
     let mut used = 1;
     let mut spans = Vec::new();
@@ -69,7 +70,11 @@ fn contention_warning(ctx: &Ctx, room: usize) -> Option<Span<'static>> {
         Some(c) => (format!(" · ⚠ contended: {}", c.describe()), " · ⚠ contended".to_string(), ctx.theme.bad),
         None if run.samples_contended > 0 => {
             let (n, of) = (run.samples_contended, run.samples_known);
-            (format!(" · ⚠ {n} of {of} samples contended"), format!(" · ⚠ {n}/{of} contended"), ctx.theme.warn)
+            (
+                format!(" · ⚠ {n} of {} contended", count(of, "sample")),
+                format!(" · ⚠ {n}/{of} contended"),
+                ctx.theme.warn,
+            )
         }
         None => return None,
     };

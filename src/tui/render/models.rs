@@ -7,7 +7,7 @@ use ratatui::text::Span;
 use ratatui::Frame;
 
 use super::columns::{self, Column};
-use super::units::{ms, ms_opt, num, pct_opt, si_known, spark, NONE};
+use super::units::{ms, ms_opt, num, pct_opt, si, si_known, spark, NONE};
 use super::Ctx;
 use crate::core::state::ModelStatus;
 use crate::tui::rows::{ModelRow, SortKey};
@@ -29,21 +29,22 @@ fn columns(ctx: &Ctx) -> Vec<Column> {
     let name_width = ctx.rows.iter().map(|r| r.model.name.chars().count()).max().unwrap_or(5).clamp(5, 18) + 2;
     let mut cols = vec![
         Column::left("model", u16::try_from(name_width).unwrap_or(20), 0),
-        Column::right("params", 6, 5),
+        Column::right("params", 6, 3),
         Column::right("MACs", 6, 1),
         Column::right("p50 ms", 7, 0),
-        Column::right("p90 ms", 7, 4),
-        Column::right("p99 ms", 7, 3),
-        Column::right("inf/s", 7, 2),
+        Column::right("p90 ms", 7, 3),
+        Column::right("p99 ms", 7, 1),
+        Column::right("inf/s", 7, 3),
         Column::right("ms/GMAC", 7, 1),
-        Column::right("GMAC/s", 6, 2),
-        Column::right("%peak", 5, 4),
-        Column::right("¬conv", 6, 1),
-        Column::right("thr+", 5, 3),
-        Column::right("n", 6, 2),
+        // The inverse of ms/GMAC: only when there is room for everything else.
+        Column::right("MAC/s", 6, 5).spare(),
+        Column::right("%peak", 5, 1),
+        Column::right("¬conv", 6, 2),
+        Column::right("thr+", 5, 1),
+        Column::right("n", 6, 1),
         Column::right("faults", 6, 4),
         Column::right("cold+", 6, 4),
-        Column::right("mJ/inf", 6, 5),
+        Column::right("mJ/inf", 6, 4),
         Column::left("latency", 8, 2).growing(),
     ];
     if let Some(i) = sorted_column(ctx.ui.sort) {
@@ -114,7 +115,7 @@ fn line(
         Span::raw(ms_opt(s.p99())),
         Span::raw(num(row.inferences_per_s, 1)),
         Span::raw(ms_opt(row.ms_per_gmac)),
-        Span::raw(num(row.gmacs_per_s, 1)),
+        Span::raw(row.gmacs_per_s.map_or_else(|| NONE.into(), |g| si(g * 1e9))),
         Span::raw(row.peak_share.map_or_else(|| NONE.into(), |p| format!("{:.0}%", p * 100.0))),
         Span::raw(pct_opt(row.non_conv_share)),
         penalty,

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
 use super::columns::{self, Column};
-use super::units::{ms, pct, si_known, NONE};
+use super::units::{count, ms, pct, si, si_known, NONE};
 use super::Ctx;
 use crate::core::analysis::{conv_breakdown, layer_rows, op_rows, OpRow};
 use crate::core::ops::{is_conv_kernel, Category};
@@ -45,16 +45,16 @@ fn panel(
 
 const NO_PROFILE: &str = "no profiled inference yet (op times need the profiler: run without --no-op-profile)";
 
-/// The op table: every op by self time, with calls, total time, share, MACs and GMAC/s.
+/// The op table: every op by self time, with calls, total time, share, MACs and MAC/s.
 pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     let cols = [
-        Column::left("op", 16, 0).growing(),
+        Column::left("op", 16, 0).growing().cut_middle(),
         Column::right("calls", 6, 3),
         Column::right("self ms", 8, 0),
         Column::right("total ms", 8, 2),
         Column::right("% time", 6, 1),
         Column::right("MACs", 6, 2),
-        Column::right("GMAC/s", 6, 3),
+        Column::right("MAC/s", 6, 3),
     ];
     let op_ms = row.profile.op_ms;
     let rows: Vec<Vec<Span<'static>>> = if row.profile.inferences == 0 {
@@ -62,7 +62,7 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     } else {
         op_rows(&ctx.state.tree, row.model, false).iter().map(|r| op_cells(r, op_ms)).collect()
     };
-    let title = format!("ops by self time · per inference over {} runs", row.profile.inferences);
+    let title = format!("ops by self time · per inference over {}", count(row.profile.inferences, "run"));
     panel(frame, area, ctx, &title, &cols, &rows, NO_PROFILE);
 }
 
@@ -75,14 +75,14 @@ fn op_cells(r: &OpRow, op_ms: f64) -> Vec<Span<'static>> {
         Span::raw(ms(r.total_ms)),
         Span::raw(share(r.self_ms, op_ms)),
         Span::raw(si_known(Some(r.macs))),
-        Span::raw(if gmacs > 0.0 { format!("{gmacs:.1}") } else { NONE.into() }),
+        Span::raw(if gmacs > 0.0 { si(gmacs * 1e9) } else { NONE.into() }),
     ]
 }
 
 /// Inside `Conv2D`: the kernels that ran and what went to allocation, slicing and views.
 pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     let cols = [
-        Column::left("inside conv", 12, 0).growing(),
+        Column::left("inside conv", 12, 0).growing().cut_middle(),
         Column::left("kind", 8, 1),
         Column::right("calls", 6, 3),
         Column::right("self ms", 8, 0),
@@ -116,7 +116,7 @@ pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
 /// The leaf layers by time, time share next to MAC share.
 pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     let cols = [
-        Column::left("layer", 12, 0).growing(),
+        Column::left("layer", 12, 0).growing().cut_middle(),
         Column::right("ms", 7, 0),
         Column::right("time", 6, 0),
         Column::right("MACs", 6, 1),

@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::units::{gib, mib};
+use super::units::bytes;
 use super::Ctx;
 use crate::core::contention::Contention;
 use crate::core::sampler::{CpuFreqPolicy, SystemSample};
@@ -53,15 +53,15 @@ fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<Line<'static>> {
         || "n/a".to_string(),
         |m| {
             format!(
-                "{} / {} GiB used · swap {} / {} GiB",
-                gib(m.used_bytes),
-                gib(m.total_bytes),
-                gib(m.swap_used_bytes),
-                gib(m.swap_total_bytes)
+                "{} / {} used · swap {} / {}",
+                bytes(m.used_bytes),
+                bytes(m.total_bytes),
+                bytes(m.swap_used_bytes),
+                bytes(m.swap_total_bytes)
             )
         },
     );
-    let rss = s.process_rss_bytes.map_or_else(|| "n/a".into(), |b| format!("{} MiB", mib(b)));
+    let rss = s.process_rss_bytes.map_or_else(|| "n/a".into(), bytes);
     let cpu = s.process_cpu_pct.map_or_else(|| "n/a".into(), |p| format!("{p:.0}%"));
     let ui_cpu = ctx.ui.ui_cpu_pct.map_or_else(|| "n/a".into(), |p| format!("{p:.1}%"));
     let cores: Vec<String> = s.usage_pct.iter().map(|u| format!("{u:.0}")).collect();

@@ -4,27 +4,69 @@
 /// Shown for a value that is not known (yet, or on this machine).
 pub const NONE: &str = "–";
 
-/// `1.82G`, `556M`, `12.3k`, `999`.
+/// `1.82G`, `556M`, `12.3k`, `999`, `0.0400`: never `0` for a value that is not zero.
 #[must_use]
 pub fn si(v: f64) -> String {
-    if !v.is_finite() {
-        return NONE.into();
+    let (number, prefix) = prefixed(v, 1000.0, &["", "k", "M", "G", "T"]);
+    format!("{number}{prefix}")
+}
+
+/// A rate or size with its unit under an SI prefix: `with_unit(4e4, "MAC/s")` is
+/// `40.0 kMAC/s`; zero is `0`.
+#[must_use]
+pub fn with_unit(v: f64, unit: &str) -> String {
+    if v == 0.0 {
+        return "0".into();
     }
-    let (scaled, unit) = match v.abs() {
-        a if a >= 1e12 => (v / 1e12, "T"),
-        a if a >= 1e9 => (v / 1e9, "G"),
-        a if a >= 1e6 => (v / 1e6, "M"),
-        a if a >= 1e3 => (v / 1e3, "k"),
-        _ => (v, ""),
-    };
-    let digits = if scaled.abs() >= 100.0 || unit.is_empty() {
+    let (number, prefix) = prefixed(v, 1000.0, &["", "k", "M", "G", "T"]);
+    format!("{number} {prefix}{unit}")
+}
+
+/// Bytes under a binary prefix: `512 B`, `40.0 KiB`, `3.70 GiB`; zero is `0`.
+#[must_use]
+pub fn bytes(b: u64) -> String {
+    if b == 0 {
+        return "0".into();
+    }
+    let (number, prefix) = prefixed(b as f64, 1024.0, &["", "Ki", "Mi", "Gi", "Ti"]);
+    format!("{number} {prefix}B")
+}
+
+/// The one scaling behind [`si`], [`with_unit`] and [`bytes`]: `v` divided by `step` until it
+/// is below `step` (or the prefixes run out), with about three significant figures.
+fn prefixed(v: f64, step: f64, prefixes: &[&'static str]) -> (String, &'static str) {
+    if !v.is_finite() {
+        return (NONE.into(), "");
+    }
+    let mut scaled = v;
+    let mut n = 0;
+    while scaled.abs() >= step && n + 1 < prefixes.len() {
+        scaled /= step;
+        n += 1;
+    }
+    let a = scaled.abs();
+    let digits = if a >= 100.0 || a == 0.0 || (n == 0 && a >= 1.0) {
         0
-    } else if scaled.abs() >= 10.0 {
+    } else if a >= 10.0 {
         1
-    } else {
+    } else if a >= 1.0 {
         2
+    } else {
+        // Below one without a prefix left: enough decimals for three significant figures.
+        (2.0 - a.log10().floor()).min(12.0) as usize
     };
-    format!("{scaled:.digits$}{unit}")
+    (format!("{scaled:.digits$}"), prefixes[n])
+}
+
+/// `1 inference`, `2 inferences`: a count with its noun, singular or plural.
+#[must_use]
+pub fn count(n: impl TryInto<u64>, noun: &str) -> String {
+    let n: u64 = n.try_into().unwrap_or(u64::MAX);
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// A positive quantity with SI prefix, or [`NONE`] when zero or unknown.
@@ -120,16 +162,23 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
-/// Bytes as GiB with one decimal.
+/// Cuts `text` to `width` characters in the middle, keeping its start and (the larger part)
+/// its end with `…` between: `features.12.conv.3` stays told apart from `features.13.conv.3`.
 #[must_use]
-pub fn gib(bytes: u64) -> String {
-    format!("{:.1}", bytes as f64 / (1024.0 * 1024.0 * 1024.0))
-}
-
-/// Bytes as MiB without decimals.
-#[must_use]
-pub fn mib(bytes: u64) -> String {
-    format!("{:.0}", bytes as f64 / (1024.0 * 1024.0))
+pub fn fit_middle(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    if len <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let head = (width - 1) / 2;
+    let tail = width - 1 - head;
+    let mut out: String = text.chars().take(head).collect();
+    out.push('…');
+    out.extend(text.chars().skip(len - tail));
+    out
 }
 
 #[cfg(test)]
@@ -148,6 +197,43 @@ mod tests {
         assert_eq!(pct(0.621), "62.1%");
         assert_eq!(fit("aten::mkldnn_convolution", 8), "aten::m…");
         assert_eq!(fit("abc", 0), "");
+    }
+
+    #[test]
+    fn rates_and_sizes_never_print_a_nonzero_value_as_zero() {
+        assert_eq!(with_unit(0.00004 * 1e9, "MAC/s"), "40.0 kMAC/s");
+        assert_eq!(with_unit(9.0e9, "MAC/s"), "9.00 GMAC/s");
+        assert_eq!(with_unit(2.5e6, "MAC/s"), "2.50 MMAC/s");
+        assert_eq!(with_unit(0.0, "MAC/s"), "0");
+        assert_eq!(with_unit(0.5, "MAC/s"), "0.500 MAC/s");
+        assert_eq!(si(0.0004), "0.000400");
+        assert_eq!(si(0.0), "0");
+        assert_eq!(si(12.0), "12");
+        assert_eq!(bytes(0), "0");
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(40 * 1024), "40.0 KiB");
+        assert_eq!(bytes(4 * 1024 * 1024 * 1024 - 300 * 1024 * 1024), "3.71 GiB");
+        assert_eq!(count(1_u32, "inference"), "1 inference");
+        assert_eq!(count(0_u32, "inference"), "0 inferences");
+        assert_eq!(count(2_u64, "sample"), "2 samples");
+    }
+
+    #[test]
+    fn fit_middle_keeps_both_ends_at_every_width() {
+        let name = "features.12.conv.3";
+        assert_eq!(fit_middle(name, 0), "");
+        assert_eq!(fit_middle(name, 1), "…");
+        assert_eq!(fit_middle(name, 2), "…3");
+        assert_eq!(fit_middle(name, 3), "f…3");
+        assert_eq!(fit_middle(name, 10), "feat…onv.3");
+        assert_eq!(fit_middle(name, 18), name);
+        assert_eq!(fit_middle(name, 17), "features…2.conv.3");
+        assert_eq!(fit_middle("", 0), "");
+        // Multi-byte characters are kept whole.
+        assert_eq!(fit_middle("ÿ¬ü→😀éaß", 5), "ÿ¬…aß");
+        for width in 0..12 {
+            assert_eq!(fit_middle("ÿ¬ü→😀éaßüüü", width).chars().count(), width);
+        }
     }
 
     #[test]
