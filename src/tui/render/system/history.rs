@@ -66,16 +66,24 @@ fn seconds(sample: &SystemSample) -> f64 {
     sample.at_ms as f64 / 1000.0
 }
 
+/// The selected model's mean latency in the interval that ends at each of `samples` (oldest
+/// first, the newest last), paired with its sample; intervals without an inference are left
+/// out. The timeline's buckets end at the samples, so the two align from the newest.
+fn latency_at<'a>(
+    ctx: &Ctx,
+    samples: impl ExactSizeIterator<Item = &'a SystemSample>,
+) -> impl Iterator<Item = (&'a SystemSample, f64)> {
+    let latency = ctx.state.timeline.latency_ms(ctx.ui.selected, samples.len());
+    let skip = samples.len().saturating_sub(latency.len());
+    samples.skip(skip).zip(latency).filter_map(|(s, ms)| Some((s, ms?)))
+}
+
 fn tracks(ctx: &Ctx, samples: &[&SystemSample]) -> Vec<Track> {
     let point = |s: &SystemSample, v: Option<f64>| v.map(|v| (seconds(s), v));
     let temperature = samples.iter().filter_map(|s| point(s, s.hottest().map(|t| t.celsius))).collect();
     let reported = samples.iter().filter_map(|s| point(s, s.max_cur_mhz())).collect();
     let measured = samples.iter().filter_map(|s| point(s, s.measured_mhz)).collect();
-    let latency = ctx.state.timeline.latency_ms(ctx.ui.selected, samples.len());
-    // The timeline's buckets end at the samples: aligned from the newest.
-    let offset = samples.len().saturating_sub(latency.len());
-    let latency =
-        latency.iter().enumerate().filter_map(|(i, ms)| samples.get(i + offset).and_then(|s| point(s, *ms))).collect();
+    let latency = latency_at(ctx, samples.iter().copied()).map(|(s, ms)| (seconds(s), ms)).collect();
     let power: Vec<(f64, f64)> =
         samples.iter().filter_map(|s| point(s, s.power.as_ref().and_then(|p| p.watts))).collect();
     // A machine without a sensor or a power source gets no empty chart for it (a VM's only
@@ -260,17 +268,8 @@ fn time_axis(x: [f64; 2], width: u16, ctx: &Ctx) -> Line<'static> {
 fn scatters(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let Some(model) = ctx.state.models.get(ctx.ui.selected) else { return };
     let by_clock: Vec<(f64, f64)> = model.throttle.by_clock.iter().copied().collect();
-    let system = &ctx.state.system;
-    let latency = ctx.state.timeline.latency_ms(ctx.ui.selected, system.len());
-    let offset = system.len().saturating_sub(latency.len());
-    let by_temp: Vec<(f64, f64)> = latency
-        .iter()
-        .enumerate()
-        .filter_map(|(i, ms)| {
-            let sample = system.iter().nth(i + offset)?;
-            Some((sample.hottest()?.celsius, (*ms)?))
-        })
-        .collect();
+    let by_temp: Vec<(f64, f64)> =
+        latency_at(ctx, ctx.state.system.iter()).filter_map(|(s, ms)| Some((s.hottest()?.celsius, ms))).collect();
     let [top, bottom] = Layout::vertical([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).areas(area);
     scatter(frame, top, &format!("{} ms vs clock MHz", model.name), &by_clock, ctx);
     scatter(frame, bottom, &format!("{} ms vs temp °C", model.name), &by_temp, ctx);
