@@ -83,6 +83,17 @@ pub enum HeatingEnd {
     TimeUp,
 }
 
+impl HeatingEnd {
+    /// The reason as a word for files and JSON lines.
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Plateau => "plateau",
+            Self::TimeUp => "time_up",
+        }
+    }
+}
+
 /// A soak in progress: an event fold.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Soak {

@@ -37,10 +37,7 @@ pub fn soak_json(state: &MonitorState, soak: &Soak) -> Value {
         "heating_at_ms": soak.heating_at_ms,
         "hot_at_ms": soak.hot_at_ms,
         "done_at_ms": soak.done_at_ms,
-        "heating_end": soak.heating_end.map(|e| match e {
-            HeatingEnd::Plateau => "plateau",
-            HeatingEnd::TimeUp => "time_up",
-        }),
+        "heating_end": soak.heating_end.map(HeatingEnd::key),
         "plateau_c": soak.plateau_c,
         "max_c": soak.max_c,
         "first_throttled_ms": state.first_throttled_ms,

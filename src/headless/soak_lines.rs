@@ -17,8 +17,13 @@ pub(super) fn write(out: &mut impl Write, state: &MonitorState, format: LineForm
     }
 }
 
+/// `12.5s`, or `none` when the moment never came.
+fn seconds_or(ms: Option<u64>, none: &str) -> String {
+    ms.map_or_else(|| none.into(), |ms| format!("{:.1}s", ms as f64 / 1000.0))
+}
+
 fn seconds(ms: Option<u64>) -> String {
-    ms.map_or_else(|| "-".into(), |ms| format!("{:.1}s", ms as f64 / 1000.0))
+    seconds_or(ms, "-")
 }
 
 fn celsius(c: Option<f64>) -> String {
@@ -52,7 +57,7 @@ fn text(out: &mut impl Write, state: &MonitorState, soak: &Soak) -> io::Result<(
         seconds(soak.hot_at_ms),
         celsius(soak.plateau_c),
         celsius(soak.max_c),
-        seconds(state.first_throttled_ms).replace('-', "never"),
+        seconds_or(state.first_throttled_ms, "never"),
     )?;
     for (id, model) in state.models.iter().enumerate() {
         let figures = soak.model(id);
