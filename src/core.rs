@@ -2,6 +2,7 @@
 //! the terminal (`tests/core_boundary.rs` keeps the terminal crates out of it).
 
 pub mod analysis;
+pub mod bandwidth;
 pub mod beyond;
 pub mod clock;
 pub mod contention;
@@ -10,6 +11,8 @@ pub mod engine;
 pub mod episode;
 pub mod event;
 pub mod journal;
+pub mod latency_model;
+pub mod limits_cache;
 pub mod manifest;
 pub mod model;
 pub mod nets;
@@ -19,6 +22,7 @@ pub mod optree;
 pub mod peak;
 pub mod power;
 pub mod profiler;
+pub mod roofline;
 pub mod rusage;
 pub mod sampler;
 pub mod schedule;

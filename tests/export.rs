@@ -27,9 +27,12 @@ share_bookkeeping,share_other,throttle_penalty,throttle_penalty_ci_low,throttle_
 latency_ms_full_clock,throttled_inferences,status,error,top1_error_pct,source,batch,input_chw,macs_per_image,bytes,\
 profiled_iterations,percentile_window,op_ms,latency_ms_profiled_mean,peak_gmacs_per_s,cold_iterations,\
 cold_latency_ms_p50,switch_cost_ms,minor_faults_per_inference,context_switches_per_inference,\
-energy_mj_per_inference,energy_mj_per_gmac,energy_iterations,power_source";
-const OPS_HEADER: &str = "model,op,parent_op,category,calls_per_inference,self_ms,total_ms,macs,bytes,gmacs_per_s";
-const LAYERS_HEADER: &str = "model,layer,leaf,ms,time_share,macs,mac_share,bytes";
+energy_mj_per_inference,energy_mj_per_gmac,energy_iterations,power_source,bandwidth_gb_per_s,compute_ms,memory_ms,\
+overhead_ms";
+const OPS_HEADER: &str =
+    "model,op,parent_op,category,calls_per_inference,self_ms,total_ms,macs,bytes,gmacs_per_s,compute_ms,memory_ms,\
+overhead_ms";
+const LAYERS_HEADER: &str = "model,layer,leaf,ms,time_share,macs,mac_share,bytes,compute_ms,memory_ms,overhead_ms";
 const SYSTEM_HEADER: &str = "t_ms,metric,source,value,running_model";
 const SHARES: [&str; 9] = [
     "share_conv2d",

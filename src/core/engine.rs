@@ -30,7 +30,7 @@ pub struct EngineConfig {
     pub profile_every: u32,
     /// Untimed passes per model before timing starts.
     pub warmup: usize,
-    /// Measure the machine's peak GMAC/s before loading models.
+    /// Measure the machine's peak GMAC/s and memory bandwidth before loading models.
     pub measure_peak: bool,
     /// Load, warm up and calibrate every model, then stop without timing (`--summary`).
     pub calibrate_only: bool,
@@ -232,6 +232,8 @@ impl Engine {
         if self.config.measure_peak {
             let gmacs = crate::core::peak::peak_gmacs(self.config.threads);
             self.send(Event::Peak { gmacs_per_s: gmacs })?;
+            let gbs = crate::core::bandwidth::bandwidth_gbs(self.config.threads);
+            self.send(Event::Bandwidth { gb_per_s: gbs })?;
         }
         self.send(Event::Profiling { every: self.profile_every() })?;
         if self.config.calibrate_only {

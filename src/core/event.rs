@@ -79,6 +79,10 @@ pub enum Event {
     Peak {
         gmacs_per_s: f64,
     },
+    /// The machine's memory bandwidth in GB/s through libtorch with the same threads.
+    Bandwidth {
+        gb_per_s: f64,
+    },
     /// The engine thread has ended (with the reason when it failed).
     EngineStopped {
         error: Option<String>,

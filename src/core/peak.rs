@@ -1,11 +1,11 @@
 //! The machine's own limit: the fp32 GMAC/s a large matrix multiply reaches through libtorch
 //! with the engine's threads, measured at each start and cached per machine and thread count.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tch::{Device, Kind, Tensor};
+
+use crate::core::limits_cache;
 
 /// Side of the square matrices: large enough to reach the BLAS kernel's steady state.
 const SIDE: i64 = 1024;
@@ -29,38 +29,17 @@ pub fn measure_gmacs(budget: Duration) -> f64 {
 }
 
 /// The peak for this machine and thread count: a short measurement now, or the best one cached
-/// from earlier runs if that is higher. A measurement taken while something else loaded the
-/// machine reads low; keeping the best of all runs corrects it. The cache key holds the CPU
+/// from earlier runs if that is higher (see [`limits_cache`]). The cache key holds the CPU
 /// model, the thread count and the libtorch version.
 #[must_use]
 pub fn peak_gmacs(threads: usize) -> f64 {
-    let key = format!("{} | threads={threads} | torch={}", cpu_model(), torch_version());
-    let path = cache_file();
-    let mut cache: BTreeMap<String, f64> = path
-        .as_ref()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
-    let cached = cache.get(&key).copied().filter(|v| v.is_finite() && *v > 0.0);
-    let budget = if cached.is_some() { 200 } else { 600 };
-    let measured = measure_gmacs(Duration::from_millis(budget));
-    let best = cached.map_or(measured, |c| c.max(measured));
-    if cached != Some(best) {
-        cache.insert(key, best);
-        if let (Some(p), Ok(text)) = (path, serde_json::to_string_pretty(&cache)) {
-            // A cache we cannot write only costs a longer measurement next time.
-            let _ = p.parent().map(std::fs::create_dir_all);
-            let _ = std::fs::write(p, text);
-        }
-    }
-    best
+    limits_cache::best_of_runs("peak-gmacs.json", &machine_key(threads), measure_gmacs)
 }
 
-fn cache_file() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("infertop").join("peak-gmacs.json"))
+/// What a cached limit is valid for: the CPU, the thread count and the libtorch version.
+#[must_use]
+pub fn machine_key(threads: usize) -> String {
+    format!("{} | threads={threads} | torch={}", cpu_model(), torch_version())
 }
 
 /// The CPU model name from /proc/cpuinfo (`model name` on x86, `Model`/`CPU part` on Arm).

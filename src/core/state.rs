@@ -119,6 +119,8 @@ pub struct MonitorState {
     pub models: Vec<ModelState>,
     pub tree: OpTree,
     pub peak_gmacs: Option<f64>,
+    /// The machine's measured memory bandwidth (GB/s).
+    pub bandwidth_gbs: Option<f64>,
     /// Inferences applied since the start (not reset).
     pub inferences: u64,
     /// Latest engine time seen (ns since engine start).
@@ -153,6 +155,7 @@ impl MonitorState {
             models: model_names.iter().map(|n| ModelState::new(n.as_ref().into())).collect(),
             tree: OpTree::default(),
             peak_gmacs: None,
+            bandwidth_gbs: None,
             inferences: 0,
             now_ns: 0,
             engine_stopped: false,
@@ -208,6 +211,7 @@ impl MonitorState {
             }
             Event::Profiling { every } => self.profile_every = every,
             Event::Peak { gmacs_per_s } => self.peak_gmacs = Some(gmacs_per_s),
+            Event::Bandwidth { gb_per_s } => self.bandwidth_gbs = Some(gb_per_s),
             Event::EngineStopped { error } => {
                 self.engine_stopped = true;
                 self.engine_error = error;

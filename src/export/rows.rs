@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use crate::core::analysis::{self, model_profile};
+use crate::core::roofline::{roofline, Limits, Roofline, Split};
 use crate::core::state::{ModelState, MonitorState, LATENCY_WINDOW};
 use crate::core::summary::ModelSummary;
 
@@ -97,6 +98,18 @@ pub struct ModelRecord<'a> {
     /// What the watts came from (`ina3221/VDD_IN`, `RAPL package-0`, `PMIC rails`); empty when
     /// there is no energy figure.
     pub power_source: Option<&'a str>,
+    /// The machine's memory bandwidth through libtorch (GB/s), beside `peak_gmacs_per_s`.
+    pub bandwidth_gb_per_s: Option<f64>,
+    /// The roofline split of `op_ms` (see `core::roofline`): time the MACs at the peak explain,
+    /// time the bytes at the bandwidth explain, and the rest. The three add up to `op_ms`.
+    pub compute_ms: Option<f64>,
+    pub memory_ms: Option<f64>,
+    pub overhead_ms: Option<f64>,
+}
+
+/// The roofline columns of a row: (compute, memory, overhead), empty when unmeasured.
+fn split_columns(split: Option<Split>) -> (Option<f64>, Option<f64>, Option<f64>) {
+    (split.map(|s| s.compute_ms), split.map(|s| s.memory_ms), split.map(|s| s.overhead_ms))
 }
 
 /// One row of `ops.csv`: an op under one parent op, per inference.
@@ -117,6 +130,10 @@ pub struct OpRecord<'a> {
     pub macs: f64,
     pub bytes: f64,
     pub gmacs_per_s: Option<f64>,
+    /// Roofline split of `total_ms`, for top-level ops (a nested op's time is in its parent's).
+    pub compute_ms: Option<f64>,
+    pub memory_ms: Option<f64>,
+    pub overhead_ms: Option<f64>,
 }
 
 /// One row of `layers.csv`: a named scope of a model, per inference.
@@ -134,6 +151,10 @@ pub struct LayerRecord<'a> {
     /// `macs` over the model's MACs.
     pub mac_share: Option<f64>,
     pub bytes: f64,
+    /// Roofline split of the time of the top-level ops inside the layer (part of `ms`).
+    pub compute_ms: Option<f64>,
+    pub memory_ms: Option<f64>,
+    pub overhead_ms: Option<f64>,
 }
 
 /// `models.csv`, in model order.
@@ -147,6 +168,7 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>) -> ModelRecord
     let lat = sum.latency;
     let info = m.info.as_ref();
     let shares = sum.shares;
+    let split = model_roofline(state, m).map(|r| r.model);
     ModelRecord {
         model: &m.name,
         params: info.map(|i| i.params),
@@ -200,7 +222,17 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>) -> ModelRecord
         energy_mj_per_gmac: sum.energy_mj_per_gmac,
         energy_iterations: m.energy.inferences,
         power_source: sum.power_source,
+        bandwidth_gb_per_s: state.bandwidth_gbs,
+        compute_ms: split.map(|s| s.compute_ms),
+        memory_ms: split.map(|s| s.memory_ms),
+        overhead_ms: split.map(|s| s.overhead_ms),
     }
+}
+
+/// A model's roofline, once it has op times and the machine's limits are known.
+fn model_roofline(state: &MonitorState, m: &ModelState) -> Option<Roofline> {
+    let limits = Limits::of(state)?;
+    profiled(m).then(|| roofline(&state.tree, m, &limits))
 }
 
 /// A count as a float; counts of MACs, bytes and nanoseconds stay far below 2^52.
@@ -221,7 +253,11 @@ pub fn op_rows(state: &MonitorState) -> Vec<OpRecord<'_>> {
     for m in &state.models {
         let measured = profiled(m);
         let timed = |v: f64| measured.then_some(v);
+        let split = model_roofline(state, m);
         for r in analysis::op_rows(&state.tree, m, true) {
+            let top_level = r.parent_op.is_none();
+            let (compute_ms, memory_ms, overhead_ms) =
+                split_columns(split.as_ref().filter(|_| top_level).and_then(|s| s.ops.get(&r.op).copied()));
             out.push(OpRecord {
                 model: &m.name,
                 op: r.op.to_string(),
@@ -233,6 +269,9 @@ pub fn op_rows(state: &MonitorState) -> Vec<OpRecord<'_>> {
                 macs: r.macs,
                 bytes: r.bytes,
                 gmacs_per_s: timed(r.gmacs_per_s()),
+                compute_ms,
+                memory_ms,
+                overhead_ms,
             });
         }
     }
@@ -248,7 +287,10 @@ pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
         let forward_ms =
             m.scope.map_or(0.0, |s| as_f64(state.tree.totals(s).total_ns) / 1e6 / as_f64(m.profiled.max(1)));
         let model_macs = model_profile(&state.tree, m).macs;
+        let split = model_roofline(state, m);
         for r in analysis::layer_rows(&state.tree, m) {
+            let (compute_ms, memory_ms, overhead_ms) =
+                split_columns(split.as_ref().map(|s| s.layers.get(&r.layer).copied().unwrap_or_default()));
             out.push(LayerRecord {
                 model: &m.name,
                 layer: r.layer.to_string(),
@@ -258,6 +300,9 @@ pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
                 macs: r.macs,
                 mac_share: (model_macs > 0.0).then(|| r.macs / model_macs),
                 bytes: r.bytes,
+                compute_ms,
+                memory_ms,
+                overhead_ms,
             });
         }
     }

@@ -1,0 +1,130 @@
+//! The machine's two limits and what they explain, on real models: the memory bandwidth
+//! measured through libtorch, the roofline split of every op's time, and the latency models
+//! fitted on what the run measured.
+
+use std::time::Duration;
+
+use infertop::core::analysis::model_profile;
+use infertop::core::bandwidth::measure_gbs;
+use infertop::core::latency_model::leave_one_out;
+use infertop::core::latency_model::observe::{conv_kernels, observations};
+use infertop::core::limits_cache::best_of_runs_in;
+use infertop::core::manifest::{ModelSource, ModelSpec};
+use infertop::core::nets::Arch;
+use infertop::core::ops::Category;
+use infertop::core::roofline::{roofline, Limits};
+use infertop::core::schedule::Schedule;
+use infertop::core::session::{Plan, Session};
+use infertop::core::state::MonitorState;
+
+fn built_in(arch: Arch) -> ModelSpec {
+    ModelSpec {
+        name: arch.name().into(),
+        source: ModelSource::Arch(arch),
+        input: [3, 32, 32],
+        batch: 1,
+        enabled: true,
+        weights: None,
+        top1_error: None,
+        top5_error: None,
+        notes: None,
+    }
+}
+
+/// Runs `archs` with one inference in two profiled until each has `profiled` profiled ones and
+/// as many timed.
+fn measured(archs: &[Arch], profiled: u64) -> MonitorState {
+    let plan = Plan {
+        models: archs.iter().map(|a| built_in(*a)).collect(),
+        threads: 1,
+        op_profile: true,
+        profile_every: 2,
+        manifest_source: "test".into(),
+        sample_every: None,
+        sysfs_root: "/".into(),
+        replay_speed: 1.0,
+        schedule: Schedule::RoundRobin,
+    };
+    let mut session = Session::start(&plan, false).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    let done = |s: &MonitorState| {
+        s.bandwidth_gbs.is_some()
+            && s.models
+                .iter()
+                .all(|m| m.profiled >= profiled && m.latency.summary().is_some_and(|l| l.count >= profiled))
+    };
+    while !done(&session.state) {
+        assert!(std::time::Instant::now() < deadline, "models not measured in time");
+        let event = session.events.blocking_recv().expect("engine running");
+        session.state.apply(event);
+    }
+    session.stop();
+    std::mem::replace(&mut session.state, MonitorState::new::<&str>(&[]))
+}
+
+#[test]
+fn the_bandwidth_is_positive_cached_and_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bandwidth-gbs.json");
+    let mut budgets = Vec::new();
+    let first = best_of_runs_in(&file, "this machine", |budget| {
+        budgets.push(budget);
+        measure_gbs(budget)
+    });
+    assert!(first > 0.0 && first.is_finite(), "{first} GB/s");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("this machine"), "{text}");
+    let second = best_of_runs_in(&file, "this machine", |budget| {
+        budgets.push(budget);
+        measure_gbs(budget)
+    });
+    assert!(second >= first, "the cached best is kept: {second} < {first}");
+    assert!(budgets[1] < budgets[0], "a cached value shortens the second measurement: {budgets:?}");
+}
+
+#[test]
+fn the_roofline_parts_add_up_to_the_op_time_and_the_latency_models_fit_three_real_models() {
+    let state = measured(&[Arch::MobileNet, Arch::ShuffleNet, Arch::ShuffleNetV2], 3);
+    let limits = Limits::of(&state).expect("peak and bandwidth measured");
+    assert!(limits.bandwidth_gbs > 0.0 && limits.peak_gmacs > 0.0);
+    let rows = infertop::export::model_rows(&state);
+    for (m, row) in state.models.iter().zip(&rows) {
+        let op_ms = model_profile(&state.tree, m).op_ms;
+        let r = roofline(&state.tree, m, &limits);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.max(1e-9);
+        assert!(
+            close(r.model.compute_ms + r.model.memory_ms + r.model.overhead_ms, op_ms),
+            "{}: {r:?} vs {op_ms}",
+            m.name
+        );
+        let by_category: f64 = r.categories.values().map(infertop::core::roofline::Split::total_ms).sum();
+        assert!(close(by_category, op_ms), "{}: categories {by_category} vs {op_ms}", m.name);
+        // Convolutions have a floor (at 32x32 often their bytes: weights outweigh the pixels);
+        // BatchNorm does no MACs, so only its bytes can bind it.
+        let conv = r.categories[&Category::Conv2d];
+        assert!(conv.compute_ms + conv.memory_ms > 0.0, "{}: {conv:?}", m.name);
+        let bn = r.categories[&Category::BatchNorm];
+        assert!(bn.compute_ms == 0.0 && bn.memory_ms > 0.0, "{}: {bn:?}", m.name);
+        let exported = row.compute_ms.unwrap() + row.memory_ms.unwrap() + row.overhead_ms.unwrap();
+        assert!(close(exported, row.op_ms.unwrap()), "{}: models.csv {exported} vs {:?}", m.name, row.op_ms);
+        // Every convolution names the kernel that ran.
+        let kernels = conv_kernels(&state.tree, m);
+        let convs: Vec<_> = state
+            .tree
+            .descendants(m.scope.unwrap())
+            .into_iter()
+            .filter(|id| state.tree.get(*id).is_some_and(|n| n.is_top_level_op() && n.category == Category::Conv2d))
+            .collect();
+        assert!(!convs.is_empty());
+        for id in convs {
+            assert!(kernels.contains_key(&id), "{}: {} has no kernel path", m.name, state.tree.name_of(id));
+        }
+    }
+    let fitted = leave_one_out(&observations(&state)).expect("three models give a fit");
+    assert_eq!(fitted.predictions.len(), 3);
+    for p in &fitted.predictions {
+        assert!(p.op_model_ms > 0.0 && p.mac_model_ms >= 0.0 && p.measured_ms > 0.0, "{p:?}");
+    }
+    // Two models are too few to leave one out.
+    assert!(leave_one_out(&observations(&state)[..2]).is_none());
+}
