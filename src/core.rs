@@ -10,6 +10,7 @@ pub mod energy;
 pub mod engine;
 pub mod episode;
 pub mod event;
+pub mod explain;
 pub mod journal;
 pub mod latency_model;
 pub mod limits_cache;

@@ -563,7 +563,7 @@ fn help_explains_every_column_and_abbreviation_and_scrolls() {
             ],
         ),
         (View::Detail, &["[", "category", "time", "calls", "self ms", "total ms", "% time", "% conv", "kind", "layer"]),
-        (View::Beyond, &["Pearson", "Spearman", "op calls", "bytes moved", "pred ms", "gap ms", "×pred"]),
+        (View::Beyond, &["Pearson", "Spearman", "op calls", "bytes moved", "×med", "MAC±", "ops±"]),
     ];
     let state = fixture();
     let mut help = String::new();
@@ -581,7 +581,7 @@ fn help_explains_every_column_and_abbreviation_and_scrolls() {
             assert!(help.contains(&format!("│ {entry} ")), "help has no entry for {entry}:\n{help}");
         }
     }
-    assert!(help.contains("of 48"), "the title says where the scroll is:\n{help}");
+    assert!(help.contains("of 51"), "the title says where the scroll is:\n{help}");
 }
 
 /// Every title of the models table, in order.

@@ -1,7 +1,6 @@
 //! Beyond the MAC count, across models: how well latency follows MACs, parameters, op calls
-//! and bytes moved (Pearson and Spearman), and how far each model sits from the latency its
-//! MACs predict under a least-squares line fitted through all models. Pure functions of the
-//! state, shared by the TUI and the export.
+//! and bytes moved (Pearson and Spearman), and how far each model's cost per MAC sits from the
+//! median model's. Pure functions of the state, shared by the TUI and the export.
 
 use std::sync::Arc;
 
@@ -68,37 +67,50 @@ pub struct Correlation {
     pub n: usize,
 }
 
-/// The least-squares line `latency_ms = intercept_ms + ms_per_gmac × GMACs`.
+/// Fewer models than this draw no reference line and name no best predictor: two points always
+/// lie on a line.
+pub const MIN_MODELS: usize = 3;
+
+/// The reference line `latency = median ms/GMAC × GMACs`: slope one on log–log axes, through
+/// the median model's cost per MAC. A least-squares line with an intercept would make every
+/// small model look fast; against the median, a model's distance is its own ms/GMAC over the
+/// median's, so the ranking is the Models view's ms/GMAC ranking.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MacFit {
-    pub intercept_ms: f64,
+pub struct MedianLine {
     pub ms_per_gmac: f64,
 }
 
-impl MacFit {
-    /// The latency the line predicts for `macs`.
+impl MedianLine {
+    /// The latency the line gives `macs`.
     #[must_use]
     pub fn predict_ms(&self, macs: f64) -> f64 {
-        self.intercept_ms + self.ms_per_gmac * macs / 1e9
+        self.ms_per_gmac * macs / 1e9
     }
 }
 
-/// How far one model is from what its MACs predict.
+/// How far one model is from the median line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MacGap {
     pub model: ModelId,
     pub name: Arc<str>,
     pub measured_ms: f64,
+    /// What the median cost per MAC gives its MACs.
     pub predicted_ms: f64,
-    /// Measured minus predicted: positive means slower than its MACs suggest.
-    pub gap_ms: f64,
+    pub ms_per_gmac: f64,
 }
 
 impl MacGap {
-    /// Measured over predicted (`None` when the line predicts no positive time).
+    /// Measured over the line: its ms/GMAC over the median's (`None` when the line gives no
+    /// time).
     #[must_use]
     pub fn ratio(&self) -> Option<f64> {
         (self.predicted_ms > 0.0).then(|| self.measured_ms / self.predicted_ms)
+    }
+
+    /// Measured minus the line: positive means slower than its MACs suggest.
+    #[must_use]
+    pub fn gap_ms(&self) -> f64 {
+        self.measured_ms - self.predicted_ms
     }
 }
 
@@ -107,9 +119,11 @@ impl MacGap {
 pub struct BeyondMacs {
     pub points: Vec<ModelPoint>,
     pub correlations: Vec<Correlation>,
-    pub fit: Option<MacFit>,
-    /// Largest gap first.
+    pub fit: Option<MedianLine>,
+    /// Highest ms/GMAC first (the least efficient per MAC).
     pub gaps: Vec<MacGap>,
+    /// The factor latency follows best (largest |Spearman|, then |Pearson|) with enough models.
+    pub best_predictor: Option<Factor>,
 }
 
 /// Models with a latency and known MACs, as points. `profiles` are the models' profiles in
@@ -149,56 +163,59 @@ pub fn correlations(points: &[ModelPoint]) -> Vec<Correlation> {
         .collect()
 }
 
-/// Ordinary least squares of latency on MACs; `None` with fewer than two points or when all
-/// models have the same MACs.
+/// The median ms/GMAC line; `None` below [`MIN_MODELS`] points with MACs.
 #[must_use]
-pub fn mac_fit(points: &[ModelPoint]) -> Option<MacFit> {
-    if points.len() < 2 {
+pub fn median_line(points: &[ModelPoint]) -> Option<MedianLine> {
+    let mut costs: Vec<f64> = points.iter().filter(|p| p.macs > 0.0).map(|p| p.latency_ms / (p.macs / 1e9)).collect();
+    if costs.len() < MIN_MODELS {
         return None;
     }
-    let n = points.len() as f64;
-    let mx = points.iter().map(|p| p.macs / 1e9).sum::<f64>() / n;
-    let my = points.iter().map(|p| p.latency_ms).sum::<f64>() / n;
-    let (mut sxy, mut sxx) = (0.0, 0.0);
-    for p in points {
-        let dx = p.macs / 1e9 - mx;
-        sxy += dx * (p.latency_ms - my);
-        sxx += dx * dx;
-    }
-    if sxx <= 0.0 {
-        return None;
-    }
-    let ms_per_gmac = sxy / sxx;
-    Some(MacFit { intercept_ms: my - ms_per_gmac * mx, ms_per_gmac })
+    costs.sort_by(f64::total_cmp);
+    crate::core::stats::quantile_sorted(&costs, 0.5).map(|ms_per_gmac| MedianLine { ms_per_gmac })
 }
 
-/// Each model's distance from the line, largest positive gap first.
+/// Each model against the line, highest ms/GMAC first.
 #[must_use]
-pub fn mac_gaps(points: &[ModelPoint], fit: &MacFit) -> Vec<MacGap> {
+pub fn mac_gaps(points: &[ModelPoint], line: &MedianLine) -> Vec<MacGap> {
     let mut gaps: Vec<MacGap> = points
         .iter()
-        .map(|p| {
-            let predicted_ms = fit.predict_ms(p.macs);
-            MacGap {
-                model: p.model,
-                name: Arc::clone(&p.name),
-                measured_ms: p.latency_ms,
-                predicted_ms,
-                gap_ms: p.latency_ms - predicted_ms,
-            }
+        .filter(|p| p.macs > 0.0)
+        .map(|p| MacGap {
+            model: p.model,
+            name: Arc::clone(&p.name),
+            measured_ms: p.latency_ms,
+            predicted_ms: line.predict_ms(p.macs),
+            ms_per_gmac: p.latency_ms / (p.macs / 1e9),
         })
         .collect();
-    gaps.sort_by(|a, b| b.gap_ms.total_cmp(&a.gap_ms).then_with(|| a.name.cmp(&b.name)));
+    gaps.sort_by(|a, b| b.ms_per_gmac.total_cmp(&a.ms_per_gmac).then_with(|| a.name.cmp(&b.name)));
     gaps
+}
+
+/// The factor with the strongest rank correlation (then linear), from [`MIN_MODELS`] models.
+#[must_use]
+pub fn best_predictor(correlations: &[Correlation]) -> Option<Factor> {
+    let strength = |c: &Correlation| (c.spearman.map_or(-1.0, f64::abs), c.pearson.map_or(-1.0, f64::abs));
+    correlations
+        .iter()
+        .filter(|c| c.n >= MIN_MODELS && c.spearman.is_some())
+        .max_by(|a, b| {
+            let (sa, pa) = strength(a);
+            let (sb, pb) = strength(b);
+            sa.total_cmp(&sb).then(pa.total_cmp(&pb))
+        })
+        .map(|c| c.factor)
 }
 
 /// Everything above from profiles already computed (one per model, in model order).
 #[must_use]
 pub fn beyond_macs_with(state: &MonitorState, profiles: &[ModelProfile]) -> BeyondMacs {
     let points = model_points(state, profiles);
-    let fit = mac_fit(&points);
+    let fit = median_line(&points);
+    let correlations = correlations(&points);
     BeyondMacs {
-        correlations: correlations(&points),
+        best_predictor: best_predictor(&correlations),
+        correlations,
         gaps: fit.as_ref().map(|f| mac_gaps(&points, f)).unwrap_or_default(),
         fit,
         points,
@@ -229,20 +246,26 @@ mod tests {
     }
 
     #[test]
-    fn a_line_through_exact_points_has_no_gaps() {
+    fn the_line_is_the_median_cost_per_mac_and_ranks_like_ms_per_gmac() {
+        // 12, 11 and 10.5 ms/GMAC: the median is 11.
         let points = [point("a", 12.0, 1.0, 10.0), point("b", 22.0, 2.0, 30.0), point("c", 42.0, 4.0, 20.0)];
-        let fit = mac_fit(&points).unwrap();
-        assert!((fit.ms_per_gmac - 10.0).abs() < 1e-9);
-        assert!((fit.intercept_ms - 2.0).abs() < 1e-9);
-        assert!(mac_gaps(&points, &fit).iter().all(|g| g.gap_ms.abs() < 1e-9));
+        let line = median_line(&points).unwrap();
+        assert!((line.ms_per_gmac - 11.0).abs() < 1e-9, "{line:?}");
+        let gaps = mac_gaps(&points, &line);
+        let names: Vec<&str> = gaps.iter().map(|g| &*g.name).collect();
+        assert_eq!(names, ["a", "b", "c"], "highest ms/GMAC first");
+        for g in &gaps {
+            assert!((g.ratio().unwrap() - g.ms_per_gmac / line.ms_per_gmac).abs() < 1e-12);
+        }
         let corr = correlations(&points);
-        assert!((corr[0].pearson.unwrap() - 1.0).abs() < 1e-12);
+        assert!((corr[0].pearson.unwrap() - 1.0).abs() < 1e-3);
         // Op calls rank b above c while latency ranks c above b.
         assert!(corr[2].spearman.unwrap() < 1.0);
+        assert_eq!(best_predictor(&corr), Some(Factor::Macs));
     }
 
     #[test]
-    fn a_slow_model_stands_out_with_a_positive_gap() {
+    fn a_slow_model_stands_out_above_the_line() {
         let points = [
             point("a", 10.0, 1.0, 1.0),
             point("b", 20.0, 2.0, 1.0),
@@ -250,15 +273,17 @@ mod tests {
             point("d", 40.0, 4.0, 1.0),
             point("slow", 150.0, 2.5, 1.0),
         ];
-        let gaps = mac_gaps(&points, &mac_fit(&points).unwrap());
+        let gaps = mac_gaps(&points, &median_line(&points).unwrap());
         assert_eq!(&*gaps[0].name, "slow");
-        assert!(gaps[0].gap_ms > 0.0 && gaps[0].ratio().unwrap() > 1.0);
+        assert!(gaps[0].gap_ms() > 0.0 && gaps[0].ratio().unwrap() > 1.0);
     }
 
     #[test]
-    fn too_few_or_flat_points_give_no_fit() {
-        assert_eq!(mac_fit(&[point("a", 1.0, 1.0, 1.0)]), None);
-        assert_eq!(mac_fit(&[point("a", 1.0, 1.0, 1.0), point("b", 2.0, 1.0, 1.0)]), None);
+    fn fewer_than_three_models_draw_no_line_and_name_no_predictor() {
+        assert_eq!(median_line(&[point("a", 1.0, 1.0, 1.0)]), None);
+        let two = [point("a", 1.0, 1.0, 1.0), point("b", 2.0, 3.0, 1.0)];
+        assert_eq!(median_line(&two), None);
+        assert_eq!(best_predictor(&correlations(&two)), None);
         assert!(correlations(&[]).iter().all(|c| c.pearson.is_none() && c.n == 0));
         assert_eq!(
             beyond_macs(&MonitorState::new(&["x"])),

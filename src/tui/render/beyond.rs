@@ -1,18 +1,30 @@
-//! The beyond-MACs view: latency against MACs across models on log axes, how well latency
-//! follows MACs, parameters, op calls and bytes moved, and each model's distance from the
-//! latency its MACs predict.
+//! The beyond-MACs view: latency against MACs across models on log–log axes with the median
+//! ms/GMAC line, how well latency follows MACs, parameters, op calls and bytes moved (the best
+//! predictor marked), each model's cost per MAC against the median with the latency models'
+//! leave-one-out errors, and one line per model saying where its time beyond MACs goes.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::symbols::Marker;
-use ratatui::text::Span;
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition};
+use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
 use super::columns::{self, Column};
 use super::units::{count, ms, num, NONE};
 use super::Ctx;
 use crate::core::analysis::ModelProfile;
-use crate::core::beyond::{beyond_macs_with, BeyondMacs, MacFit};
+use crate::core::beyond::{beyond_macs_with, BeyondMacs, MIN_MODELS};
+use crate::core::event::ModelId;
+use crate::core::explain::beyond_macs_line;
+use crate::core::latency_model::observe::observations;
+use crate::core::latency_model::{leave_one_out, LatencyModels, GOOD_WITHIN};
+use crate::core::roofline::Limits;
+
+mod scatter;
+
+/// The letter a model goes by in the chart and the tables (`a` for the first model).
+#[must_use]
+pub fn key_of(model: ModelId) -> char {
+    u8::try_from(model).ok().filter(|m| *m < 26).map_or('*', |m| char::from(b'a' + m))
+}
 
 /// Draws the view.
 pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -20,117 +32,58 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     by_id.sort_by_key(|(id, _)| *id);
     let profiles: Vec<ModelProfile> = by_id.into_iter().map(|(_, p)| p).collect();
     let beyond = beyond_macs_with(ctx.state, &profiles);
+    let fitted = leave_one_out(&observations(ctx.state));
     let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
-    let [corr, gaps] = Layout::vertical([Constraint::Length(8), Constraint::Min(0)]).areas(right);
-    scatter(frame, left, ctx, &beyond);
+    let why_rows = u16::try_from(ctx.state.models.len()).unwrap_or(u16::MAX).saturating_add(2);
+    let [chart, why] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(why_rows.min((left.height / 3).max(3)))]).areas(left);
+    let [corr, table] = Layout::vertical([Constraint::Length(7), Constraint::Min(0)]).areas(right);
+    scatter_panel(frame, chart, ctx, &beyond);
+    why_panel(frame, why, ctx, &beyond);
     correlations(frame, corr, ctx, &beyond);
-    gap_table(frame, gaps, ctx, &beyond);
+    per_mac_table(frame, table, ctx, &beyond, fitted.as_ref());
 }
 
-/// Axis bounds in whole decades around `values` (log10 already), at least one decade wide.
-fn decades(values: impl Iterator<Item = f64>) -> [f64; 2] {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    if !lo.is_finite() || !hi.is_finite() {
-        return [0.0, 1.0];
-    }
-    let (lo, hi) = (lo.floor(), hi.ceil());
-    if hi > lo {
-        [lo, hi]
-    } else {
-        [lo, lo + 1.0]
-    }
-}
-
-/// One label per decade (given its exponent), or the two ends and the middle when there are
-/// many.
-fn decade_labels(bounds: [f64; 2], label: impl Fn(f64) -> String) -> Vec<Span<'static>> {
-    let n = (bounds[1] - bounds[0]).round().clamp(1.0, 30.0) as usize;
-    let step = if n > 4 { n / 2 } else { 1 };
-    (0..=n).step_by(step).map(|i| Span::raw(label(bounds[0] + i as f64))).collect()
-}
-
-/// MACs at a decade: `1M`, `10M`, `100M`, `1G`.
-fn macs_label(exp: f64) -> String {
-    let exp = exp.round() as i32;
-    let (unit, base) = match exp {
-        e if e >= 12 => ("T", 12),
-        e if e >= 9 => ("G", 9),
-        e if e >= 6 => ("M", 6),
-        e if e >= 3 => ("k", 3),
-        _ => ("", 0),
+fn scatter_panel(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
+    let title = match b.fit {
+        Some(line) => format!("latency vs MACs · log–log · ╱ median {} ms/GMAC", ms(line.ms_per_gmac)),
+        None => "latency vs MACs · log–log".to_string(),
     };
-    format!("{}{unit}", 10i64.pow(u32::try_from(exp - base).unwrap_or(0)))
-}
-
-/// Milliseconds at a decade: `0.01`, `0.1`, `1`, `10`, `100`.
-fn ms_label(exp: f64) -> String {
-    let exp = exp.round() as i32;
-    if exp >= 0 {
-        format!("{}", 10i64.pow(exp.unsigned_abs().min(18)))
-    } else {
-        format!("{}", 10f64.powi(exp))
-    }
-}
-
-fn scatter(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
-    let block = ctx.panel("latency vs MACs · log–log · p50");
+    let block = ctx.panel(&title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
     if b.points.is_empty() {
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
         ctx.message(frame, inner, "waiting for measured models with known MACs");
         return;
     }
-    let log = |p: &crate::core::beyond::ModelPoint| (p.macs.log10(), p.latency_ms.max(1e-6).log10());
-    let others: Vec<(f64, f64)> = b.points.iter().filter(|p| p.model != ctx.ui.selected).map(log).collect();
-    let selected: Vec<(f64, f64)> = b.points.iter().filter(|p| p.model == ctx.ui.selected).map(log).collect();
-    let x = decades(b.points.iter().map(|p| log(p).0));
-    let y = decades(b.points.iter().map(|p| log(p).1));
-    let line = b.fit.map(|f| fit_curve(&f, x)).unwrap_or_default();
-    let mut sets = vec![
-        Dataset::default()
-            .name("models")
-            .marker(Marker::Dot)
-            .graph_type(GraphType::Scatter)
-            .style(ctx.theme.point)
-            .data(&others),
-        Dataset::default()
-            .name("selected")
-            .marker(Marker::Block)
-            .graph_type(GraphType::Scatter)
-            .style(ctx.theme.selected_point)
-            .data(&selected),
-    ];
-    if !line.is_empty() {
-        sets.insert(
-            0,
-            Dataset::default()
-                .name("LSQ fit")
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(ctx.theme.fit_line)
-                .data(&line),
-        );
-    }
-    // The legend goes bottom right (many MACs, little time), where models rarely are; top left
-    // is where a model slow for its MACs would show.
-    let chart = Chart::new(sets)
-        .block(block)
-        .style(ctx.theme.text)
-        .legend_position(Some(LegendPosition::BottomRight))
-        .x_axis(Axis::default().title("MACs").style(ctx.theme.dim).bounds(x).labels(decade_labels(x, macs_label)))
-        .y_axis(Axis::default().title("ms").style(ctx.theme.dim).bounds(y).labels(decade_labels(y, ms_label)));
-    frame.render_widget(chart, area);
+    scatter::draw(frame, inner, ctx, b);
 }
 
-/// The fitted line, sampled along the x range, in log–log coordinates (it bends there).
-fn fit_curve(fit: &MacFit, x: [f64; 2]) -> Vec<(f64, f64)> {
-    (0..=60)
-        .map(|i| x[0] + (x[1] - x[0]) * f64::from(i) / 60.0)
-        .filter_map(|lx| {
-            let predicted = fit.predict_ms(10f64.powf(lx));
-            (predicted > 0.0).then(|| (lx, predicted.log10()))
+/// One line per model: where its time beyond the MACs goes; the selected model first.
+fn why_panel(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
+    let block = ctx.panel("where the time beyond MACs goes");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let limits = Limits::of(ctx.state);
+    let mut order: Vec<ModelId> = b.gaps.iter().map(|g| g.model).collect();
+    let rest: Vec<ModelId> = (0..ctx.state.models.len()).filter(|id| !order.contains(id)).collect();
+    order.extend(rest);
+    order.sort_by_key(|id| *id != ctx.ui.selected);
+    let lines: Vec<Line> = order
+        .into_iter()
+        .filter_map(|id| {
+            let m = ctx.state.models.get(id)?;
+            let why = beyond_macs_line(&ctx.state.tree, m, limits.as_ref())?;
+            let style = if id == ctx.ui.selected { ctx.theme.highlight } else { ctx.theme.text };
+            Some(Line::styled(format!("{} {}: {why}", key_of(id), m.name), style))
         })
-        .collect()
+        .collect();
+    if lines.is_empty() {
+        ctx.message(frame, inner, "waiting for profiled inferences");
+        return;
+    }
+    // Wrapped, not cut: the selected model's line comes first and must be read whole.
+    frame.render_widget(ratatui::widgets::Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }), inner);
 }
 
 fn correlations(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
@@ -138,57 +91,100 @@ fn correlations(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
     let block = ctx.panel(&format!("correlation with latency · {}", count(n, "model")));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let cols = [Column::left("latency vs", 12, 0), Column::right("Pearson", 8, 0), Column::right("Spearman", 9, 0)];
+    let cols = [
+        Column::left("latency vs", 12, 0),
+        Column::right("Pearson", 8, 0),
+        Column::right("Spearman", 9, 0),
+        Column::left("", 2, 0),
+    ];
     let shown = columns::layout(&cols, inner.width);
     let coef = |v: Option<f64>| v.map_or_else(|| NONE.into(), |v| format!("{v:+.2}"));
     let mut lines: Vec<_> = b
         .correlations
         .iter()
         .map(|c| {
-            columns::row(&cols, &shown, &[c.factor.label().into(), coef(c.pearson).into(), coef(c.spearman).into()])
+            let best = b.best_predictor == Some(c.factor);
+            let line = columns::row(
+                &cols,
+                &shown,
+                &[
+                    c.factor.label().into(),
+                    coef(c.pearson).into(),
+                    coef(c.spearman).into(),
+                    Span::raw(if best { "◀" } else { "" }),
+                ],
+            );
+            if best {
+                line.style(ctx.theme.good)
+            } else {
+                line
+            }
         })
         .collect();
-    if n < 3 {
-        lines.push(ratatui::text::Line::styled("needs 3 or more measured models", ctx.theme.dim));
+    if n < MIN_MODELS {
+        lines.push(Line::styled(format!("needs {MIN_MODELS} or more measured models"), ctx.theme.dim));
     }
     columns::draw(frame, inner, columns::header(&cols, &shown, ctx.theme.header), lines, None, ctx.theme.highlight);
 }
 
-fn gap_table(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
-    let title = b.fit.map_or_else(
-        || "gap to the MAC-predicted latency".to_string(),
-        |f| format!("vs MAC fit {} ms + {} ms/GMAC", ms(f.intercept_ms), ms(f.ms_per_gmac)),
-    );
-    let block = ctx.panel(&title);
+/// Models by cost per MAC, worst first (the Models view's ms/GMAC order), against the median,
+/// with both latency models' leave-one-out errors.
+fn per_mac_table(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs, fitted: Option<&LatencyModels>) {
+    let block = ctx.panel("per MAC, worst first");
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if b.gaps.is_empty() {
-        ctx.message(frame, inner, "needs 2 or more measured models with different MACs");
+        ctx.message(frame, inner, &format!("needs {MIN_MODELS} or more measured models with known MACs"));
         return;
     }
     let cols = [
-        Column::left("model", 10, 0).growing(),
-        Column::right("p50 ms", 7, 0),
-        Column::right("pred ms", 7, 1),
-        Column::right("gap ms", 7, 0),
-        Column::right("×pred", 6, 1),
+        Column::left("", 1, 0),
+        Column::left("model", 8, 0).growing(),
+        Column::right("p50 ms", 7, 2),
+        Column::right("ms/GMAC", 7, 0),
+        Column::right("×med", 5, 0),
+        Column::right("MAC±", 5, 1),
+        Column::right("ops±", 5, 1),
     ];
     let shown = columns::layout(&cols, inner.width);
-    let lines: Vec<_> = b
+    let error = |model: ModelId, of_ops: bool| {
+        fitted.and_then(|f| f.predictions.iter().find(|p| p.model == model)).map_or_else(
+            || NONE.to_string(),
+            |p| format!("{:+.0}%", 100.0 * if of_ops { p.op_model_error() } else { p.mac_model_error() }),
+        )
+    };
+    let mut lines: Vec<_> = b
         .gaps
         .iter()
         .map(|g| {
-            let style = if g.gap_ms > 0.0 { ctx.theme.warn } else { ctx.theme.good };
+            let style = if g.gap_ms() > 0.0 { ctx.theme.warn } else { ctx.theme.good };
             let cells = vec![
+                Span::raw(key_of(g.model).to_string()),
                 Span::raw(g.name.to_string()),
                 Span::raw(ms(g.measured_ms)),
-                Span::raw(ms(g.predicted_ms)),
-                Span::styled(if g.gap_ms >= 0.0 { format!("+{}", ms(g.gap_ms)) } else { ms(g.gap_ms) }, style),
-                Span::raw(num(g.ratio(), 2)),
+                Span::raw(ms(g.ms_per_gmac)),
+                Span::styled(num(g.ratio(), 2), style),
+                Span::raw(error(g.model, false)),
+                Span::raw(error(g.model, true)),
             ];
             columns::row(&cols, &shown, &cells)
         })
         .collect();
+    lines.push(Line::styled(
+        match fitted {
+            Some(f) => {
+                let n = f.predictions.len() as f64;
+                format!(
+                    "within ±{:.0} %: MAC± {:.0} of {n}, ops± {:.0} of {n}",
+                    GOOD_WITHIN * 100.0,
+                    f.mac_model_good_share() * n,
+                    f.op_model_good_share() * n,
+                )
+            }
+            None => format!("latency models: need {MIN_MODELS} or more profiled models"),
+        },
+        ctx.theme.dim,
+    ));
     let selected = b.gaps.iter().position(|g| g.model == ctx.ui.selected);
     columns::draw(frame, inner, columns::header(&cols, &shown, ctx.theme.header), lines, selected, ctx.theme.highlight);
 }
@@ -196,18 +192,20 @@ fn gap_table(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // Expected values here are exact in binary floating point.
 mod tests {
+    use super::scatter::{decades, macs_label, ms_label};
     use super::*;
 
     #[test]
     fn decades_label_as_people_write_them() {
-        assert_eq!(
-            decade_labels([6.0, 9.0], macs_label).iter().map(|s| s.content.to_string()).collect::<Vec<_>>(),
-            ["1M", "10M", "100M", "1G"]
-        );
+        assert_eq!([6.0, 7.0, 8.0, 9.0].map(macs_label), ["1M", "10M", "100M", "1G"]);
         assert_eq!([-2.0, -1.0, 0.0, 2.0].map(ms_label), ["0.01", "0.1", "1", "100"]);
         assert_eq!(decades([2.3, 2.7].into_iter()), [2.0, 3.0]);
         assert_eq!(decades([3.0].into_iter()), [3.0, 4.0]);
         assert_eq!(decades(std::iter::empty()), [0.0, 1.0]);
-        assert_eq!(decade_labels([0.0, 12.0], ms_label).len(), 3);
+    }
+
+    #[test]
+    fn models_go_by_letters() {
+        assert_eq!((key_of(0), key_of(9), key_of(25), key_of(26)), ('a', 'j', 'z', '*'));
     }
 }

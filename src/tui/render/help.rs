@@ -55,9 +55,12 @@ pub const ENTRIES: &[(&str, &str)] = &[
     ("Spearman", "rank correlation with latency, −1…+1"),
     ("op calls", "top-level op calls per inference"),
     ("bytes moved", "bytes ops read and write per inference"),
-    ("pred ms", "fit intercept + ms/GMAC × MACs / 1e9, ms"),
-    ("gap ms", "p50 ms − pred ms"),
-    ("×pred", "p50 ms ÷ pred ms"),
+    ("◀", "best predictor: the largest |Spearman| (3+ models)"),
+    ("╱ median", "line: latency = median ms/GMAC × GMACs (slope 1)"),
+    ("×med", "ms/GMAC ÷ the median model's ms/GMAC"),
+    ("MAC±", "left-out error of a·MACs + c fitted on the others, %"),
+    ("ops±", "the same for Σ per op kind a·MACs + b·bytes + c·calls"),
+    ("overhead", "op time beyond max(MACs ÷ peak, bytes ÷ bandwidth)"),
 ];
 
 /// Width of the box: the longest entry plus the key column and borders.
