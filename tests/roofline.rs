@@ -2,6 +2,8 @@
 //! measured through libtorch, the roofline split of every op's time, and the latency models
 //! fitted on what the run measured.
 
+#![allow(clippy::float_cmp)] // the export carries the very values the core computed
+
 use std::time::Duration;
 
 use infertop::core::analysis::model_profile;
@@ -124,6 +126,10 @@ fn the_roofline_parts_add_up_to_the_op_time_and_the_latency_models_fit_three_rea
     assert_eq!(fitted.predictions.len(), 3);
     for p in &fitted.predictions {
         assert!(p.op_model_ms > 0.0 && p.mac_model_ms >= 0.0 && p.measured_ms > 0.0, "{p:?}");
+        // The snapshot carries both models' left-out predictions.
+        let row = &rows[p.model];
+        assert_eq!(row.latency_ms_left_out_op_fit, Some(p.op_model_ms), "{}", p.name);
+        assert_eq!(row.latency_ms_left_out_mac_fit, Some(p.mac_model_ms), "{}", p.name);
     }
     // Two models are too few to leave one out.
     assert!(leave_one_out(&observations(&state)[..2]).is_none());

@@ -8,6 +8,8 @@
 use serde::Serialize;
 
 use crate::core::analysis::{self, model_profile};
+use crate::core::latency_model::observe::observations;
+use crate::core::latency_model::{leave_one_out, Prediction};
 use crate::core::roofline::{roofline, Limits, Roofline, Split};
 use crate::core::state::{ModelState, MonitorState, LATENCY_WINDOW};
 use crate::core::summary::ModelSummary;
@@ -105,6 +107,11 @@ pub struct ModelRecord<'a> {
     pub compute_ms: Option<f64>,
     pub memory_ms: Option<f64>,
     pub overhead_ms: Option<f64>,
+    /// The latency the MAC-only model (latency = a·MACs + c) fitted on the other models gives
+    /// this one (leave-one-model-out; empty below three measured models).
+    pub latency_ms_left_out_mac_fit: Option<f64>,
+    /// The same from the op-level model (per op kind: a·MACs + b·bytes + c·calls).
+    pub latency_ms_left_out_op_fit: Option<f64>,
 }
 
 /// The roofline columns of a row: (compute, memory, overhead), empty when unmeasured.
@@ -160,10 +167,18 @@ pub struct LayerRecord<'a> {
 /// `models.csv`, in model order.
 #[must_use]
 pub fn model_rows(state: &MonitorState) -> Vec<ModelRecord<'_>> {
-    ModelSummary::all(state).into_iter().map(|sum| model_record(state, &sum)).collect()
+    let fitted = leave_one_out(&observations(state));
+    ModelSummary::all(state)
+        .into_iter()
+        .enumerate()
+        .map(|(id, sum)| {
+            let left_out = fitted.as_ref().and_then(|f| f.predictions.iter().find(|p| p.model == id));
+            model_record(state, &sum, left_out)
+        })
+        .collect()
 }
 
-fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>) -> ModelRecord<'a> {
+fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>, left_out: Option<&Prediction>) -> ModelRecord<'a> {
     let m = sum.model;
     let lat = sum.latency;
     let info = m.info.as_ref();
@@ -226,6 +241,8 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>) -> ModelRecord
         compute_ms: split.map(|s| s.compute_ms),
         memory_ms: split.map(|s| s.memory_ms),
         overhead_ms: split.map(|s| s.overhead_ms),
+        latency_ms_left_out_mac_fit: left_out.map(|p| p.mac_model_ms),
+        latency_ms_left_out_op_fit: left_out.map(|p| p.op_model_ms),
     }
 }
 
