@@ -30,3 +30,4 @@ pub mod summary;
 pub mod sysfs;
 pub mod throttle;
 pub mod timeline;
+pub mod trace;
