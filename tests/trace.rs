@@ -467,3 +467,76 @@ fn c_in_the_live_screen_writes_a_trace_and_says_where() {
     pty.send(b"q");
     assert_eq!(running.wait().code(), Some(0));
 }
+
+fn tiny_plan(names: &[&str], op_profile: bool) -> Plan {
+    let spec = |name: &str| infertop::core::manifest::ModelSpec {
+        name: name.into(),
+        source: infertop::core::manifest::ModelSource::Arch(infertop::core::nets::Arch::Tiny),
+        input: [3, 32, 32],
+        batch: 1,
+        enabled: true,
+        weights: None,
+        top1_error: None,
+        top5_error: None,
+        notes: None,
+    };
+    Plan {
+        models: names.iter().map(|n| spec(n)).collect(),
+        threads: 1,
+        op_profile,
+        profile_every: 4,
+        manifest_source: "test".into(),
+        sample_every: None,
+        sysfs_root: "/".into(),
+        replay_speed: 1.0,
+        schedule: infertop::core::schedule::Schedule::RoundRobin,
+    }
+}
+
+/// The next `n` inference and trace events, with `control` sent once the models are ready.
+fn events_after(plan: &Plan, control: Control, n: usize) -> Vec<Event> {
+    let mut session = Session::start(plan, false).expect("session");
+    let deadline = Instant::now() + patience();
+    while session.state.models.iter().any(|m| m.info.is_none()) {
+        assert!(Instant::now() < deadline, "models never loaded");
+        let event = session.events.blocking_recv().expect("engine running");
+        session.apply(event);
+    }
+    session.control(control);
+    let mut seen = Vec::new();
+    while seen.len() < n {
+        let event = session.events.blocking_recv().expect("engine running");
+        if matches!(event, Event::Inference(_) | Event::Trace(_)) {
+            seen.push(event.clone());
+        }
+        session.apply(event);
+    }
+    session.stop();
+    seen
+}
+
+/// One request, one trace: of the model asked for, right after that model's inference (same
+/// `seq`, profiled), and never again until asked.
+#[test]
+fn the_engine_traces_one_inference_per_request_right_after_it() {
+    let seen = events_after(&tiny_plan(&["a", "b"], true), Control::Trace(Some(1)), 60);
+    let traces: Vec<usize> =
+        seen.iter().enumerate().filter(|(_, e)| matches!(e, Event::Trace(_))).map(|(i, _)| i).collect();
+    assert_eq!(traces.len(), 1, "{} traces", traces.len());
+    let (Event::Inference(inference), Event::Trace(trace)) = (&seen[traces[0] - 1], &seen[traces[0]]) else {
+        panic!("a trace without its inference before it");
+    };
+    assert_eq!((trace.model, trace.seq), (1, inference.seq));
+    assert_eq!(inference.model, 1);
+    assert!(inference.profiled && !inference.cold);
+    assert!(!trace.spans.is_empty() && trace.tid > 0 && trace.thread == "infertop-engine");
+    assert_eq!(trace.wall_ns, inference.wall_ns);
+}
+
+/// Without an op profiler (`--no-op-profile`) there is nothing to trace with: a request is
+/// ignored and inference goes on.
+#[test]
+fn without_an_op_profiler_a_trace_request_is_ignored() {
+    let seen = events_after(&tiny_plan(&["a"], false), Control::Trace(None), 20);
+    assert!(seen.iter().all(|e| matches!(e, Event::Inference(i) if !i.profiled)), "{seen:?}");
+}
