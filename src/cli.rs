@@ -76,6 +76,13 @@ pub struct Cli {
     #[arg(long, value_name = "MB", default_value = "64", value_parser = parse_inferences_max_mb)]
     pub inferences_max_mb: f64,
 
+    /// Trace one inference of each model, op by op, into DIR as Chrome trace-event JSON
+    /// (trace-<model>-<seq>.json: the model, its layers and ops on the engine thread, clock and
+    /// temperature as counters), for Perfetto's UI or `chrome://tracing`. In the live screen, c
+    /// and C trace more, into DIR (without it, the snapshot folder).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["summary", "no_op_profile"])]
+    pub trace: Option<PathBuf>,
+
     /// Colour theme: a built-in name (dark, light, mono) or a path to a theme TOML file.
     #[arg(long, value_name = "NAME|PATH")]
     pub theme: Option<String>,

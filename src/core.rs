@@ -35,3 +35,4 @@ pub mod summary;
 pub mod sysfs;
 pub mod throttle;
 pub mod timeline;
+pub mod trace;

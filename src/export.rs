@@ -46,6 +46,7 @@ mod soak;
 mod staging;
 mod stream;
 mod system;
+pub mod trace;
 
 use std::fmt::Write as _;
 use std::fs;

@@ -12,11 +12,13 @@ use std::time::Duration;
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
 use crate::cli::{Cli, LineFormat};
+use crate::core::event::Control;
 use crate::core::session::{Plan, Session};
 use crate::core::soak::{Soak, DEADLINE_GRACE};
 use crate::core::state::{ModelStatus, MonitorState};
 use crate::core::summary::ModelSummary;
-use crate::export::{FinalSnapshot, RunExport};
+use crate::export::trace::TraceWriter;
+use crate::export::{ExportError, FinalSnapshot, RunExport};
 use crate::signals::{wind_down, Signals};
 use crate::UsageError;
 
@@ -68,6 +70,14 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
     let mut session = Session::start(plan, false)?;
     session.state.soak = cli.soak_config().map(Soak::new);
     session.set_journal(folder.journal());
+    let mut traces = match &cli.trace {
+        Some(dir) => Some(TraceWriter::start(dir.clone())?),
+        None => None,
+    };
+    if let Some(writer) = &traces {
+        session.set_trace_sink(writer.sink());
+        session.control(Control::Trace(None));
+    }
     let started = Instant::now();
     // A soak ends itself by its longest time, counted on the session's clock (which starts a
     // moment later); the deadline is only its backstop.
@@ -101,6 +111,7 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
                     break End::Output(e);
                 }
             }
+            written = next_trace(traces.as_mut()) => crate::eprintln_best_effort(&trace_line(&written)),
             () = sleep_until_deadline(deadline) => break End::Duration,
             signal = signals.next() => break End::Signal(signal),
         }
@@ -110,6 +121,9 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
     })
     .await;
     let elapsed = started.elapsed();
+    for written in traces.map(TraceWriter::finish).unwrap_or_default() {
+        crate::eprintln_best_effort(&trace_line(&written));
+    }
     // After every inference the session applied: the journal's entries are ahead in the queue.
     let last = folder.finish(&session.state);
     if !matches!(end, End::Output(_)) {
@@ -160,6 +174,22 @@ fn outcome(end: &End, state: &MonitorState, last: &FinalSnapshot, elapsed: Durat
 /// A closed pipe (`| head -1`) or a terminal that is gone (an SSH drop gives `EIO`).
 fn reader_gone(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe || e.raw_os_error() == Some(libc::EIO)
+}
+
+/// The next trace written; never, without a writer.
+async fn next_trace(writer: Option<&mut TraceWriter>) -> Result<std::path::PathBuf, ExportError> {
+    match writer {
+        Some(w) => w.written().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Where a trace went, or why it did not (measuring goes on either way), for stderr.
+fn trace_line(written: &Result<std::path::PathBuf, ExportError>) -> String {
+    match written {
+        Ok(path) => format!("infertop: trace: {}", path.display()),
+        Err(e) => format!("infertop: warning: trace not written: {e}"),
+    }
 }
 
 /// The next tick of an optional interval; never, without one.

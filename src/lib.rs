@@ -48,6 +48,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         export::check_writable(&export_base).map_err(UsageError::ExportDir)?;
         export::check_room(&export_base).map_err(UsageError::ExportDir)?;
     }
+    if let Some(dir) = &cli.trace {
+        export::trace::check_trace_dir(dir).map_err(UsageError::TraceDir)?;
+    }
     if headless {
         runtime.block_on(headless::run(cli, &plan, &export_base))
     } else {
@@ -84,4 +87,6 @@ pub enum UsageError {
     Theme(tui::theme::ThemeError),
     #[error("--export-dir: {0}")]
     ExportDir(export::ExportError),
+    #[error("--trace: {0}")]
+    TraceDir(export::ExportError),
 }

@@ -19,6 +19,7 @@ use crate::cli::Cli;
 use crate::core::event::Control;
 use crate::core::session::{Plan, Session};
 use crate::core::state::MonitorState;
+use crate::export::trace::TraceWriter;
 use crate::export::{self, ExportError, FinalSnapshot, PendingSnapshot, Report, RunExport, RunMeta};
 use crate::signals::{wind_down, Signal, Signals};
 use app::UiState;
@@ -52,21 +53,13 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
     let themes = theme::cycle_from(first);
     let mut signals = Signals::new()?;
     let snapshots = Snapshots { base: export_base.to_path_buf(), meta: crate::run_meta(cli, plan, "tui") };
-    // A folder given on the command line was checked at start: the run's time series stream
-    // into a run folder there, as in headless mode. Without one nothing is written before `e`
-    // or the end, so a run that ends with `q` leaves no trace.
-    let mut stream = match &cli.export_dir {
-        Some(_) => Some(
-            RunExport::start(export_base, snapshots.meta.clone(), Some(cli.inferences_part_bytes()))
-                .map_err(crate::UsageError::ExportDir)?,
-        ),
-        None => None,
-    };
+    let mut stream = run_folder(cli, export_base, &snapshots.meta)?;
     let mut session = Session::start(plan, false)?;
     session.state.soak = cli.soak_config().map(crate::core::soak::Soak::new);
     if let Some(stream) = &stream {
         session.set_journal(stream.journal());
     }
+    let mut tracing = Tracing::start(cli, plan, export_base, &mut session)?;
     let mut ui = UiState::default();
     let mut cpu = CpuMeter::new();
     let mut pending: PendingSnapshot = None;
@@ -112,7 +105,7 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
                         dirty = true;
                         continue;
                     }
-                    apply_action(action, &mut ui, &themes, &mut session);
+                    apply_action(action, &mut ui, &themes, &mut session, &tracing);
                     dirty = true;
                 }
                 // A resize, a focus change, a paste: draw again.
@@ -122,6 +115,10 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
             },
             written = export::snapshot_written(&mut pending) => {
                 ui.status = Some(Snapshots::describe(&written));
+                dirty = true;
+            }
+            written = tracing.writer.written() => {
+                ui.status = Some(Tracing::describe(&written));
                 dirty = true;
             }
             report = next_report(stream.as_mut()) => {
@@ -137,6 +134,7 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
         crate::eprintln_best_effort("infertop: stopping after the current inference (Ctrl-C again to quit now)");
     })
     .await;
+    tracing.finish();
     let saved = snapshots.finish(&end, stream, &session.state);
     if let Some(saved) = &saved {
         crate::eprintln_best_effort(&format!("infertop: stopped ({}); {}", end.reason(), saved.describe()));
@@ -170,9 +168,19 @@ impl End {
     }
 }
 
+/// The run folder, with `--export-dir` (checked at start): the run's time series stream into
+/// it, as in headless mode. Without one nothing is written before `e` or the end, so a run that
+/// ends with `q` leaves no trace.
+fn run_folder(cli: &Cli, export_base: &Path, meta: &RunMeta) -> Result<Option<RunExport>, crate::UsageError> {
+    let part_bytes = Some(cli.inferences_part_bytes());
+    let start =
+        |_: &PathBuf| RunExport::start(export_base, meta.clone(), part_bytes).map_err(crate::UsageError::ExportDir);
+    cli.export_dir.as_ref().map(start).transpose()
+}
+
 /// Applies a key's action to the UI state, and to the engine or the state where it concerns
 /// them.
-fn apply_action(action: Action, ui: &mut UiState, themes: &[Theme], session: &mut Session) {
+fn apply_action(action: Action, ui: &mut UiState, themes: &[Theme], session: &mut Session, tracing: &Tracing) {
     ui.status = None;
     let op_profile_was_off = ui.op_profile_off;
     ui.apply(action, &session.state, themes.len());
@@ -185,7 +193,61 @@ fn apply_action(action: Action, ui: &mut UiState, themes: &[Theme], session: &mu
             ui.status = Some("reset: latencies and op times start again".into());
         }
         Action::NextTheme => ui.status = themes.get(ui.theme).map(|t| format!("theme: {}", t.name)),
+        Action::Trace | Action::TraceAll => ui.status = Some(tracing.request(action, ui, session)),
         _ => {}
+    }
+}
+
+/// Traces of single inferences: `c` and `C` ask for them; they go into `--trace DIR`, else
+/// beside the snapshots.
+struct Tracing {
+    writer: TraceWriter,
+    op_profiler: bool,
+}
+
+impl Tracing {
+    /// Starts the writer and hands the session's traces to it; `--trace` also traces each
+    /// model once from the start, as in headless mode.
+    fn start(cli: &Cli, plan: &Plan, export_base: &Path, session: &mut Session) -> io::Result<Self> {
+        let writer = TraceWriter::start(cli.trace.clone().unwrap_or_else(|| export_base.to_path_buf()))?;
+        session.set_trace_sink(writer.sink());
+        if cli.trace.is_some() {
+            session.control(Control::Trace(None));
+        }
+        Ok(Self { writer, op_profiler: plan.op_profile })
+    }
+
+    /// Asks the engine for the trace that `c` (the selected model) or `C` (each model) stands
+    /// for, and says what will happen.
+    fn request(&self, action: Action, ui: &UiState, session: &Session) -> String {
+        let Some(control) = ui.trace_control(action, &session.state, self.op_profiler) else {
+            return "no op profiler in this run (--no-op-profile): nothing to trace".into();
+        };
+        let what = match &control {
+            Control::Trace(Some(model)) => {
+                session.state.models.get(*model).map_or_else(String::new, |m| m.name.to_string())
+            }
+            _ => "each model".into(),
+        };
+        session.control(control);
+        format!("trace: next inference of {what} → {}", self.writer.dir().display())
+    }
+
+    /// Where a trace went, or why not (one line for the status bar).
+    fn describe(written: &Result<PathBuf, ExportError>) -> String {
+        match written {
+            Ok(path) => format!("trace: wrote {}", path.display()),
+            Err(e) => format!("trace failed: {e}"),
+        }
+    }
+
+    /// Writes the traces still queued and says where each went, on stderr (the screen is
+    /// gone by then).
+    fn finish(self) {
+        for written in self.writer.finish() {
+            let line = Self::describe(&written);
+            crate::eprintln_best_effort(&format!("infertop: {line}"));
+        }
     }
 }
 

@@ -77,6 +77,7 @@ fn help_explains_every_flag_and_exits_0() {
         "--fps",
         "--sample-every",
         "--sysfs-root",
+        "--trace",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
@@ -99,4 +100,16 @@ fn intervals_below_their_minimum_exit_2_naming_it() {
         }
         assert_usage_error(&[flag, minimum, "--models", "/nonexistent/manifest.toml"], "/nonexistent/manifest.toml");
     }
+}
+
+/// `--trace` needs the op profiler and a run: with `--no-op-profile` or `--summary` it is a
+/// usage error, in one line.
+#[test]
+fn trace_without_an_op_profiler_or_a_run_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let traces = dir.path().join("traces");
+    let traces = traces.to_str().unwrap();
+    assert_usage_error(&["--headless", "--trace", traces, "--no-op-profile"], "--no-op-profile");
+    assert_usage_error(&["--trace", traces, "--summary"], "--summary");
+    assert!(!dir.path().join("traces").exists(), "a refused run made its trace folder");
 }

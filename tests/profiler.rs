@@ -328,3 +328,46 @@ fn node_names_stay_right_after_the_tree_outgrows_its_first_allocation() {
         child(&tree, relu, "aten::clamp_min", NodeKind::Op);
     }
 }
+
+/// Trace mode keeps one span per closed frame, and the spans agree with the counters of the
+/// same run to the nanosecond: per node, the calls, the summed durations (total time) and the
+/// summed own time (self time).
+#[test]
+fn a_traced_run_keeps_every_frame_and_agrees_with_the_counters() {
+    let vs = nn::VarStore::new(Device::Cpu);
+    let p = vs.root();
+    let conv = nn::conv2d(&p / "conv", 3, 8, 3, nn::ConvConfig { padding: 1, ..Default::default() });
+    let fc = nn::linear(&p / "fc", 8 * 8 * 8, 10, nn::LinearConfig::default());
+    let x = Tensor::randn([1, 3, 8, 8], (Kind::Float, Device::Cpu));
+    let _g = tch::no_grad_guard();
+    tch::set_num_threads(1);
+    let (model, layer) = (Scope::new("model:traced"), Scope::new("traced.conv"));
+    let mut rec = Recorder::start().expect("recorder");
+    let run = || model.run(|| fc.forward(&layer.run(|| conv.forward(&x)).relu().view([1, -1])));
+    let _ = run();
+    let _ = rec.take().expect("complete recording");
+    let (_, traced) = rec.trace(64, run);
+    let recording = traced.expect("recording is on");
+    let counters = rec.take().expect("complete recording");
+    assert_eq!(recording.foreign_ops, 0, "one thread: no op elsewhere");
+    let mut by_node: HashMap<NodeId, (u32, u64, u64)> = HashMap::new();
+    for s in &recording.spans {
+        assert!(s.start_ns <= s.end_ns && s.child_ns <= s.end_ns - s.start_ns, "{s:?}");
+        let e = by_node.entry(s.node).or_default();
+        *e = (e.0 + 1, e.1 + (s.end_ns - s.start_ns), e.2 + (s.end_ns - s.start_ns - s.child_ns));
+    }
+    assert_eq!(by_node.len(), counters.len(), "a span for every node the counters saw");
+    for t in &counters {
+        assert_eq!(by_node.get(&t.node), Some(&(t.calls, t.total_ns, t.self_ns)), "node {}", t.node);
+    }
+    // Children close before their parents: the model's scope is the last span.
+    let nodes = rec.new_nodes();
+    let last = recording.spans.last().expect("spans");
+    assert_eq!(&*nodes.iter().find(|n| n.id == last.node).expect("node").name, "model:traced");
+    // Each trace starts empty: neither the last trace's spans nor an untraced run's come back.
+    let _ = run();
+    let ((), again) = rec.trace(0, || ());
+    assert!(again.expect("recording is on").spans.is_empty(), "spans from outside this trace");
+    rec.set_enabled(false);
+    assert!(rec.trace(0, || ()).1.is_err(), "no trace while paused");
+}

@@ -18,6 +18,7 @@ use crate::core::oneline::{error_line, one_line};
 use crate::core::profiler::{NodeKind, Recorder, Scope};
 use crate::core::rusage::Usage;
 use crate::core::schedule::{Schedule, Scheduler};
+use crate::core::trace::{TraceCapture, TraceTargets, TRACE_RESERVE};
 
 /// What the engine runs and how.
 #[derive(Clone, Debug)]
@@ -190,6 +191,8 @@ struct Engine {
     /// Whether the recorder samples inferences now (switched by [`Control::OpProfile`]).
     sampling: bool,
     seq: u64,
+    /// Models whose next warm inference is traced ([`Control::Trace`]).
+    trace: TraceTargets,
 }
 
 /// The receiver is gone: the front end has ended, so the engine ends too.
@@ -202,7 +205,7 @@ impl Engine {
         control: Receiver<Control>,
         cancel: Arc<AtomicBool>,
     ) -> Self {
-        Self { config, events, control, cancel, recorder: None, sampling: true, seq: 0 }
+        Self { config, events, control, cancel, recorder: None, sampling: true, seq: 0, trace: TraceTargets::default() }
     }
 
     fn send(&self, e: Event) -> Result<(), Disconnected> {
@@ -342,6 +345,7 @@ impl Engine {
                         self.sampling = on;
                         self.send(Event::Profiling { every: self.profile_every() })?;
                     }
+                    Ok(Control::Trace(model)) => self.trace.request(model, self.config.models.len()),
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
@@ -376,22 +380,34 @@ impl Engine {
         Ok(())
     }
 
-    /// Times one inference and sends it; `Err` carries a model failure.
+    /// Times one inference and sends it (and its trace, when one was asked for); `Err` carries
+    /// a model failure.
     fn time_one(&mut self, r: &mut Runner, cold: bool) -> Result<(), tch::TchError> {
         let every = u64::from(self.profile_every());
-        // A cold inference is never profiled: its op times would describe the switch.
-        let profiled = every > 0 && !cold && r.runs % every == 0;
+        // A cold inference is never profiled nor traced: its op times would describe the switch.
+        let traced = !cold && self.recorder.is_some() && self.trace.take(r.id);
+        let profiled = traced || (every > 0 && !cold && r.runs % every == 0);
         r.runs += 1;
         self.set_recording(profiled);
         let before = Usage::now();
         let start = Instant::now();
-        let result = Self::forward(r);
+        let (result, spans) = match self.recorder.as_mut().filter(|_| traced) {
+            Some(rec) => {
+                let (result, spans) = rec.trace(TRACE_RESERVE, || Self::forward(r));
+                (result, spans.ok())
+            }
+            None => (Self::forward(r), None),
+        };
         let wall_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let usage = Usage::now().zip(before).map(|(after, before)| after.since(before));
         result?;
-        let (ops, nodes) = match self.recorder.as_mut().filter(|_| profiled) {
-            Some(rec) => (rec.take().unwrap_or_default(), rec.new_nodes()),
-            None => (Vec::new(), Vec::new()),
+        let (ops, complete, nodes) = match self.recorder.as_mut().filter(|_| profiled) {
+            Some(rec) => {
+                let taken = rec.take();
+                let complete = taken.is_ok();
+                (taken.unwrap_or_default(), complete, rec.new_nodes())
+            }
+            None => (Vec::new(), false, Vec::new()),
         };
         if !nodes.is_empty() {
             let _ = self.send(Event::Nodes(nodes));
@@ -402,6 +418,11 @@ impl Engine {
         // A closed channel means the front end is gone; the loop sees `cancelled` next.
         if self.send(Event::Inference(inference)).is_err() {
             self.cancel.store(true, Ordering::SeqCst);
+        }
+        // A recording the shim cut short is no trace of the inference.
+        if let Some(spans) = spans.filter(|_| complete) {
+            let capture = TraceCapture::new(r.id, self.seq, wall_ns, spans, self.config.epoch);
+            let _ = self.send(Event::Trace(Box::new(capture)));
         }
         Ok(())
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::core::profiler::{NodeInfo, NodeTiming};
 use crate::core::rusage::Usage;
 use crate::core::sampler::SystemSample;
+use crate::core::trace::TraceCapture;
 
 /// Index of a model in the run's model list (manifest order after `--only`).
 pub type ModelId = usize;
@@ -83,6 +84,10 @@ pub enum Event {
     Bandwidth {
         gb_per_s: f64,
     },
+    /// One inference traced op by op (asked for with [`Control::Trace`]); it follows that
+    /// inference's [`Event::Inference`]. The state keeps nothing of it: a session hands it to
+    /// its trace sink (see [`crate::core::session::Session::set_trace_sink`]).
+    Trace(Box<TraceCapture>),
     /// The engine thread has ended (with the reason when it failed).
     EngineStopped {
         error: Option<String>,
@@ -100,4 +105,7 @@ pub enum Control {
     /// restarting: an unprofiled baseline in the same process, with the same weights. Ignored
     /// with `--no-op-profile` (no recorder was started).
     OpProfile(bool),
+    /// Trace the next warm inference of this model (`None`: of each model), op by op, as an
+    /// [`Event::Trace`]. Ignored with `--no-op-profile`.
+    Trace(Option<ModelId>),
 }

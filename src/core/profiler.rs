@@ -65,6 +65,33 @@ pub struct NodeTiming {
     pub self_ns: u64,
 }
 
+/// One frame that a traced run closed: a call of a node, on the shim's clock ([`monotonic_ns`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub node: NodeId,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    /// Time inside the frames this one opened (the ops it called, the scopes inside it): the
+    /// same accounting as [`NodeTiming::self_ns`].
+    pub child_ns: u64,
+}
+
+/// What [`Recorder::trace`] kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpanRecording {
+    /// Every frame closed on this thread, in the order it closed (children before parents).
+    pub spans: Vec<Span>,
+    /// Op callbacks on threads that inherited the callback but do not record (intra-op
+    /// workers), counted while tracing: ops the spans cannot show.
+    pub foreign_ops: u64,
+}
+
+/// The shim's clock (`CLOCK_MONOTONIC`, the one `std::time::Instant` reads on Linux), in ns.
+#[must_use]
+pub fn monotonic_ns() -> u64 {
+    ffi::now_ns()
+}
+
 /// Interned, NUL-terminated scope names. The shim tells scopes apart by the address of their
 /// name (each tree node keeps the first address seen with it, for the thread's life), so a name
 /// must never be freed and other text put at its address: they live for the whole process.
@@ -276,6 +303,65 @@ impl Recorder {
         self.known_nodes = count;
         (out, seen)
     }
+}
+
+impl Recorder {
+    /// Runs `f` in trace mode: besides the counters, every op and scope closed on this thread
+    /// is kept with its begin and end (room for `reserve` spans is made first, so the buffer
+    /// does not grow inside `f`). Trace mode adds one branch per closed frame; off, it costs
+    /// the timing path nothing more.
+    ///
+    /// # Errors
+    /// When this thread does not record (paused). A failure inside `f` is reported by the next
+    /// [`Recorder::take`], as for any recording: the spans are then incomplete.
+    pub fn trace<T>(&mut self, reserve: usize, f: impl FnOnce() -> T) -> (T, Result<SpanRecording, ProfilerError>) {
+        if let Err(e) = ffi::check(ffi::trace_begin(reserve)) {
+            return (f(), Err(e));
+        }
+        let mode = TraceMode;
+        let out = f();
+        std::mem::forget(mode);
+        (out, Ok(end_trace()))
+    }
+}
+
+/// Trace mode, ended (and its spans dropped) should the traced run unwind.
+struct TraceMode;
+
+impl Drop for TraceMode {
+    fn drop(&mut self) {
+        let _ = end_trace();
+    }
+}
+
+/// Ends trace mode on this thread and collects the spans.
+fn end_trace() -> SpanRecording {
+    let mut foreign_ops = 0;
+    // SAFETY: a valid out-pointer.
+    let count = unsafe { ffi::infertop_trace_end(&raw mut foreign_ops) };
+    let count = usize::try_from(count).unwrap_or(0);
+    let (mut nodes, mut starts, mut ends, mut child) =
+        (vec![0i32; count], vec![0u64; count], vec![0u64; count], vec![0u64; count]);
+    // SAFETY: each array holds `count` elements and the shim writes at most that many.
+    let rc = unsafe {
+        ffi::infertop_trace_spans(
+            nodes.as_mut_ptr(),
+            starts.as_mut_ptr(),
+            ends.as_mut_ptr(),
+            child.as_mut_ptr(),
+            count as u64,
+        )
+    };
+    if rc != ffi::OK {
+        return SpanRecording { spans: Vec::new(), foreign_ops };
+    }
+    let spans = (0..count)
+        .filter_map(|i| {
+            let node = NodeId::try_from(nodes[i]).ok()?;
+            Some(Span { node, start_ns: starts[i], end_ns: ends[i], child_ns: child[i] })
+        })
+        .collect();
+    SpanRecording { spans, foreign_ops }
 }
 
 impl Drop for Recorder {

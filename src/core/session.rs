@@ -18,6 +18,11 @@ use crate::core::rusage::make_allocation_deterministic;
 use crate::core::sampler::{Sampler, SamplerConfig};
 use crate::core::schedule::{Schedule, DEFAULT_DWELL};
 use crate::core::state::MonitorState;
+use crate::core::trace::TraceDoc;
+
+/// Where traced inferences go, resolved against the state; called on the front end's thread,
+/// so it must not block (a writer thread does the writing).
+pub type TraceSink = Box<dyn FnMut(TraceDoc)>;
 
 /// One inference in this many is profiled by default: the others time the model untouched.
 pub const DEFAULT_PROFILE_EVERY: u32 = 4;
@@ -115,6 +120,7 @@ pub struct Session {
     sampler: Option<std::thread::JoinHandle<()>>,
     sampler_stop: Arc<AtomicBool>,
     journal: Option<JournalSink>,
+    traces: Option<TraceSink>,
 }
 
 impl Session {
@@ -162,6 +168,7 @@ impl Session {
             sampler,
             sampler_stop,
             journal: None,
+            traces: None,
         })
     }
 
@@ -171,8 +178,18 @@ impl Session {
         self.journal = Some(sink);
     }
 
-    /// Folds one event into the state, and tells the journal, if there is one.
+    /// Hands every traced inference applied from now on to `sink`; without one, traces are
+    /// dropped.
+    pub fn set_trace_sink(&mut self, sink: TraceSink) {
+        self.traces = Some(sink);
+    }
+
+    /// Folds one event into the state, and tells the journal and the trace sink, if there are
+    /// any.
     pub fn apply(&mut self, event: Event) {
+        if let (Event::Trace(capture), Some(sink)) = (&event, self.traces.as_mut()) {
+            sink(TraceDoc::assemble(capture, &self.state));
+        }
         let pending = self.journal.as_ref().and_then(|_| Pending::of(&event));
         self.state.apply(event);
         if let (Some(sink), Some(entry)) = (self.journal.as_mut(), pending.and_then(|p| p.entry(&self.state))) {

@@ -210,6 +210,8 @@ impl MonitorState {
                 self.running_at_sample.push(self.last_model);
             }
             Event::Profiling { every } => self.profile_every = every,
+            // A trace is written whole, not kept: the session hands it to its trace sink.
+            Event::Trace(_) => {}
             Event::Peak { gmacs_per_s } => self.peak_gmacs = Some(gmacs_per_s),
             Event::Bandwidth { gb_per_s } => self.bandwidth_gbs = Some(gb_per_s),
             Event::EngineStopped { error } => {

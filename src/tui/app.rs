@@ -1,7 +1,7 @@
 //! UI state: view, selection, sort, pause, focus, help, theme. Measurement state lives in the
 //! core; nothing here changes it.
 
-use crate::core::event::ModelId;
+use crate::core::event::{Control, ModelId};
 use crate::core::state::MonitorState;
 use crate::tui::keymap::Action;
 use crate::tui::rows::{model_rows, SortKey};
@@ -97,9 +97,21 @@ impl UiState {
                 self.op_profile_off = !self.op_profile_off;
             }
             Action::Focus => self.focused = if self.focused.is_some() { None } else { Some(self.selected) },
-            Action::OpProfile | Action::Reset | Action::Export | Action::Quit => {}
+            Action::OpProfile | Action::Reset | Action::Export | Action::Trace | Action::TraceAll | Action::Quit => {}
         }
         self.clamp(state);
+    }
+
+    /// The engine control a trace key asks for: the selected model's next inference (`c`) or
+    /// each model's (`C`); `None` for other actions, and in a run without an op profiler
+    /// (`--no-op-profile`), which has nothing to trace with.
+    #[must_use]
+    pub fn trace_control(&self, action: Action, state: &MonitorState, op_profiler: bool) -> Option<Control> {
+        match action {
+            Action::Trace if op_profiler && !state.models.is_empty() => Some(Control::Trace(Some(self.selected))),
+            Action::TraceAll if op_profiler => Some(Control::Trace(None)),
+            _ => None,
+        }
     }
 
     /// Moves the selection up or down the rows in their current sort order.

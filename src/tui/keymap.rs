@@ -16,6 +16,10 @@ pub enum Action {
     Focus,
     Reset,
     Export,
+    /// Trace the selected model's next inference op by op.
+    Trace,
+    /// Trace the next inference of each model.
+    TraceAll,
     NextTheme,
     Help,
     /// Close the help overlay.
@@ -43,6 +47,8 @@ pub fn action_for(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('f') => Action::Focus,
         KeyCode::Char('r') => Action::Reset,
         KeyCode::Char('e') => Action::Export,
+        KeyCode::Char('c') => Action::Trace,
+        KeyCode::Char('C') => Action::TraceAll,
         KeyCode::Char('t') => Action::NextTheme,
         KeyCode::Char('?') => Action::Help,
         KeyCode::Esc => Action::Dismiss,
@@ -68,6 +74,8 @@ mod tests {
         assert_eq!(press(KeyCode::Esc), Some(Action::Dismiss));
         assert_eq!(press(KeyCode::Char('q')), Some(Action::Quit));
         assert_eq!(press(KeyCode::Char('o')), Some(Action::OpProfile));
+        assert_eq!(press(KeyCode::Char('c')), Some(Action::Trace));
+        assert_eq!(action_for(KeyEvent::new(KeyCode::Char('C'), KeyModifiers::SHIFT)), Some(Action::TraceAll));
         assert_eq!(action_for(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
         assert_eq!(press(KeyCode::Char('x')), None);
     }

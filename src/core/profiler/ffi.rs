@@ -44,6 +44,16 @@ extern "C" {
         touched: *mut i32,
     ) -> i32;
     pub fn infertop_prof_take_fault(text: *mut c_char, text_cap: usize) -> i32;
+    pub fn infertop_prof_now_ns() -> u64;
+    pub fn infertop_trace_begin(reserve: u64) -> i32;
+    pub fn infertop_trace_end(foreign: *mut u64) -> i64;
+    pub fn infertop_trace_spans(
+        nodes: *mut i32,
+        start_ns: *mut u64,
+        end_ns: *mut u64,
+        child_ns: *mut u64,
+        cap: u64,
+    ) -> i32;
     #[cfg(test)]
     pub fn infertop_prof_fail_node_creation(n: i32);
 }
@@ -61,6 +71,18 @@ pub fn enable(on: bool) -> i32 {
 pub fn calibrate(on: bool) -> i32 {
     // SAFETY: no pointers; see above.
     unsafe { infertop_prof_calibrate(i32::from(on)) }
+}
+
+/// The shim's clock (`CLOCK_MONOTONIC`) in ns.
+pub fn now_ns() -> u64 {
+    // SAFETY: no pointers; see above.
+    unsafe { infertop_prof_now_ns() }
+}
+
+/// Starts trace mode on this thread with room for `reserve` spans; a status.
+pub fn trace_begin(reserve: usize) -> i32 {
+    // SAFETY: no pointers; see above.
+    unsafe { infertop_trace_begin(reserve as u64) }
 }
 
 /// Nodes in this thread's tree.

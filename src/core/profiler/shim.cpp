@@ -23,6 +23,7 @@
 #include <ATen/core/ivalue.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -57,6 +58,12 @@ struct Node {
   double calib_macs = 0, calib_bytes = 0;
 };
 
+// One closed frame of a traced inference: what `pop` saw, kept in order of closing.
+struct Span {
+  int32_t node;
+  uint64_t start_ns, end_ns, child_ns;
+};
+
 struct Frame {
   int32_t node = kRoot;
   uint64_t start_ns = 0;
@@ -83,9 +90,17 @@ struct ThreadProfile {
   int32_t failing_creation = 0;  // tests only: the node creation (counting down) that throws
   int fault = kOk;               // the first failure since infertop_prof_take_fault
   char fault_text[200] = {};
+  // Trace mode (one inference): every frame `pop` closes is also kept as a span.
+  bool tracing = false;
+  std::vector<Span> spans;
 };
 
 thread_local ThreadProfile tls;
+
+// Set while some thread traces: a callback on a thread that does not record then counts its op,
+// so a trace can say whether ops ran on other threads (intra-op workers) that it did not see.
+std::atomic<int> g_tracers{0};
+std::atomic<uint64_t> g_foreign_ops{0};
 
 inline uint64_t now_ns() {
   timespec ts;
@@ -173,8 +188,10 @@ Frame& push_record(ThreadProfile& t, const at::RecordFunction& fn) {
 // Closes the innermost frame. If it throws, nothing has changed.
 void pop(ThreadProfile& t, uint64_t end_ns) {
   const Frame f = t.stack.back();
+  // The one branch trace mode adds to the timing path; may throw, before anything changes.
+  if (t.tracing) t.spans.push_back(Span{f.node, f.start_ns, end_ns, f.child_ns});
   Node& n = t.nodes[f.node];
-  if (!n.touched) t.touched.push_back(f.node);  // the one step that may throw, so it goes first
+  if (!n.touched) t.touched.push_back(f.node);  // may throw too: nothing has changed yet
   n.touched = true;
   t.stack.pop_back();
   uint64_t dur = end_ns > f.start_ns ? end_ns - f.start_ns : 0;
@@ -193,10 +210,16 @@ bool callback_frame_on_top(const ThreadProfile& t) {
 
 std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) noexcept {
   ThreadProfile& t = tls;
-  if (t.enabled) guarded([&] {
-    push_record(t, fn).start_ns = now_ns();
-    return kOk;
-  });
+  if (t.enabled) {
+    guarded([&] {
+      push_record(t, fn).start_ns = now_ns();
+      return kOk;
+    });
+  } else if (g_tracers.load(std::memory_order_relaxed) > 0 &&
+             fn.scope() == at::RecordScope::FUNCTION) {
+    // A thread that inherited the callback but does not record: an op a trace cannot show.
+    g_foreign_ops.fetch_add(1, std::memory_order_relaxed);
+  }
   return nullptr;
 }
 
@@ -450,6 +473,52 @@ int infertop_prof_take_fault(char* text, size_t text_cap) noexcept {
   t.fault = kOk;
   t.fault_text[0] = '\0';
   return fault;
+}
+
+/// The shim's clock (CLOCK_MONOTONIC, ns): spans are on it.
+uint64_t infertop_prof_now_ns() noexcept { return now_ns(); }
+
+/// Starts keeping a span for every frame this thread closes (recording must be on), with room
+/// for `reserve` spans made beforehand so that the traced inference does not grow the buffer;
+/// clears the count of ops seen on threads that do not record.
+int infertop_trace_begin(uint64_t reserve) noexcept {
+  return guarded([reserve] {
+    ThreadProfile& t = tls;
+    if (!t.enabled) return kErrNotRecording;
+    t.spans.clear();
+    t.spans.reserve(size_t(reserve));
+    if (!t.tracing) g_tracers.fetch_add(1, std::memory_order_relaxed);
+    t.tracing = true;
+    g_foreign_ops.store(0, std::memory_order_relaxed);
+    return kOk;
+  });
+}
+
+/// Stops keeping spans; returns how many were kept (read them with infertop_trace_spans) and
+/// sets `*foreign` to the ops seen on threads that do not record since infertop_trace_begin.
+int64_t infertop_trace_end(uint64_t* foreign) noexcept {
+  ThreadProfile& t = tls;
+  if (t.tracing) g_tracers.fetch_sub(1, std::memory_order_relaxed);
+  t.tracing = false;
+  if (foreign != nullptr) *foreign = g_foreign_ops.load(std::memory_order_relaxed);
+  return int64_t(t.spans.size());
+}
+
+/// Copies up to `cap` kept spans, in the order their frames closed, into the arrays, then
+/// forgets them all.
+int infertop_trace_spans(int32_t* nodes, uint64_t* start_ns, uint64_t* end_ns, uint64_t* child_ns,
+                         uint64_t cap) noexcept {
+  if (cap > 0 && (!nodes || !start_ns || !end_ns || !child_ns)) return kErrBadArgument;
+  ThreadProfile& t = tls;
+  size_t n = std::min(size_t(cap), t.spans.size());
+  for (size_t i = 0; i < n; ++i) {
+    nodes[i] = t.spans[i].node;
+    start_ns[i] = t.spans[i].start_ns;
+    end_ns[i] = t.spans[i].end_ns;
+    child_ns[i] = t.spans[i].child_ns;
+  }
+  t.spans.clear();
+  return kOk;
 }
 
 /// Tests only: the `n`th node created on this thread from now on fails as if the heap were

@@ -41,3 +41,22 @@ fn a_failure_in_one_recorder_is_not_reported_to_the_next() {
     let mut next = Recorder::start().expect("recorder");
     assert!(next.take().is_ok());
 }
+
+#[test]
+fn a_traced_run_that_unwinds_leaves_trace_mode() {
+    let _g = tch::no_grad_guard();
+    let x = Tensor::randn([4, 4], (Kind::Float, Device::Cpu));
+    let mut rec = Recorder::start().expect("recorder");
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rec.trace(16, || {
+            let _ = x.relu();
+            panic!("boom inside a traced run")
+        })
+    }));
+    assert!(unwound.is_err());
+    let _ = x.relu();
+    // SAFETY: a null out-pointer is allowed (the count of foreign ops is then not written).
+    let kept = unsafe { ffi::infertop_trace_end(std::ptr::null_mut()) };
+    assert_eq!(kept, 0, "spans were kept after the traced run unwound");
+    assert!(rec.take().is_ok());
+}

@@ -18,6 +18,7 @@ pub const ENTRIES: &[(&str, &str)] = &[
     ("f", "run only the selected model / all"),
     ("r", "reset latencies and op times"),
     ("e", "export a snapshot"),
+    ("c  C", "trace the next inference: selected / each model"),
     ("t", "next colour theme"),
     ("?  Esc", "open / close this help"),
     ("q  Ctrl-C", "quit"),
