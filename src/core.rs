@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod beyond;
 pub mod clock;
 pub mod contention;
+pub mod counters;
 pub mod energy;
 pub mod engine;
 pub mod episode;

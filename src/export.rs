@@ -37,7 +37,9 @@
 
 mod files;
 mod inferences;
+pub mod listen;
 mod meta;
+pub mod metrics;
 mod progress;
 mod rows;
 mod run_folder;
