@@ -220,6 +220,7 @@ fn prometheus_scrapes_a_run_and_agrees_with_its_run_folder() {
             (s["metric"]["le"].as_str().unwrap().parse().unwrap(), s["value"][1].as_str().unwrap().parse().unwrap())
         })
         .collect();
+    check_dashboard(&prometheus);
     drop(prometheus);
     infertop.stop();
 
@@ -261,6 +262,23 @@ fn check_target_and_metadata(prometheus: &Prometheus, target: SocketAddr) {
     for (name, kind, unit) in FAMILIES {
         let entry = metadata.iter().find(|m| m["metric"] == name).unwrap_or_else(|| panic!("no metadata for {name}"));
         assert_eq!((entry["type"].as_str(), entry["unit"].as_str()), (Some(kind), Some(unit)), "{name}: {entry}");
+    }
+}
+
+/// Every query of the shipped Grafana dashboard, with its variables set to "all", gives
+/// Prometheus something to draw.
+fn check_dashboard(prometheus: &Prometheus) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/grafana-dashboard.json");
+    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let panels = dashboard["panels"].as_array().unwrap();
+    assert!(panels.len() >= 10, "{} panels", panels.len());
+    for panel in panels {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let promql = expr.replace("$instance", ".*").replace("$model", ".*").replace("$__rate_interval", "1m");
+            let result = prometheus.query(&promql, None);
+            assert!(!result.is_empty(), "panel {}: {expr} gives nothing", panel["title"]);
+        }
     }
 }
 
