@@ -15,6 +15,10 @@ BUNDLE_DIR := target/bundle
 # rustfmt.toml and the [lints] table in Cargo.toml say what these check; any warning fails.
 LINT = cargo fmt --check && cargo clippy --all-targets --locked -- -D warnings
 WITH_LIBTORCH = LIBTORCH="$${LIBTORCH:-$$(bash scripts/fetch-libtorch.sh)}" && test -n "$$LIBTORCH" && export LIBTORCH &&
+# tests/prometheus.rs checks `--listen` with a real Prometheus server and an OpenMetrics parser:
+# installed here when missing (Debian packages, when root or sudo can), and required, so that a
+# machine without them fails those tests instead of skipping them.
+WITH_PROMETHEUS = bash scripts/ensure-prometheus.sh && export INFERTOP_REQUIRE_PROMETHEUS=1 &&
 # The same for building for architecture $(1): scripts/arch-env.sh provisions and prints the
 # environment (for aarch64 on x86_64: cross-building cargo, tests run under qemu).
 WITH_ARCH = arch_env="$$(bash scripts/arch-env.sh $(1))" && eval "$$arch_env" &&
@@ -38,14 +42,14 @@ run: build
 # Then the board path: the aarch64 bundle, untarred into an empty folder and run (under qemu on
 # x86_64). The whole suite for aarch64 is `make test-aarch64`.
 test:
-	@$(WITH_LIBTORCH) $(LINT) && cargo test --locked && cargo test --benches --no-run --locked
+	@$(WITH_LIBTORCH) $(LINT) && $(WITH_PROMETHEUS) cargo test --locked && cargo test --benches --no-run --locked
 	@$(MAKE) --no-print-directory bundle-smoke ARCH=aarch64
 
 # The whole test suite built for aarch64 and run under qemu-aarch64 on x86_64 (natively on an
 # aarch64 machine), including the tests that start the binary. Release profile: the same build
 # then serves the bundle, and emulated code runs faster optimised.
 test-aarch64:
-	@$(call WITH_ARCH,aarch64) cargo test --release --locked
+	@$(call WITH_ARCH,aarch64) $(WITH_PROMETHEUS) cargo test --release --locked
 
 # infertop-<version>-$(ARCH).tar.gz: the binary, the libtorch it loads, the manifest, the themes.
 bundle:

@@ -1,5 +1,6 @@
 //! The command line (clap derive). Usage errors exit with code 2 and one line on stderr.
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -82,6 +83,11 @@ pub struct Cli {
     /// and C trace more, into DIR (without it, the snapshot folder).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["summary", "no_op_profile"])]
     pub trace: Option<PathBuf>,
+    /// Serve the measurements to Prometheus: `OpenMetrics` at `http://ADDR/metrics` (for
+    /// example `127.0.0.1:9464`, `[::1]:9464`, `localhost:9464`, or `:9464` for every
+    /// interface; port 0 picks a free one and says which on stderr).
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub listen: Option<SocketAddr>,
 
     /// Colour theme: a built-in name (dark, light, mono) or a path to a theme TOML file.
     #[arg(long, value_name = "NAME|PATH")]
@@ -233,6 +239,24 @@ fn parse_inferences_max_mb(s: &str) -> Result<f64, String> {
         return Err(format!("'{s}' must be between {MIN_INFERENCES_MAX_MB} and 1000000"));
     }
     Ok(mb)
+}
+
+/// Parses `IP:PORT` (`[v6]:PORT` for IPv6), `localhost:PORT` (IPv4 loopback) or `:PORT` (every
+/// IPv4 interface, as Prometheus exporters write it). Names other than `localhost` are not
+/// looked up: the address to listen on is this machine's own.
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let bad =
+        || format!("'{s}' is not an address to listen on; use IP:PORT such as 127.0.0.1:9464, localhost:PORT or :PORT");
+    let (ip, port) = match (s.strip_prefix("localhost:"), s.strip_prefix(':')) {
+        (Some(port), _) => (Ipv4Addr::LOCALHOST, port),
+        (None, Some(port)) => (Ipv4Addr::UNSPECIFIED, port),
+        (None, None) => return Err(bad()),
+    };
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    Ok(SocketAddr::from((ip, port)))
 }
 
 fn parse_sample_every(s: &str) -> Result<Duration, String> {

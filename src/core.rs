@@ -6,6 +6,7 @@ pub mod bandwidth;
 pub mod beyond;
 pub mod clock;
 pub mod contention;
+pub mod counters;
 pub mod energy;
 pub mod engine;
 pub mod episode;

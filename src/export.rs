@@ -34,10 +34,15 @@
 //! it, the pid in the name telling a dead writer's folder from a live one's. In a published run
 //! folder the aggregates and `run.json` are replaced whole, and the series only grow by whole
 //! rows.
+//!
+//! The same figures also leave without a file: `--listen` serves them to Prometheus in the
+//! `OpenMetrics` format ([`metrics`] says what, [`listen`] serves it).
 
 mod files;
 mod inferences;
+pub mod listen;
 mod meta;
+pub mod metrics;
 mod progress;
 mod rows;
 mod run_folder;

@@ -17,6 +17,7 @@ use crate::core::session::{Plan, Session};
 use crate::core::soak::{Soak, DEADLINE_GRACE};
 use crate::core::state::{ModelStatus, MonitorState};
 use crate::core::summary::ModelSummary;
+use crate::export::listen::{self, MetricsServer};
 use crate::export::trace::TraceWriter;
 use crate::export::{ExportError, FinalSnapshot, RunExport};
 use crate::signals::{wind_down, Signals};
@@ -56,13 +57,14 @@ impl End {
 /// Runs until `--duration`, SIGINT/SIGTERM/SIGHUP, a stdout failure, or until no model can
 /// run. Streams every inference and system sample into the run folder, exports the aggregates
 /// into it every `--export-every` (on the writer's thread) and always at the end, so neither a
-/// Ctrl-C nor a dropped SSH session loses anything.
+/// Ctrl-C nor a dropped SSH session loses anything. Hands `metrics` a snapshot whenever a
+/// scrape asks for one.
 ///
 /// # Errors
 /// When the run folder cannot be started, no model could run, the engine failed, the final
 /// snapshot could not be written anywhere, stdout failed for another reason than its reader
 /// going away, or signals cannot be set up.
-pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<()> {
+pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path, metrics: Option<&MetricsServer>) -> anyhow::Result<()> {
     let mut signals = Signals::new()?;
     let meta = crate::run_meta(cli, plan, "headless");
     let mut folder =
@@ -112,6 +114,7 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path) -> anyhow::Result<(
                 }
             }
             written = next_trace(traces.as_mut()) => crate::eprintln_best_effort(&trace_line(&written)),
+            server = listen::wanted(metrics) => server.publish(&session.state),
             () = sleep_until_deadline(deadline) => break End::Duration,
             signal = signals.next() => break End::Signal(signal),
         }

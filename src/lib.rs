@@ -51,11 +51,22 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     if let Some(dir) = &cli.trace {
         export::trace::check_trace_dir(dir).map_err(UsageError::TraceDir)?;
     }
+    let metrics = listen(cli)?;
     if headless {
-        runtime.block_on(headless::run(cli, &plan, &export_base))
+        runtime.block_on(headless::run(cli, &plan, &export_base, metrics.as_ref()))
     } else {
-        runtime.block_on(tui::run(cli, &plan, theme, &export_base))
+        runtime.block_on(tui::run(cli, &plan, theme, &export_base, metrics.as_ref()))
     }
+}
+
+/// The `/metrics` server `--listen` asks for, listening before measuring starts: a port in
+/// use is a usage error now, not a surprise an hour into the run.
+fn listen(cli: &Cli) -> Result<Option<export::listen::MetricsServer>, UsageError> {
+    let Some(addr) = cli.listen else { return Ok(None) };
+    let server = export::listen::MetricsServer::bind(addr)
+        .map_err(|e| UsageError::Flag { flag: "--listen", problem: e.to_string() })?;
+    eprintln_best_effort(&format!("infertop: serving OpenMetrics on http://{}/metrics", server.local_addr()));
+    Ok(Some(server))
 }
 
 /// Writes a line to stderr if there still is one: after an SSH drop nothing more can be done.

@@ -19,6 +19,7 @@ use crate::cli::Cli;
 use crate::core::event::Control;
 use crate::core::session::{Plan, Session};
 use crate::core::state::MonitorState;
+use crate::export::listen::{self, MetricsServer};
 use crate::export::trace::TraceWriter;
 use crate::export::{self, ExportError, FinalSnapshot, PendingSnapshot, Report, RunExport, RunMeta};
 use crate::signals::{wind_down, Signal, Signals};
@@ -46,10 +47,17 @@ enum End {
 /// Runs the live monitor until `q`, Ctrl-C, a signal, `--duration`, or the loss of the
 /// terminal, starting with `first` (resolved and validated by the caller before anything is
 /// started). Every end but `q` writes a snapshot, since nobody may be there to press `e`.
+/// Hands `metrics` a snapshot whenever a scrape asks for one.
 ///
 /// # Errors
 /// When the terminal cannot be set up, the engine failed, or a thread panicked.
-pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> anyhow::Result<()> {
+pub async fn run(
+    cli: &Cli,
+    plan: &Plan,
+    first: Theme,
+    export_base: &Path,
+    metrics: Option<&MetricsServer>,
+) -> anyhow::Result<()> {
     let themes = theme::cycle_from(first);
     let mut signals = Signals::new()?;
     let snapshots = Snapshots { base: export_base.to_path_buf(), meta: crate::run_meta(cli, plan, "tui") };
@@ -125,6 +133,8 @@ pub async fn run(cli: &Cli, plan: &Plan, first: Theme, export_base: &Path) -> an
                 ui.status = Some(Snapshots::describe_report(report));
                 dirty = true;
             }
+            // A scrape of --listen: a snapshot of the state as of the latest frame.
+            server = listen::wanted(metrics) => server.publish(&session.state),
             signal = signals.next() => break End::Signal(signal),
         }
     };

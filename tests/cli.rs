@@ -78,6 +78,7 @@ fn help_explains_every_flag_and_exits_0() {
         "--sample-every",
         "--sysfs-root",
         "--trace",
+        "--listen",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
@@ -112,4 +113,33 @@ fn trace_without_an_op_profiler_or_a_run_exits_2() {
     assert_usage_error(&["--headless", "--trace", traces, "--no-op-profile"], "--no-op-profile");
     assert_usage_error(&["--trace", traces, "--summary"], "--summary");
     assert!(!dir.path().join("traces").exists(), "a refused run made its trace folder");
+}
+
+/// `--listen` values that are no address to listen on: clap's one line names the value.
+#[test]
+fn a_bad_listen_address_exits_2_naming_it() {
+    for bad in ["nonsense", "127.0.0.1", "127.0.0.1:99999", "localhost:http", ":", "example.org:9464"] {
+        assert_usage_error(&["--headless", "--listen", bad], bad);
+    }
+    // An address of no interface of this machine (TEST-NET-1, reserved for documentation) parses
+    // but cannot be bound: the same one line, naming it, before any model loads.
+    assert_usage_error(
+        &["--headless", "--only", "tiny", "--listen", "192.0.2.1:9464"],
+        "cannot listen on 192.0.2.1:9464",
+    );
+}
+
+/// A port another program listens on: one line naming the address, exit 2, before measuring.
+#[test]
+fn a_listen_port_in_use_exits_2_naming_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().to_str().unwrap();
+    assert_usage_error(
+        &["--headless", "--only", "tiny", "--export-dir", export, "--listen", &addr],
+        &format!("--listen: cannot listen on {addr}: "),
+    );
+    // Nothing was measured, so no run folder was started.
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "the export folder is not empty");
 }

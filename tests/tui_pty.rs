@@ -7,8 +7,10 @@
 mod binary;
 #[path = "binary/pty.rs"]
 mod pty;
+#[path = "support/scrape.rs"]
+mod scrape;
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -240,4 +242,49 @@ fn a_terminal_that_vanishes_leaves_a_complete_snapshot() {
     // With --export-dir the live screen streams its run folder too.
     let inferences = std::fs::read_to_string(snapshot.join("inferences.csv")).expect("inferences.csv");
     assert!(inferences.lines().count() > 1, "rows of inferences: {inferences}");
+}
+
+/// `--listen` in the live screen: a scrape gets the model's counts while the screen runs, and
+/// `q` still ends it cleanly.
+#[test]
+fn the_live_screen_serves_metrics_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = tiny_args(&manifest(dir.path()));
+    args.extend(["--listen".to_string(), "127.0.0.1:0".to_string()]);
+    let pty = Pty::open(100, 30);
+    let before = pty.termios();
+    let out = Output::collect(pty.master.as_raw_fd());
+    let mut running = start(&pty, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut stderr = std::io::BufReader::new(running.child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr: std::net::SocketAddr = line
+        .trim()
+        .strip_prefix("infertop: serving OpenMetrics on http://")
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no address on stderr: {line:?}"));
+    wait_until_drawn(&pty, &out);
+    out.wait_for("p50");
+    let deadline = Instant::now() + PATIENCE;
+    let counted = loop {
+        let body = scrape::get(addr, "/metrics").expect("the live screen answers /metrics").body;
+        let count = body
+            .lines()
+            .find_map(|l| l.strip_prefix("infertop_inferences_total{model=\"tiny\"} "))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if count > 0.0 && body.contains("infertop_latency_p50_seconds{model=\"tiny\"}") {
+            break count;
+        }
+        assert!(Instant::now() < deadline, "no counts in time:\n{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(counted >= 1.0);
+    pty.send(b"q");
+    let status = running.wait();
+    let mut err = String::new();
+    let _ = stderr.read_to_string(&mut err);
+    assert_eq!(status.code(), Some(0), "stderr: {err}");
+    assert_eq!(pty.termios(), before, "termios restored after q");
 }

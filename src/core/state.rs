@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::core::contention::ContentionSummary;
+use crate::core::counters::RunCounters;
 use crate::core::energy::EnergyTotals;
 use crate::core::event::{Event, Inference, ModelId, ModelInfo};
 use crate::core::optree::OpTree;
@@ -63,6 +64,8 @@ pub struct ModelState {
     pub throttle: ThrottleStats,
     /// Energy charged to the inferences in `latency` (see [`crate::core::energy`]).
     pub energy: EnergyTotals,
+    /// Counts since the start that [`MonitorState::reset`] leaves alone, for monitoring.
+    pub counters: RunCounters,
 }
 
 impl ModelState {
@@ -80,6 +83,7 @@ impl ModelState {
             last_at_ns: None,
             throttle: ThrottleStats::default(),
             energy: EnergyTotals::default(),
+            counters: RunCounters::default(),
         }
     }
 }
@@ -227,6 +231,7 @@ impl MonitorState {
         let Some(m) = self.models.get_mut(inf.model) else { return };
         self.last_model = Some(inf.model);
         m.last_at_ns = Some(inf.at_ns);
+        m.counters.inferences += 1;
         let profiled = inf.profiled;
         if profiled {
             m.profiled += 1;
@@ -241,6 +246,7 @@ impl MonitorState {
                 m.cold.record(ms);
             } else {
                 m.latency.record(ms);
+                m.counters.latency.record(ms / 1e3);
                 m.throttle.record(ms, &self.machine);
                 m.energy.ran(inf.wall_ns);
                 if let Some(usage) = inf.usage {
