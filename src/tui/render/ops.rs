@@ -50,6 +50,8 @@ fn num(v: f64) -> SortValue {
 struct Table<'a> {
     id: TableId,
     title: String,
+    /// Said after the title and the filter, as far as the width allows.
+    about: String,
     /// Plural noun of its rows, for the filter's count.
     noun: &'a str,
     cols: Vec<Column>,
@@ -72,6 +74,9 @@ fn panel(frame: &mut Frame, area: Rect, ctx: &Ctx, table: Table) {
     } else if !state.filter.is_empty() {
         let noun = table.noun.trim_end_matches('s');
         let _ = write!(title, " · /{} {} of {}", state.filter, rows.len(), count(all, noun));
+    }
+    if !table.about.is_empty() {
+        let _ = write!(title, " · {}", table.about);
     }
     let block = ctx.panel(&title);
     let inner = block.inner(area);
@@ -115,8 +120,17 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     } else {
         op_rows(&ctx.state.tree, row.model, false).iter().map(|r| op_cells(r, op_ms)).collect()
     };
-    let title = format!("aten ops · per inference over {}", count(row.profile.inferences, "run"));
-    let table = Table { id: TableId::Ops, title, noun: "ops", cols, rows, natural: 2, empty: NO_PROFILE };
+    let about = format!("per inference over {}", count(row.profile.inferences, "run"));
+    let table = Table {
+        id: TableId::Ops,
+        title: "aten ops".into(),
+        about,
+        noun: "ops",
+        cols,
+        rows,
+        natural: 2,
+        empty: NO_PROFILE,
+    };
     panel(frame, area, ctx, table);
 }
 
@@ -182,8 +196,17 @@ pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
             }
         })
         .collect();
-    let title = format!("inside Conv2D · {} ms", ms(total));
-    let table = Table { id: TableId::Conv, title, noun: "ops", cols, rows, natural: 3, empty: NO_PROFILE };
+    let about = format!("{} ms", ms(total));
+    let table = Table {
+        id: TableId::Conv,
+        title: "inside Conv2D".into(),
+        about,
+        noun: "ops",
+        cols,
+        rows,
+        natural: 3,
+        empty: NO_PROFILE,
+    };
     panel(frame, area, ctx, table);
 }
 
@@ -210,7 +233,15 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
         })
         .collect();
     let empty = "no layers recorded for this model";
-    let table =
-        Table { id: TableId::Layers, title: "top layers".into(), noun: "layers", cols, rows, natural: 1, empty };
+    let table = Table {
+        id: TableId::Layers,
+        title: "top layers".into(),
+        about: String::new(),
+        noun: "layers",
+        cols,
+        rows,
+        natural: 1,
+        empty,
+    };
     panel(frame, area, ctx, table);
 }
