@@ -3,7 +3,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use std::io::Write;
+
+use crossterm::event::DisableMouseCapture;
 use ratatui::DefaultTerminal;
 
 /// Set by the panic hook: some thread (the engine's, the sampler's, this one) panicked and the
@@ -33,7 +35,12 @@ impl TerminalGuard {
         if mouse {
             // Set first: a failure half way still gets the disable sequence on the way out.
             MOUSE.store(true, Ordering::SeqCst);
-            crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
+            // Presses, releases and the wheel (1000) in SGR form (1006), not crossterm's
+            // EnableMouseCapture: that also asks for every pointer move (1003), which would
+            // wake the loop for events it ignores.
+            let mut out = std::io::stdout();
+            out.write_all(b"\x1b[?1000h\x1b[?1006h")?;
+            out.flush()?;
         }
         Ok(guard)
     }
