@@ -143,3 +143,16 @@ fn q5_the_convolution_kernels_that_ran() {
         }
     }
 }
+
+/// With more models than lines under the table at 80x24, the breakdown shows the selected
+/// model's line wherever ↓ takes the selection.
+#[test]
+fn q2_with_ten_models_the_selected_models_breakdown_stays_on_screen() {
+    let mut s = Screen::new(fixture::state(10, 45), UiState::default(), 80, 24);
+    for _ in 0..10 {
+        let selected = ModelSummary::all(&s.state).into_iter().find(|m| m.id == s.ui.selected).unwrap();
+        let line = breakdown_line(&s, &selected.model.name);
+        assert!(line.contains(&format!("outside conv {}", pct(selected.non_conv_share.unwrap()))), "{line}");
+        s.press(KeyCode::Down);
+    }
+}

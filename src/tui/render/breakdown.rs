@@ -79,8 +79,12 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx, name_width: usize) {
     let timed = u16::try_from(timed).unwrap_or(u16::MAX);
     let per = (inner.height - 1).saturating_sub(untimed) / timed.max(1);
     let width = usize::from(inner.width);
+    // Fewer lines than models: the ones from just before the selection on.
+    let lines = usize::from(inner.height - 1);
+    let selected = ctx.rows.iter().position(|r| r.id == ctx.ui.selected).unwrap_or(0);
+    let skip = if ctx.rows.len() > lines { (selected + 1).saturating_sub(lines) } else { 0 };
     let mut y = inner.y + 1;
-    for row in &ctx.rows {
+    for row in ctx.rows.iter().skip(skip) {
         if y >= inner.bottom() {
             break;
         }

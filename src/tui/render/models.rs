@@ -72,11 +72,13 @@ fn columns(ctx: &Ctx) -> Vec<Column> {
 }
 
 /// Draws the models table as tall as its rows, and the breakdown panel under it when at least
-/// its legend and one line per model fit.
+/// its legend and one model's line fit.
 pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let n = u16::try_from(ctx.rows.len()).unwrap_or(u16::MAX);
     let table_height = n.saturating_add(3);
-    if ctx.rows.is_empty() || area.height < table_height.saturating_add(n).saturating_add(3) {
+    // The panel needs its borders, the legend and one model; with fewer lines than models it
+    // shows those around the selection.
+    if ctx.rows.is_empty() || area.height < table_height.saturating_add(4) {
         return table(frame, area, ctx);
     }
     let [top, bottom] = Layout::vertical([Constraint::Length(table_height), Constraint::Min(0)]).areas(area);
