@@ -93,6 +93,11 @@ pub struct Cli {
     #[arg(long, value_name = "NAME|PATH")]
     pub theme: Option<String>,
 
+    /// Leave the mouse to the terminal (no clicks on tabs and rows, no wheel scrolling; the
+    /// terminal's own selection and copy work as usual).
+    #[arg(long)]
+    pub no_mouse: bool,
+
     /// Frames drawn per second by the live screen.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=60))]
     pub fps: u16,

@@ -2,8 +2,10 @@
 
 pub mod app;
 pub mod keymap;
+pub mod mouse;
 pub mod render;
 pub mod rows;
+pub mod tables;
 pub mod terminal;
 pub mod theme;
 
@@ -72,7 +74,7 @@ pub async fn run(
     let mut cpu = CpuMeter::new();
     let mut pending: PendingSnapshot = None;
     // Declared after the session so that it is dropped (and the terminal restored) first.
-    let mut guard = terminal::TerminalGuard::enter()?;
+    let mut guard = terminal::TerminalGuard::enter(!cli.no_mouse)?;
     let mut keys = EventStream::new();
     let mut frames = interval(Duration::from_secs_f64(1.0 / f64::from(cli.fps)));
     frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -95,9 +97,11 @@ pub async fn run(
                     ui.clamp(&session.state);
                     ui.ui_cpu_pct = cpu.update().or(ui.ui_cpu_pct);
                     let theme = themes.get(ui.theme).unwrap_or(&themes[0]);
-                    if let Err(e) = guard.terminal().draw(|f| render::render(f, &session.state, &ui, theme)) {
+                    let mut hits = mouse::FrameHits::default();
+                    if let Err(e) = guard.terminal().draw(|f| hits = render::draw(f, &session.state, &ui, theme)) {
                         break End::TerminalLost(e);
                     }
+                    ui.remember(hits);
                     (dirty, drawn_at) = (false, Instant::now());
                 }
                 if deadline.is_some_and(|d| Instant::now() >= d) { break End::Duration; }
@@ -105,7 +109,7 @@ pub async fn run(
             }
             key = keys.next() => match key {
                 Some(Ok(TermEvent::Key(key))) => {
-                    let Some(action) = keymap::action_for(key) else { continue };
+                    let Some(action) = keymap::action(key, ui.typing) else { continue };
                     if action == Action::Quit { break End::Quit; }
                     if action == Action::Export && pending.is_none() {
                         pending = snapshots.spawn(&session.state);
@@ -116,6 +120,7 @@ pub async fn run(
                     apply_action(action, &mut ui, &themes, &mut session, &tracing);
                     dirty = true;
                 }
+                Some(Ok(TermEvent::Mouse(event))) => dirty |= on_mouse(event, &mut ui, &themes, &mut session, &tracing),
                 // A resize, a focus change, a paste: draw again.
                 Some(Ok(_)) => dirty = true,
                 Some(Err(e)) => break End::TerminalLost(e),
@@ -259,6 +264,20 @@ impl Tracing {
             crate::eprintln_best_effort(&format!("infertop: {line}"));
         }
     }
+}
+
+/// Applies what a click or a wheel turn asks for; whether it asked for anything (pointer
+/// motion does not, and draws nothing).
+fn on_mouse(
+    event: crossterm::event::MouseEvent,
+    ui: &mut UiState,
+    themes: &[Theme],
+    session: &mut Session,
+    tracing: &Tracing,
+) -> bool {
+    let Some(action) = mouse::action_for(event, &ui.hits) else { return false };
+    apply_action(action, ui, themes, session, tracing);
+    true
 }
 
 /// Tells the engine what `o` asked for (`was_off`: the op profiler's state before the key) and

@@ -93,7 +93,9 @@ fn keys_drive_it_and_q_restores_the_terminal() {
     // Single words or text over borders: ratatui redraws only the cells that changed, so a
     // phrase over blank cells may arrive split by cursor moves.
     for (keys, shows) in [
-        (&b"\t"[..], "ops by self time"),
+        // A left click (SGR mouse report, 1-based cells) on the "Detail" tab at the top: the
+        // first time anything of that view is drawn.
+        (&b"\x1b[<0;12;1M\x1b[<0;12;1m"[..], "Conv2D"),
         (b"\t", "correlation with latency"),
         (b"\t", "history"),
         (b"\x1b[Z", "correlation with latency"),
@@ -110,6 +112,22 @@ fn keys_drive_it_and_q_restores_the_terminal() {
     assert_eq!(status.code(), Some(0), "stderr: {err}");
     assert_eq!(pty.termios(), before, "termios restored after q");
     assert!(out.text().contains("\x1b[?1049l"), "left the alternate screen");
+    assert!(out.text().contains("\x1b[?1000h"), "captured the mouse");
+    assert!(out.text().contains("\x1b[?1000l"), "released the mouse");
+}
+
+#[test]
+fn no_mouse_leaves_the_mouse_to_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = tiny_args(&manifest(dir.path()));
+    args.push("--no-mouse".into());
+    let pty = Pty::open(100, 30);
+    let out = Output::collect(pty.master.as_raw_fd());
+    let mut running = start(&pty, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    wait_until_drawn(&pty, &out);
+    pty.send(b"q");
+    assert_eq!(running.wait().code(), Some(0), "stderr: {}", stderr_of(&mut running));
+    assert!(!out.text().contains("\x1b[?1000h"), "no mouse capture with --no-mouse");
 }
 
 fn signal_restores_the_terminal(sig: libc::c_int) {
@@ -126,6 +144,7 @@ fn signal_restores_the_terminal(sig: libc::c_int) {
     assert_eq!(status.code(), Some(0), "signal {sig}: {status:?}, stderr: {err}");
     assert_eq!(pty.termios(), before, "termios restored after signal {sig}");
     assert!(out.text().contains("\x1b[?1049l"), "left the alternate screen");
+    assert!(out.text().contains("\x1b[?1000l"), "released the mouse after signal {sig}");
     // Nobody may be at the keyboard to press `e`: a signal saves what was measured.
     assert_eq!(snapshots(dir.path()).len(), 1, "one snapshot after signal {sig}; stderr: {err}");
 }

@@ -1,6 +1,7 @@
 //! Rendering: a pure function of the measurement state, the UI state and the theme. One file per panel under `render/`.
 
 pub mod beyond;
+pub mod breakdown;
 pub mod columns;
 pub mod detail;
 pub mod header;
@@ -10,6 +11,8 @@ pub mod ops;
 pub mod system;
 pub mod units;
 
+use std::cell::RefCell;
+
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Wrap};
@@ -17,7 +20,8 @@ use ratatui::Frame;
 
 use crate::core::state::MonitorState;
 use crate::tui::app::{UiState, View};
-use crate::tui::rows::{model_rows, ModelRow};
+use crate::tui::mouse::{FrameHits, TableHit};
+use crate::tui::rows::{ordered_rows, ModelRow};
 use crate::tui::theme::Theme;
 
 /// What every panel draws from: the inputs plus the model rows, derived once per frame.
@@ -27,12 +31,24 @@ pub struct Ctx<'a> {
     pub theme: &'a Theme,
     /// Every model's row, in the chosen sort order.
     pub rows: Vec<ModelRow<'a>>,
+    /// Where this frame draws its tabs and tables: what drawing returns besides the pixels.
+    hits: RefCell<FrameHits>,
 }
 
 impl<'a> Ctx<'a> {
     #[must_use]
     pub fn new(state: &'a MonitorState, ui: &'a UiState, theme: &'a Theme) -> Self {
-        Self { state, ui, theme, rows: model_rows(state, ui.sort) }
+        Self { state, ui, theme, rows: ordered_rows(state, ui.sort, ui.sort_reversed), hits: RefCell::default() }
+    }
+
+    /// Notes where a table's rows went, for the mouse.
+    pub fn record_table(&self, hit: TableHit) {
+        self.hits.borrow_mut().tables.push(hit);
+    }
+
+    /// Notes where a tab went, for the mouse.
+    pub fn record_tab(&self, rect: Rect, view: View) {
+        self.hits.borrow_mut().tabs.push((rect, view));
     }
 
     /// The selected model's row.
@@ -65,11 +81,17 @@ pub const MIN_HEIGHT: u16 = 20;
 /// Draws the whole screen: tabs, the current view, the status line, and help when asked for;
 /// below the smallest usable size, one line saying so instead.
 pub fn render(frame: &mut Frame, state: &MonitorState, ui: &UiState, theme: &Theme) {
+    draw(frame, state, ui, theme);
+}
+
+/// [`render`], returning where the frame put its tabs and table rows (for the mouse); nothing
+/// while the help covers the view, since clicks then land on the help.
+pub fn draw(frame: &mut Frame, state: &MonitorState, ui: &UiState, theme: &Theme) -> FrameHits {
     let area = frame.area();
     frame.buffer_mut().set_style(area, theme.text);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area, theme);
-        return;
+        return FrameHits::default();
     }
     let ctx = Ctx::new(state, ui, theme);
     let [top, body, bottom] =
@@ -84,7 +106,9 @@ pub fn render(frame: &mut Frame, state: &MonitorState, ui: &UiState, theme: &The
     header::status(frame, bottom, &ctx);
     if ui.show_help {
         help::render(frame, body, &ctx);
+        return FrameHits::default();
     }
+    ctx.hits.take()
 }
 
 /// The one line shown instead of views that do not fit, centred (wrapped where even it does not).

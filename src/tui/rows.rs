@@ -1,10 +1,13 @@
 //! One derived row per model (the numbers the models view shows) and their sort orders. Kept
 //! apart from drawing because the selection moves through the same order.
 
+use std::cmp::Ordering;
+
 use crate::core::state::MonitorState;
 use crate::core::summary::ModelSummary;
 
-/// What `s` cycles through. Numeric keys sort the largest first, unknown values last.
+/// A column of the models table to sort by (`s` cycles, `S` reverses). Numeric keys sort the
+/// largest first, names A to Z; unknown values last in either direction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SortKey {
     /// Manifest order.
@@ -16,10 +19,21 @@ pub enum SortKey {
     Gmacs,
     NonConv,
     Penalty,
+    Name,
+    Params,
+    P90,
+    P99,
+    InferencesPerS,
+    PeakShare,
+    Samples,
+    Faults,
+    ColdCost,
+    Energy,
 }
 
 impl SortKey {
-    const ALL: [SortKey; 7] = [
+    /// The cycle of `s`: the usual questions first, then every other column.
+    pub const ALL: [SortKey; 17] = [
         SortKey::Order,
         SortKey::Latency,
         SortKey::Macs,
@@ -27,6 +41,16 @@ impl SortKey {
         SortKey::Gmacs,
         SortKey::NonConv,
         SortKey::Penalty,
+        SortKey::Name,
+        SortKey::Params,
+        SortKey::P90,
+        SortKey::P99,
+        SortKey::InferencesPerS,
+        SortKey::PeakShare,
+        SortKey::Samples,
+        SortKey::Faults,
+        SortKey::ColdCost,
+        SortKey::Energy,
     ];
 
     #[must_use]
@@ -35,7 +59,7 @@ impl SortKey {
         Self::ALL[(i + 1) % Self::ALL.len()]
     }
 
-    /// Shown in the status line.
+    /// Shown in the status line and the table's title.
     #[must_use]
     pub fn label(self) -> &'static str {
         match self {
@@ -46,7 +70,23 @@ impl SortKey {
             SortKey::Gmacs => "achieved MAC/s",
             SortKey::NonConv => "time outside conv",
             SortKey::Penalty => "throttle penalty",
+            SortKey::Name => "name",
+            SortKey::Params => "params",
+            SortKey::P90 => "p90 latency",
+            SortKey::P99 => "p99 latency",
+            SortKey::InferencesPerS => "inferences/s",
+            SortKey::PeakShare => "% of peak",
+            SortKey::Samples => "samples",
+            SortKey::Faults => "page faults",
+            SortKey::ColdCost => "switch cost",
+            SortKey::Energy => "energy",
         }
+    }
+
+    /// Whether the key's natural direction is ascending (manifest order, names).
+    #[must_use]
+    pub fn ascending_by_default(self) -> bool {
+        matches!(self, SortKey::Order | SortKey::Name)
     }
 }
 
@@ -55,31 +95,61 @@ pub type ModelRow<'a> = ModelSummary<'a>;
 
 /// The value `sort` orders by; `None` sorts last.
 fn key(row: &ModelRow, sort: SortKey) -> Option<f64> {
+    let latency = row.latency.as_ref();
     match sort {
-        SortKey::Order => Some(-(row.id as f64)),
-        SortKey::Latency => row.latency.map(|s| s.p50_ms),
+        SortKey::Order | SortKey::Name => Some(row.id as f64),
+        SortKey::Latency => latency.map(|s| s.p50_ms),
         SortKey::Macs => row.macs.filter(|m| *m > 0.0),
         SortKey::MsPerGmac => row.ms_per_gmac,
         SortKey::Gmacs => row.gmacs_per_s,
         SortKey::NonConv => row.non_conv_share,
         SortKey::Penalty => row.throttle_penalty,
+        SortKey::Params => row.model.info.as_ref().map(|i| i.params as f64),
+        SortKey::P90 => latency.and_then(crate::core::stats::LatencySummary::p90),
+        SortKey::P99 => latency.and_then(crate::core::stats::LatencySummary::p99),
+        SortKey::InferencesPerS => row.inferences_per_s,
+        SortKey::PeakShare => row.peak_share,
+        SortKey::Samples => latency.map(|s| s.count as f64),
+        SortKey::Faults => row.faults_per_inference,
+        SortKey::ColdCost => row.switch_cost_ms,
+        SortKey::Energy => row.energy_mj_per_inference,
     }
 }
 
-/// Every model's row, in `sort` order.
+/// Every model's row, in `sort` order (its natural direction).
 #[must_use]
 pub fn model_rows(state: &MonitorState, sort: SortKey) -> Vec<ModelRow<'_>> {
+    ordered_rows(state, sort, false)
+}
+
+/// Every model's row, in `sort` order, reversed from its natural direction when `reversed`.
+#[must_use]
+pub fn ordered_rows(state: &MonitorState, sort: SortKey, reversed: bool) -> Vec<ModelRow<'_>> {
     let mut rows = ModelSummary::all(state);
-    sort_rows(&mut rows, sort);
+    sort_rows_in(&mut rows, sort, reversed);
     rows
 }
 
-/// Sorts rows by `sort`, largest first; unknown values go last, ties keep manifest order.
+/// Sorts rows by `sort` in its natural direction; unknown values go last, ties keep manifest order.
 pub fn sort_rows(rows: &mut [ModelRow], sort: SortKey) {
-    rows.sort_by(|a, b| match (key(a, sort), key(b, sort)) {
-        (Some(x), Some(y)) => y.total_cmp(&x).then(a.id.cmp(&b.id)),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.id.cmp(&b.id),
+    sort_rows_in(rows, sort, false);
+}
+
+/// Sorts rows by `sort`, flipped when `reversed`; unknown values stay last either way.
+pub fn sort_rows_in(rows: &mut [ModelRow], sort: SortKey, reversed: bool) {
+    let ascending = sort.ascending_by_default() != reversed;
+    rows.sort_by(|a, b| {
+        let order = if sort == SortKey::Name {
+            Some(a.model.name.to_lowercase().cmp(&b.model.name.to_lowercase()))
+        } else {
+            match (key(a, sort), key(b, sort)) {
+                (Some(x), Some(y)) => Some(x.total_cmp(&y)),
+                (Some(_), None) => return Ordering::Less,
+                (None, Some(_)) => return Ordering::Greater,
+                (None, None) => None,
+            }
+        };
+        let order = order.map_or(Ordering::Equal, |o| if ascending { o } else { o.reverse() });
+        order.then(a.id.cmp(&b.id))
     });
 }

@@ -143,13 +143,30 @@ pub fn spanning(columns: &[Column], shown: &[(usize, u16)], first: &str, message
 }
 
 /// Draws a header and rows into `area`, scrolled so that row `selected` is visible, and
-/// patches `highlight` over the selected row.
+/// patches `highlight` over the selected row. Returns the first row drawn.
 pub fn draw(
     frame: &mut Frame,
     area: Rect,
     header: Line<'static>,
     rows: Vec<Line<'static>>,
     selected: Option<usize>,
+    highlight: Style,
+) -> usize {
+    let visible = usize::from(area.height.saturating_sub(1));
+    let offset = selected.map_or(0, |s| (s + 1).saturating_sub(visible));
+    draw_from(frame, area, header, rows, selected, offset, highlight);
+    offset
+}
+
+/// Draws a header and the rows from `offset` on into `area`, and patches `highlight` over
+/// the selected row if it is in view.
+pub fn draw_from(
+    frame: &mut Frame,
+    area: Rect,
+    header: Line<'static>,
+    rows: Vec<Line<'static>>,
+    selected: Option<usize>,
+    offset: usize,
     highlight: Style,
 ) {
     if area.height == 0 || area.width == 0 {
@@ -158,7 +175,6 @@ pub fn draw(
     frame.render_widget(header, Rect { height: 1, ..area });
     let body = Rect { y: area.y + 1, height: area.height - 1, ..area };
     let visible = usize::from(body.height);
-    let offset = selected.map_or(0, |s| (s + 1).saturating_sub(visible));
     for (n, line) in rows.into_iter().skip(offset).take(visible).enumerate() {
         let y = body.y + u16::try_from(n).unwrap_or(u16::MAX);
         let rect = Rect { y, height: 1, ..body };

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
-use super::units::{bar, ms, pct};
+use super::units::{bar, count, ms, pct};
 use super::{ops, Ctx};
 use crate::core::analysis::ModelProfile;
 use crate::tui::rows::ModelRow;
@@ -40,7 +40,8 @@ fn categories(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
             Some((lo, hi)) => format!(" · p50 {} ms [{}–{}] n={}", ms(s.p50_ms), ms(lo), ms(hi), s.count),
             None => format!(" · p50 {} ms n={}", ms(s.p50_ms), s.count),
         });
-        format!("{} · {} ms ops · {} prof{latency}", row.model.name, ms(p.op_ms), p.inferences)
+        let profiled = count(p.inferences, "profiled run");
+        format!("{} · {} ms ops · {profiled}{latency}", row.model.name, ms(p.op_ms))
     } else {
         format!("{} · categories", row.model.name)
     };

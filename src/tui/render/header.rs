@@ -22,6 +22,14 @@ pub fn tabs(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let tabs =
         Tabs::new(titles).select(selected).style(ctx.theme.dim).highlight_style(ctx.theme.highlight).divider("│");
     frame.render_widget(tabs, left);
+    // Tabs draws " title " with a one-cell divider between: each tab's cells, for clicks.
+    let mut x = left.x;
+    for view in View::ALL {
+        let w = u16::try_from(view.label().chars().count() + 2).unwrap_or(u16::MAX);
+        let rect = Rect { x, width: w.min(left.right().saturating_sub(x)), ..left };
+        ctx.record_tab(rect, view);
+        x = x.saturating_add(w + 1);
+    }
     frame.render_widget(engine_line(ctx, usize::from(right.width)).right_aligned(), right);
 }
 
@@ -84,14 +92,30 @@ fn contention_warning(ctx: &Ctx, room: usize) -> Option<Span<'static>> {
 
 /// A message when there is one (export result, engine error), else the keys.
 pub fn status(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let line = if let Some(msg) = &ctx.ui.status {
+    let line = if ctx.ui.typing {
+        Line::styled("filter: type a part of the name · Enter keep · Esc clear", ctx.theme.warn)
+    } else if let Some(msg) = &ctx.ui.status {
         Line::styled(msg.clone(), ctx.theme.warn)
     } else if let Some(err) = &ctx.state.engine_error {
         Line::styled(format!("engine: {err}"), ctx.theme.bad)
     } else {
-        let all_keys = "↑↓ select  Tab view  s sort  p pause  f focus  r reset  e export  t theme  ? help  q quit";
-        let few_keys = "Tab view  s sort  ? help  q quit";
-        let sort = format!("sort: {} · ", ctx.ui.sort.label());
+        let (all_keys, few_keys) = if ctx.ui.view == View::Detail {
+            (
+                "↑↓ PgUp/Dn row  ←→ table  s/S sort  / filter  Esc back  Tab view  p pause  ? help  q quit",
+                "←→ table  s/S sort  / filter  ? help",
+            )
+        } else {
+            (
+                "↑↓ select  Enter detail  Tab view  s/S sort  p pause  f focus  r reset  e export  t theme  ? help  q quit",
+                "Tab view  s/S sort  ? help  q quit",
+            )
+        };
+        let sort = if ctx.ui.view == View::Detail {
+            String::new()
+        } else {
+            let arrow = crate::tui::tables::arrow(ctx.ui.sort.ascending_by_default() != ctx.ui.sort_reversed);
+            format!("sort: {} {arrow} · ", ctx.ui.sort.label())
+        };
         let fits = |text: &str| sort.chars().count() + text.chars().count() <= usize::from(area.width);
         let keys = if fits(all_keys) { all_keys } else { few_keys };
         Line::from(vec![Span::styled(sort, ctx.theme.dim), Span::raw(keys)])

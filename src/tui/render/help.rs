@@ -10,9 +10,14 @@ use super::Ctx;
 
 /// Term and what it means. A term naming a column is written exactly as its header.
 pub const ENTRIES: &[(&str, &str)] = &[
-    ("↑ ↓  k j", "select a model; scroll this help"),
+    ("↑ ↓  k j", "select a model or a table row; scroll this help"),
+    ("PgUp PgDn", "a page up / down (g G Home End: first / last)"),
+    ("Enter", "open the selected model's Detail; Esc goes back"),
     ("Tab ⇧Tab", "next / previous view"),
-    ("s", "cycle the sort key"),
+    ("← →  h l", "Detail: move to the next table (▸ marks it)"),
+    ("s  S", "next sort column / reverse it (▼ high first, ▲ low)"),
+    ("/", "filter the table in front by name (Enter keep, Esc clear)"),
+    ("mouse", "click a tab or a row, wheel scrolls (--no-mouse: off)"),
     ("p", "pause / resume inference"),
     ("o", "op profiler off / on (what it costs)"),
     ("f", "run only the selected model / all"),
@@ -40,10 +45,13 @@ pub const ENTRIES: &[(&str, &str)] = &[
     ("cold+", "p50 after a switch − warm p50, ms"),
     ("mJ/inf", "energy ÷ warm inferences, mJ (needs power)"),
     ("latency", "recent latencies, oldest left"),
+    ("█ conv ▓ BN", "op time by kind: one glyph per kind, % of op time"),
+    ("samples", "timed inferences behind a sparkline; its min–max ms"),
     ("— Detail", ""),
     ("[a–b]", "95 % interval of the median, ms"),
     ("category", "op kind: Conv2D, BatchNorm, … Other"),
     ("time", "share of op time, % (MACs beside it: share of MACs)"),
+    ("op", "a libtorch op, without its aten:: namespace"),
     ("self ms", "an op's own time per inference, ms"),
     ("total ms", "self ms + the ops it calls, ms"),
     ("calls", "calls per inference"),
@@ -65,7 +73,7 @@ pub const ENTRIES: &[(&str, &str)] = &[
 ];
 
 /// Width of the box: the longest entry plus the key column and borders.
-const WIDTH: u16 = 66;
+const WIDTH: u16 = 76;
 
 /// The help as lines, one per entry; section titles in the title style.
 fn lines(ctx: &Ctx) -> Vec<Line<'static>> {

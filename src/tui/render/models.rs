@@ -1,32 +1,50 @@
 //! The models view: one row per model with latency, throughput and what a MAC costs, the share
 //! of time outside convolutions, the throttle penalty, energy per inference (on wide screens)
-//! and a latency sparkline.
+//! and a latency sparkline; below it, where rows allow, each model's op time by kind and a
+//! taller latency sparkline (`breakdown.rs`).
 
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::Frame;
 
 use super::columns::{self, Column};
 use super::units::{ms, ms_opt, num, pct_opt, si, si_known, spark, NONE};
-use super::Ctx;
+use super::{breakdown, Ctx};
 use crate::core::state::ModelStatus;
+use crate::tui::mouse::TableHit;
 use crate::tui::rows::{ModelRow, SortKey};
+use crate::tui::tables::{arrow, TableId};
 
 /// Column index of the sort key (to mark its title), if it has one.
 fn sorted_column(sort: SortKey) -> Option<usize> {
-    match sort {
-        SortKey::Order => None,
-        SortKey::Macs => Some(2),
-        SortKey::Latency => Some(3),
-        SortKey::MsPerGmac => Some(7),
-        SortKey::Gmacs => Some(8),
-        SortKey::NonConv => Some(10),
-        SortKey::Penalty => Some(11),
-    }
+    Some(match sort {
+        SortKey::Order => return None,
+        SortKey::Name => 0,
+        SortKey::Params => 1,
+        SortKey::Macs => 2,
+        SortKey::Latency => 3,
+        SortKey::P90 => 4,
+        SortKey::P99 => 5,
+        SortKey::InferencesPerS => 6,
+        SortKey::MsPerGmac => 7,
+        SortKey::Gmacs => 8,
+        SortKey::PeakShare => 9,
+        SortKey::NonConv => 10,
+        SortKey::Penalty => 11,
+        SortKey::Samples => 12,
+        SortKey::Faults => 13,
+        SortKey::ColdCost => 14,
+        SortKey::Energy => 15,
+    })
+}
+
+/// Width of the model column: the longest name and the focus mark.
+fn name_width(ctx: &Ctx) -> usize {
+    ctx.rows.iter().map(|r| r.model.name.chars().count()).max().unwrap_or(5).clamp(5, 18) + 2
 }
 
 fn columns(ctx: &Ctx) -> Vec<Column> {
-    let name_width = ctx.rows.iter().map(|r| r.model.name.chars().count()).max().unwrap_or(5).clamp(5, 18) + 2;
+    let name_width = name_width(ctx);
     let mut cols = vec![
         Column::left("model", u16::try_from(name_width).unwrap_or(20), 0),
         Column::right("params", 6, 3),
@@ -48,14 +66,30 @@ fn columns(ctx: &Ctx) -> Vec<Column> {
         Column::left("latency", 8, 2).growing(),
     ];
     if let Some(i) = sorted_column(ctx.ui.sort) {
-        cols[i].title.push('▼');
+        cols[i].title.push(arrow(ctx.ui.sort.ascending_by_default() != ctx.ui.sort_reversed));
     }
     cols
 }
 
-/// Draws the models table.
+/// Draws the models table as tall as its rows, and the breakdown panel under it when at least
+/// its legend and one model's line fit.
 pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let block = ctx.panel(&format!("Models · sorted by {}", ctx.ui.sort.label()));
+    let n = u16::try_from(ctx.rows.len()).unwrap_or(u16::MAX);
+    let table_height = n.saturating_add(3);
+    // The panel needs its borders, the legend and one model; with fewer lines than models it
+    // shows those around the selection.
+    if ctx.rows.is_empty() || area.height < table_height.saturating_add(4) {
+        return table(frame, area, ctx);
+    }
+    let [top, bottom] = Layout::vertical([Constraint::Length(table_height), Constraint::Min(0)]).areas(area);
+    table(frame, top, ctx);
+    breakdown::render(frame, bottom, ctx, name_width(ctx));
+}
+
+/// Draws the models table.
+fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let arrow = arrow(ctx.ui.sort.ascending_by_default() != ctx.ui.sort_reversed);
+    let block = ctx.panel(&format!("Models · sorted by {} {arrow}", ctx.ui.sort.label()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if ctx.rows.is_empty() {
@@ -65,10 +99,13 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let cols = columns(ctx);
     let shown = columns::layout(&cols, inner.width);
     let spark_width = shown.iter().find(|(i, _)| *i == cols.len() - 1).map_or(0, |(_, w)| usize::from(*w));
-    let lines = ctx.rows.iter().map(|row| line(ctx, row, &cols, &shown, spark_width)).collect();
+    let lines: Vec<_> = ctx.rows.iter().map(|row| line(ctx, row, &cols, &shown, spark_width)).collect();
     let selected = ctx.rows.iter().position(|r| r.id == ctx.ui.selected);
     let header = columns::header(&cols, &shown, ctx.theme.header);
-    columns::draw(frame, inner, header, lines, selected, ctx.theme.highlight);
+    let len = lines.len();
+    let offset = columns::draw(frame, inner, header, lines, selected, ctx.theme.highlight);
+    let body = Rect { y: inner.y + 1, height: inner.height.saturating_sub(1), ..inner };
+    ctx.record_table(TableHit { table: TableId::Models, body, offset, selected: selected.unwrap_or(0), len });
 }
 
 fn line(

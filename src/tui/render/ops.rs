@@ -1,5 +1,8 @@
 //! Tables of the detail view: the op table, what convolutions spend inside, and the top
-//! (leaf) layers, each with time shares next to MAC shares.
+//! (leaf) layers, each with time shares next to MAC shares. Each scrolls, sorts on any column
+//! and filters by name on its own ([`crate::tui::tables`]); the one in front is marked.
+
+use std::fmt::Write as _;
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -10,7 +13,25 @@ use super::units::{count, ms, pct, si, si_known, NONE};
 use super::Ctx;
 use crate::core::analysis::{conv_breakdown, layer_rows, op_rows, OpRow};
 use crate::core::ops::{is_conv_kernel, Category};
+use crate::tui::mouse::TableHit;
 use crate::tui::rows::ModelRow;
+use crate::tui::tables::{arrange, arrow, window, SortValue, TableId, TableRow};
+
+/// Columns of the op table (for `s` to cycle through).
+pub const OP_COLUMNS: usize = 7;
+/// Columns of the inside-conv table.
+pub const CONV_COLUMNS: usize = 5;
+/// Columns of the layer table.
+pub const LAYER_COLUMNS: usize = 4;
+
+/// The namespace every libtorch op name starts with. The tables leave it out: in a narrow
+/// column it took the room that tells `_convolution` from `convolution`.
+const ATEN: &str = "aten::";
+
+/// An op's name as the tables show it.
+fn short_op(name: &str) -> String {
+    name.strip_prefix(ATEN).unwrap_or(name).to_string()
+}
 
 /// A share of `whole`, or "–" when there is no whole.
 fn share(part: f64, whole: f64) -> String {
@@ -21,33 +42,70 @@ fn share(part: f64, whole: f64) -> String {
     }
 }
 
-/// Draws a titled table, or a message in its place when there are no rows.
-fn panel(
-    frame: &mut Frame,
-    area: Rect,
-    ctx: &Ctx,
-    title: &str,
-    cols: &[Column],
-    rows: &[Vec<Span<'static>>],
-    empty: &str,
-) {
-    let block = ctx.panel(title);
+fn num(v: f64) -> SortValue {
+    SortValue::Num(v)
+}
+
+/// What a table is and holds, before the person's filter and sort.
+struct Table<'a> {
+    id: TableId,
+    title: String,
+    /// Said after the title and the filter, as far as the width allows.
+    about: String,
+    /// Plural noun of its rows, for the filter's count.
+    noun: &'a str,
+    cols: Vec<Column>,
+    rows: Vec<TableRow>,
+    /// The column the table is in by default.
+    natural: usize,
+    empty: &'a str,
+}
+
+/// Draws a table filtered, sorted and scrolled as the UI state says, or a message in its place
+/// when there are no rows, and notes where its rows went.
+fn panel(frame: &mut Frame, area: Rect, ctx: &Ctx, table: Table) {
+    let state = ctx.ui.table_state(table.id).cloned().unwrap_or_default();
+    let front = table.id == ctx.ui.table;
+    let all = table.rows.len();
+    let (rows, column, ascending) = arrange(table.rows, &state, table.natural);
+    let mut title = format!("{}{}", if front { "▸ " } else { "" }, table.title);
+    if front && ctx.ui.typing {
+        let _ = write!(title, " · /{}▏", state.filter);
+    } else if !state.filter.is_empty() {
+        let noun = table.noun.trim_end_matches('s');
+        let _ = write!(title, " · /{} {} of {}", state.filter, rows.len(), count(all, noun));
+    }
+    if !table.about.is_empty() {
+        let _ = write!(title, " · {}", table.about);
+    }
+    let block = ctx.panel(&title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if rows.is_empty() {
-        ctx.message(frame, inner, empty);
+        let text =
+            if all == 0 { table.empty.to_string() } else { format!("no {} match /{}", table.noun, state.filter) };
+        ctx.message(frame, inner, &text);
         return;
     }
-    let shown = columns::layout(cols, inner.width);
-    let lines: Vec<Line<'static>> = rows.iter().map(|cells| columns::row(cols, &shown, cells)).collect();
-    columns::draw(frame, inner, columns::header(cols, &shown, ctx.theme.header), lines, None, ctx.theme.highlight);
+    let mut cols = table.cols;
+    if let Some(c) = cols.get_mut(column) {
+        c.title.push(arrow(ascending));
+    }
+    let shown = columns::layout(&cols, inner.width);
+    let visible = usize::from(inner.height.saturating_sub(1));
+    let (selected, offset) = window(rows.len(), visible, state.selected, state.offset);
+    let lines: Vec<Line<'static>> = rows.iter().map(|r| columns::row(&cols, &shown, &r.cells)).collect();
+    let header = columns::header(&cols, &shown, ctx.theme.header);
+    columns::draw_from(frame, inner, header, lines, front.then_some(selected), offset, ctx.theme.highlight);
+    let body = Rect { y: inner.y + 1, height: inner.height.saturating_sub(1), ..inner };
+    ctx.record_table(TableHit { table: table.id, body, offset, selected, len: rows.len() });
 }
 
 const NO_PROFILE: &str = "no profiled inference yet (op times need the profiler: run without --no-op-profile)";
 
 /// The op table: every op by self time, with calls, total time, share, MACs and MAC/s.
 pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
-    let cols = [
+    let cols = vec![
         Column::left("op", 16, 0).growing().cut_middle(),
         Column::right("calls", 6, 3),
         Column::right("self ms", 8, 0),
@@ -57,40 +115,65 @@ pub fn table(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
         Column::right("MAC/s", 6, 3),
     ];
     let op_ms = row.profile.op_ms;
-    let rows: Vec<Vec<Span<'static>>> = if row.profile.inferences == 0 {
+    let rows = if row.profile.inferences == 0 {
         Vec::new()
     } else {
         op_rows(&ctx.state.tree, row.model, false).iter().map(|r| op_cells(r, op_ms)).collect()
     };
-    let title = format!("ops by self time · per inference over {}", count(row.profile.inferences, "run"));
-    panel(frame, area, ctx, &title, &cols, &rows, NO_PROFILE);
+    let about = format!("per inference over {}", count(row.profile.inferences, "run"));
+    let table = Table {
+        id: TableId::Ops,
+        title: "aten ops".into(),
+        about,
+        noun: "ops",
+        cols,
+        rows,
+        natural: 2,
+        empty: NO_PROFILE,
+    };
+    panel(frame, area, ctx, table);
 }
 
-fn op_cells(r: &OpRow, op_ms: f64) -> Vec<Span<'static>> {
+fn op_cells(r: &OpRow, op_ms: f64) -> TableRow {
     let gmacs = r.gmacs_per_s();
-    vec![
-        Span::raw(r.op.to_string()),
-        Span::raw(format!("{:.0}", r.calls)),
-        Span::raw(ms(r.self_ms)),
-        Span::raw(ms(r.total_ms)),
-        Span::raw(share(r.self_ms, op_ms)),
-        Span::raw(si_known(Some(r.macs))),
-        Span::raw(if gmacs > 0.0 { si(gmacs * 1e9) } else { NONE.into() }),
-    ]
+    let name = short_op(&r.op);
+    let known = |v: f64| if v > 0.0 { num(v) } else { SortValue::None };
+    TableRow {
+        cells: vec![
+            Span::raw(name.clone()),
+            Span::raw(format!("{:.0}", r.calls)),
+            Span::raw(ms(r.self_ms)),
+            Span::raw(ms(r.total_ms)),
+            Span::raw(share(r.self_ms, op_ms)),
+            Span::raw(si_known(Some(r.macs))),
+            Span::raw(if gmacs > 0.0 { si(gmacs * 1e9) } else { NONE.into() }),
+        ],
+        keys: vec![
+            SortValue::Text(name),
+            num(r.calls),
+            num(r.self_ms),
+            num(r.total_ms),
+            num(r.self_ms),
+            known(r.macs),
+            known(gmacs),
+        ],
+    }
 }
 
 /// Inside `Conv2D`: the kernels that ran and what went to allocation, slicing and views.
 pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
-    let cols = [
-        Column::left("inside conv", 12, 0).growing().cut_middle(),
-        Column::left("kind", 8, 1),
+    let cols = vec![
+        // Wide enough for a kernel's whole name (`_conv_depthwise2d`): which kernels ran is
+        // what this table is for.
+        Column::left("inside conv", 17, 0).growing().cut_middle(),
+        Column::left("kind", 8, 0),
         Column::right("calls", 6, 3),
-        Column::right("self ms", 8, 0),
+        Column::right("self ms", 8, 2),
         Column::right("% conv", 6, 0),
     ];
     let breakdown = if row.profile.inferences == 0 { Vec::new() } else { conv_breakdown(&ctx.state.tree, row.model) };
     let total: f64 = breakdown.iter().map(|r| r.self_ms).sum();
-    let rows: Vec<Vec<Span<'static>>> = breakdown
+    let rows = breakdown
         .iter()
         .map(|r| {
             let (kind, style) = if is_conv_kernel(&r.op) {
@@ -100,39 +183,65 @@ pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
             } else {
                 (if r.category == Category::Bookkeeping { "bookkeep" } else { r.category.label() }, ctx.theme.warn)
             };
-            vec![
-                Span::raw(r.op.to_string()),
-                Span::styled(kind.to_lowercase(), style),
-                Span::raw(format!("{:.0}", r.calls)),
-                Span::raw(ms(r.self_ms)),
-                Span::raw(share(r.self_ms, total)),
-            ]
+            let (name, kind) = (short_op(&r.op), kind.to_lowercase());
+            TableRow {
+                cells: vec![
+                    Span::raw(name.clone()),
+                    Span::styled(kind.clone(), style),
+                    Span::raw(format!("{:.0}", r.calls)),
+                    Span::raw(ms(r.self_ms)),
+                    Span::raw(share(r.self_ms, total)),
+                ],
+                keys: vec![SortValue::Text(name), SortValue::Text(kind), num(r.calls), num(r.self_ms), num(r.self_ms)],
+            }
         })
         .collect();
-    let title = format!("inside Conv2D · {} ms", ms(total));
-    panel(frame, area, ctx, &title, &cols, &rows, NO_PROFILE);
+    let about = format!("{} ms", ms(total));
+    let table = Table {
+        id: TableId::Conv,
+        title: "inside Conv2D".into(),
+        about,
+        noun: "ops",
+        cols,
+        rows,
+        natural: 3,
+        empty: NO_PROFILE,
+    };
+    panel(frame, area, ctx, table);
 }
 
 /// The leaf layers by time, time share next to MAC share.
 pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
-    let cols = [
+    let cols = vec![
         Column::left("layer", 12, 0).growing().cut_middle(),
         Column::right("ms", 7, 0),
         Column::right("time", 6, 0),
         Column::right("MACs", 6, 1),
     ];
     let (op_ms, macs) = (row.profile.op_ms, row.profile.macs);
-    let rows: Vec<Vec<Span<'static>>> = layer_rows(&ctx.state.tree, row.model)
+    let rows = layer_rows(&ctx.state.tree, row.model)
         .iter()
         .filter(|l| l.leaf)
-        .map(|l| {
-            vec![
+        .map(|l| TableRow {
+            cells: vec![
                 Span::raw(l.layer.to_string()),
                 Span::raw(ms(l.ms)),
                 Span::raw(share(l.ms, op_ms)),
                 Span::raw(share(l.macs, macs)),
-            ]
+            ],
+            keys: vec![SortValue::Text(l.layer.to_string()), num(l.ms), num(l.ms), num(l.macs)],
         })
         .collect();
-    panel(frame, area, ctx, "top layers", &cols, &rows, "no layers recorded for this model");
+    let empty = "no layers recorded for this model";
+    let table = Table {
+        id: TableId::Layers,
+        title: "top layers".into(),
+        about: String::new(),
+        noun: "layers",
+        cols,
+        rows,
+        natural: 1,
+        empty,
+    };
+    panel(frame, area, ctx, table);
 }

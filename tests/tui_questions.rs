@@ -1,0 +1,158 @@
+//! The five questions the live screen must answer at 80x24 without help, each read off the
+//! `TestBackend` buffer after the keys a person would press; the expected answers come from
+//! the core's own summaries of the same state, not from the drawing code.
+
+#[path = "tui_fixture/state.rs"]
+mod fixture;
+#[path = "support/screen.rs"]
+mod screen;
+
+use crossterm::event::KeyCode;
+use infertop::core::analysis::{conv_breakdown, layer_rows};
+use infertop::core::ops::{is_conv_kernel, Category};
+use infertop::core::summary::ModelSummary;
+use infertop::tui::app::{UiState, View};
+use infertop::tui::rows::SortKey;
+use screen::Screen;
+
+fn screen(view: View) -> Screen {
+    Screen::new(fixture::state(5, 40), UiState { view, selected: 1, ..UiState::default() }, 80, 24)
+}
+
+/// A model's line in the breakdown panel under the models table.
+fn breakdown_line(s: &Screen, name: &str) -> String {
+    let start = format!("│  {name} ");
+    s.lines()
+        .into_iter()
+        .find(|l| l.starts_with(&start) && l.contains(" outside conv "))
+        .unwrap_or_else(|| panic!("no breakdown line for {name}:\n{}", s.text()))
+}
+
+/// A share as the screen prints it.
+fn pct(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
+}
+
+/// Which model is the least efficient per MAC, and why: `s` until ms/GMAC, and the top row is
+/// the model with the most ms per GMAC; its row shows how far it is from the machine's peak,
+/// and its breakdown line where its time goes besides convolutions.
+#[test]
+fn q1_the_least_efficient_model_per_mac_and_why() {
+    let mut s = screen(View::Models);
+    while s.ui.sort != SortKey::MsPerGmac {
+        s.press(KeyCode::Char('s'));
+    }
+    let summaries = ModelSummary::all(&s.state);
+    let worst = summaries
+        .iter()
+        .filter(|m| m.ms_per_gmac.is_some())
+        .max_by(|a, b| a.ms_per_gmac.partial_cmp(&b.ms_per_gmac).unwrap())
+        .unwrap();
+    let lines = s.lines();
+    assert!(lines[2].contains("ms/GMAC▼"), "{}", lines[2]);
+    let first = &lines[3];
+    assert!(first.contains(&format!("│  {} ", worst.model.name)), "the top row is the worst: {first}");
+    assert!(first.contains(&format!(" {:.0} ", worst.ms_per_gmac.unwrap())), "{first}");
+    let peak = format!(" {:.0}% ", worst.peak_share.unwrap() * 100.0);
+    assert!(first.contains(&peak), "how far from peak: {first}");
+    // Why: where its op time goes, on the breakdown line under the table.
+    let why = breakdown_line(&s, &worst.model.name);
+    assert!(why.contains(&format!("outside conv {}", pct(worst.non_conv_share.unwrap()))), "{why}");
+}
+
+/// What share of time goes outside convolutions, and to which op kinds: each model's
+/// breakdown line names the share and the biggest kinds with theirs.
+#[test]
+fn q2_the_share_outside_convolutions_and_its_op_kinds() {
+    let s = screen(View::Models);
+    for m in ModelSummary::all(&s.state).iter().filter(|m| m.non_conv_share.is_some()) {
+        let line = breakdown_line(&s, &m.model.name);
+        assert!(line.contains(&format!("outside conv {}", pct(m.non_conv_share.unwrap()))), "{line}");
+        let mut kinds: Vec<(Category, f64)> = Category::ALL
+            .iter()
+            .zip(m.shares)
+            .filter_map(|(c, s)| s.map(|s| (*c, s)))
+            .filter(|(c, s)| *c != Category::Conv2d && *s > 0.0)
+            .collect();
+        kinds.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let (kind, share) = kinds[0];
+        let short = infertop::tui::render::breakdown::short(kind);
+        assert!(line.contains(&format!(": {short} {}", pct(share))), "the biggest kind first: {line}");
+        assert!(line.contains(infertop::tui::render::breakdown::glyph(kind)), "its glyph is in the bar: {line}");
+    }
+    assert!(s.lines()[12].contains("█ conv  ▓ BN"), "a legend says which glyph is which kind");
+}
+
+/// Whether the board throttles now or did during the run, and what it cost: the System view
+/// gives now and during the run, the models table the penalty per model.
+#[test]
+fn q3_throttling_now_during_the_run_and_its_cost() {
+    let mut s = screen(View::System);
+    let last = s.state.system.last().unwrap().throttle_verdict();
+    let (_, line) = s.find("│throttle ");
+    let now = if last.now() == Some(true) { "now yes" } else { "now no" };
+    assert!(line.contains(now), "{line}");
+    let during = if last.during_run() == Some(true) { "this run yes" } else { "this run no" };
+    assert!(line.contains(during), "{line}");
+    s.press(KeyCode::Tab);
+    assert_eq!(s.ui.view, View::Models);
+    assert!(s.lines()[2].contains("thr+"));
+    for m in ModelSummary::all(&s.state).iter().filter(|m| m.throttle_penalty.is_some()) {
+        let (_, row) = s.find(&format!("│  {} ", m.model.name));
+        let shown = format!(" {:+.0}% ", m.throttle_penalty.unwrap() * 100.0);
+        assert!(row.contains(&shown) || row.contains(" n.s. "), "{shown} in {row}");
+    }
+}
+
+/// Which layers dominate: the detail view's layer table, largest first, with time shares.
+#[test]
+fn q4_the_layers_that_dominate() {
+    let mut s = screen(View::Models);
+    s.press(KeyCode::Enter);
+    assert_eq!(s.ui.view, View::Detail);
+    let model = &s.state.models[s.ui.selected];
+    let op_ms = ModelSummary::all(&s.state)[s.ui.selected].profile.op_ms;
+    let mut layers: Vec<_> = layer_rows(&s.state.tree, model).into_iter().filter(|l| l.leaf).collect();
+    layers.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    let (_, top) = s.find("┌ top layers");
+    assert!(top.contains("top layers"));
+    let (_, line) = s.find(&format!("│{} ", layers[0].layer));
+    assert!(line.contains(&pct(layers[0].ms / op_ms)), "{line}");
+    let y_first = s.find(&format!("│{} ", layers[0].layer)).0;
+    let y_small = s.lines().iter().position(|l| l.contains(&format!("│{} ", layers.last().unwrap().layer)));
+    assert!(y_small.is_none_or(|y| y > usize::from(y_first)), "largest first");
+}
+
+/// Which convolution kernels ran: the inside-conv table names each kernel in full, marked as
+/// such, next to the dispatch and bookkeeping around it.
+#[test]
+fn q5_the_convolution_kernels_that_ran() {
+    for model in 0..5 {
+        let mut s = screen(View::Models);
+        s.ui.selected = model;
+        s.press(KeyCode::Enter);
+        let kernels: Vec<String> = conv_breakdown(&s.state.tree, &s.state.models[model])
+            .iter()
+            .filter(|r| is_conv_kernel(&r.op))
+            .map(|r| r.op.trim_start_matches("aten::").to_string())
+            .collect();
+        assert!(!kernels.is_empty());
+        for kernel in kernels {
+            let (_, line) = s.find(&format!("│{kernel} "));
+            assert!(line.contains(" kernel "), "{line}");
+        }
+    }
+}
+
+/// With more models than lines under the table at 80x24, the breakdown shows the selected
+/// model's line wherever ↓ takes the selection.
+#[test]
+fn q2_with_ten_models_the_selected_models_breakdown_stays_on_screen() {
+    let mut s = Screen::new(fixture::state(10, 45), UiState::default(), 80, 24);
+    for _ in 0..10 {
+        let selected = ModelSummary::all(&s.state).into_iter().find(|m| m.id == s.ui.selected).unwrap();
+        let line = breakdown_line(&s, &selected.model.name);
+        assert!(line.contains(&format!("outside conv {}", pct(selected.non_conv_share.unwrap()))), "{line}");
+        s.press(KeyCode::Down);
+    }
+}
