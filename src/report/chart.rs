@@ -177,6 +177,8 @@ pub fn stacked_bars(
         let mut chart = ChartBuilder::on(&plot)
             .caption(title, (FONT, 18))
             .margin(12)
+            // Room above the bars for their labels (time, MACs) under the caption.
+            .margin_top(24)
             .x_label_area_size(40)
             .y_label_area_size(50)
             .build_cartesian_2d(0.0..n, 0.0..100.0)

@@ -78,3 +78,27 @@ pub fn num(v: Option<f64>, digits: usize) -> String {
 pub fn absent(text: &str) -> String {
     format!("<p class=\"absent\">{}</p>\n", escape(text))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(
+            escape("<a href=\"x\">O'Neil & co</a>"),
+            "&lt;a href=&quot;x&quot;&gt;O&#39;Neil &amp; co&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn numbers_align_right_and_words_do_not() {
+        let t = table("t", &["a"], &[vec!["-1.5".into()], vec!["--headless".into()], vec!["n/a".into()]]);
+        assert!(
+            t.contains("<td class=\"num\">-1.5</td>")
+                && t.contains("<td>--headless</td>")
+                && t.contains("<td>n/a</td>"),
+            "{t}"
+        );
+    }
+}

@@ -12,10 +12,11 @@ pub const LATENCY_BINS: usize = 400;
 pub type Line = (String, Vec<(f64, f64)>);
 
 /// Warm latency per model over time: the median of each of up to [`LATENCY_BINS`] equal time
-/// bins over the run. Cold inferences (the first after a switch) are left out.
+/// bins over the run. Cold inferences (the first after a switch) and profiled ones (slowed by
+/// the op profiler) are left out, as the latency statistics leave them out.
 #[must_use]
 pub fn latency_lines(inferences: &[InferenceRow]) -> Vec<Line> {
-    let warm = || inferences.iter().filter(|i| !i.cold && i.latency_ms.is_finite());
+    let warm = || inferences.iter().filter(|i| !i.cold && !i.profiled && i.latency_ms.is_finite());
     let (lo, hi) = warm().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), i| (lo.min(i.t_ms), hi.max(i.t_ms)));
     if lo > hi {
         return Vec::new();
@@ -74,4 +75,39 @@ pub fn throttled_intervals(system: &[SystemPoint]) -> Vec<(f64, f64)> {
         intervals.push((s, last));
     }
     intervals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flag(t_ms: f64, throttled: bool) -> SystemPoint {
+        SystemPoint { t_ms, metric: Metric::Throttled, source: "machine".into(), value: f64::from(u8::from(throttled)) }
+    }
+
+    #[test]
+    fn throttled_intervals_run_from_the_first_flag_to_the_first_clear_sample_or_the_end() {
+        let flags = [(0.0, false), (1000.0, true), (2000.0, true), (3000.0, false), (4000.0, true), (5000.0, true)];
+        let system: Vec<SystemPoint> = flags.iter().map(|&(t, f)| flag(t, f)).collect();
+        assert_eq!(throttled_intervals(&system), vec![(1.0, 3.0), (4.0, 5.0)]);
+        assert!(throttled_intervals(&[]).is_empty());
+    }
+
+    fn inference(t_ms: f64, model: &str, latency_ms: f64, profiled: bool, cold: bool) -> InferenceRow {
+        InferenceRow { t_ms, model: model.into(), latency_ms, profiled, cold }
+    }
+
+    #[test]
+    fn latency_lines_take_bin_medians_of_warm_unprofiled_inferences_only() {
+        let mut rows = vec![inference(0.0, "a", 1000.0, false, true), inference(0.0, "a", 500.0, true, false)];
+        // An hour of one inference a second: binned to at most LATENCY_BINS points.
+        rows.extend((0..3600).map(|s| inference(f64::from(s) * 1000.0, "a", 10.0 + f64::from(s % 3), false, false)));
+        let lines = latency_lines(&rows);
+        assert_eq!(lines.len(), 1);
+        let (name, points) = &lines[0];
+        assert_eq!(name, "a");
+        assert_eq!(points.len(), LATENCY_BINS);
+        assert!(points.iter().all(|p| (10.0..=12.0).contains(&p.1)), "cold or profiled leaked in");
+        assert!(latency_lines(&[]).is_empty());
+    }
 }

@@ -133,5 +133,7 @@ pub struct InferenceRow {
     pub t_ms: f64,
     pub model: String,
     pub latency_ms: f64,
+    /// Timed with the op profiler on: slower, and left out of latency statistics.
+    pub profiled: bool,
     pub cold: bool,
 }
