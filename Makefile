@@ -37,12 +37,15 @@ build:
 run: build
 	./target/release/infertop $(ARGS)
 
-# Formatting and lints first (cheap: a red gate should not wait for the suite), then unit,
+# Debian's chromium first (installed when missing and possible: tests/report.rs renders a report
+# in it, and fails here without it), formatting and lints (cheap: a red gate should not wait
+# for the suite), then unit,
 # integration and doc tests; benchmarks are only compiled here (they run with `make bench`).
 # Then the board path: the aarch64 bundle, untarred into an empty folder and run (under qemu on
 # x86_64). The whole suite for aarch64 is `make test-aarch64`.
 test:
-	@$(WITH_LIBTORCH) $(LINT) && $(WITH_PROMETHEUS) cargo test --locked && cargo test --benches --no-run --locked
+	@bash scripts/ensure-chromium.sh
+	@$(WITH_LIBTORCH) $(LINT) && $(WITH_PROMETHEUS) INFERTOP_REQUIRE_CHROMIUM=1 cargo test --locked && cargo test --benches --no-run --locked
 	@$(MAKE) --no-print-directory bundle-smoke ARCH=aarch64
 
 # The whole test suite built for aarch64 and run under qemu-aarch64 on x86_64 (natively on an

@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::core::schedule::Schedule;
 use crate::UsageError;
@@ -12,8 +12,13 @@ use crate::UsageError;
 /// Runs CNN inference in a loop and shows, live, where the time goes beyond the MAC count.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "infertop", version, about, long_about = None, after_help = AFTER_HELP)]
+#[command(args_conflicts_with_subcommands = true)]
 #[allow(clippy::struct_excessive_bools)] // each is a command-line switch
 pub struct Cli {
+    /// Without a command infertop measures (the flags below); a command reads snapshots.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Print summary lines instead of the live screen (chosen automatically when stdout is not
     /// a terminal).
     #[arg(long)]
@@ -140,6 +145,32 @@ pub struct Cli {
     /// Load and calibrate the models, print parameters and MACs per model, and exit.
     #[arg(long)]
     pub summary: bool,
+}
+
+/// What to do with snapshots already taken.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Write one self-contained HTML report (inline SVG figures, no script) of a snapshot
+    /// folder: accuracy, size, computations and time against each other, where the time goes
+    /// per model, and the run over time.
+    Report {
+        /// A snapshot or run folder (with run.json).
+        snapshot: PathBuf,
+        /// The HTML file to write.
+        #[arg(short, long, value_name = "FILE", default_value = "report.html")]
+        output: PathBuf,
+    },
+    /// Write one HTML page comparing two snapshots (two boards, or before and after a change):
+    /// latency ratios B/A, shifts in category shares, the ops that moved most.
+    Compare {
+        /// The first snapshot folder (A).
+        a: PathBuf,
+        /// The second snapshot folder (B).
+        b: PathBuf,
+        /// The HTML file to write.
+        #[arg(short, long, value_name = "FILE", default_value = "compare.html")]
+        output: PathBuf,
+    },
 }
 
 /// How a run ends, shown under the options in `--help`.

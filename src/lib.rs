@@ -6,6 +6,7 @@ pub mod cli;
 pub mod core;
 pub mod export;
 pub mod headless;
+pub mod report;
 pub mod signals;
 pub mod tui;
 
@@ -19,6 +20,9 @@ pub use cli::Cli;
 /// [`UsageError`] for bad input found after parsing (manifest, model names, theme, export
 /// folder); other errors for runtime failures.
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
+    if let Some(command) = &cli.command {
+        return run_command(command);
+    }
     cli.validate()?;
     let plan =
         core::session::Plan::new(cli.models.as_deref(), &cli.only, cli.batch, cli.thread_count(), !cli.no_op_profile)
@@ -69,6 +73,23 @@ fn listen(cli: &Cli) -> Result<Option<export::listen::MetricsServer>, UsageError
     Ok(Some(server))
 }
 
+/// Runs a command that reads snapshots (`report`, `compare`) and prints where its page went.
+fn run_command(command: &cli::Command) -> anyhow::Result<()> {
+    let (written, output) = match command {
+        cli::Command::Report { snapshot, output } => (report::write_report(snapshot, output), output),
+        cli::Command::Compare { a, b, output } => (report::write_compare(a, b, output), output),
+    };
+    match written {
+        Ok(()) => {
+            println!("{}", output.display());
+            Ok(())
+        }
+        // A snapshot that cannot be read is bad input; a page that cannot be written is not.
+        Err(e @ report::ReportError::Snapshot { .. }) => Err(UsageError::Report(e).into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Writes a line to stderr if there still is one: after an SSH drop nothing more can be done.
 fn eprintln_best_effort(line: &str) {
     use std::io::Write as _;
@@ -100,4 +121,7 @@ pub enum UsageError {
     ExportDir(export::ExportError),
     #[error("--trace: {0}")]
     TraceDir(export::ExportError),
+    /// A snapshot folder `report` or `compare` cannot read.
+    #[error(transparent)]
+    Report(report::ReportError),
 }

@@ -43,8 +43,16 @@ fn exit(code: u8) -> ExitCode {
 }
 
 /// Prints a usage error as one line (clap's own start with `error: `) and gives exit code 2.
+/// A first line ending in a colon (clap's "the following required arguments were not
+/// provided:") takes the indented lines below it, so the one line still names them.
 fn usage_error(text: &str) -> u8 {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
-    let _ = writeln!(std::io::stderr(), "infertop: {}", line.trim_start_matches("error: ").trim_end());
+    let mut lines = text.lines().skip_while(|l| l.trim().is_empty());
+    let mut line = lines.next().unwrap_or("invalid arguments").trim_start_matches("error: ").trim_end().to_string();
+    if line.ends_with(':') {
+        let listed: Vec<&str> =
+            lines.take_while(|l| l.starts_with(' ') && !l.trim().is_empty()).map(str::trim).collect();
+        line = format!("{line} {}", listed.join(", "));
+    }
+    let _ = writeln!(std::io::stderr(), "infertop: {}", line.trim_end());
     2
 }

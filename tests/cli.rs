@@ -143,3 +143,20 @@ fn a_listen_port_in_use_exits_2_naming_the_address() {
     // Nothing was measured, so no run folder was started.
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "the export folder is not empty");
 }
+
+#[test]
+fn report_and_compare_are_commands_beside_the_flags() {
+    let help = infertop(&["--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("report") && text.contains("compare") && text.contains("--headless"), "{text}");
+    for command in ["report", "compare"] {
+        let out = infertop(&[command, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{command}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("--output"), "{command}");
+    }
+    // A command takes no measuring flags, and needs its folders.
+    assert_usage_error(&["--headless", "report", "x"], "report");
+    assert_usage_error(&["report"], "SNAPSHOT");
+    assert_usage_error(&["compare", "a"], "<B>");
+    assert_usage_error(&["report", "/nonexistent-snapshot"], "/nonexistent-snapshot: not a folder");
+}

@@ -1,0 +1,68 @@
+//! The report of one snapshot: the run, its warnings, the study's four scatter plots, where
+//! the time goes per model, and the run over time.
+
+mod sections;
+
+use std::fmt::Write as _;
+
+use super::html::{self, escape};
+use super::snapshot::Snapshot;
+use super::study::{self, Scatter};
+use super::{chart, ReportError};
+
+/// Models with fewer warm inferences than this get a "few samples" warning: below it the p90
+/// is not even given.
+pub const FEW_SAMPLES: u64 = 10;
+
+/// The whole report page of `snap`.
+///
+/// # Errors
+/// When a figure cannot be drawn.
+pub fn report_page(snap: &Snapshot) -> Result<String, ReportError> {
+    let mut body = format!("<h1>infertop report: {}</h1>\n", escape(&snap.name()));
+    body.push_str(&sections::run_section(snap));
+    body.push_str(&sections::warnings_section(snap));
+    body.push_str(&study_section(snap)?);
+    body.push_str(&sections::breakdown_section(snap)?);
+    body.push_str(&sections::split_section());
+    body.push_str(&sections::timeline_section(snap)?);
+    Ok(html::page(&format!("infertop report: {}", snap.name()), &body))
+}
+
+fn study_section(snap: &Snapshot) -> Result<String, ReportError> {
+    let mut out = String::from("<h2 id=\"study\">Accuracy, size, computations and time</h2>\n<div class=\"grid\">\n");
+    for s in study::all(&snap.models) {
+        if s.points.is_empty() {
+            let what = format!("{} against {}", s.y.key(), s.x.key());
+            out.push_str(&html::absent(&format!("No model has both values for {what}: not drawn.")));
+            continue;
+        }
+        let svg = chart::scatter(&s)?;
+        out.push_str(&html::figure(&s.id(), "scatter", &svg, &coefficients(&s)));
+    }
+    out.push_str("</div>\n");
+    Ok(out)
+}
+
+/// The caption of a scatter plot: what it shows and its coefficients, the exact values in data
+/// attributes for programs, rounded in the text for people.
+#[must_use]
+pub fn coefficients(s: &Scatter) -> String {
+    let attr = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:e}"));
+    let text = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.3}"));
+    let mut out = format!("{} against {}: ", escape(s.y.axis()), escape(s.x.axis()));
+    let _ = write!(
+        out,
+        "<span class=\"coef\" data-pearson=\"{}\" data-spearman=\"{}\" data-n=\"{}\">Pearson r = {}, Spearman ρ = {}, n = {}</span>",
+        attr(s.pearson),
+        attr(s.spearman),
+        s.points.len(),
+        text(s.pearson),
+        text(s.spearman),
+        s.points.len()
+    );
+    if s.pearson.is_none() {
+        out.push_str(" (a coefficient needs three models with different values)");
+    }
+    out
+}

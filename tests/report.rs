@@ -1,0 +1,223 @@
+//! `infertop report` and `infertop compare` on recorded snapshots (tests/fixtures/snapshots):
+//! the real binary writes the page, `scraper` parses it, the coefficients are recomputed here
+//! from the CSV files, and Debian's chromium renders the page to a PNG.
+
+#[path = "binary/command.rs"]
+mod binary;
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use scraper::{Html, Selector};
+
+const PI: &str = "rpi4-hot-throttle-replay";
+const VM: &str = "x86-vm";
+const SCATTERS: [&str; 4] =
+    ["scatter-accuracy-size", "scatter-size-computations", "scatter-accuracy-time", "scatter-time-computations"];
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshots").join(name)
+}
+
+fn infertop(args: &[&std::ffi::OsStr]) -> Output {
+    binary::infertop().args(args).output().expect("binary runs")
+}
+
+/// Runs `report` on `snapshot` into a new temporary folder; returns the folder and the page.
+fn report(snapshot: &Path) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("report.html");
+    let out = infertop(&["report".as_ref(), snapshot.as_os_str(), "-o".as_ref(), out_path.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let html = fs::read_to_string(&out_path).unwrap();
+    (dir, html)
+}
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).unwrap()
+}
+
+/// The CSV at `path` as rows of column name to text.
+fn csv_rows(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| headers.iter().zip(r.unwrap().iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect())
+        .collect()
+}
+
+/// Pearson's r, written out here so that the test does not check the code with itself.
+fn pearson(xs: &[f64], ys: &[f64]) -> f64 {
+    let n = xs.len() as f64;
+    let (mx, my) = (xs.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
+    let cov: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let vx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let vy: f64 = ys.iter().map(|y| (y - my).powi(2)).sum();
+    cov / (vx * vy).sqrt()
+}
+
+/// Ranks from 1, ties sharing their mean rank.
+fn ranks(v: &[f64]) -> Vec<f64> {
+    v.iter()
+        .map(|x| {
+            let below = v.iter().filter(|y| *y < x).count() as f64;
+            let equal = v.iter().filter(|y| y.total_cmp(x).is_eq()).count() as f64;
+            below + f64::midpoint(equal, 1.0)
+        })
+        .collect()
+}
+
+/// The column the scatter id's quantity is computed from, per model row.
+fn quantity(row: &HashMap<String, String>, key: &str) -> Option<f64> {
+    let v = |c: &str| row[c].parse::<f64>().ok();
+    match key {
+        "accuracy" => v("top1_error_pct").map(|e| 100.0 - e),
+        "size" => v("params"),
+        "computations" => v("macs_per_image"),
+        "time" => v("latency_ms_p50"),
+        _ => unreachable!("{key}"),
+    }
+}
+
+fn assert_close(got: f64, want: f64, what: &str) {
+    assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0), "{what}: page {got}, CSV {want}");
+}
+
+#[test]
+fn each_report_has_every_figure_with_its_labels_and_the_coefficients_of_the_csvs() {
+    for name in [PI, VM] {
+        let (_dir, html) = report(&fixture(name));
+        let doc = Html::parse_document(&html);
+        let models = csv_rows(&fixture(name).join("models.csv"));
+        assert_eq!(models.len(), 4, "{name}");
+        for id in SCATTERS {
+            let figure = doc.select(&sel(&format!("figure#{id}"))).next().unwrap_or_else(|| panic!("{name}: no {id}"));
+            let labels: Vec<String> =
+                figure.select(&sel("svg text")).map(|t| t.text().collect::<String>().trim().to_string()).collect();
+            for m in &models {
+                assert!(labels.contains(&m["model"]), "{name} {id}: no label {} in {labels:?}", m["model"]);
+            }
+            let (y_key, x_key) = id.trim_start_matches("scatter-").split_once('-').unwrap();
+            let pairs: Vec<(f64, f64)> =
+                models.iter().filter_map(|m| Some((quantity(m, x_key)?, quantity(m, y_key)?))).collect();
+            let (xs, ys): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
+            let coef = figure.select(&sel("figcaption .coef")).next().expect("coefficients");
+            let attr = |a: &str| coef.value().attr(a).unwrap().parse::<f64>().unwrap();
+            assert_eq!(attr("data-n") as usize, xs.len(), "{name} {id}");
+            assert_close(attr("data-pearson"), pearson(&xs, &ys), &format!("{name} {id} pearson"));
+            assert_close(attr("data-spearman"), pearson(&ranks(&xs), &ranks(&ys)), &format!("{name} {id} spearman"));
+            let text: String = coef.text().collect();
+            assert!(
+                text.contains("Pearson r = ") && text.contains("Spearman ρ = ") && text.contains("n = 4"),
+                "{text}"
+            );
+        }
+        for id in ["categories", "conv-kernels", "timeline-latency", "timeline-clock"] {
+            let figure = doc.select(&sel(&format!("figure#{id} svg"))).next();
+            assert!(figure.is_some(), "{name}: no figure {id}");
+        }
+        let bars: String = doc.select(&sel("figure#categories svg text")).flat_map(|t| t.text()).collect();
+        for word in ["time", "MACs", "conv2d", "batchnorm", "mobilenet"] {
+            assert!(bars.contains(word), "{name}: category bars lack '{word}'");
+        }
+        // Self-contained: no script, nothing loaded from elsewhere.
+        assert!(doc.select(&sel("script, link, img, iframe, [src], [href]")).next().is_none(), "{name}");
+        // The split of the explanation issue is not in format 2: said, not drawn.
+        assert!(doc.select(&sel("section#split figure, figure[id*=split]")).next().is_none());
+        assert!(html.contains("no compute / memory / overhead split"), "{name}");
+    }
+}
+
+#[test]
+fn the_pi_report_shades_the_throttled_interval_and_draws_its_sensors() {
+    let (_dir, html) = report(&fixture(PI));
+    let doc = Html::parse_document(&html);
+    for id in ["timeline-temperature", "timeline-power", "timeline-reported-clock"] {
+        assert!(doc.select(&sel(&format!("figure#{id} svg"))).next().is_some(), "no {id}");
+    }
+    let note = doc.select(&sel("p.throttling")).next().unwrap();
+    assert_eq!(note.value().attr("data-intervals"), Some("1"), "the episode throttles once");
+    let legend: String = doc.select(&sel("figure#timeline-temperature svg text")).flat_map(|t| t.text()).collect();
+    assert!(legend.contains("throttled") && legend.contains("cpu-thermal"), "{legend}");
+    let run: String = doc.select(&sel("table.run")).flat_map(|t| t.text()).collect();
+    assert!(run.contains("libtorch 2.13.0") && run.contains("setting: threads"), "{run}");
+}
+
+#[test]
+fn the_vm_report_says_which_sensor_figures_it_lacks_and_draws_no_empty_frame() {
+    let (_dir, html) = report(&fixture(VM));
+    let doc = Html::parse_document(&html);
+    for id in ["timeline-temperature", "timeline-power", "timeline-reported-clock"] {
+        assert!(doc.select(&sel(&format!("figure#{id}"))).next().is_none(), "{id} drawn without data");
+    }
+    let absent: String = doc.select(&sel("p.absent")).flat_map(|t| t.text()).collect();
+    assert!(absent.contains("temperature") && absent.contains("power"), "{absent}");
+    let warnings: String = doc.select(&sel("li.warning")).flat_map(|t| t.text()).collect();
+    assert!(warnings.contains("contention:"), "{warnings}");
+}
+
+fn compare(a: &Path, b: &Path) -> (tempfile::TempDir, Html) {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("compare.html");
+    let args = ["compare".as_ref(), a.as_os_str(), b.as_os_str(), "-o".as_ref(), out_path.as_os_str()];
+    let out = infertop(&args);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let html = fs::read_to_string(&out_path).unwrap();
+    (dir, Html::parse_document(&html))
+}
+
+#[test]
+fn compare_of_a_snapshot_with_itself_shows_ratios_of_one() {
+    let (_dir, doc) = compare(&fixture(PI), &fixture(PI));
+    let ratios: Vec<(String, f64)> = doc
+        .select(&sel("span.ratio"))
+        .map(|r| (r.value().attr("data-model").unwrap().into(), r.value().attr("data-ratio").unwrap().parse().unwrap()))
+        .collect();
+    assert_eq!(ratios.len(), 4, "{ratios:?}");
+    for (model, ratio) in &ratios {
+        assert!((ratio - 1.0).abs() < 1e-12, "{model}: {ratio}");
+    }
+    assert!(doc.select(&sel("figure#ratios svg")).next().is_some());
+    let shares: Vec<String> = doc.select(&sel("table.shares td.num")).map(|t| t.text().collect()).collect();
+    assert!(!shares.is_empty() && shares.iter().all(|s| s == "+0.0"), "{shares:?}");
+    assert!(doc.select(&sel("table.only-in-one")).next().is_none());
+}
+
+/// A copy of the VM snapshot without `model` (its row in models.csv and run.json).
+fn without_model(model: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in fs::read_dir(fixture(VM)).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let models = fs::read_to_string(dir.path().join("models.csv")).unwrap();
+    let kept: Vec<&str> = models.lines().filter(|l| !l.starts_with(&format!("{model},"))).collect();
+    fs::write(dir.path().join("models.csv"), kept.join("\n") + "\n").unwrap();
+    let mut run: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("run.json")).unwrap()).unwrap();
+    run["models"].as_array_mut().unwrap().retain(|m| m["name"] != model);
+    fs::write(dir.path().join("run.json"), run.to_string()).unwrap();
+    dir
+}
+
+#[test]
+fn compare_lists_a_model_present_in_only_one_snapshot() {
+    let reduced = without_model("shufflenet");
+    let (_dir, doc) = compare(&fixture(VM), reduced.path());
+    let rows: Vec<String> =
+        doc.select(&sel("table.only-in-one tr")).map(|r| r.text().collect::<Vec<_>>().join("|")).collect();
+    assert!(rows.iter().any(|r| r.starts_with("shufflenet|A only")), "{rows:?}");
+    assert_eq!(doc.select(&sel("span.ratio")).count(), 3);
+    let (_dir, doc) = compare(reduced.path(), &fixture(PI));
+    let rows: Vec<String> =
+        doc.select(&sel("table.only-in-one tr")).map(|r| r.text().collect::<Vec<_>>().join("|")).collect();
+    assert!(rows.iter().any(|r| r.starts_with("shufflenet|B only")), "{rows:?}");
+}
+
+#[path = "report/bad_input.rs"]
+mod bad_input;
+#[path = "report/browser.rs"]
+mod browser;
