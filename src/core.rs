@@ -14,6 +14,7 @@ pub mod event;
 pub mod explain;
 pub mod journal;
 pub mod latency_model;
+pub mod layer_kind;
 pub mod limits_cache;
 pub mod manifest;
 pub mod model;

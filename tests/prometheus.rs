@@ -19,7 +19,7 @@ use serde_json::Value;
 use scrape::{get, url_encode, Infertop};
 
 /// (family, `OpenMetrics` type, unit) of every family a run on the recorded Pi 4 has.
-const FAMILIES: [(&str, &str, &str); 25] = [
+const FAMILIES: [(&str, &str, &str); 27] = [
     ("infertop_inferences", "counter", ""),
     ("infertop_inference_latency_seconds", "histogram", "seconds"),
     ("infertop_latency_p50_seconds", "gauge", "seconds"),
@@ -45,6 +45,8 @@ const FAMILIES: [(&str, &str, &str); 25] = [
     ("infertop_process_cpu_seconds", "counter", "seconds"),
     ("infertop_power_watts", "gauge", "watts"),
     ("infertop_peak_macs_per_second", "gauge", ""),
+    ("infertop_memory_bandwidth_bytes_per_second", "gauge", ""),
+    ("infertop_op_time_roofline_ratio", "gauge", "ratio"),
 ];
 
 /// Reads an exposition with the `OpenMetrics` parser and prints, per family, its name, type,

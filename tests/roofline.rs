@@ -122,6 +122,23 @@ fn the_roofline_parts_add_up_to_the_op_time_and_the_latency_models_fit_three_rea
             assert!(kernels.contains_key(&id), "{}: {} has no kernel path", m.name, state.tree.name_of(id));
         }
     }
+    // layers.csv says what each layer is and which kernel its convolution ran.
+    let layers = infertop::export::layer_rows(&state);
+    let kind_of = |model: &str, layer: &str| {
+        let row =
+            layers.iter().find(|r| r.model == model && r.layer == layer).unwrap_or_else(|| panic!("{model} {layer}"));
+        (row.kind, row.kernel.clone())
+    };
+    assert!(matches!(kind_of("shufflenet", "conv1.conv"), (Some("Conv2D"), Some(_))));
+    assert_eq!(kind_of("shufflenet", "conv1.bn"), (Some("BatchNorm"), None));
+    assert_eq!(kind_of("shufflenet", "conv1.relu"), (Some("ReLU"), None));
+    assert_eq!(kind_of("shufflenet", "fc"), (Some("Linear"), None));
+    for row in layers.iter().filter(|r| r.kind == Some("Conv2D")) {
+        assert!(row.kernel.is_some(), "{} {} names no kernel", row.model, row.layer);
+    }
+    for row in layers.iter().filter(|r| !r.leaf) {
+        assert_eq!(row.kind, Some("block"), "{} {} holds layers", row.model, row.layer);
+    }
     let fitted = leave_one_out(&observations(&state)).expect("three models give a fit");
     assert_eq!(fitted.predictions.len(), 3);
     for p in &fitted.predictions {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::core::counters::LatencyHistogram;
 use crate::core::ops::Category;
+use crate::core::roofline::{roofline, Limits};
 use crate::core::sampler::MemoryUsage;
 use crate::core::state::MonitorState;
 use crate::core::summary::ModelSummary;
@@ -44,6 +45,9 @@ pub struct ModelMetrics {
     pub context_switches_per_inference: Option<f64>,
     /// Energy per warm inference, in joules, with the power source it comes from.
     pub energy_j: Option<(f64, Arc<str>)>,
+    /// The roofline split of op time as shares (`compute`, `memory`, `overhead`); empty until
+    /// the machine's limits and a profiled inference are known.
+    pub roofline: Vec<(&'static str, f64)>,
 }
 
 /// The clock of one cpufreq policy, in hertz.
@@ -81,16 +85,27 @@ pub struct MetricsSnapshot {
     pub machine: MachineMetrics,
     /// The machine's measured peak MAC rate, in MACs per second.
     pub peak_macs_per_s: Option<f64>,
+    /// The machine's measured memory bandwidth, in bytes per second.
+    pub bandwidth_bytes_per_s: Option<f64>,
 }
 
 impl MetricsSnapshot {
     /// The figures of `state` now.
     #[must_use]
     pub fn of(state: &MonitorState) -> Self {
+        let limits = Limits::of(state);
+        let mut models: Vec<ModelMetrics> = ModelSummary::all(state).iter().map(model_metrics).collect();
+        for (metrics, model) in models.iter_mut().zip(&state.models) {
+            if let Some(limits) = limits.filter(|_| model.profiled > 0) {
+                let [compute, memory, overhead] = roofline(&state.tree, model, &limits).model.shares();
+                metrics.roofline = vec![("compute", compute), ("memory", memory), ("overhead", overhead)];
+            }
+        }
         Self {
-            models: ModelSummary::all(state).iter().map(model_metrics).collect(),
+            models,
             machine: machine_metrics(state),
             peak_macs_per_s: state.peak_gmacs.map(|g| g * 1e9),
+            bandwidth_bytes_per_s: state.bandwidth_gbs.map(|g| g * 1e9),
         }
     }
 }
@@ -113,6 +128,7 @@ fn model_metrics(summary: &ModelSummary) -> ModelMetrics {
         page_faults_per_inference: summary.faults_per_inference,
         context_switches_per_inference: summary.context_switches_per_inference,
         energy_j: summary.energy_mj_per_inference.zip(m.energy.source.clone()).map(|(mj, source)| (mj / 1e3, source)),
+        roofline: Vec::new(),
     }
 }
 

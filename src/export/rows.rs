@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::core::analysis::{self, model_profile};
 use crate::core::latency_model::observe::observations;
 use crate::core::latency_model::{leave_one_out, Prediction};
+use crate::core::layer_kind::layer_kinds;
 use crate::core::roofline::{roofline, Limits, Roofline, Split};
 use crate::core::state::{ModelState, MonitorState, LATENCY_WINDOW};
 use crate::core::summary::ModelSummary;
@@ -149,6 +150,11 @@ pub struct LayerRecord<'a> {
     pub model: &'a str,
     /// The `VarStore` path, `features.3.conv`.
     pub layer: String,
+    /// What ran in it: the category of the op that took most of its time (`Conv2D`,
+    /// `BatchNorm`, ...), or `block` for a layer with layers inside.
+    pub kind: Option<&'static str>,
+    /// The convolution kernels that ran in it (`mkldnn_convolution`, `_slow_conv2d_forward`).
+    pub kernel: Option<String>,
     /// True when no other layer is nested inside (leaf layers do not overlap).
     pub leaf: bool,
     pub ms: Option<f64>,
@@ -158,6 +164,10 @@ pub struct LayerRecord<'a> {
     /// `macs` over the model's MACs.
     pub mac_share: Option<f64>,
     pub bytes: f64,
+    /// MACs over `ms`.
+    pub gmacs_per_s: Option<f64>,
+    /// `time_share` over `mac_share`: above 1, the layer takes more time than its MACs' share.
+    pub time_share_per_mac_share: Option<f64>,
     /// Roofline split of the time of the top-level ops inside the layer (part of `ms`).
     pub compute_ms: Option<f64>,
     pub memory_ms: Option<f64>,
@@ -305,18 +315,26 @@ pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
             m.scope.map_or(0.0, |s| as_f64(state.tree.totals(s).total_ns) / 1e6 / as_f64(m.profiled.max(1)));
         let model_macs = model_profile(&state.tree, m).macs;
         let split = model_roofline(state, m);
+        let mut kinds = layer_kinds(&state.tree, m);
         for r in analysis::layer_rows(&state.tree, m) {
+            let kind = kinds.remove(&r.layer);
+            let time_share = (measured && forward_ms > 0.0).then(|| r.ms / forward_ms);
+            let mac_share = (model_macs > 0.0).then(|| r.macs / model_macs);
             let (compute_ms, memory_ms, overhead_ms) =
                 split_columns(split.as_ref().map(|s| s.layers.get(&r.layer).copied().unwrap_or_default()));
             out.push(LayerRecord {
                 model: &m.name,
                 layer: r.layer.to_string(),
+                kind: kind.as_ref().map(|k| k.kind),
+                kernel: kind.and_then(|k| k.kernels),
                 leaf: r.leaf,
                 ms: measured.then_some(r.ms),
-                time_share: (measured && forward_ms > 0.0).then(|| r.ms / forward_ms),
+                time_share,
                 macs: r.macs,
-                mac_share: (model_macs > 0.0).then(|| r.macs / model_macs),
+                mac_share,
                 bytes: r.bytes,
+                gmacs_per_s: (measured && r.macs > 0.0).then(|| analysis::rate(r.macs, r.ms)),
+                time_share_per_mac_share: time_share.zip(mac_share).filter(|(_, m)| *m > 0.0).map(|(t, m)| t / m),
                 compute_ms,
                 memory_ms,
                 overhead_ms,

@@ -291,7 +291,7 @@ pub fn events(running: usize, rounds: u64) -> Vec<Event> {
     let names = names(running);
     let running = names.len() - 2;
     let mut tree = Tree::default();
-    let mut events = vec![Event::Peak { gmacs_per_s: 40.0 }];
+    let mut events = vec![Event::Peak { gmacs_per_s: 40.0 }, Event::Bandwidth { gb_per_s: 12.0 }];
     let mut spans = Vec::new();
     for (id, name) in names.iter().take(running).enumerate() {
         let s = shape(id);

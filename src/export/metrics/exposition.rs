@@ -48,6 +48,15 @@ impl Collector for SnapshotCollector {
             None,
             MetricType::Gauge,
             &peak.into_iter().collect::<Vec<_>>(),
+        )?;
+        let bandwidth = snapshot.bandwidth_bytes_per_s.map(|v| (Vec::new(), v));
+        let help = "The machine's measured memory bandwidth (large-tensor copy and add).";
+        gauges(
+            &mut encoder,
+            "memory_bandwidth_bytes_per_second",
+            help,
+            None,
+            &bandwidth.into_iter().collect::<Vec<_>>(),
         )
     }
 }
@@ -112,6 +121,14 @@ fn model_families(encoder: &mut DescriptorEncoder, models: &[ModelMetrics]) -> f
     gauges(encoder, "model_macs", help, None, &per_model(models, |m| m.macs))?;
     let help = "Median latency per billion multiply-accumulates: what a unit of arithmetic costs in time.";
     gauges(encoder, "latency_per_gmac", help, Some(&Unit::Seconds), &per_model(models, |m| m.per_gmac_s))?;
+    let roofline = models
+        .iter()
+        .flat_map(|m| {
+            m.roofline.iter().map(|(part, s)| (vec![("model", m.name.to_string()), ("part", (*part).to_string())], *s))
+        })
+        .collect::<Vec<_>>();
+    let help = "Share of op time its MACs at the peak (compute), its bytes at the bandwidth (memory), or neither (overhead) explain.";
+    gauges(encoder, "op_time_roofline", help, Some(&ratio()), &roofline)?;
     let shares = models
         .iter()
         .flat_map(|m| {

@@ -8,6 +8,7 @@ use ratatui::Frame;
 use super::units::{bar, count, ms, pct};
 use super::{ops, Ctx};
 use crate::core::analysis::ModelProfile;
+use crate::core::roofline::{roofline, Limits};
 use crate::tui::rows::ModelRow;
 
 /// Label column of the category bars.
@@ -22,7 +23,7 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         ctx.message(frame, inner, "no model selected");
         return;
     };
-    let [top, bottom] = Layout::vertical([Constraint::Length(12), Constraint::Min(0)]).areas(area);
+    let [top, bottom] = Layout::vertical([Constraint::Length(13), Constraint::Min(0)]).areas(area);
     let [cats, conv] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
     let [table, layers] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(bottom);
     categories(frame, cats, ctx, row);
@@ -48,7 +49,35 @@ fn categories(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     let block = ctx.panel(&title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    frame.render_widget(ratatui::widgets::Paragraph::new(category_lines(ctx, p, usize::from(inner.width))), inner);
+    let mut lines = category_lines(ctx, p, usize::from(inner.width));
+    lines.push(roofline_line(ctx, row));
+    frame.render_widget(ratatui::widgets::Paragraph::new(lines), inner);
+}
+
+/// The model's op time split by the roofline: what its MACs at the peak and its bytes at the
+/// bandwidth explain, and the overhead beyond them.
+fn roofline_line(ctx: &Ctx, row: &ModelRow) -> Line<'static> {
+    let label = format!("{:<LABEL$}", "roofline");
+    let Some(limits) = Limits::of(ctx.state) else {
+        return Line::styled(format!("{label}waiting for the peak and the bandwidth"), ctx.theme.dim);
+    };
+    if row.profile.inferences == 0 {
+        return Line::styled(format!("{label}waiting for profiled inferences"), ctx.theme.dim);
+    }
+    let split = roofline(&ctx.state.tree, row.model, &limits).model;
+    let [compute, memory, overhead] = split.shares();
+    Line::from(vec![
+        Span::raw(label),
+        Span::styled(format!("{:.0}% compute", compute * 100.0), ctx.theme.time_bar),
+        Span::raw(" "),
+        Span::styled(format!("{:.0}% mem", memory * 100.0), ctx.theme.mac_bar),
+        Span::raw(" "),
+        Span::styled(format!("{:.0}% ovh", overhead * 100.0), ctx.theme.warn),
+        Span::styled(
+            format!("  (peak {:.0} GMAC/s, {:.1} GB/s)", limits.peak_gmacs, limits.bandwidth_gbs),
+            ctx.theme.dim,
+        ),
+    ])
 }
 
 /// A header and one line per category: label, time bar and share, MAC bar and share.

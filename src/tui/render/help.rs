@@ -70,6 +70,7 @@ pub const ENTRIES: &[(&str, &str)] = &[
     ("MAC±", "left-out error of a·MACs + c fitted on the others, %"),
     ("ops±", "the same for Σ per op kind a·MACs + b·bytes + c·calls"),
     ("overhead", "op time beyond max(MACs ÷ peak, bytes ÷ bandwidth)"),
+    ("ovh", "Models: the overhead share of the model's op time"),
 ];
 
 /// Width of the box: the longest entry plus the key column and borders.

@@ -1,0 +1,62 @@
+//! What each layer is, read off the ops that ran in it: its kind (the category of the op that
+//! took most of its time: a `Conv2D` layer, a `BatchNorm` layer; `block` for a layer with layers
+//! inside) and, for convolutions, which kernel path ran (oneDNN, the slow path, depthwise).
+//! Taken from the op tree, so scripted models with scopes get it as the built-ins do.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::core::latency_model::observe::conv_kernels;
+use crate::core::ops::Category;
+use crate::core::optree::OpTree;
+use crate::core::profiler::NodeKind;
+use crate::core::roofline::top_level_ops;
+use crate::core::state::ModelState;
+
+/// A layer's kind and kernel paths.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LayerKind {
+    /// `Conv2D`, `BatchNorm`, `ReLU`, ... or `block`.
+    pub kind: &'static str,
+    /// The convolution kernels that ran directly in it (`mkldnn_convolution`), `+`-joined.
+    pub kernels: Option<String>,
+}
+
+/// Every layer of `model` by name, once it has been profiled.
+#[must_use]
+pub fn layer_kinds(tree: &OpTree, model: &ModelState) -> HashMap<Arc<str>, LayerKind> {
+    let Some(root) = model.scope else { return HashMap::new() };
+    let kernels = conv_kernels(tree, model);
+    let mut time: HashMap<Arc<str>, HashMap<Category, f64>> = HashMap::new();
+    let mut paths: HashMap<Arc<str>, Vec<String>> = HashMap::new();
+    for op in top_level_ops(tree, model) {
+        let Some(node) = tree.get(op.id) else { continue };
+        let Some(layer) = node.scope.filter(|s| *s != root).and_then(|s| tree.get(s)) else { continue };
+        *time.entry(Arc::clone(&layer.name)).or_default().entry(node.category).or_default() += op.ms;
+        if let Some(kernel) = kernels.get(&op.id) {
+            let name = tree.name_of(*kernel);
+            let short = name.rsplit("::").next().unwrap_or(name).to_string();
+            let list = paths.entry(Arc::clone(&layer.name)).or_default();
+            if !list.contains(&short) {
+                list.push(short);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for id in tree.descendants(root) {
+        let Some(node) = tree.get(id).filter(|n| n.kind == NodeKind::Scope) else { continue };
+        let nested = node.scope.filter(|s| *s != root).and_then(|s| tree.get(s)).map(|p| Arc::clone(&p.name));
+        if let Some(parent) = nested {
+            out.insert(parent, LayerKind { kind: "block", kernels: None });
+        }
+    }
+    for (layer, by_category) in time {
+        if out.get(&layer).is_some_and(|k: &LayerKind| k.kind == "block") {
+            continue;
+        }
+        let kind = by_category.into_iter().max_by(|a, b| a.1.total_cmp(&b.1)).map_or("?", |(c, _)| c.label());
+        let kernels = paths.remove(&layer).map(|k| k.join("+"));
+        out.insert(layer, LayerKind { kind, kernels });
+    }
+    out
+}
