@@ -44,6 +44,9 @@ pub struct NodeTotals {
 pub struct OpTree {
     nodes: Vec<Option<Node>>,
     totals: Vec<NodeTotals>,
+    /// Each node's children by id: a subtree is walked in its own size, not the whole tree's
+    /// (ten models' trees hold thousands of nodes; the views walk each model's every frame).
+    children: Vec<Vec<NodeId>>,
 }
 
 impl OpTree {
@@ -56,6 +59,13 @@ impl OpTree {
             if self.nodes.len() <= i {
                 self.nodes.resize(i + 1, None);
                 self.totals.resize(i + 1, NodeTotals::default());
+                self.children.resize(i + 1, Vec::new());
+            }
+            if let (None, Some(p)) = (&self.nodes[i], info.parent) {
+                if self.children.len() <= p as usize {
+                    self.children.resize(p as usize + 1, Vec::new());
+                }
+                self.children[p as usize].push(info.id);
             }
             let parent = info.parent.and_then(|p| self.get(p));
             let (parent_op, scope) = match (parent, info.parent) {
@@ -105,23 +115,21 @@ impl OpTree {
         self.totals.get(id as usize).copied().unwrap_or_default()
     }
 
-    /// Every node of the subtree below `root` (excluding `root`), parents before children.
+    /// Every node of the subtree below `root` (excluding `root`), in id order, so parents
+    /// come before their children.
     #[must_use]
     pub fn descendants(&self, root: NodeId) -> Vec<NodeId> {
-        // Ids grow as nodes are created, so a single forward sweep finds every descendant.
-        let mut inside = vec![false; self.nodes.len()];
-        if let Some(slot) = inside.get_mut(root as usize) {
-            *slot = true;
-        }
         let mut out = Vec::new();
-        for (i, node) in self.nodes.iter().enumerate().skip(root as usize + 1) {
-            if let Some(p) = node.as_ref().and_then(|n| n.parent) {
-                if inside[p as usize] {
-                    inside[i] = true;
-                    out.push(i as NodeId);
+        let mut stack: Vec<NodeId> = self.children.get(root as usize).cloned().unwrap_or_default();
+        while let Some(id) = stack.pop() {
+            if self.nodes.get(id as usize).is_some_and(Option::is_some) {
+                out.push(id);
+                if let Some(kids) = self.children.get(id as usize) {
+                    stack.extend_from_slice(kids);
                 }
             }
         }
+        out.sort_unstable();
         out
     }
 
