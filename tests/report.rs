@@ -221,3 +221,54 @@ fn compare_lists_a_model_present_in_only_one_snapshot() {
 mod bad_input;
 #[path = "report/browser.rs"]
 mod browser;
+
+/// A snapshot written since the bandwidth was measured carries the roofline split and both
+/// latency models' left-out predictions in `models.csv`: the report tables them, per model,
+/// as shares of the op time and errors against the p50.
+#[test]
+fn a_snapshot_with_the_roofline_split_gets_its_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("snap");
+    fs::create_dir(&snapshot).unwrap();
+    for entry in fs::read_dir(fixture(VM)).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), snapshot.join(entry.file_name())).unwrap();
+    }
+    // Add the five columns: compute a fifth of the op time, memory a tenth, the rest overhead;
+    // the MAC-only model 20 % high, the op-level one 5 % low.
+    let rows = csv_rows(&fixture(VM).join("models.csv"));
+    let mut reader = csv::Reader::from_path(fixture(VM).join("models.csv")).unwrap();
+    let mut headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let added = ["compute_ms", "memory_ms", "overhead_ms", "latency_ms_left_out_mac_fit", "latency_ms_left_out_op_fit"];
+    headers.extend(added.iter().map(|s| (*s).to_string()));
+    let mut writer = csv::Writer::from_path(snapshot.join("models.csv")).unwrap();
+    writer.write_record(&headers).unwrap();
+    let mut expected = Vec::new();
+    for (record, row) in reader.records().zip(&rows) {
+        let mut record: Vec<String> = record.unwrap().iter().map(str::to_string).collect();
+        let (op, p50) = (row["op_ms"].parse::<f64>().ok(), row["latency_ms_p50"].parse::<f64>().ok());
+        match (op, p50) {
+            (Some(op), Some(p50)) => {
+                let values = [op * 0.2, op * 0.1, op * 0.7, p50 * 1.2, p50 * 0.95];
+                record.extend(values.iter().map(f64::to_string));
+                expected.push(row["model"].clone());
+            }
+            _ => record.extend(std::iter::repeat_n(String::new(), 5)),
+        }
+        writer.write_record(&record).unwrap();
+    }
+    writer.flush().unwrap();
+    assert!(!expected.is_empty());
+    let (_out, html) = report(&snapshot);
+    let doc = Html::parse_document(&html);
+    let table_rows: Vec<Vec<String>> = doc
+        .select(&sel("table.split tr"))
+        .skip(1)
+        .map(|tr| tr.select(&sel("td")).map(|td| td.text().collect()).collect())
+        .collect();
+    assert_eq!(table_rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), expected);
+    for row in &table_rows {
+        assert_eq!(&row[2..], ["20 %", "10 %", "70 %", "+20.0 %", "-5.0 %"], "{row:?}");
+    }
+    assert!(!html.contains("no compute / memory / overhead split"));
+}

@@ -24,7 +24,7 @@ pub fn report_page(snap: &Snapshot) -> Result<String, ReportError> {
     body.push_str(&sections::warnings_section(snap));
     body.push_str(&study_section(snap)?);
     body.push_str(&sections::breakdown_section(snap)?);
-    body.push_str(&sections::split_section());
+    body.push_str(&sections::split_section(snap));
     body.push_str(&sections::timeline_section(snap)?);
     Ok(html::page(&format!("infertop report: {}", snap.name()), &body))
 }

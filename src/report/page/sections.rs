@@ -156,11 +156,47 @@ fn conv_section(snap: &Snapshot) -> Result<String, ReportError> {
     Ok(out)
 }
 
-/// The compute / memory / overhead split and the latency model: not in this snapshot format.
-pub fn split_section() -> String {
+/// The compute / memory / overhead split and the latency models' left-out errors, as a table
+/// where the snapshot has them (snapshots from before the bandwidth was measured do not).
+pub fn split_section(snap: &Snapshot) -> String {
     let mut out = String::from("<h2 id=\"split\">Compute, memory and overhead</h2>\n");
-    out.push_str(&html::absent(
-        "This snapshot format has no compute / memory / overhead split and no latency-model errors: those figures are not drawn.",
+    let pct = |part: Option<f64>, whole: Option<f64>| match (part, whole) {
+        (Some(p), Some(w)) if w > 0.0 => format!("{:.0} %", 100.0 * p / w),
+        _ => "–".into(),
+    };
+    let error = |predicted: Option<f64>, measured: Option<f64>| match (predicted, measured) {
+        (Some(p), Some(m)) if m > 0.0 => format!("{:+.1} %", 100.0 * (p / m - 1.0)),
+        _ => "–".into(),
+    };
+    let rows: Vec<Vec<String>> = snap
+        .models
+        .iter()
+        .filter(|m| m.compute_ms.is_some() || m.latency_ms_left_out_op_fit.is_some())
+        .map(|m| {
+            vec![
+                escape(&m.model),
+                m.op_ms.map_or_else(|| "–".into(), |v| format!("{v:.2}")),
+                pct(m.compute_ms, m.op_ms),
+                pct(m.memory_ms, m.op_ms),
+                pct(m.overhead_ms, m.op_ms),
+                error(m.latency_ms_left_out_mac_fit, m.latency_ms_p50),
+                error(m.latency_ms_left_out_op_fit, m.latency_ms_p50),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        out.push_str(&html::absent(
+            "This snapshot has no compute / memory / overhead split and no latency-model errors (it was written before infertop measured the memory bandwidth): nothing is drawn.",
+        ));
+        return out;
+    }
+    out.push_str(
+        "<p>Op time split by the roofline (MACs at the peak, bytes at the bandwidth, the rest overhead), and each model's latency predicted from the other models, by MACs alone and by its ops (left out in turn):</p>\n",
+    );
+    out.push_str(&html::table(
+        "split",
+        &["model", "op ms", "compute", "memory", "overhead", "MAC-only error", "op-level error"],
+        &rows,
     ));
     out
 }
@@ -169,7 +205,8 @@ pub fn split_section() -> String {
 pub fn timeline_section(snap: &Snapshot) -> Result<String, ReportError> {
     let mut out = String::from("<h2 id=\"timeline\">Over time</h2>\n");
     let shaded = throttled_intervals(&snap.system);
-    let throttled_s: f64 = shaded.iter().map(|(a, b)| b - a).sum();
+    // `+ 0.0`: an empty float sum is -0.0, which would print as "-0.0 s".
+    let throttled_s: f64 = shaded.iter().map(|(a, b)| b - a).sum::<f64>() + 0.0;
     let _ = writeln!(
         out,
         "<p class=\"throttling\" data-intervals=\"{}\">Throttled: {} interval{} ({throttled_s:.1} s), shaded in red.</p>",

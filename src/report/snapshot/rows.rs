@@ -34,6 +34,18 @@ pub struct ModelRow {
     pub error: Option<String>,
     pub top1_error_pct: Option<f64>,
     pub op_ms: Option<f64>,
+    /// The roofline split of `op_ms` and the latency models' left-out predictions: columns of
+    /// snapshots written since the bandwidth was measured (absent in older ones).
+    #[serde(default)]
+    pub compute_ms: Option<f64>,
+    #[serde(default)]
+    pub memory_ms: Option<f64>,
+    #[serde(default)]
+    pub overhead_ms: Option<f64>,
+    #[serde(default)]
+    pub latency_ms_left_out_mac_fit: Option<f64>,
+    #[serde(default)]
+    pub latency_ms_left_out_op_fit: Option<f64>,
 }
 
 impl ModelRow {
