@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use infertop::core::analysis::model_profile;
+use infertop::core::analysis::{conv_kernels, model_profile};
 use infertop::core::bandwidth::measure_gbs;
 use infertop::core::latency_model::leave_one_out;
-use infertop::core::latency_model::observe::{conv_kernels, observations};
+use infertop::core::latency_model::observe::observations;
 use infertop::core::limits_cache::best_of_runs_in;
 use infertop::core::manifest::{ModelSource, ModelSpec};
 use infertop::core::nets::Arch;

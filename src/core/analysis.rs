@@ -260,3 +260,47 @@ pub fn layer_rows(tree: &OpTree, model: &ModelState) -> Vec<LayerRow> {
     out.sort_by(|a, b| b.ms.total_cmp(&a.ms).then_with(|| a.layer.cmp(&b.layer)));
     out
 }
+
+/// One top-level op node of a model with its time per profiled inference.
+#[derive(Clone, Copy, Debug)]
+pub struct TopOp {
+    pub id: NodeId,
+    pub ms: f64,
+}
+
+/// The top-level op nodes under a model's scope with their mean time per profiled inference
+/// (empty before the first one).
+#[must_use]
+pub fn top_level_ops(tree: &OpTree, model: &ModelState) -> Vec<TopOp> {
+    let (Some(root), n) = (model.scope, model.profiled) else { return Vec::new() };
+    if n == 0 {
+        return Vec::new();
+    }
+    tree.descendants(root)
+        .into_iter()
+        .filter(|id| tree.get(*id).is_some_and(Node::is_top_level_op))
+        .map(|id| TopOp { id, ms: per_inference(tree.totals(id).total_ns, n) })
+        .collect()
+}
+
+/// For each top-level op of the model that ran a convolution kernel, the kernel that took the
+/// longest under it (`aten::mkldnn_convolution`, `aten::_slow_conv2d_forward`, ...).
+#[must_use]
+pub fn conv_kernels(tree: &OpTree, model: &ModelState) -> HashMap<NodeId, NodeId> {
+    let Some(root) = model.scope else { return HashMap::new() };
+    let mut best: HashMap<NodeId, (NodeId, u64)> = HashMap::new();
+    for id in tree.descendants(root) {
+        let Some(node) = tree.get(id).filter(|n| n.parent_op.is_some() && is_conv_kernel(&n.name)) else { continue };
+        let mut top = node.parent_op;
+        while let Some(parent) = top.and_then(|p| tree.get(p)).and_then(|p| p.parent_op) {
+            top = Some(parent);
+        }
+        let Some(top) = top else { continue };
+        let ns = tree.totals(id).total_ns;
+        let slot = best.entry(top).or_insert((id, ns));
+        if ns > slot.1 {
+            *slot = (id, ns);
+        }
+    }
+    best.into_iter().map(|(top, (kernel, _))| (top, kernel)).collect()
+}

@@ -6,11 +6,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::core::latency_model::observe::conv_kernels;
+use crate::core::analysis::{conv_kernels, top_level_ops};
 use crate::core::ops::Category;
 use crate::core::optree::OpTree;
 use crate::core::profiler::NodeKind;
-use crate::core::roofline::top_level_ops;
 use crate::core::state::ModelState;
 
 /// A layer's kind and kernel paths.

@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::core::analysis::top_level_ops;
 use crate::core::ops::Category;
 use crate::core::optree::OpTree;
-use crate::core::profiler::NodeId;
 use crate::core::state::{ModelState, MonitorState};
 
 /// The machine's two limits.
@@ -101,28 +101,6 @@ pub struct Roofline {
     pub layers: HashMap<Arc<str>, Split>,
     /// By top-level op name (ops nested in another op are inside their parent's time).
     pub ops: HashMap<Arc<str>, Split>,
-}
-
-/// One top-level op node of a model with its time per profiled inference.
-#[derive(Clone, Copy, Debug)]
-pub struct TopOp {
-    pub id: NodeId,
-    pub ms: f64,
-}
-
-/// The top-level op nodes under a model's scope with their mean time per profiled inference
-/// (empty before the first one).
-#[must_use]
-pub fn top_level_ops(tree: &OpTree, model: &ModelState) -> Vec<TopOp> {
-    let (Some(root), n) = (model.scope, model.profiled) else { return Vec::new() };
-    if n == 0 {
-        return Vec::new();
-    }
-    tree.descendants(root)
-        .into_iter()
-        .filter(|id| tree.get(*id).is_some_and(crate::core::optree::Node::is_top_level_op))
-        .map(|id| TopOp { id, ms: tree.totals(id).total_ns as f64 / 1e6 / n as f64 })
-        .collect()
 }
 
 /// The split of every top-level op of `model`, summed.

@@ -5,33 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{KindTime, Observation};
-use crate::core::ops::{is_conv_kernel, Category};
+use crate::core::analysis::{conv_kernels, top_level_ops};
+use crate::core::ops::Category;
 use crate::core::optree::OpTree;
 use crate::core::profiler::NodeId;
-use crate::core::roofline::top_level_ops;
 use crate::core::state::{ModelState, MonitorState};
-
-/// For each top-level op of the model that ran a convolution kernel, the kernel that took the
-/// longest under it (`aten::mkldnn_convolution`, `aten::_slow_conv2d_forward`, ...).
-#[must_use]
-pub fn conv_kernels(tree: &OpTree, model: &ModelState) -> HashMap<NodeId, NodeId> {
-    let Some(root) = model.scope else { return HashMap::new() };
-    let mut best: HashMap<NodeId, (NodeId, u64)> = HashMap::new();
-    for id in tree.descendants(root) {
-        let Some(node) = tree.get(id).filter(|n| n.parent_op.is_some() && is_conv_kernel(&n.name)) else { continue };
-        let mut top = node.parent_op;
-        while let Some(parent) = top.and_then(|p| tree.get(p)).and_then(|p| p.parent_op) {
-            top = Some(parent);
-        }
-        let Some(top) = top else { continue };
-        let ns = tree.totals(id).total_ns;
-        let slot = best.entry(top).or_insert((id, ns));
-        if ns > slot.1 {
-            *slot = (id, ns);
-        }
-    }
-    best.into_iter().map(|(top, (kernel, _))| (top, kernel)).collect()
-}
 
 /// The kind a top-level op is fitted as: its name, and for convolutions the kernel that ran,
 /// since a depthwise or slow-path convolution costs far more per MAC than a oneDNN one.
