@@ -14,6 +14,11 @@ use std::process::{Command, ExitCode};
 /// the libtorch that tch links about the layout of `std::string`.
 const TORCH_SYS_DEFAULT_CXX11_ABI: &str = "1";
 
+/// The shim's sources: the op callbacks and the tree (`shim.cpp`), what calibration reads off
+/// inputs and outputs, the `TorchScript` module lookup, and a scripted model for the tests.
+const SHIM_FILES: &[&str] = &["shim.cpp", "calibration.cpp", "modules.cpp", "scripted_net.cpp"];
+const SHIM_HEADERS: &[&str] = &["calibration.h", "modules.h"];
+
 fn main() -> ExitCode {
     match build() {
         Ok(()) => ExitCode::SUCCESS,
@@ -25,7 +30,9 @@ fn main() -> ExitCode {
 }
 
 fn build() -> Result<(), String> {
-    println!("cargo:rerun-if-changed=src/core/profiler/shim.cpp");
+    for file in SHIM_FILES.iter().chain(SHIM_HEADERS) {
+        println!("cargo:rerun-if-changed=src/core/profiler/{file}");
+    }
     let lib = env("DEP_TCH_LIBTORCH_LIB").map(PathBuf::from).ok_or(
         "torch-sys exported no libtorch folder (DEP_TCH_LIBTORCH_LIB): it needs to be a direct \
          dependency, built without its doc-only feature",
@@ -35,7 +42,7 @@ fn build() -> Result<(), String> {
     let abi = if pytorch { python_cxx11_abi()? } else { cxx11_abi() };
     cc::Build::new()
         .cpp(true)
-        .file("src/core/profiler/shim.cpp")
+        .files(SHIM_FILES.iter().map(|f| format!("src/core/profiler/{f}")))
         .include(&include)
         .include(include.join("torch/csrc/api/include"))
         .flag("-std=c++20")

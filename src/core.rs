@@ -15,6 +15,7 @@ pub mod explain;
 pub mod journal;
 pub mod latency_model;
 pub mod layer_kind;
+pub mod layer_shape;
 pub mod limits_cache;
 pub mod manifest;
 pub mod model;

@@ -32,7 +32,8 @@ overhead_ms,latency_ms_left_out_mac_fit,latency_ms_left_out_op_fit";
 const OPS_HEADER: &str =
     "model,op,parent_op,category,calls_per_inference,self_ms,total_ms,macs,bytes,gmacs_per_s,compute_ms,memory_ms,\
 overhead_ms";
-const LAYERS_HEADER: &str = "model,layer,kind,kernel,leaf,ms,time_share,macs,mac_share,bytes,gmacs_per_s,\
+const LAYERS_HEADER: &str = "model,layer,kind,kernel,input_shape,output_shape,kernel_size,stride,padding,\
+dilation,groups,leaf,ms,time_share,macs,mac_share,bytes,gmacs_per_s,\
 time_share_per_mac_share,compute_ms,memory_ms,overhead_ms";
 const SYSTEM_HEADER: &str = "t_ms,metric,source,value,running_model";
 const SHARES: [&str; 9] = [

@@ -257,6 +257,7 @@ fn two_gmac_model() -> [Event; 2] {
         calib_calls: 1,
         macs,
         bytes: 0.0,
+        shapes: None,
     };
     [
         Event::Nodes(vec![

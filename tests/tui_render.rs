@@ -339,6 +339,7 @@ fn sparse_states() -> Vec<(&'static str, MonitorState)> {
         calib_calls: 1,
         macs: 1e6,
         bytes: 1e3,
+        shapes: None,
     };
     ready
         .apply(Event::Nodes(vec![node(0, None, NodeKind::Scope, "a"), node(1, Some(0), NodeKind::Op, "aten::conv2d")]));

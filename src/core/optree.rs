@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::core::ops::{categorize, Category};
-use crate::core::profiler::{NodeId, NodeInfo, NodeKind, NodeTiming};
+use crate::core::profiler::{NodeId, NodeInfo, NodeKind, NodeTiming, OpShapes};
 
 /// What the state knows about one node of the calling-context tree.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +21,8 @@ pub struct Node {
     pub macs: f64,
     pub bytes: f64,
     pub calib_calls: u64,
+    /// Ops only: the shapes of its first call in the calibration pass.
+    pub shapes: Option<Arc<OpShapes>>,
 }
 
 impl Node {
@@ -85,6 +87,7 @@ impl OpTree {
                 macs: info.macs,
                 bytes: info.bytes,
                 calib_calls: info.calib_calls,
+                shapes: info.shapes.clone(),
             });
         }
     }

@@ -12,8 +12,11 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, OnceLock};
 
 mod ffi;
+mod shapes;
 #[cfg(test)]
 mod tests;
+
+pub use shapes::{dims_text, follow_modules, save_scripted_test_net, ConvGeometry, OpShapes, Shape};
 
 /// Why the op profiler cannot record (or did not record all of an inference).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -54,6 +57,8 @@ pub struct NodeInfo {
     pub macs: f64,
     /// Bytes occupied by inputs and outputs of all calls in the calibration pass.
     pub bytes: f64,
+    /// Ops only: what the first call in the calibration pass was given and returned.
+    pub shapes: Option<Arc<OpShapes>>,
 }
 
 /// One node's counters for one inference.
@@ -402,5 +407,6 @@ fn node_info(id: usize, name: &mut Vec<u8>) -> Option<NodeInfo> {
         calib_calls: raw.calib_calls,
         macs: raw.calib_macs,
         bytes: raw.calib_bytes,
+        shapes: shapes::node_shapes(id).map(Arc::new),
     })
 }

@@ -11,6 +11,8 @@ use crate::core::analysis::{self, model_profile};
 use crate::core::latency_model::observe::observations;
 use crate::core::latency_model::{leave_one_out, Prediction};
 use crate::core::layer_kind::layer_kinds;
+use crate::core::layer_shape::layer_shapes;
+use crate::core::profiler::dims_text;
 use crate::core::roofline::{roofline, Limits, Roofline, Split};
 use crate::core::state::{ModelState, MonitorState, LATENCY_WINDOW};
 use crate::core::summary::ModelSummary;
@@ -155,6 +157,18 @@ pub struct LayerRecord<'a> {
     pub kind: Option<&'static str>,
     /// The convolution kernels that ran in it (`mkldnn_convolution`, `_slow_conv2d_forward`).
     pub kernel: Option<String>,
+    /// Sizes joined by `x`, batch first (`1x64x8x8`): the first tensor input of the layer's
+    /// first top-level op, and the first output of its last, from the calibration pass.
+    pub input_shape: Option<String>,
+    pub output_shape: Option<String>,
+    /// Convolution layers only (empty otherwise): the kernel's spatial size (`3x3`), and the
+    /// stride, padding and dilation arguments (`2x2`, `1x1`, `1x1`), and the groups (equal to
+    /// the input channels for a depthwise convolution).
+    pub kernel_size: Option<String>,
+    pub stride: Option<String>,
+    pub padding: Option<String>,
+    pub dilation: Option<String>,
+    pub groups: Option<i64>,
     /// True when no other layer is nested inside (leaf layers do not overlap).
     pub leaf: bool,
     pub ms: Option<f64>,
@@ -316,8 +330,12 @@ pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
         let model_macs = model_profile(&state.tree, m).macs;
         let split = model_roofline(state, m);
         let mut kinds = layer_kinds(&state.tree, m);
+        let mut shapes = layer_shapes(&state.tree, m);
         for r in analysis::layer_rows(&state.tree, m) {
             let kind = kinds.remove(&r.layer);
+            let shape = shapes.remove(&r.layer).unwrap_or_default();
+            let conv = shape.conv.as_ref();
+            let listed = |v: &[i64]| (!v.is_empty()).then(|| dims_text(v));
             let time_share = (measured && forward_ms > 0.0).then(|| r.ms / forward_ms);
             let mac_share = (model_macs > 0.0).then(|| r.macs / model_macs);
             let (compute_ms, memory_ms, overhead_ms) =
@@ -327,6 +345,13 @@ pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
                 layer: r.layer.to_string(),
                 kind: kind.as_ref().map(|k| k.kind),
                 kernel: kind.and_then(|k| k.kernels),
+                input_shape: shape.input.as_deref().map(dims_text),
+                output_shape: shape.output.as_deref().map(dims_text),
+                kernel_size: conv.and_then(|c| listed(c.kernel())),
+                stride: conv.and_then(|c| listed(&c.stride)),
+                padding: conv.and_then(|c| listed(&c.padding)),
+                dilation: conv.and_then(|c| listed(&c.dilation)),
+                groups: conv.map(|c| c.groups),
                 leaf: r.leaf,
                 ms: measured.then_some(r.ms),
                 time_share,

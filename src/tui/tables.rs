@@ -50,7 +50,8 @@ pub struct TableState {
     pub sort: Option<usize>,
     /// Against the column's natural direction (numbers largest first, names A to Z).
     pub reversed: bool,
-    /// Rows whose name contains this (any case) are shown; empty shows all.
+    /// Rows whose name (or [`TableRow::also_matches`]) contains this (any case) are shown;
+    /// empty shows all.
     pub filter: String,
 }
 
@@ -85,16 +86,22 @@ pub enum SortValue {
 pub struct TableRow {
     pub cells: Vec<Span<'static>>,
     pub keys: Vec<SortValue>,
+    /// More text the filter matches besides the first cell (a layer's kind and kernel path).
+    pub also_matches: String,
 }
 
-/// The rows a table shows: those whose first cell contains the filter, sorted by the chosen
+/// The rows a table shows: those whose first cell (or extra text) contains the filter, sorted
+/// by the chosen
 /// column (else `natural`) in the chosen direction. Returns the rows and the sort column and
 /// whether it runs ascending.
 #[must_use]
 pub fn arrange(mut rows: Vec<TableRow>, table: &TableState, natural: usize) -> (Vec<TableRow>, usize, bool) {
     let needle = table.filter.to_lowercase();
     if !needle.is_empty() {
-        rows.retain(|r| r.cells.first().is_some_and(|c| c.content.to_lowercase().contains(&needle)));
+        rows.retain(|r| {
+            r.cells.first().is_some_and(|c| c.content.to_lowercase().contains(&needle))
+                || r.also_matches.to_lowercase().contains(&needle)
+        });
     }
     let column = table.sort.unwrap_or(natural);
     let text = rows.iter().any(|r| matches!(r.keys.get(column), Some(SortValue::Text(_))));
@@ -152,6 +159,7 @@ mod tests {
         TableRow {
             cells: vec![Span::raw(name.to_string())],
             keys: vec![SortValue::Text(name.into()), v.map_or(SortValue::None, SortValue::Num)],
+            also_matches: format!("kind-of-{name}"),
         }
     }
 
@@ -170,7 +178,9 @@ mod tests {
         table.next_sort(2);
         assert_eq!(names(&arrange(rows.clone(), &table, 1).0), ["A", "b", "c"]);
         table.filter = "B".into();
-        assert_eq!(names(&arrange(rows, &table, 1).0), ["b"]);
+        assert_eq!(names(&arrange(rows.clone(), &table, 1).0), ["b"]);
+        table.filter = "KIND-OF-c".into();
+        assert_eq!(names(&arrange(rows, &table, 1).0), ["c"], "the extra text matches too");
     }
 
     #[test]

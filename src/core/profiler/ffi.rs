@@ -27,7 +27,36 @@ pub struct RawNode {
     pub name_len: u64,
 }
 
+/// Sizes kept per shape (`kMaxDims` in `calibration.h`) and entries of stride, padding and
+/// dilation (`kMaxSpatial`).
+const MAX_DIMS: usize = 8;
+const MAX_SPATIAL: usize = 4;
+
+/// An op's shapes as `infertop_prof_node_shapes` copies them (`OpShapes` in `calibration.h`);
+/// a rank of -1 is unknown.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RawShapes {
+    pub input_rank: i64,
+    pub input: [i64; MAX_DIMS],
+    pub output_rank: i64,
+    pub output: [i64; MAX_DIMS],
+    pub is_conv: i64,
+    pub weight_rank: i64,
+    pub weight: [i64; MAX_DIMS],
+    pub stride_len: i64,
+    pub padding_len: i64,
+    pub dilation_len: i64,
+    pub stride: [i64; MAX_SPATIAL],
+    pub padding: [i64; MAX_SPATIAL],
+    pub dilation: [i64; MAX_SPATIAL],
+    pub groups: i64,
+}
+
 extern "C" {
+    pub fn infertop_prof_node_shapes(id: i32, out: *mut RawShapes) -> i32;
+    pub fn infertop_prof_follow_modules(on: i32);
+    pub fn infertop_test_save_scripted_net(path: *const c_char, error: *mut c_char, error_cap: usize) -> i32;
     pub fn infertop_prof_enable(on: i32) -> i32;
     pub fn infertop_prof_calibrate(on: i32) -> i32;
     pub fn infertop_scope_enter(name: *const c_char, handle: *mut u64) -> i32;
@@ -121,6 +150,14 @@ pub fn check(code: i32) -> Result<(), ProfilerError> {
         NOT_RECORDING | BAD_ARGUMENT => Err(ProfilerError::Status(code)),
         _ => Err(take_fault().unwrap_or(ProfilerError::Status(code))),
     }
+}
+
+/// The shapes node `id` saw in the latest calibration pass, `None` when it has none.
+pub fn node_shapes(id: i32) -> Option<RawShapes> {
+    let mut raw = RawShapes::default();
+    // SAFETY: `raw` is a valid `RawShapes`, which the shim overwrites whole or not at all.
+    let rc = unsafe { infertop_prof_node_shapes(id, &raw mut raw) };
+    (rc == OK).then_some(raw)
 }
 
 /// Node `id`, with its name read into `name` (reused across calls, grown when too short), or

@@ -22,6 +22,9 @@
 #include <ATen/record_function.h>
 #include <ATen/core/ivalue.h>
 
+#include "calibration.h"
+#include "modules.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -29,6 +32,7 @@
 #include <cstring>
 #include <ctime>
 #include <exception>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -44,6 +48,10 @@ constexpr int kErrBadArgument = -4;
 
 constexpr int32_t kRoot = 0;
 
+// The serial of a scope frame opened for a TorchScript module (see follow_modules): no handle
+// from infertop_scope_enter ever has it, and end callbacks do not close it.
+constexpr uint64_t kModuleFrame = UINT64_MAX;
+
 struct Node {
   int32_t parent;
   uint8_t is_scope;  // 1 for scopes (layers, models, USER_SCOPE records), 0 for ops
@@ -56,6 +64,8 @@ struct Node {
   // Calibration results (one pass with input capture).
   uint64_t calib_calls = 0;
   double calib_macs = 0, calib_bytes = 0;
+  // Ops only: the shapes of the first call of the latest calibration pass.
+  std::unique_ptr<infertop::OpShapes> shapes = nullptr;
 };
 
 // One closed frame of a traced inference: what `pop` saw, kept in order of closing.
@@ -93,6 +103,12 @@ struct ThreadProfile {
   // Trace mode (one inference): every frame `pop` closes is also kept as a span.
   bool tracing = false;
   std::vector<Span> spans;
+  // TorchScript modules: whether ops are placed under scopes named after the modules they run
+  // in, the paths of those scope frames open on top of the stack (outermost first), and a
+  // buffer for the paths of the op starting now.
+  bool follow_modules = true;
+  std::vector<std::string> modules;
+  std::vector<std::string> module_paths;
 };
 
 thread_local ThreadProfile tls;
@@ -115,6 +131,7 @@ int fail(int code, const char* what) noexcept {
   ThreadProfile& t = tls;
   t.enabled = false;
   t.stack.clear();
+  t.modules.clear();
   if (t.fault == kOk) {
     t.fault = code;
     std::snprintf(t.fault_text, sizeof t.fault_text, "%s", what);
@@ -208,10 +225,46 @@ bool callback_frame_on_top(const ThreadProfile& t) {
   return t.enabled && !t.stack.empty() && t.stack.back().serial == 0;
 }
 
+// Closes the module scope frames above the first `keep`, innermost first, as long as they are
+// on top of the stack.
+void close_modules(ThreadProfile& t, size_t keep, uint64_t end_ns) {
+  while (t.modules.size() > keep && !t.stack.empty() && t.stack.back().serial == kModuleFrame) {
+    pop(t, end_ns);
+    t.modules.pop_back();
+  }
+}
+
+// Before an op starts: when the interpreter runs it inside TorchScript modules, puts it under
+// one scope frame per module level, named by the module's path (`features`, `features.conv`)
+// as the built-in nets name their layers; closes the frames of modules it has left. Only an op
+// with no op around it can be in other modules than the op before it (an op inside an op runs
+// in its caller's module), so only those ask the interpreter.
+void follow_modules(ThreadProfile& t, const at::RecordFunction& fn) {
+  if (!t.follow_modules || fn.scope() == at::RecordScope::USER_SCOPE) return;
+  if (!t.stack.empty() && !t.nodes[t.stack.back().node].is_scope) return;
+  infertop::torchscript_module_paths(t.module_paths);
+  const std::vector<std::string>& want = t.module_paths;
+  size_t keep = 0;
+  while (keep < t.modules.size() && keep < want.size() && t.modules[keep] == want[keep]) ++keep;
+  if (keep == t.modules.size() && keep == want.size()) return;
+  const uint64_t now = now_ns();
+  close_modules(t, keep, now);
+  // Frames the stack does not end with (a scope of some other kind on top) stay as they are.
+  if (t.modules.size() != keep) return;
+  t.modules.reserve(want.size());
+  for (size_t i = keep; i < want.size(); ++i) {
+    Frame& f = push(t, want[i].c_str(), true, Match::TextOnly);
+    f.serial = kModuleFrame;
+    f.start_ns = now;
+    t.modules.push_back(want[i]);
+  }
+}
+
 std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) noexcept {
   ThreadProfile& t = tls;
   if (t.enabled) {
     guarded([&] {
+      follow_modules(t, fn);
       push_record(t, fn).start_ns = now_ns();
       return kOk;
     });
@@ -233,50 +286,21 @@ void on_end(const at::RecordFunction&, at::ObserverContext*) noexcept {
 
 // ---- calibration: MACs and bytes from real shapes -------------------------------------------
 
-double tensor_bytes(const c10::IValue& v) {
-  if (v.isTensor()) {
-    const at::Tensor& t = v.toTensor();
-    return t.defined() ? double(t.numel()) * double(t.element_size()) : 0.0;
-  }
-  if (v.isTensorList()) {
-    double sum = 0;
-    for (const at::Tensor& t : v.toTensorVector())
-      if (t.defined()) sum += double(t.numel()) * double(t.element_size());
-    return sum;
-  }
-  return 0.0;
-}
-
-bool has_tensor(c10::ArrayRef<const c10::IValue> in, size_t i) {
-  return in.size() > i && in[i].isTensor() && in[i].toTensor().defined();
-}
-
-// MACs per element of the first output. Convolutions: weight [Cout, Cin/groups, kh, kw] gives
-// Cin/groups*kh*kw per output element. Matrix products: the shared (inner) dimension.
-double macs_per_output(const char* name, c10::ArrayRef<const c10::IValue> in) {
-  std::string_view op(name);
-  if (op.find("conv") != std::string_view::npos && has_tensor(in, 1)) {
-    const at::Tensor& w = in[1].toTensor();
-    if (w.dim() >= 3 && w.size(0) > 0) return double(w.numel() / w.size(0));
-    return 0;
-  }
-  if (op == "aten::linear" && has_tensor(in, 1)) return double(in[1].toTensor().size(-1));
-  if ((op == "aten::addmm" || op == "aten::baddbmm") && has_tensor(in, 1))
-    return double(in[1].toTensor().size(-1));
-  if ((op == "aten::mm" || op == "aten::bmm" || op == "aten::matmul") && has_tensor(in, 0))
-    return double(in[0].toTensor().size(-1));
-  return 0;
-}
-
-
 std::unique_ptr<at::ObserverContext> on_start_calib(const at::RecordFunction& fn) noexcept {
   ThreadProfile& t = tls;
   if (t.enabled) guarded([&] {
+    follow_modules(t, fn);
     Frame& f = push_record(t, fn);
     if (fn.scope() != at::RecordScope::USER_SCOPE) {
       auto in = fn.inputs();
-      f.macs_per_output = macs_per_output(fn.name(), in);
-      for (const auto& v : in) f.input_bytes += tensor_bytes(v);
+      f.macs_per_output = infertop::macs_per_output(fn.name(), in);
+      for (const auto& v : in) f.input_bytes += infertop::tensor_bytes(v);
+      Node& n = t.nodes[f.node];
+      if (n.calib_calls == 0) {
+        if (!n.shapes) n.shapes = std::make_unique<infertop::OpShapes>();
+        *n.shapes = infertop::OpShapes{};
+        infertop::read_inputs(fn.name(), in, *n.shapes);
+      }
     }
     f.start_ns = now_ns();
     return kOk;
@@ -292,7 +316,8 @@ void on_end_calib(const at::RecordFunction& fn, at::ObserverContext*) noexcept {
     if (!n.is_scope) {
       const auto& out = fn.outputs();
       double out_bytes = 0;
-      for (const auto& v : out) out_bytes += tensor_bytes(v);
+      for (const auto& v : out) out_bytes += infertop::tensor_bytes(v);
+      if (n.calib_calls == 0 && n.shapes) infertop::read_output(out, *n.shapes);
       double out_elems = (!out.empty() && out[0].isTensor() && out[0].toTensor().defined())
                              ? double(out[0].toTensor().numel())
                              : 0.0;
@@ -337,6 +362,7 @@ int infertop_prof_enable(int on) noexcept {
     t.enabled = false;
     t.calibrating = false;
     t.stack.clear();
+    t.modules.clear();
     drop_callback(t);
     if (want) {
       ready(t);
@@ -396,9 +422,12 @@ int infertop_scope_enter(const char* name, uint64_t* handle) noexcept {
 int infertop_scope_exit(uint64_t handle) noexcept {
   return guarded([handle] {
     ThreadProfile& t = tls;
-    if (handle == 0 || !t.enabled || t.stack.empty() || t.stack.back().serial != handle)
-      return kIgnored;
-    pop(t, now_ns());
+    if (handle == 0 || !t.enabled) return kIgnored;
+    const uint64_t now = now_ns();
+    // The last TorchScript module an op ran in is still open: it ends where its caller does.
+    close_modules(t, 0, now);
+    if (t.stack.empty() || t.stack.back().serial != handle) return kIgnored;
+    pop(t, now);
     return kOk;
   });
 }
@@ -436,6 +465,22 @@ int infertop_prof_node_info(int32_t id, InfertopNode* out, char* name, size_t na
     return kOk;
   });
 }
+
+/// Copies the shapes node `id` saw in its first call of the latest calibration pass into
+/// `*out` (mirrored by `RawShapes` in profiler/ffi.rs); kIgnored when it has none (a scope, or
+/// an op calibration did not reach).
+int infertop_prof_node_shapes(int32_t id, infertop::OpShapes* out) noexcept {
+  const ThreadProfile& t = tls;
+  if (out == nullptr || id < 0 || size_t(id) >= t.nodes.size()) return kErrBadArgument;
+  const Node& n = t.nodes[size_t(id)];
+  if (!n.shapes || n.calib_calls == 0) return kIgnored;
+  *out = *n.shapes;
+  return kOk;
+}
+
+/// Whether ops the TorchScript interpreter runs are placed under scopes named after their
+/// modules (1, the default) or not (0: for measuring what that costs). For what runs next.
+void infertop_prof_follow_modules(int on) noexcept { tls.follow_modules = on != 0; }
 
 /// Copies the counters of every node touched since the last call into the arrays (up to `cap`
 /// entries), resets them, and sets `*touched` to how many nodes were touched (which may exceed

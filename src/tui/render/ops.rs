@@ -12,7 +12,10 @@ use super::columns::{self, Column};
 use super::units::{count, ms, pct, si, si_known, NONE};
 use super::Ctx;
 use crate::core::analysis::{conv_breakdown, layer_rows, op_rows, OpRow};
+use crate::core::layer_kind::layer_kinds;
+use crate::core::layer_shape::layer_shapes;
 use crate::core::ops::{is_conv_kernel, Category};
+use crate::core::profiler::dims_text;
 use crate::tui::mouse::TableHit;
 use crate::tui::rows::ModelRow;
 use crate::tui::tables::{arrange, arrow, window, SortValue, TableId, TableRow};
@@ -22,7 +25,7 @@ pub const OP_COLUMNS: usize = 7;
 /// Columns of the inside-conv table.
 pub const CONV_COLUMNS: usize = 5;
 /// Columns of the layer table.
-pub const LAYER_COLUMNS: usize = 4;
+pub const LAYER_COLUMNS: usize = 7;
 
 /// The namespace every libtorch op name starts with. The tables leave it out: in a narrow
 /// column it took the room that tells `_convolution` from `convolution`.
@@ -157,6 +160,7 @@ fn op_cells(r: &OpRow, op_ms: f64) -> TableRow {
             known(r.macs),
             known(gmacs),
         ],
+        also_matches: String::new(),
     }
 }
 
@@ -193,6 +197,7 @@ pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
                     Span::raw(share(r.self_ms, total)),
                 ],
                 keys: vec![SortValue::Text(name), SortValue::Text(kind), num(r.calls), num(r.self_ms), num(r.self_ms)],
+                also_matches: String::new(),
             }
         })
         .collect();
@@ -210,26 +215,53 @@ pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     panel(frame, area, ctx, table);
 }
 
-/// The leaf layers by time, time share next to MAC share.
+/// The leaf layers by time, time share next to MAC share, with what each is (its kind, its
+/// convolution's kernel path) and its output and input shapes where the width allows. The
+/// filter matches the kind and the kernel path too (`/slow` lists the slow-path convolutions).
 pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     let cols = vec![
         Column::left("layer", 12, 0).growing().cut_middle(),
+        Column::left("kind", 9, 2),
+        Column::right("shape", 11, 3),
         Column::right("ms", 7, 0),
         Column::right("time", 6, 0),
         Column::right("MACs", 6, 1),
+        Column::right("input", 11, 4).spare(),
     ];
     let (op_ms, macs) = (row.profile.op_ms, row.profile.macs);
+    let mut kinds = layer_kinds(&ctx.state.tree, row.model);
+    let mut shapes = layer_shapes(&ctx.state.tree, row.model);
     let rows = layer_rows(&ctx.state.tree, row.model)
         .iter()
         .filter(|l| l.leaf)
-        .map(|l| TableRow {
-            cells: vec![
-                Span::raw(l.layer.to_string()),
-                Span::raw(ms(l.ms)),
-                Span::raw(share(l.ms, op_ms)),
-                Span::raw(share(l.macs, macs)),
-            ],
-            keys: vec![SortValue::Text(l.layer.to_string()), num(l.ms), num(l.ms), num(l.macs)],
+        .map(|l| {
+            let kind = kinds.remove(&l.layer).unwrap_or_default();
+            let shape = shapes.remove(&l.layer).unwrap_or_default();
+            let text = |s: Option<&[i64]>| s.map_or_else(String::new, dims_text);
+            let (output, input) = (text(shape.output.as_deref()), text(shape.input.as_deref()));
+            let label = if kind.kind.is_empty() { NONE } else { kind.kind };
+            let sorted = |t: &str| if t.is_empty() { SortValue::None } else { SortValue::Text(t.to_string()) };
+            TableRow {
+                cells: vec![
+                    Span::raw(l.layer.to_string()),
+                    Span::raw(label.to_string()),
+                    Span::raw(if output.is_empty() { NONE.into() } else { output.clone() }),
+                    Span::raw(ms(l.ms)),
+                    Span::raw(share(l.ms, op_ms)),
+                    Span::raw(share(l.macs, macs)),
+                    Span::raw(if input.is_empty() { NONE.into() } else { input.clone() }),
+                ],
+                keys: vec![
+                    SortValue::Text(l.layer.to_string()),
+                    sorted(kind.kind),
+                    sorted(&output),
+                    num(l.ms),
+                    num(l.ms),
+                    num(l.macs),
+                    sorted(&input),
+                ],
+                also_matches: format!("{} {}", kind.kind, kind.kernels.unwrap_or_default()),
+            }
         })
         .collect();
     let empty = "no layers recorded for this model";
@@ -240,7 +272,7 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
         noun: "layers",
         cols,
         rows,
-        natural: 1,
+        natural: 3,
         empty,
     };
     panel(frame, area, ctx, table);
