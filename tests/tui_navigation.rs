@@ -193,7 +193,7 @@ fn the_op_table_scrolls_by_row_page_and_to_either_end() {
 #[test]
 fn every_detail_table_sorts_on_every_column_in_both_directions() {
     let mut s = screen(View::Detail, 160, 48);
-    for (table, columns) in [(TableId::Conv, 5), (TableId::Ops, 7), (TableId::Layers, 4)] {
+    for (table, columns) in [(TableId::Conv, 5), (TableId::Ops, 7), (TableId::Layers, 6)] {
         while s.ui.table != table {
             s.press(KeyCode::Right);
         }
@@ -242,6 +242,30 @@ fn a_filter_typed_after_slash_narrows_the_table_and_esc_clears_it() {
     assert!(!s.ui.typing && s.ui.tables[1].filter.is_empty());
     assert_eq!(first_cells(&s, TableId::Ops)[0], names[0]);
     assert_eq!(s.ui.view, View::Detail, "Esc while typing only clears");
+}
+
+#[test]
+fn the_layer_filter_matches_a_layers_kind_and_kernel_path_and_shows_its_shape() {
+    let mut s = screen(View::Detail, 160, 48);
+    while s.ui.table != TableId::Layers {
+        s.press(KeyCode::Right);
+    }
+    // The selected model's convolutions ran `_conv_depthwise2d`: no layer is named so.
+    s.press(KeyCode::Char('/'));
+    s.type_text("depthwise");
+    s.press(KeyCode::Enter);
+    let rows = table_rows(&s, TableId::Layers);
+    let names: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(names, ["layer0.conv", "layer1.conv", "layer2.conv", "layer3.conv"], "{rows:?}");
+    assert_eq!((rows[1][1].as_str(), rows[1][2].as_str()), ("Conv2D", "1x32x16x16"), "kind and shape: {rows:?}");
+    // Esc while typing drops the filter.
+    s.press(KeyCode::Char('/'));
+    s.press(KeyCode::Esc);
+    s.press(KeyCode::Char('/'));
+    s.type_text("batchnorm");
+    s.press(KeyCode::Enter);
+    let kinds: Vec<String> = table_rows(&s, TableId::Layers).into_iter().map(|r| r[1].clone()).collect();
+    assert!(kinds.len() == 4 && kinds.iter().all(|k| k == "BatchNorm"), "{kinds:?}");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use infertop::core::contention::{Contention, Reasons};
 use infertop::core::event::{Event, Inference, ModelInfo};
 use infertop::core::power::{PowerReading, PowerScope, RailPower};
-use infertop::core::profiler::{NodeId, NodeInfo, NodeKind, NodeTiming};
+use infertop::core::profiler::{ConvGeometry, NodeId, NodeInfo, NodeKind, NodeTiming, OpShapes};
 use infertop::core::rusage::Usage;
 use infertop::core::sampler::{
     CpuFreqPolicy, LoadAverage, MemoryUsage, SystemSample, TempReading, ThrottleBits, ThrottleReport, ThrottleSource,
@@ -88,6 +88,7 @@ impl Tree {
             calib_calls: u64::from(calls),
             macs,
             bytes,
+            shapes: None,
         });
         self.costs.push((id, calls, self_us));
         id
@@ -101,10 +102,28 @@ impl Tree {
         self.add(Some(parent), NodeKind::Op, name, calls, self_us, (macs, bytes))
     }
 
-    /// The conv2d dispatch chain down to its kernel, with the kernel's allocations under it.
-    fn conv(&mut self, layer: NodeId, s: &Shape) {
+    /// Sets the shapes calibration saw for op `id`: `[1, channels, size, size]` in and out.
+    fn shaped(&mut self, id: NodeId, channels: i64, size: i64, conv: Option<ConvGeometry>) {
+        let dims = vec![1, channels, size, size];
+        self.infos[id as usize].shapes =
+            Some(Arc::new(OpShapes { input: Some(dims.clone()), output: Some(dims), conv }));
+    }
+
+    /// The conv2d dispatch chain down to its kernel, with the kernel's allocations under it;
+    /// stage `stage` has `16 << stage` channels at `32 >> stage` pixels square.
+    fn conv(&mut self, layer: NodeId, s: &Shape, stage: u32) {
         let bytes = s.conv_macs / 20.0;
         let conv2d = self.op(layer, "aten::conv2d", 1, 6, s.conv_macs, bytes);
+        let (channels, size) = (16 << stage, 32 >> stage);
+        let groups = if s.depthwise { channels } else { 1 };
+        let geometry = ConvGeometry {
+            weight: vec![channels, channels / groups, 3, 3],
+            stride: vec![1, 1],
+            padding: vec![1, 1],
+            dilation: vec![1, 1],
+            groups,
+        };
+        self.shaped(conv2d, channels, size, Some(geometry));
         let convolution = self.op(conv2d, "aten::convolution", 1, 5, s.conv_macs, bytes);
         let inner = self.op(convolution, "aten::_convolution", 1, 14, s.conv_macs, bytes);
         let kernel = if s.depthwise { "aten::_conv_depthwise2d" } else { "aten::mkldnn_convolution" };
@@ -117,9 +136,10 @@ impl Tree {
         }
     }
 
-    fn batch_norm(&mut self, layer: NodeId, s: &Shape) {
+    fn batch_norm(&mut self, layer: NodeId, s: &Shape, stage: u32) {
         let bytes = s.conv_macs / 40.0;
         let bn = self.op(layer, "aten::batch_norm", 1, 4, 0.0, bytes);
+        self.shaped(bn, 16 << stage, 32 >> stage, None);
         let imp = self.op(bn, "aten::_batch_norm_impl_index", 1, 3, 0.0, bytes);
         let native = self.op(imp, "aten::native_batch_norm", 1, s.kernel_us / 6, 0.0, bytes);
         self.op(native, "aten::empty_like", 1, 4, 0.0, 0.0);
@@ -131,9 +151,9 @@ impl Tree {
         for stage in 0..s.stages {
             let layer = self.scope(root, &format!("layer{stage}"));
             let conv = self.scope(layer, &format!("layer{stage}.conv"));
-            self.conv(conv, s);
+            self.conv(conv, s, stage);
             let bn = self.scope(layer, &format!("layer{stage}.bn"));
-            self.batch_norm(bn, s);
+            self.batch_norm(bn, s, stage);
             self.op(layer, "aten::relu_", 1, 25 + s.kernel_us / 20, 0.0, s.conv_macs / 80.0);
             if s.residual {
                 self.op(layer, "aten::add", 1, 40, 0.0, s.conv_macs / 60.0);

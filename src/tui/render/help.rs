@@ -59,7 +59,7 @@ pub const ENTRIES: &[(&str, &str)] = &[
     ("% conv", "self ms ÷ time inside convolutions"),
     ("kind", "kernel (math), dispatch, bookkeep"),
     ("layer", "a named sub-module; ms, time %, MACs %"),
-    ("shape", "a layer's output (input: its input), NxCxHxW"),
+    ("shape", "a layer's output, NxCxHxW (layers.csv: in too)"),
     ("— Beyond MACs", ""),
     ("Pearson", "linear correlation with latency, −1…+1"),
     ("Spearman", "rank correlation with latency, −1…+1"),

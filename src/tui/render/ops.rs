@@ -25,7 +25,7 @@ pub const OP_COLUMNS: usize = 7;
 /// Columns of the inside-conv table.
 pub const CONV_COLUMNS: usize = 5;
 /// Columns of the layer table.
-pub const LAYER_COLUMNS: usize = 7;
+pub const LAYER_COLUMNS: usize = 6;
 
 /// The namespace every libtorch op name starts with. The tables leave it out: in a narrow
 /// column it took the room that tells `_convolution` from `convolution`.
@@ -216,7 +216,7 @@ pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
 }
 
 /// The leaf layers by time, time share next to MAC share, with what each is (its kind, its
-/// convolution's kernel path) and its output and input shapes where the width allows. The
+/// convolution's kernel path) and its output shape where the width allows. The
 /// filter matches the kind and the kernel path too (`/slow` lists the slow-path convolutions).
 pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     let cols = vec![
@@ -226,7 +226,6 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
         Column::right("ms", 7, 0),
         Column::right("time", 6, 0),
         Column::right("MACs", 6, 1),
-        Column::right("input", 11, 4).spare(),
     ];
     let (op_ms, macs) = (row.profile.op_ms, row.profile.macs);
     let mut kinds = layer_kinds(&ctx.state.tree, row.model);
@@ -237,8 +236,7 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
         .map(|l| {
             let kind = kinds.remove(&l.layer).unwrap_or_default();
             let shape = shapes.remove(&l.layer).unwrap_or_default();
-            let text = |s: Option<&[i64]>| s.map_or_else(String::new, dims_text);
-            let (output, input) = (text(shape.output.as_deref()), text(shape.input.as_deref()));
+            let output = shape.output.as_deref().map_or_else(String::new, dims_text);
             let label = if kind.kind.is_empty() { NONE } else { kind.kind };
             let sorted = |t: &str| if t.is_empty() { SortValue::None } else { SortValue::Text(t.to_string()) };
             TableRow {
@@ -249,7 +247,6 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
                     Span::raw(ms(l.ms)),
                     Span::raw(share(l.ms, op_ms)),
                     Span::raw(share(l.macs, macs)),
-                    Span::raw(if input.is_empty() { NONE.into() } else { input.clone() }),
                 ],
                 keys: vec![
                     SortValue::Text(l.layer.to_string()),
@@ -258,7 +255,6 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
                     num(l.ms),
                     num(l.ms),
                     num(l.macs),
-                    sorted(&input),
                 ],
                 also_matches: format!("{} {}", kind.kind, kind.kernels.unwrap_or_default()),
             }
