@@ -5,7 +5,8 @@
 //! <base>/20261124-163000/      (UTC; "-2", "-3", ... when the name is taken)
 //!   models.csv       one row per model: latency, MACs, rates, category shares, throttling, energy
 //!   ops.csv          one row per (model, op, parent op): calls and time per inference, MACs, bytes
-//!   layers.csv       one row per (model, layer): time and MACs per inference, shares
+//!   layers.csv       one row per (model, layer): kind, kernel path, shapes, convolution geometry,
+//!                    time and MACs per inference, shares
 //!   system.csv       the system time series in long form: t_ms, metric, source, value, running_model
 //!   inferences.csv   one row per inference: t_ms, model, latency, profiled, cold, the machine's state
 //!                    (run folders only; inferences.1.csv, inferences.2.csv, ... before it)

@@ -105,3 +105,66 @@ fn a_scripted_exception_names_its_cause_in_one_line() {
     let ModelStatus::Failed(e) = &session.state.models[0].status else { unreachable!("checked above") };
     assert_eq!(e, "model 'raises': forward pass failed: RuntimeError: boom");
 }
+
+/// The op tree of one calibrated and one timed inference of the scripted test net (nested
+/// submodules), with the shim following `TorchScript` modules or not, and the frames left open.
+/// On a thread of its own: the shim's tree is the thread's.
+fn scripted_tree(path: &Path, modules: bool) -> (Vec<infertop::core::profiler::NodeInfo>, usize) {
+    let path = path.to_path_buf();
+    std::thread::spawn(move || scripted_tree_here(&path, modules)).join().expect("no panic")
+}
+
+fn scripted_tree_here(path: &Path, modules: bool) -> (Vec<infertop::core::profiler::NodeInfo>, usize) {
+    use infertop::core::profiler::{follow_modules, Recorder, Scope};
+    let _g = tch::no_grad_guard();
+    let model = CModule::load(path).expect("the scripted net loads");
+    let x = Tensor::randn([1, 3, 16, 16], (Kind::Float, Device::Cpu));
+    let scope = Scope::new("model:scripted-tree");
+    let mut rec = Recorder::start().expect("recorder");
+    follow_modules(modules);
+    let (_, mut nodes) = rec.calibrate(|| scope.run(|| model.forward_ts(&[&x]).unwrap()));
+    let _ = scope.run(|| model.forward_ts(&[&x]).unwrap());
+    let open = rec.open_frames();
+    rec.take().expect("a complete recording");
+    nodes.extend(rec.new_nodes());
+    follow_modules(true);
+    (nodes, open)
+}
+
+#[test]
+fn scripted_submodules_become_nested_scopes_that_close_with_the_model_and_keep_the_macs() {
+    use infertop::core::profiler::{save_scripted_test_net, NodeKind};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scripted.pt");
+    save_scripted_test_net(&path).expect("the scripted net saves");
+    let (nodes, open) = scripted_tree(&path, true);
+    assert_eq!(open, 0, "the module scopes closed with the model's scope");
+    let name_of = |id: Option<u32>| nodes.iter().find(|n| Some(n.id) == id).map(|n| n.name.to_string());
+    let scope_path = |op: &str| {
+        let node = nodes.iter().find(|n| &*n.name == op).unwrap_or_else(|| panic!("no {op}"));
+        let mut names = Vec::new();
+        let mut parent = node.parent;
+        while let Some(name) = name_of(parent) {
+            names.push(name);
+            parent = nodes.iter().find(|n| Some(n.id) == parent).and_then(|n| n.parent);
+        }
+        names
+    };
+    assert_eq!(scope_path("aten::relu"), ["features.act", "features", "model:scripted-tree", "<root>"]);
+    assert_eq!(scope_path("aten::linear"), ["fc", "model:scripted-tree", "<root>"]);
+    assert_eq!(scope_path("aten::adaptive_avg_pool2d"), ["model:scripted-tree", "<root>"], "the model's own op");
+    let macs = |nodes: &[infertop::core::profiler::NodeInfo]| -> f64 {
+        let top = |n: &&infertop::core::profiler::NodeInfo| {
+            n.kind == NodeKind::Op
+                && nodes.iter().find(|p| Some(p.id) == n.parent).is_some_and(|p| p.kind == NodeKind::Scope)
+        };
+        nodes.iter().filter(top).map(|n| n.macs).sum()
+    };
+    let expected = 8.0 * 8.0 * 8.0 * 3.0 * 9.0 + 8.0 * 8.0 * 8.0 * 9.0 + 10.0 * 8.0;
+    assert_eq!(macs(&nodes), expected);
+    // Switched off, the same ops sit flat under the model with the same MACs.
+    let (flat, open) = scripted_tree(&path, false);
+    assert_eq!(open, 0);
+    assert!(!flat.iter().any(|n| n.kind == NodeKind::Scope && n.name.starts_with("features")), "no module scopes");
+    assert_eq!(macs(&flat), expected);
+}
