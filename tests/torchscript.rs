@@ -122,11 +122,13 @@ fn scripted_tree_here(path: &Path, modules: bool) -> (Vec<infertop::core::profil
     let scope = Scope::new("model:scripted-tree");
     let mut rec = Recorder::start().expect("recorder");
     follow_modules(modules);
-    let (_, mut nodes) = rec.calibrate(|| scope.run(|| model.forward_ts(&[&x]).unwrap()));
+    let (_, nodes) = rec.calibrate(|| scope.run(|| model.forward_ts(&[&x]).unwrap()));
     let _ = scope.run(|| model.forward_ts(&[&x]).unwrap());
     let open = rec.open_frames();
     rec.take().expect("a complete recording");
-    nodes.extend(rec.new_nodes());
+    let fresh = rec.new_nodes();
+    // The timed run (module paths re-used from the calibrated one) took the very same nodes.
+    assert!(fresh.is_empty(), "the timed run made nodes calibration did not: {fresh:?}");
     follow_modules(true);
     (nodes, open)
 }
