@@ -30,4 +30,20 @@ void torchscript_module_paths(std::vector<std::string>& paths) {
   paths.resize(n);
 }
 
+void ModuleTracker::entered_scope(int32_t node) {
+  steps_ = &by_scope_[node];
+  step_ = 0;
+}
+
+const std::vector<std::string>& ModuleTracker::paths_of(const char* op) {
+  const size_t k = step_++;
+  if (steps_ != nullptr && k < steps_->size() && (*steps_)[k].op == op) return (*steps_)[k].paths;
+  torchscript_module_paths(looked_up_);
+  if (steps_ != nullptr && k <= steps_->size()) {
+    steps_->resize(k);
+    steps_->push_back(Step{op, looked_up_});
+  }
+  return looked_up_;
+}
+
 }  // namespace infertop

@@ -35,7 +35,6 @@
 #include <memory>
 #include <new>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -88,13 +87,6 @@ struct Frame {
   double input_bytes = 0;
 };
 
-// A top-level op (its name's address: op names live in operator schemas) and the TorchScript
-// module paths it ran in.
-struct ModuleStep {
-  const char* op;
-  std::vector<std::string> paths;
-};
-
 // Constructing this allocates nothing and cannot throw, so any code, the catch handlers
 // included, may touch `tls`; the tree's first allocations happen in `ready`, inside a guard.
 struct ThreadProfile {
@@ -112,18 +104,9 @@ struct ThreadProfile {
   bool tracing = false;
   std::vector<Span> spans;
   // TorchScript modules: whether ops are placed under scopes named after the modules they run
-  // in, the paths of those scope frames open on top of the stack (outermost first), and a
-  // buffer for the paths of the op starting now.
+  // in, and the module scope frames open (see follow_modules).
   bool follow_modules = true;
-  std::vector<std::string> modules;
-  std::vector<std::string> module_paths;
-  // What the top-level ops since the last infertop_scope_enter ran in, per scope node, kept
-  // from run to run: an op that comes at the same place as last time re-uses its paths instead
-  // of asking the interpreter. `steps` is the entry of the scope opened last (entries of an
-  // unordered_map stay put), `step` counts the top-level ops since.
-  std::unordered_map<int32_t, std::vector<ModuleStep>> module_steps;
-  std::vector<ModuleStep>* steps = nullptr;
-  size_t step = 0;
+  infertop::ModuleTracker modules;
 };
 
 thread_local ThreadProfile tls;
@@ -146,8 +129,7 @@ int fail(int code, const char* what) noexcept {
   ThreadProfile& t = tls;
   t.enabled = false;
   t.stack.clear();
-  t.modules.clear();
-  t.steps = nullptr;
+  t.modules.forget_stack();
   if (t.fault == kOk) {
     t.fault = code;
     std::snprintf(t.fault_text, sizeof t.fault_text, "%s", what);
@@ -244,24 +226,10 @@ bool callback_frame_on_top(const ThreadProfile& t) {
 // Closes the module scope frames above the first `keep`, innermost first, as long as they are
 // on top of the stack.
 void close_modules(ThreadProfile& t, size_t keep, uint64_t end_ns) {
-  while (t.modules.size() > keep && !t.stack.empty() && t.stack.back().serial == kModuleFrame) {
+  while (t.modules.open.size() > keep && !t.stack.empty() && t.stack.back().serial == kModuleFrame) {
     pop(t, end_ns);
-    t.modules.pop_back();
+    t.modules.open.pop_back();
   }
-}
-
-// The module paths of the top-level op `op` starting now: last run's, when the same op came at
-// this place after the same scope; otherwise (the first run, or the ops went another way)
-// asked of the interpreter and kept for the next run.
-const std::vector<std::string>& module_paths_of(ThreadProfile& t, const char* op) {
-  const size_t k = t.step++;
-  if (t.steps != nullptr && k < t.steps->size() && (*t.steps)[k].op == op) return (*t.steps)[k].paths;
-  infertop::torchscript_module_paths(t.module_paths);
-  if (t.steps != nullptr && k <= t.steps->size()) {
-    t.steps->resize(k);
-    t.steps->push_back(ModuleStep{op, t.module_paths});
-  }
-  return t.module_paths;
 }
 
 // Before an op starts: when the interpreter runs it inside TorchScript modules, puts it under
@@ -269,24 +237,25 @@ const std::vector<std::string>& module_paths_of(ThreadProfile& t, const char* op
 // as the built-in nets name their layers; closes the frames of modules it has left. Only an op
 // with no op around it can be in other modules than the op before it (an op inside an op runs
 // in its caller's module), so only those look their modules up, and they ask the interpreter
-// only when the run departs from the last one (module_paths_of).
+// only when the run departs from the last one (ModuleTracker::paths_of).
 void follow_modules(ThreadProfile& t, const at::RecordFunction& fn) {
   if (!t.follow_modules || fn.scope() == at::RecordScope::USER_SCOPE) return;
   if (!t.stack.empty() && !t.nodes[t.stack.back().node].is_scope) return;
-  const std::vector<std::string>& want = module_paths_of(t, fn.name());
+  const std::vector<std::string>& want = t.modules.paths_of(fn.name());
+  std::vector<std::string>& open = t.modules.open;
   size_t keep = 0;
-  while (keep < t.modules.size() && keep < want.size() && t.modules[keep] == want[keep]) ++keep;
-  if (keep == t.modules.size() && keep == want.size()) return;
+  while (keep < open.size() && keep < want.size() && open[keep] == want[keep]) ++keep;
+  if (keep == open.size() && keep == want.size()) return;
   const uint64_t now = now_ns();
   close_modules(t, keep, now);
   // Frames the stack does not end with (a scope of some other kind on top) stay as they are.
-  if (t.modules.size() != keep) return;
-  t.modules.reserve(want.size());
+  if (open.size() != keep) return;
+  open.reserve(want.size());
   for (size_t i = keep; i < want.size(); ++i) {
     Frame& f = push(t, want[i].c_str(), true, Match::TextOnly);
     f.serial = kModuleFrame;
     f.start_ns = now;
-    t.modules.push_back(want[i]);
+    open.push_back(want[i]);
   }
 }
 
@@ -392,8 +361,7 @@ int infertop_prof_enable(int on) noexcept {
     t.enabled = false;
     t.calibrating = false;
     t.stack.clear();
-    t.modules.clear();
-    t.steps = nullptr;
+    t.modules.forget_stack();
     drop_callback(t);
     if (want) {
       ready(t);
@@ -441,8 +409,7 @@ int infertop_scope_enter(const char* name, uint64_t* handle) noexcept {
     ThreadProfile& t = tls;
     if (!t.enabled) return kOk;
     Frame& f = push(t, name, true, Match::PointerFirst);
-    t.steps = &t.module_steps[f.node];
-    t.step = 0;
+    t.modules.entered_scope(f.node);
     f.serial = ++t.last_serial;
     f.start_ns = now_ns();
     *handle = f.serial;
