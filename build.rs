@@ -26,6 +26,7 @@ fn main() -> ExitCode {
 
 fn build() -> Result<(), String> {
     println!("cargo:rerun-if-changed=src/core/profiler/shim.cpp");
+    println!("cargo:rerun-if-changed=src/core/variant/libtorch.cpp");
     let lib = env("DEP_TCH_LIBTORCH_LIB").map(PathBuf::from).ok_or(
         "torch-sys exported no libtorch folder (DEP_TCH_LIBTORCH_LIB): it needs to be a direct \
          dependency, built without its doc-only feature",
@@ -36,6 +37,7 @@ fn build() -> Result<(), String> {
     cc::Build::new()
         .cpp(true)
         .file("src/core/profiler/shim.cpp")
+        .file("src/core/variant/libtorch.cpp")
         .include(&include)
         .include(include.join("torch/csrc/api/include"))
         .flag("-std=c++20")

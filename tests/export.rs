@@ -145,6 +145,7 @@ fn recorded_state() -> MonitorState {
             batch: 1,
             input: [3, 32, 32],
             top1_error: (arch == Arch::ShuffleNetV2).then_some(29.2),
+            variant: None,
         };
         state.apply(Event::ModelReady { model: id, info });
         nets.push((vs, net, input, scope));

@@ -329,6 +329,7 @@ fn sparse_states() -> Vec<(&'static str, MonitorState)> {
         batch: 1,
         input: [3, 32, 32],
         top1_error: None,
+        variant: None,
     };
     ready.apply(Event::ModelReady { model: 0, info });
     let node = |id, parent, kind, name: &str| NodeInfo {

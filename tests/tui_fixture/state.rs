@@ -306,6 +306,7 @@ pub fn events(running: usize, rounds: u64) -> Vec<Event> {
             batch: 1,
             input: [3, 32, 32],
             top1_error: Some(20.0 + id as f64),
+            variant: None,
         };
         events.push(Event::ModelReady { model: id, info });
         events.push(Event::Nodes(tree.infos[start as usize..].to_vec()));
