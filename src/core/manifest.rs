@@ -397,6 +397,7 @@ mod tests {
                 "batch" => Value::from(1),
                 "enabled" => Value::from(true),
                 "top1_error" | "top5_error" => Value::from(1.5),
+                "variants" => Value::from(vec!["fold-bn"]),
                 _ => Value::from("x"),
             }
         };

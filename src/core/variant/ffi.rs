@@ -150,7 +150,8 @@ pub fn channels_last(tensor: &Tensor) -> Result<Tensor, tch::TchError> {
     }
 }
 
-/// Whether `tensor` is laid out channels-last (and is not a shape for which both layouts agree).
+/// Whether `tensor` is laid out channels-last (for a 1x1 kernel or one channel, both layouts
+/// are the same and this is true).
 #[must_use]
 pub fn is_channels_last(tensor: &Tensor) -> bool {
     // SAFETY: reads the tensor's strides.

@@ -133,11 +133,10 @@ void* infertop_channels_last(const at::Tensor* tensor, char* error, size_t len) 
   });
 }
 
-// 1 when `tensor` is laid out channels-last (and not also plain contiguous), else 0.
+// 1 when `tensor` is laid out channels-last, else 0 (a 1x1 kernel or a one-channel tensor is
+// both channels-last and plain contiguous).
 int infertop_is_channels_last(const at::Tensor* tensor) noexcept {
-  return guarded(nullptr, 0, [&]() -> int {
-    return tensor->is_contiguous(at::MemoryFormat::ChannelsLast) && !tensor->is_contiguous() ? 1 : 0;
-  });
+  return guarded(nullptr, 0, [&]() -> int { return tensor->is_contiguous(at::MemoryFormat::ChannelsLast) ? 1 : 0; });
 }
 
 }  // extern "C"
