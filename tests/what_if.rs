@@ -315,3 +315,16 @@ fn headless_lines_and_models_csv_carry_the_comparison() {
     let p50 = |r: &csv::StringRecord| col(r, "latency_ms_p50").parse::<f64>().unwrap();
     assert!((delta - (p50(&rows[1]) / p50(&rows[0]) - 1.0)).abs() < 1e-9);
 }
+
+/// Every batch norm of every built-in follows a convolution of its channel count and is folded
+/// into it: none is left running, and the count is the nets' own.
+#[test]
+fn every_built_in_pairs_each_batch_norm_with_its_convolution() {
+    for arch in Arch::ALL {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let (_net, plan) = infertop::core::nets::fold::build_folded(|| arch.build(&vs.root(), 100));
+        let norms = vs.variables().keys().filter(|k| k.ends_with(".running_mean")).count();
+        assert!(norms > 0, "{arch:?} has batch norms");
+        assert_eq!((plan.folded(), plan.unpaired()), (norms, 0), "{arch:?}");
+    }
+}
