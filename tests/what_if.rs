@@ -117,7 +117,12 @@ fn fold_bn_removes_every_batch_norm_of_resnet50_and_keeps_its_outputs_within_1e_
     if mkldnn_available() {
         let original = kernels(state, 0);
         let fallback = kernels(state, 3);
-        assert!(original.iter().any(|k| k.contains("mkldnn_convolution")), "{original:?}");
+        // On x86_64 the original's convolutions take oneDNN; the aarch64 wheel may route fp32
+        // convolutions elsewhere, so only the fallback's side is checked there.
+        if cfg!(target_arch = "x86_64") {
+            assert!(original.iter().any(|k| k.contains("mkldnn_convolution")), "{original:?}");
+        }
+        assert!(fallback.iter().any(|k| k.contains("convolution")), "{fallback:?}");
         assert!(!fallback.iter().any(|k| k.contains("mkldnn")), "no-mkldnn still ran oneDNN: {fallback:?}");
     }
 }
