@@ -186,7 +186,7 @@ fn the_detail_view_compares_each_variant_and_names_the_best_thread_count() {
     assert!(s.find("⟨fold-bn⟩ Δp50").1.contains("shares BN -"), "the folded BatchNorm's share is gone");
     assert!(text.contains("roofline cmp"), "{text}");
     // threads=2 is slower than the original's 4 and threads=1 has no interval yet.
-    assert!(text.contains("threads: the run's own 4 are best"), "{text}");
+    assert!(text.contains("best thread count: the run's own 4"), "{text}");
 }
 
 #[test]
@@ -212,4 +212,33 @@ fn a_run_without_variants_has_no_what_if_column_block_or_sort_step() {
     s.frame();
     assert!(!s.text().contains("what-if"), "{}", s.text());
     assert_eq!(SortKey::cycle(false).len() + 1, SortKey::cycle(true).len());
+}
+
+#[test]
+fn an_original_whose_full_comparisons_do_not_fit_lists_each_variant_on_one_line() {
+    let s = screen(View::Detail, RESNET50, 80, 30);
+    let text = s.text();
+    for c in comparisons(&s.state) {
+        let line = s.find(&format!("⟨{}⟩ Δp50", c.variant)).1;
+        assert!(line.contains(c.verdict.label()), "{line}");
+    }
+    assert!(!text.contains("more lines"), "{text}");
+    assert!(text.contains("best ⟨fold-bn⟩"), "{text}");
+}
+
+#[test]
+fn no_panic_at_any_size_whichever_row_is_selected_and_however_sorted() {
+    let mut s = screen(View::Models, RESNET50, 80, 24);
+    for (w, h) in [(60, 20), (61, 21), (80, 22), (80, 23), (99, 31), (160, 48), (300, 100), (20, 5)] {
+        s.terminal.backend_mut().resize(w, h);
+        for view in [View::Models, View::Detail] {
+            for selected in 0..s.state.models.len() {
+                for sort in [SortKey::Order, SortKey::WhatIf, SortKey::Latency] {
+                    s.ui = UiState { view, selected, sort, sort_reversed: w % 2 == 0, ..s.ui.clone() };
+                    s.frame();
+                }
+            }
+        }
+        assert_eq!((s.lines().len(), s.lines()[0].chars().count()), (usize::from(h), usize::from(w)));
+    }
 }

@@ -31,13 +31,12 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         ctx.message(frame, inner, "no model selected");
         return;
     };
-    let what_if = what_if::lines(ctx, row.id, usize::from(area.width.saturating_sub(2)));
     // The what-if block goes between the top panels and the tables, as tall as its lines while
-    // the tables keep a header and two rows.
-    let block_height = what_if.as_ref().map_or(0, |l| {
-        let fits = area.height.saturating_sub(TOP_HEIGHT + MIN_TABLES_HEIGHT);
-        Some(u16::try_from(l.len()).unwrap_or(u16::MAX).saturating_add(2).min(fits)).filter(|h| *h >= 3).unwrap_or(0)
-    });
+    // the tables keep a header and a row.
+    let room = area.height.saturating_sub(TOP_HEIGHT + MIN_TABLES_HEIGHT + 2);
+    let what_if = what_if::lines(ctx, row.id, usize::from(area.width.saturating_sub(2)), usize::from(room));
+    let block_height =
+        what_if.as_ref().filter(|_| room > 0).map_or(0, |l| u16::try_from(l.len()).unwrap_or(u16::MAX).min(room) + 2);
     let [top, middle, bottom] =
         Layout::vertical([Constraint::Length(TOP_HEIGHT), Constraint::Length(block_height), Constraint::Min(0)])
             .areas(area);

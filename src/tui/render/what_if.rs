@@ -69,7 +69,7 @@ pub fn cell(ctx: &Ctx, id: ModelId) -> Span<'static> {
             what_if.comparison(id).map_or_else(|| Span::styled("…", theme.dim), |c| variant_cell(c, theme))
         }
         Role::Original => {
-            if let (Some(best), Some(d)) = (what_if.best(id), what_if.best(id).and_then(|c| c.delta_p50)) {
+            if let Some((best, d)) = what_if.best(id).and_then(|c| Some((c, c.delta_p50?))) {
                 let (mark, style) = mark(best.verdict, theme);
                 return Span::styled(format!("{}{mark} {}", whole_pct(d), short(best.variant)), style);
             }
@@ -189,37 +189,54 @@ fn summary(ctx: &Ctx, base: ModelId) -> Vec<Vec<Span<'static>>> {
     if sweep {
         let own = ctx.ui.run_threads.unwrap_or(0);
         out.push(vec![Span::raw(match best_threads(ctx.state, base, own) {
-            Some((n, p50)) if n == own && own > 0 => format!("threads: the run's own {n} are best ({} ms)", ms(p50)),
-            Some((n, p50)) if n == own => format!("threads: the run's own count is best ({} ms)", ms(p50)),
-            Some((n, p50)) => format!("threads: {n} are best ({} ms)", ms(p50)),
-            None => "threads: waiting for latencies".into(),
+            Some((n, p50)) if n == own && own > 0 => format!("best thread count: the run's own {n} ({} ms)", ms(p50)),
+            Some((n, p50)) if n == own => format!("best thread count: the run's own ({} ms)", ms(p50)),
+            Some((n, p50)) => format!("best thread count: {n} ({} ms)", ms(p50)),
+            None => "best thread count: waiting for latencies".into(),
         })]);
     }
     out
 }
 
-/// The block's lines for model `id` at `width`, or `None` for a model without variants.
+/// The block's lines for model `id` at `width`, or `None` for a model without variants. An
+/// original whose variants' full comparisons take more than `room` lines gets one line per
+/// variant instead (change, interval, verdict); its variants' rows hold the rest.
 #[must_use]
-pub fn lines(ctx: &Ctx, id: ModelId, width: usize) -> Option<Vec<Line<'static>>> {
+pub fn lines(ctx: &Ctx, id: ModelId, width: usize, room: usize) -> Option<Vec<Line<'static>>> {
     let theme = ctx.theme;
-    let groups = match ctx.what_if.role(id) {
-        Role::Alone => return None,
-        Role::Variant { .. } => match ctx.what_if.comparison(id) {
-            Some(c) => vec![items(c, None, theme)],
-            None => vec![vec![vec![Span::styled("waiting for the variant to load", theme.dim)]]],
-        },
+    match ctx.what_if.role(id) {
+        Role::Alone => None,
+        Role::Variant { .. } => Some(flow(
+            vec![match ctx.what_if.comparison(id) {
+                Some(c) => items(c, None, theme),
+                None => vec![vec![Span::styled("waiting for the variant to load", theme.dim)]],
+            }],
+            width,
+            theme,
+        )),
         Role::Original => {
-            let mut groups = vec![summary(ctx, id)];
-            for v in ctx.what_if.variants_of(id) {
-                groups.push(match ctx.what_if.comparison(v) {
-                    Some(c) => items(c, Some(c.variant), theme),
-                    None => vec![vec![Span::styled(format!("{}: not loaded", ctx.state.models[v].name), theme.dim)]],
-                });
-            }
-            groups
+            let full = flow(original(ctx, id, false), width, theme);
+            Some(if full.len() > room { flow(original(ctx, id, true), width, theme) } else { full })
         }
-    };
-    Some(flow(groups, width, theme))
+    }
+}
+
+/// An original's groups: its summary, then each variant in full or (`compact`) its first two items.
+fn original(ctx: &Ctx, id: ModelId, compact: bool) -> Vec<Vec<Vec<Span<'static>>>> {
+    let mut groups = vec![summary(ctx, id)];
+    for v in ctx.what_if.variants_of(id) {
+        groups.push(match ctx.what_if.comparison(v) {
+            Some(c) => {
+                let mut items = items(c, Some(c.variant), ctx.theme);
+                if compact {
+                    items.truncate(2);
+                }
+                items
+            }
+            None => vec![vec![Span::styled(format!("{}: not loaded", ctx.state.models[v].name), ctx.theme.dim)]],
+        });
+    }
+    groups
 }
 
 /// The block's title for model `id`.
