@@ -242,3 +242,22 @@ fn no_panic_at_any_size_whichever_row_is_selected_and_however_sorted() {
         assert_eq!((s.lines().len(), s.lines()[0].chars().count()), (usize::from(h), usize::from(w)));
     }
 }
+
+#[test]
+fn help_explains_the_what_if_column_its_marks_and_the_detail_block() {
+    let mut s = screen(View::Models, RESNET50, 80, 24);
+    let mut help = String::new();
+    s.press(KeyCode::Char('?'));
+    for _ in 0..infertop::tui::render::help::ENTRIES.len() {
+        help.push_str(&s.text());
+        s.press(KeyCode::Down);
+    }
+    for term in ["what-if", "✓ ± ✗ out", "└ ⟨fold-bn⟩", "Δp50 [a, b]", "output rel", "shares pt", "roofline pt"]
+    {
+        assert!(help.contains(&format!("│ {term} ")), "help has no entry for {term}:\n{help}");
+    }
+    // The column's title is written as its help entry.
+    s.press(KeyCode::Esc);
+    let hit = *s.ui.hits.table(TableId::Models).unwrap();
+    assert!(s.lines()[usize::from(hit.body.y - 1)].contains(" what-if "));
+}

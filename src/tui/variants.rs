@@ -7,6 +7,7 @@ use crate::core::event::ModelId;
 use crate::core::state::MonitorState;
 use crate::core::variant::{Variant, VariantRequest};
 use crate::core::what_if::{comparisons, Comparison, Verdict};
+use crate::tui::render::units::fit;
 
 /// How a model row relates to what-if variants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,7 +125,10 @@ impl WhatIf {
         if name.chars().count() <= width {
             return name;
         }
-        format!("{} \u{27e8}{}\u{27e9}", state.models[base].name, short(variant))
+        // The label tells the variant apart, so the original's name gives way first.
+        let label = format!(" \u{27e8}{}\u{27e9}", short(variant));
+        let room = width.saturating_sub(label.chars().count()).max(2);
+        format!("{}{label}", fit(&state.models[base].name, room))
     }
 }
 
@@ -202,5 +206,9 @@ mod tests {
         assert_eq!(name(&[2, 3, 0, 1], 0, 18), "resnet50 ⟨nhwc⟩");
         assert_eq!(name(&[2, 3, 0, 1], 3, 18), "└ ⟨fold-bn⟩");
         assert_eq!(name(&[2, 3, 0, 1], 1, 18), "vgg11");
+        let long = variant_name("efficientnet_b0_custom", Variant::Threads(2));
+        let state = names(&["efficientnet_b0_custom", "vgg11", &long]);
+        let w = WhatIf::of(&state);
+        assert_eq!(w.display_name(&state, &[0, 1, 2], 2, 18), "efficientne… ⟨t=2⟩");
     }
 }
