@@ -261,3 +261,17 @@ fn help_explains_the_what_if_column_its_marks_and_the_detail_block() {
     let hit = *s.ui.hits.table(TableId::Models).unwrap();
     assert!(s.lines()[usize::from(hit.body.y - 1)].contains(" what-if "));
 }
+
+#[test]
+fn the_marks_take_the_themes_good_and_bad_colours() {
+    let s = screen(View::Models, 0, 160, 48);
+    let theme = infertop::tui::theme::Theme::default();
+    let fg = |needle: &str, mark: &str| {
+        let (y, _) = s.find(needle);
+        let x = s.column_of(y, mark);
+        s.terminal.backend().buffer()[(x, y)].fg
+    };
+    assert_eq!(fg("⟨channels-last⟩", "✗"), theme.bad.fg.unwrap());
+    assert_eq!(fg("⟨fold-bn⟩ ", "✓"), theme.good.fg.unwrap());
+    assert_ne!(theme.good.fg, theme.bad.fg);
+}
