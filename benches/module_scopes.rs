@@ -31,6 +31,8 @@ fn spec(name: &str, source: ModelSource) -> ModelSpec {
         top1_error: None,
         top5_error: None,
         notes: None,
+        what_if: Vec::new(),
+        variant_of: None,
     }
 }
 

@@ -42,6 +42,15 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub models: Option<PathBuf>,
 
+    /// Run each model again with one change, as its own row beside it under the same
+    /// schedule (comma separated): fold-bn (`BatchNorm` folded into the convolution; for
+    /// `TorchScript`, libtorch's freeze and optimize-for-inference), channels-last, threads=N (the
+    /// model alone at N intra-op threads), threads=N.. (every count from N to the cores),
+    /// no-mkldnn (`oneDNN` convolutions off). Each variant's output is checked against the
+    /// original's first.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', num_args = 1..)]
+    pub what_if: Vec<crate::core::variant::VariantRequest>,
+
     /// Batch size for every model, overriding the manifest.
     #[arg(long, value_parser = clap::value_parser!(i64).range(1..=4096))]
     pub batch: Option<i64>,

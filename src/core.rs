@@ -39,3 +39,5 @@ pub mod sysfs;
 pub mod throttle;
 pub mod timeline;
 pub mod trace;
+pub mod variant;
+pub mod what_if;

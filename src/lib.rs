@@ -24,9 +24,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         return run_command(command);
     }
     cli.validate()?;
-    let plan =
+    let mut plan =
         core::session::Plan::new(cli.models.as_deref(), &cli.only, cli.batch, cli.thread_count(), !cli.no_op_profile)
             .map_err(UsageError::Plan)?;
+    plan.what_if(&cli.what_if).map_err(UsageError::Plan)?;
     let plan = core::session::Plan {
         sample_every: Some(cli.sample_every),
         sysfs_root: cli.sysfs_root.clone(),

@@ -8,6 +8,7 @@ pub mod rows;
 pub mod tables;
 pub mod terminal;
 pub mod theme;
+pub mod variants;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -70,7 +71,7 @@ pub async fn run(
         session.set_journal(stream.journal());
     }
     let mut tracing = Tracing::start(cli, plan, export_base, &mut session)?;
-    let mut ui = UiState::default();
+    let mut ui = UiState { run_threads: Some(cli.thread_count()), ..UiState::default() };
     let mut cpu = CpuMeter::new();
     let mut pending: PendingSnapshot = None;
     // Declared after the session so that it is dropped (and the terminal restored) first.

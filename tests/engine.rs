@@ -21,6 +21,8 @@ fn tiny(name: &str) -> ModelSpec {
         top1_error: None,
         top5_error: None,
         notes: None,
+        what_if: Vec::new(),
+        variant_of: None,
     }
 }
 

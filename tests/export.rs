@@ -28,7 +28,8 @@ latency_ms_full_clock,throttled_inferences,status,error,top1_error_pct,source,ba
 profiled_iterations,percentile_window,op_ms,latency_ms_profiled_mean,peak_gmacs_per_s,cold_iterations,\
 cold_latency_ms_p50,switch_cost_ms,minor_faults_per_inference,context_switches_per_inference,\
 energy_mj_per_inference,energy_mj_per_gmac,energy_iterations,power_source,bandwidth_gb_per_s,compute_ms,memory_ms,\
-overhead_ms,latency_ms_left_out_mac_fit,latency_ms_left_out_op_fit";
+overhead_ms,latency_ms_left_out_mac_fit,latency_ms_left_out_op_fit,variant,base_model,output_max_abs_diff,\
+output_max_rel_diff,output_agrees,delta_p50,delta_p50_ci_low,delta_p50_ci_high,what_if_verdict";
 const OPS_HEADER: &str =
     "model,op,parent_op,category,calls_per_inference,self_ms,total_ms,macs,bytes,gmacs_per_s,compute_ms,memory_ms,\
 overhead_ms";
@@ -146,6 +147,7 @@ fn recorded_state() -> MonitorState {
             batch: 1,
             input: [3, 32, 32],
             top1_error: (arch == Arch::ShuffleNetV2).then_some(29.2),
+            variant: None,
         };
         state.apply(Event::ModelReady { model: id, info });
         nets.push((vs, net, input, scope));

@@ -26,6 +26,8 @@ fn spec(name: &str, source: ModelSource, input: [i64; 3]) -> ModelSpec {
         top1_error: None,
         top5_error: None,
         notes: None,
+        what_if: Vec::new(),
+        variant_of: None,
     }
 }
 

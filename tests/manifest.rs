@@ -9,7 +9,7 @@ use infertop::core::nets::Arch;
 const ARCHS: &str = "vgg16, inceptionv3, inceptionv4, resnet50, seresnet50, xception, \
                      mobilenet, mobilenetv2, shufflenet, shufflenetv2, tiny";
 const KEYS: &str = "name, arch, torchscript, input, batch, enabled, weights, top1_error, \
-                    top5_error, notes";
+                    top5_error, notes, variants";
 const INPUT_HINT: &str = "3 positive integers [channels, height, width], e.g. [3, 32, 32]";
 
 fn fixture(name: &str) -> PathBuf {

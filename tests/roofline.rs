@@ -30,6 +30,8 @@ fn built_in(arch: Arch) -> ModelSpec {
         top1_error: None,
         top5_error: None,
         notes: None,
+        what_if: Vec::new(),
+        variant_of: None,
     }
 }
 

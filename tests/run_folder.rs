@@ -51,6 +51,7 @@ impl Run {
                 batch: 1,
                 input: [3, 32, 32],
                 top1_error: None,
+                variant: None,
             };
             state.apply(Event::ModelReady { model, info });
         }

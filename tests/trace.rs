@@ -479,6 +479,8 @@ fn tiny_plan(names: &[&str], op_profile: bool) -> Plan {
         top1_error: None,
         top5_error: None,
         notes: None,
+        what_if: Vec::new(),
+        variant_of: None,
     };
     Plan {
         models: names.iter().map(|n| spec(n)).collect(),

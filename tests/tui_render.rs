@@ -329,6 +329,7 @@ fn sparse_states() -> Vec<(&'static str, MonitorState)> {
         batch: 1,
         input: [3, 32, 32],
         top1_error: None,
+        variant: None,
     };
     ready.apply(Event::ModelReady { model: 0, info });
     let node = |id, parent, kind, name: &str| NodeInfo {
@@ -629,6 +630,33 @@ fn no_models_header_is_cut_at_any_width_from_60_to_200_whatever_the_sort() {
             let both = header.contains("ms/GMAC") && header.contains("MAC/s ");
             assert!(!both || header.contains("mJ/inf"), "GMAC/s shown while space is short: {context}");
         }
-        sort = sort.next();
+        sort = sort.next(false);
+    }
+}
+
+/// The what-if fixture: resnet50 (id 1) and its variants, 18 rounds.
+fn what_if_fixture() -> MonitorState {
+    fixture::what_if::state(18)
+}
+
+/// The what-if fixture with `selected` selected and the run's 4 intra-op threads.
+fn what_if_view(view: View, selected: usize, width: u16, height: u16) -> String {
+    let ui = UiState { view, selected, run_threads: Some(4), ..UiState::default() };
+    text(&draw(&what_if_fixture(), &ui, &Theme::default(), width, height))
+}
+
+#[test]
+fn what_if_models_80x24_and_160x48() {
+    insta::assert_snapshot!("what_if_models_80x24", what_if_view(View::Models, 1, 80, 24));
+    insta::assert_snapshot!("what_if_models_160x48", what_if_view(View::Models, 1, 160, 48));
+}
+
+/// The original (resnet50), the faster agreeing variant (fold-bn) and the one whose output
+/// differs (channels-last), each at both sizes.
+#[test]
+fn what_if_detail_80x24_and_160x48() {
+    for (id, label) in [(1, "original"), (2, "fold_bn"), (3, "channels_last")] {
+        insta::assert_snapshot!(format!("what_if_detail_{label}_80x24"), what_if_view(View::Detail, id, 80, 24));
+        insta::assert_snapshot!(format!("what_if_detail_{label}_160x48"), what_if_view(View::Detail, id, 160, 48));
     }
 }

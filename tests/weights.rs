@@ -20,6 +20,8 @@ fn spec(weights: &Path) -> ModelSpec {
         top1_error: None,
         top5_error: None,
         notes: None,
+        what_if: Vec::new(),
+        variant_of: None,
     }
 }
 
@@ -38,7 +40,7 @@ fn tiny_vars() -> nn::VarStore {
 fn loaded_value(model: &LoadedModel, name: &str) -> f64 {
     match model {
         LoadedModel::BuiltIn { vars, .. } => vars.variables()[name].mean(Kind::Float).double_value(&[]),
-        LoadedModel::Script(_) => panic!("a built-in"),
+        LoadedModel::Script(_) | LoadedModel::Frozen { .. } => panic!("a built-in"),
     }
 }
 

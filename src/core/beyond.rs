@@ -127,7 +127,8 @@ pub struct BeyondMacs {
 }
 
 /// Models with a latency and known MACs, as points. `profiles` are the models' profiles in
-/// model order (pass them when already computed; see [`beyond_macs`]).
+/// model order (pass them when already computed; see [`beyond_macs`]). What-if variants are
+/// left out: a second point of the same MACs would weigh that network twice in the study.
 #[must_use]
 pub fn model_points(state: &MonitorState, profiles: &[ModelProfile]) -> Vec<ModelPoint> {
     state
@@ -135,6 +136,7 @@ pub fn model_points(state: &MonitorState, profiles: &[ModelProfile]) -> Vec<Mode
         .iter()
         .zip(profiles)
         .enumerate()
+        .filter(|(_, (m, _))| !m.is_variant())
         .filter_map(|(id, (m, profile))| {
             let summary = m.latency.summary()?;
             (profile.macs > 0.0 && summary.p50_ms.is_finite()).then(|| ModelPoint {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tch::{Device, Kind, Tensor};
 
 use crate::core::clock::ClockProbe;
-use crate::core::event::{Control, Event, Inference, ModelId, ModelInfo};
+use crate::core::event::{Control, Event, Inference, ModelId, ModelInfo, VariantInfo};
 use crate::core::manifest::{ModelSource, ModelSpec};
 use crate::core::model::{LoadedModel, ModelError};
 use crate::core::oneline::{error_line, one_line};
@@ -19,6 +19,7 @@ use crate::core::profiler::{NodeKind, Recorder, Scope};
 use crate::core::rusage::Usage;
 use crate::core::schedule::{Schedule, Scheduler};
 use crate::core::trace::{TraceCapture, TraceTargets, TRACE_RESERVE};
+use crate::core::variant::{OutputCheck, Variant};
 
 /// What the engine runs and how.
 #[derive(Clone, Debug)]
@@ -180,6 +181,8 @@ struct Runner {
     scope: Scope,
     /// Timed inferences so far (decides which ones are profiled).
     runs: u64,
+    /// What libtorch is set to while it runs (another thread count, `oneDNN` off).
+    settings: Settings,
 }
 
 struct Engine {
@@ -193,6 +196,30 @@ struct Engine {
     seq: u64,
     /// Models whose next warm inference is traced ([`Control::Trace`]).
     trace: TraceTargets,
+    /// What libtorch is set to now; changed only when the next model needs otherwise.
+    current: Settings,
+}
+
+/// How libtorch is set while a model runs: the run's thread count and `oneDNN` on, unless the
+/// model is a variant that changes one of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Settings {
+    threads: usize,
+    mkldnn: bool,
+}
+
+impl Settings {
+    fn original(threads: usize) -> Self {
+        Self { threads, mkldnn: true }
+    }
+
+    fn of(spec: &ModelSpec, run_threads: usize) -> Self {
+        match spec.variant_of.as_ref().map(|v| v.variant) {
+            Some(Variant::Threads(n)) => Self { threads: n, mkldnn: true },
+            Some(Variant::NoMkldnn) => Self { threads: run_threads, mkldnn: false },
+            _ => Self::original(run_threads),
+        }
+    }
 }
 
 /// The receiver is gone: the front end has ended, so the engine ends too.
@@ -205,7 +232,18 @@ impl Engine {
         control: Receiver<Control>,
         cancel: Arc<AtomicBool>,
     ) -> Self {
-        Self { config, events, control, cancel, recorder: None, sampling: true, seq: 0, trace: TraceTargets::default() }
+        let current = Settings::original(config.threads);
+        Self {
+            config,
+            events,
+            control,
+            cancel,
+            recorder: None,
+            sampling: true,
+            seq: 0,
+            trace: TraceTargets::default(),
+            current,
+        }
     }
 
     fn send(&self, e: Event) -> Result<(), Disconnected> {
@@ -269,6 +307,13 @@ impl Engine {
                 return self.send(fail(error_line(&e))).map(|()| None);
             }
         };
+        let input = match LoadedModel::variant_input(spec, &input) {
+            Ok(input) => input,
+            Err(e) => {
+                let e = ModelError::Variant { model: spec.name.clone(), reason: one_line(&e.to_string()) };
+                return self.send(fail(error_line(&e))).map(|()| None);
+            }
+        };
         let runner = Runner {
             id,
             name: spec.name.clone(),
@@ -276,7 +321,9 @@ impl Engine {
             input,
             scope: Scope::new(&format!("model:{}", spec.name)),
             runs: 0,
+            settings: Settings::of(spec, self.config.threads),
         };
+        self.apply(runner.settings);
         for _ in 0..self.config.warmup.max(1) {
             if let Err(e) = Self::forward(&runner) {
                 let e = ModelError::Forward { model: spec.name.clone(), source: e };
@@ -305,6 +352,11 @@ impl Engine {
             batch: spec.batch,
             input: spec.input,
             top1_error: spec.top1_error,
+            variant: spec.variant_of.clone().map(|of| {
+                self.set_recording(false);
+                let check = self.check_output(spec, &runner);
+                VariantInfo { of, check }
+            }),
         };
         self.send(Event::ModelReady { model: id, info })?;
         Ok(Some(runner))
@@ -324,6 +376,36 @@ impl Engine {
         if let Some(rec) = self.recorder.as_mut() {
             rec.set_enabled(on);
         }
+    }
+
+    /// Sets libtorch up as `wanted` says, touching only what differs: a thread-count change
+    /// clears `oneDNN`'s primitive cache, so the next inference after one is slower (the dwell
+    /// schedule keeps it apart as cold).
+    fn apply(&mut self, wanted: Settings) {
+        if wanted.threads != self.current.threads {
+            tch::set_num_threads(i32::try_from(wanted.threads).unwrap_or(1));
+        }
+        if wanted.mkldnn != self.current.mkldnn {
+            crate::core::variant::ffi::set_mkldnn(wanted.mkldnn);
+        }
+        self.current = wanted;
+    }
+
+    /// Runs a variant and its original (loaded again, with the same weights) on the variant's
+    /// input and compares the outputs.
+    fn check_output(&mut self, spec: &ModelSpec, variant: &Runner) -> Result<OutputCheck, String> {
+        let of = spec.variant_of.as_ref().ok_or("not a variant")?;
+        let base_spec = ModelSpec { name: of.base.clone(), variant_of: None, ..spec.clone() };
+        let text = |e: &dyn std::fmt::Display| one_line(&e.to_string());
+        self.apply(variant.settings);
+        let ours = variant.model.forward(&variant.input).map_err(|e| text(&e))?;
+        self.apply(Settings::original(self.config.threads));
+        let base = LoadedModel::load(&base_spec).map_err(|e| text(&e))?;
+        let theirs = base.forward(&variant.input.contiguous()).map_err(|e| text(&e))?;
+        let values = |t: &Tensor| -> Result<Vec<f32>, String> {
+            Vec::<f32>::try_from(t.contiguous().view(-1)).map_err(|e| text(&e))
+        };
+        Ok(OutputCheck::between(&values(&theirs)?, &values(&ours)?))
     }
 
     fn forward(r: &Runner) -> Result<(), tch::TchError> {
@@ -388,6 +470,7 @@ impl Engine {
         let traced = !cold && self.recorder.is_some() && self.trace.take(r.id);
         let profiled = traced || (every > 0 && !cold && r.runs % every == 0);
         r.runs += 1;
+        self.apply(r.settings);
         self.set_recording(profiled);
         let before = Usage::now();
         let start = Instant::now();

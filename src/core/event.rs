@@ -7,6 +7,7 @@ use crate::core::profiler::{NodeInfo, NodeTiming};
 use crate::core::rusage::Usage;
 use crate::core::sampler::SystemSample;
 use crate::core::trace::TraceCapture;
+use crate::core::variant::{OutputCheck, VariantOf};
 
 /// Index of a model in the run's model list (manifest order after `--only`).
 pub type ModelId = usize;
@@ -22,6 +23,17 @@ pub struct ModelInfo {
     pub input: [i64; 3],
     /// Reference top-1 error (%) from the manifest, shown beside the measurements.
     pub top1_error: Option<f64>,
+    /// For a what-if variant's row: what it varies and how its output compared.
+    pub variant: Option<VariantInfo>,
+}
+
+/// A variant row's origin and its output against the original's on the same input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VariantInfo {
+    pub of: VariantOf,
+    /// `Err` when the comparison could not run (the original failed to load, say): such a
+    /// variant is never reported as a speed-up either.
+    pub check: Result<OutputCheck, String>,
 }
 
 /// One timed inference.

@@ -13,6 +13,7 @@ use toml::{Table, Value};
 
 use crate::core::nets::Arch;
 use crate::core::oneline::one_line;
+use crate::core::variant::{VariantOf, VariantRequest};
 
 mod error;
 pub use error::{Entry, EntryProblem, ManifestError};
@@ -24,8 +25,19 @@ const BUILTIN_TEXT: &str = include_str!("../../models/manifest.toml");
 pub const BUILTIN_SOURCE: &str = "built-in";
 
 /// Every key a `[[model]]` table may hold; must match the fields of [`RawModel`].
-const KEYS: [&str; 10] =
-    ["name", "arch", "torchscript", "input", "batch", "enabled", "weights", "top1_error", "top5_error", "notes"];
+const KEYS: [&str; 11] = [
+    "name",
+    "arch",
+    "torchscript",
+    "input",
+    "batch",
+    "enabled",
+    "weights",
+    "top1_error",
+    "top5_error",
+    "notes",
+    "variants",
+];
 
 /// What `input` must look like, for error messages.
 const INPUT_HINT: &str = "3 positive integers [channels, height, width], e.g. [3, 32, 32]";
@@ -69,6 +81,11 @@ pub struct ModelSpec {
     pub top5_error: Option<f64>,
     /// Free text shown on screen.
     pub notes: Option<String>,
+    /// What-if variants to run beside it (`variants = [...]`, and `--what-if`).
+    pub what_if: Vec<VariantRequest>,
+    /// Set on a variant's own row (made by [`crate::core::session::Plan`]): which model it
+    /// varies and how. `None` for a model of the manifest.
+    pub variant_of: Option<VariantOf>,
 }
 
 /// Where a model's network comes from.
@@ -96,6 +113,7 @@ struct RawModel {
     top1_error: Option<f64>,
     top5_error: Option<f64>,
     notes: Option<String>,
+    variants: Option<Vec<String>>,
 }
 
 impl RawModel {
@@ -132,6 +150,7 @@ fn expected_for(key: &str) -> &'static str {
         "batch" => "a positive integer up to 4096",
         "enabled" => "true or false",
         "top1_error" | "top5_error" => "a percentage from 0 to 100",
+        "variants" => "a list of variant names, e.g. [\"fold-bn\", \"threads=1\"]",
         _ => "a string",
     }
 }
@@ -261,6 +280,12 @@ fn convert(table: &Table, base_dir: &Path) -> Result<ModelSpec, EntryProblem> {
     check_input_size(input, batch)?;
     let top1_error = check_percent("top1_error", raw.top1_error)?;
     let top5_error = check_percent("top5_error", raw.top5_error)?;
+    let what_if = raw
+        .variants
+        .unwrap_or_default()
+        .iter()
+        .map(|v| v.parse::<VariantRequest>().map_err(EntryProblem::BadVariant))
+        .collect::<Result<Vec<_>, _>>()?;
     if let Some(path) = &raw.weights {
         check_weights(&source, path)?;
     }
@@ -278,6 +303,8 @@ fn convert(table: &Table, base_dir: &Path) -> Result<ModelSpec, EntryProblem> {
         top1_error,
         top5_error,
         notes: raw.notes,
+        what_if,
+        variant_of: None,
     })
 }
 
@@ -370,6 +397,7 @@ mod tests {
                 "batch" => Value::from(1),
                 "enabled" => Value::from(true),
                 "top1_error" | "top5_error" => Value::from(1.5),
+                "variants" => Value::from(vec!["fold-bn"]),
                 _ => Value::from("x"),
             }
         };

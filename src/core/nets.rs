@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use tch::{nn, TchError, Tensor};
 
+pub mod fold;
 mod inception_v3;
 mod inception_v4;
 pub mod layers;

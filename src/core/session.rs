@@ -19,6 +19,7 @@ use crate::core::sampler::{Sampler, SamplerConfig};
 use crate::core::schedule::{Schedule, DEFAULT_DWELL};
 use crate::core::state::MonitorState;
 use crate::core::trace::TraceDoc;
+use crate::core::variant::{self, variant_name, NotApplicable, RunFacts, Variant, VariantOf, VariantRequest};
 
 /// Where traced inferences go, resolved against the state; called on the front end's thread,
 /// so it must not block (a writer thread does the writing).
@@ -59,6 +60,9 @@ pub enum PlanError {
     /// `--batch` makes a model's input too large.
     #[error("--batch {batch}: model '{model}': {problem}")]
     Batch { model: String, batch: i64, problem: EntryProblem },
+    /// A what-if variant (`--what-if` or a manifest's `variants`) does not fit its model.
+    #[error(transparent)]
+    Variant(#[from] NotApplicable),
 }
 
 impl Plan {
@@ -88,7 +92,7 @@ impl Plan {
                 })?;
             }
         }
-        Ok(Self {
+        let mut plan = Self {
             models,
             threads,
             op_profile,
@@ -98,13 +102,48 @@ impl Plan {
             sysfs_root: PathBuf::from("/"),
             replay_speed: 1.0,
             schedule: Schedule::Dwell(DEFAULT_DWELL),
-        })
+        };
+        plan.what_if(&[])?;
+        Ok(plan)
     }
 
-    /// Model names in id order.
+    /// Adds `requests` to every model's what-if variants (the manifest's own come first) and
+    /// lays the rows out: each model, then its variants, so they sit beside it on screen.
+    ///
+    /// # Errors
+    /// A variant that does not fit its model, naming both.
+    pub fn what_if(&mut self, requests: &[VariantRequest]) -> Result<(), PlanError> {
+        let facts = RunFacts::here(self.threads);
+        let originals: Vec<ModelSpec> = self.models.iter().filter(|m| m.variant_of.is_none()).cloned().collect();
+        let mut rows = Vec::with_capacity(originals.len());
+        for mut spec in originals {
+            for r in requests {
+                if !spec.what_if.contains(r) {
+                    spec.what_if.push(*r);
+                }
+            }
+            let variants = variant::expand(&spec, &spec.what_if, facts)?;
+            rows.push(spec.clone());
+            rows.extend(variants.into_iter().map(|v| variant_row(&spec, v)));
+        }
+        self.models = rows;
+        Ok(())
+    }
+
+    /// Model names in id order (variants as `resnet50 ⟨fold-bn⟩`).
     #[must_use]
     pub fn names(&self) -> Vec<String> {
         self.models.iter().map(|m| m.name.clone()).collect()
+    }
+}
+
+/// The row of `variant` of `base`: the same model and input under the variant's name.
+fn variant_row(base: &ModelSpec, variant: Variant) -> ModelSpec {
+    ModelSpec {
+        name: variant_name(&base.name, variant),
+        what_if: Vec::new(),
+        variant_of: Some(VariantOf { base: base.name.clone(), variant }),
+        ..base.clone()
     }
 }
 

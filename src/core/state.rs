@@ -69,6 +69,12 @@ pub struct ModelState {
 }
 
 impl ModelState {
+    /// Whether this row is a what-if variant of another (known once it has loaded).
+    #[must_use]
+    pub fn is_variant(&self) -> bool {
+        self.info.as_ref().is_some_and(|i| i.variant.is_some())
+    }
+
     fn new(name: Arc<str>) -> Self {
         Self {
             name,

@@ -16,6 +16,8 @@ use crate::core::profiler::dims_text;
 use crate::core::roofline::{roofline, Limits, Roofline, Split};
 use crate::core::state::{ModelState, MonitorState, LATENCY_WINDOW};
 use crate::core::summary::ModelSummary;
+use crate::core::variant::OutputCheck;
+use crate::core::what_if::{comparisons, Comparison};
 
 /// One row of `models.csv`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -115,6 +117,24 @@ pub struct ModelRecord<'a> {
     pub latency_ms_left_out_mac_fit: Option<f64>,
     /// The same from the op-level model (per op kind: a·MACs + b·bytes + c·calls).
     pub latency_ms_left_out_op_fit: Option<f64>,
+    /// For a what-if variant's row (`resnet50 ⟨fold-bn⟩`): the change (`fold-bn`,
+    /// `threads=1`) and the model it changes; empty for a model of the manifest.
+    pub variant: Option<String>,
+    pub base_model: Option<&'a str>,
+    /// The variant's output against the original's on the same input: largest absolute
+    /// difference, and that over the largest |original output|.
+    pub output_max_abs_diff: Option<f64>,
+    pub output_max_rel_diff: Option<f64>,
+    /// Whether `output_max_rel_diff` is within the stated tolerance (1e-4); a variant that
+    /// does not agree is never called faster.
+    pub output_agrees: Option<bool>,
+    /// Median latency over the original's, minus one (−0.2: 20 % faster), with a conservative
+    /// 95 % interval from the two medians' intervals.
+    pub delta_p50: Option<f64>,
+    pub delta_p50_ci_low: Option<f64>,
+    pub delta_p50_ci_high: Option<f64>,
+    /// `faster`, `slower`, `no clear change` (the interval holds 0), `output differs`, `pending`.
+    pub what_if_verdict: Option<&'static str>,
 }
 
 /// The roofline columns of a row: (compute, memory, overhead), empty when unmeasured.
@@ -192,14 +212,33 @@ pub struct LayerRecord<'a> {
 #[must_use]
 pub fn model_rows(state: &MonitorState) -> Vec<ModelRecord<'_>> {
     let fitted = leave_one_out(&observations(state));
+    let compared = comparisons(state);
     ModelSummary::all(state)
         .into_iter()
         .enumerate()
         .map(|(id, sum)| {
             let left_out = fitted.as_ref().and_then(|f| f.predictions.iter().find(|p| p.model == id));
-            model_record(state, &sum, left_out)
+            let mut record = model_record(state, &sum, left_out);
+            if let Some(c) = compared.iter().find(|c| c.model == id) {
+                add_what_if(&mut record, state, c);
+            }
+            record
         })
         .collect()
+}
+
+/// The what-if columns of a variant's row.
+fn add_what_if<'a>(record: &mut ModelRecord<'a>, state: &'a MonitorState, c: &Comparison) {
+    let check = c.check.as_ref().ok();
+    record.variant = Some(c.variant.to_string());
+    record.base_model = state.models.get(c.base).map(|m| &*m.name);
+    record.output_max_abs_diff = check.map(|k| k.max_abs);
+    record.output_max_rel_diff = check.map(|k| k.max_rel);
+    record.output_agrees = Some(check.is_some_and(OutputCheck::agrees));
+    record.delta_p50 = c.delta_p50;
+    record.delta_p50_ci_low = c.delta_ci.map(|ci| ci.0);
+    record.delta_p50_ci_high = c.delta_ci.map(|ci| ci.1);
+    record.what_if_verdict = Some(c.verdict.label());
 }
 
 fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>, left_out: Option<&Prediction>) -> ModelRecord<'a> {
@@ -267,6 +306,7 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>, left_out: Opti
         overhead_ms: split.map(|s| s.overhead_ms),
         latency_ms_left_out_mac_fit: left_out.map(|p| p.mac_model_ms),
         latency_ms_left_out_op_fit: left_out.map(|p| p.op_model_ms),
+        ..ModelRecord::default()
     }
 }
 

@@ -11,6 +11,8 @@ use crate::core::contention;
 use crate::core::sampler::SystemSample;
 use crate::core::state::MonitorState;
 use crate::core::summary::ModelSummary;
+use crate::core::variant::OUTPUT_TOLERANCE;
+use crate::core::what_if::{comparisons, Comparison};
 use crate::export::{ExportError, FinalSnapshot, Report};
 
 /// The closing lines: `summary after 12.0s (reason):` in text mode, then the machine's line and
@@ -95,8 +97,12 @@ pub(super) fn print_lines(
             if let Some(sample) = state.system.last() {
                 writeln!(out, "{}", system_line(sample, elapsed))?;
             }
-            for summary in ModelSummary::all(state) {
+            let compared = comparisons(state);
+            for (id, summary) in ModelSummary::all(state).into_iter().enumerate() {
                 writeln!(out, "{}", text_line(&summary, state.peak_gmacs, elapsed))?;
+                if let Some(c) = compared.iter().find(|c| c.model == id) {
+                    writeln!(out, "{}", what_if_line(c, state))?;
+                }
             }
         }
         LineFormat::Jsonl => {
@@ -148,6 +154,28 @@ pub fn text_line(summary: &ModelSummary, peak_gmacs: Option<f64>, elapsed: Durat
             )
         }
     }
+}
+
+/// Under a variant's line: how it compares with its original.
+/// `           vs resnet50: p50 -12.3% [-15.0%, -9.1%] faster; output max rel diff 3.1e-07 (agrees)`
+#[must_use]
+pub fn what_if_line(c: &Comparison, state: &MonitorState) -> String {
+    let base = state.models.get(c.base).map_or("?", |m| &*m.name);
+    let pct = |v: f64| format!("{:+.1}%", 100.0 * v);
+    let delta = match (c.delta_p50, c.delta_ci) {
+        (Some(d), Some((lo, hi))) => format!("p50 {} [{}, {}]", pct(d), pct(lo), pct(hi)),
+        (Some(d), None) => format!("p50 {}", pct(d)),
+        _ => "p50 -".into(),
+    };
+    let check = match &c.check {
+        Ok(k) => format!(
+            "output max rel diff {:.1e} ({} tolerance {OUTPUT_TOLERANCE:.0e})",
+            k.max_rel,
+            if k.agrees() { "within" } else { "beyond" }
+        ),
+        Err(e) => format!("output not checked: {e}"),
+    };
+    format!("{:12}vs {base}: {delta} {}; {check}", "", c.verdict.label())
 }
 
 /// A positive figure with three significant digits or more (`0.0421`, `4.21`, `42.1`, `421`).

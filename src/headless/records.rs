@@ -121,6 +121,7 @@ mod tests {
             batch: 1,
             input: [3, 32, 32],
             top1_error: None,
+            variant: None,
         };
         state.apply(Event::ModelReady { model: 0, info });
         state.apply(Event::ModelFailed { model: 1, name: "b".into(), error: "no such file".into() });

@@ -88,11 +88,15 @@ impl Scatter {
     }
 }
 
-/// The plot of `y` against `x` over `models` that have both.
+/// The plot of `y` against `x` over `models` that have both. What-if variants are left out, as
+/// in the live view: the same network twice would weigh it twice.
 #[must_use]
 pub fn scatter(models: &[ModelRow], y: Quantity, x: Quantity) -> Scatter {
-    let points: Vec<(String, f64, f64)> =
-        models.iter().filter_map(|m| Some((m.model.clone(), x.of(m)?, y.of(m)?))).collect();
+    let points: Vec<(String, f64, f64)> = models
+        .iter()
+        .filter(|m| m.variant.is_none())
+        .filter_map(|m| Some((m.model.clone(), x.of(m)?, y.of(m)?)))
+        .collect();
     let xs: Vec<f64> = points.iter().map(|p| p.1).collect();
     let ys: Vec<f64> = points.iter().map(|p| p.2).collect();
     Scatter { y, x, pearson: pearson(&xs, &ys), spearman: spearman(&xs, &ys), points }

@@ -7,6 +7,7 @@ use crate::tui::keymap::Action;
 use crate::tui::mouse::FrameHits;
 use crate::tui::rows::{ordered_rows, SortKey};
 use crate::tui::tables::{TableId, TableState};
+use crate::tui::variants::WhatIf;
 
 /// The screens Tab cycles through.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -80,6 +81,9 @@ pub struct UiState {
     pub theme: usize,
     /// CPU the front end itself uses (drain + draw), in % of one core.
     pub ui_cpu_pct: Option<f64>,
+    /// The run's intra-op thread count (`--threads`), to name the originals' own count where a
+    /// thread sweep finds it best; the measurement state does not hold it.
+    pub run_threads: Option<usize>,
 }
 
 impl UiState {
@@ -105,7 +109,7 @@ impl UiState {
             }
             Action::NextTable if self.view == View::Detail => self.table = self.table.beside(1),
             Action::PrevTable if self.view == View::Detail => self.table = self.table.beside(-1),
-            Action::Sort | Action::Reverse => self.sort_by(action),
+            Action::Sort | Action::Reverse => self.sort_by(action, state),
             Action::Open if self.view != View::Detail && !self.show_help => {
                 self.back = Some(self.view);
                 self.view = View::Detail;
@@ -210,14 +214,16 @@ impl UiState {
     }
 
     /// `s` and `S` on the table in front: the models table outside the detail view.
-    fn sort_by(&mut self, action: Action) {
+    fn sort_by(&mut self, action: Action, state: &MonitorState) {
         let columns = match self.table {
             TableId::Conv => crate::tui::render::ops::CONV_COLUMNS,
             TableId::Layers => crate::tui::render::ops::LAYER_COLUMNS,
             TableId::Ops | TableId::Models => crate::tui::render::ops::OP_COLUMNS,
         };
         match (action, self.view == View::Detail) {
-            (Action::Sort, false) => (self.sort, self.sort_reversed) = (self.sort.next(), false),
+            (Action::Sort, false) => {
+                (self.sort, self.sort_reversed) = (self.sort.next(WhatIf::of(state).any()), false);
+            }
             (_, false) => self.sort_reversed = !self.sort_reversed,
             (Action::Sort, true) => self.table_mut(self.table).into_iter().for_each(|t| t.next_sort(columns)),
             (_, true) => self.table_mut(self.table).into_iter().for_each(|t| t.reversed = !t.reversed),

@@ -10,6 +10,7 @@ pub mod models;
 pub mod ops;
 pub mod system;
 pub mod units;
+pub mod what_if;
 
 use std::cell::RefCell;
 
@@ -21,8 +22,9 @@ use ratatui::Frame;
 use crate::core::state::MonitorState;
 use crate::tui::app::{UiState, View};
 use crate::tui::mouse::{FrameHits, TableHit};
-use crate::tui::rows::{ordered_rows, ModelRow};
+use crate::tui::rows::{ordered_rows_with, ModelRow};
 use crate::tui::theme::Theme;
+use crate::tui::variants::WhatIf;
 
 /// What every panel draws from: the inputs plus the model rows, derived once per frame.
 pub struct Ctx<'a> {
@@ -31,6 +33,11 @@ pub struct Ctx<'a> {
     pub theme: &'a Theme,
     /// Every model's row, in the chosen sort order.
     pub rows: Vec<ModelRow<'a>>,
+    /// The run's what-if variants and their comparisons.
+    pub what_if: WhatIf,
+    /// Each model's name as the tables show it (by id): a variant under its original as a
+    /// branch of it (see [`WhatIf::display_name`]).
+    names: Vec<String>,
     /// Where this frame draws its tabs and tables: what drawing returns besides the pixels.
     hits: RefCell<FrameHits>,
 }
@@ -38,7 +45,20 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     #[must_use]
     pub fn new(state: &'a MonitorState, ui: &'a UiState, theme: &'a Theme) -> Self {
-        Self { state, ui, theme, rows: ordered_rows(state, ui.sort, ui.sort_reversed), hits: RefCell::default() }
+        let what_if = WhatIf::of(state);
+        let rows = ordered_rows_with(state, ui.sort, ui.sort_reversed, &what_if);
+        let order: Vec<_> = rows.iter().map(|r| r.id).collect();
+        let mut names = vec![String::new(); state.models.len()];
+        for (at, &id) in order.iter().enumerate() {
+            names[id] = what_if.display_name(state, &order, at, models::NAME_MAX);
+        }
+        Self { state, ui, theme, rows, what_if, names, hits: RefCell::default() }
+    }
+
+    /// Model `id`'s name as the tables show it.
+    #[must_use]
+    pub fn name(&self, id: crate::core::event::ModelId) -> &str {
+        self.names.get(id).map_or("", String::as_str)
     }
 
     /// Notes where a table's rows went, for the mouse.

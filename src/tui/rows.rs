@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 
 use crate::core::state::MonitorState;
 use crate::core::summary::ModelSummary;
+use crate::tui::variants::WhatIf;
 
 /// A column of the models table to sort by (`s` cycles, `S` reverses). Numeric keys sort the
 /// largest first, names A to Z; unknown values last in either direction.
@@ -13,6 +14,8 @@ pub enum SortKey {
     /// Manifest order.
     #[default]
     Order,
+    /// The what-if column (only in runs with variants): the change of median latency.
+    WhatIf,
     Latency,
     Macs,
     MsPerGmac,
@@ -33,8 +36,9 @@ pub enum SortKey {
 
 impl SortKey {
     /// The cycle of `s`: the usual questions first, then every other column.
-    pub const ALL: [SortKey; 17] = [
+    pub const ALL: [SortKey; 18] = [
         SortKey::Order,
+        SortKey::WhatIf,
         SortKey::Latency,
         SortKey::Macs,
         SortKey::MsPerGmac,
@@ -53,10 +57,23 @@ impl SortKey {
         SortKey::Energy,
     ];
 
+    /// The key after this one; [`SortKey::WhatIf`] only when the run has variants (`what_if`),
+    /// since without them there is no such column.
     #[must_use]
-    pub fn next(self) -> Self {
+    pub fn next(self, what_if: bool) -> Self {
         let i = Self::ALL.iter().position(|k| *k == self).unwrap_or(0);
-        Self::ALL[(i + 1) % Self::ALL.len()]
+        let next = Self::ALL[(i + 1) % Self::ALL.len()];
+        if next == SortKey::WhatIf && !what_if {
+            next.next(what_if)
+        } else {
+            next
+        }
+    }
+
+    /// The keys `s` cycles through in a run with (`what_if`) or without variants.
+    #[must_use]
+    pub fn cycle(what_if: bool) -> Vec<SortKey> {
+        Self::ALL.into_iter().filter(|k| what_if || *k != SortKey::WhatIf).collect()
     }
 
     /// Shown in the status line and the table's title.
@@ -64,6 +81,7 @@ impl SortKey {
     pub fn label(self) -> &'static str {
         match self {
             SortKey::Order => "manifest order",
+            SortKey::WhatIf => "what-if Δp50",
             SortKey::Latency => "p50 latency",
             SortKey::Macs => "MACs",
             SortKey::MsPerGmac => "ms per GMAC",
@@ -83,10 +101,11 @@ impl SortKey {
         }
     }
 
-    /// Whether the key's natural direction is ascending (manifest order, names).
+    /// Whether the key's natural direction is ascending (manifest order, names, and the what-if
+    /// change, whose largest speed-up is its most negative value).
     #[must_use]
     pub fn ascending_by_default(self) -> bool {
-        matches!(self, SortKey::Order | SortKey::Name)
+        matches!(self, SortKey::Order | SortKey::Name | SortKey::WhatIf)
     }
 }
 
@@ -98,6 +117,8 @@ fn key(row: &ModelRow, sort: SortKey) -> Option<f64> {
     let latency = row.latency.as_ref();
     match sort {
         SortKey::Order | SortKey::Name => Some(row.id as f64),
+        // Needs every row's comparison: see `ordered_rows_with`.
+        SortKey::WhatIf => None,
         SortKey::Latency => latency.map(|s| s.p50_ms),
         SortKey::Macs => row.macs.filter(|m| *m > 0.0),
         SortKey::MsPerGmac => row.ms_per_gmac,
@@ -125,8 +146,24 @@ pub fn model_rows(state: &MonitorState, sort: SortKey) -> Vec<ModelRow<'_>> {
 /// Every model's row, in `sort` order, reversed from its natural direction when `reversed`.
 #[must_use]
 pub fn ordered_rows(state: &MonitorState, sort: SortKey, reversed: bool) -> Vec<ModelRow<'_>> {
+    let what_if = if sort == SortKey::WhatIf { WhatIf::of(state) } else { WhatIf::default() };
+    ordered_rows_with(state, sort, reversed, &what_if)
+}
+
+/// [`ordered_rows`] with the frame's what-if comparisons already at hand.
+#[must_use]
+pub fn ordered_rows_with<'a>(
+    state: &'a MonitorState,
+    sort: SortKey,
+    reversed: bool,
+    what_if: &WhatIf,
+) -> Vec<ModelRow<'a>> {
     let mut rows = ModelSummary::all(state);
-    sort_rows_in(&mut rows, sort, reversed);
+    if sort == SortKey::WhatIf {
+        sort_rows_by(&mut rows, sort, reversed, |row| what_if.sort_value(row.id));
+    } else {
+        sort_rows_in(&mut rows, sort, reversed);
+    }
     rows
 }
 
@@ -137,12 +174,17 @@ pub fn sort_rows(rows: &mut [ModelRow], sort: SortKey) {
 
 /// Sorts rows by `sort`, flipped when `reversed`; unknown values stay last either way.
 pub fn sort_rows_in(rows: &mut [ModelRow], sort: SortKey, reversed: bool) {
+    sort_rows_by(rows, sort, reversed, |row| key(row, sort));
+}
+
+/// Sorts rows by `value` in `sort`'s direction, flipped when `reversed`; names by name.
+fn sort_rows_by(rows: &mut [ModelRow], sort: SortKey, reversed: bool, value: impl Fn(&ModelRow) -> Option<f64>) {
     let ascending = sort.ascending_by_default() != reversed;
     rows.sort_by(|a, b| {
         let order = if sort == SortKey::Name {
             Some(a.model.name.to_lowercase().cmp(&b.model.name.to_lowercase()))
         } else {
-            match (key(a, sort), key(b, sort)) {
+            match (value(a), value(b)) {
                 (Some(x), Some(y)) => Some(x.total_cmp(&y)),
                 (Some(_), None) => return Ordering::Less,
                 (None, Some(_)) => return Ordering::Greater,

@@ -5,6 +5,9 @@
 
 #![allow(dead_code)] // each test crate uses a different part of it
 
+#[path = "what_if.rs"]
+pub mod what_if;
+
 use std::sync::Arc;
 
 use infertop::core::contention::{Contention, Reasons};
@@ -35,6 +38,7 @@ const NAMES: [&str; 10] = [
 ];
 
 /// How one fixture model is built.
+#[allow(clippy::struct_excessive_bools)] // each switches one kind of layer on
 struct Shape {
     stages: u32,
     /// MACs of one stage's convolution.
@@ -44,6 +48,8 @@ struct Shape {
     depthwise: bool,
     residual: bool,
     concat: bool,
+    /// A `BatchNorm` after each convolution (a fold-bn variant has none).
+    batch_norm: bool,
 }
 
 fn shape(i: usize) -> Shape {
@@ -55,6 +61,7 @@ fn shape(i: usize) -> Shape {
         depthwise: i % 3 == 1,
         residual: i % 2 == 0,
         concat: i % 3 == 2,
+        batch_norm: true,
     }
 }
 
@@ -152,8 +159,10 @@ impl Tree {
             let layer = self.scope(root, &format!("layer{stage}"));
             let conv = self.scope(layer, &format!("layer{stage}.conv"));
             self.conv(conv, s, stage);
-            let bn = self.scope(layer, &format!("layer{stage}.bn"));
-            self.batch_norm(bn, s, stage);
+            if s.batch_norm {
+                let bn = self.scope(layer, &format!("layer{stage}.bn"));
+                self.batch_norm(bn, s, stage);
+            }
             self.op(layer, "aten::relu_", 1, 25 + s.kernel_us / 20, 0.0, s.conv_macs / 80.0);
             if s.residual {
                 self.op(layer, "aten::add", 1, 40, 0.0, s.conv_macs / 60.0);
@@ -326,6 +335,7 @@ pub fn events(running: usize, rounds: u64) -> Vec<Event> {
             batch: 1,
             input: [3, 32, 32],
             top1_error: Some(20.0 + id as f64),
+            variant: None,
         };
         events.push(Event::ModelReady { model: id, info });
         events.push(Event::Nodes(tree.infos[start as usize..].to_vec()));

@@ -26,9 +26,13 @@ fn kind_name(tree: &OpTree, id: NodeId, kernels: &HashMap<NodeId, NodeId>) -> Ar
 
 /// One model as the latency model sees it; `None` before it has a latency and op times. Op
 /// times come from profiled inferences and the latency from the others, and the time between
-/// ops is in neither kind: the kinds' times are scaled to add up to the latency.
+/// ops is in neither kind: the kinds' times are scaled to add up to the latency. What-if
+/// variants are not observed: the same network twice would weigh it twice in the fit.
 #[must_use]
 pub fn observation(tree: &OpTree, id: usize, model: &ModelState) -> Option<Observation> {
+    if model.is_variant() {
+        return None;
+    }
     let latency_ms = model.latency.summary()?.p50_ms;
     let ops = top_level_ops(tree, model);
     let op_ms: f64 = ops.iter().map(|o| o.ms).sum();

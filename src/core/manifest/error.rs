@@ -68,6 +68,8 @@ pub enum EntryProblem {
     BothSources { arch: String, path: PathBuf },
     #[error("arch: {0}")]
     UnknownArch(UnknownArch),
+    #[error("variants: {0}")]
+    BadVariant(crate::core::variant::UnknownVariant),
     #[error("missing 'input' (expected {INPUT_HINT})")]
     MissingInput,
     #[error("input = {value}: expected {INPUT_HINT}")]

@@ -3,8 +3,9 @@
 //! Every forward pass is fallible: libtorch errors (a wrong input shape, say) come back as
 //! [`TchError`] through tch's `f_*` calls instead of a panic.
 
-use tch::{nn, TchError, Tensor};
+use tch::{nn, Device, Kind, TchError, Tensor};
 
+use super::fold;
 use crate::core::profiler::Scope;
 
 mod steps;
@@ -17,6 +18,12 @@ pub trait FallibleModule: std::fmt::Debug {
     /// # Errors
     /// Whatever libtorch reports, such as an input with the wrong number of channels.
     fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError>;
+
+    /// Whether the module was folded away (a batch norm in the `fold-bn` variant): its layer
+    /// then passes its input on and runs no op, not even its scope.
+    fn is_identity(&self) -> bool {
+        false
+    }
 }
 
 /// A module run inside the scope of its `VarStore` path.
@@ -37,6 +44,9 @@ impl<M: FallibleModule> Layer<M> {
     /// # Errors
     /// Whatever libtorch reports for `xs`.
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
+        if self.inner.is_identity() {
+            return Ok(xs.shallow_clone());
+        }
         self.scope.run(|| self.inner.forward(xs))
     }
 }
@@ -49,13 +59,17 @@ pub struct Conv2d {
     stride: [i64; 2],
     padding: [i64; 2],
     groups: i64,
+    /// The bias a folded batch norm writes into when the convolution has none of its own (not a
+    /// variable: weights files stay those of the original).
+    fold_bias: Option<Tensor>,
 }
 
 impl FallibleModule for Conv2d {
     /// `aten::conv2d`, the call `nn::Conv2D`'s own forward makes for zero padding.
     fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
         let c = &self.conv;
-        xs.f_conv2d(&c.ws, c.bs.as_ref(), self.stride, self.padding, [1, 1], self.groups)
+        let bias = c.bs.as_ref().or(self.fold_bias.as_ref());
+        xs.f_conv2d(&c.ws, bias, self.stride, self.padding, [1, 1], self.groups)
     }
 }
 
@@ -65,9 +79,15 @@ impl FallibleModule for Conv2d {
 pub struct BatchNorm2d {
     bn: nn::BatchNorm,
     config: nn::BatchNormConfig,
+    /// Folded into the convolution before it (see [`fold`](super::fold)).
+    folded: bool,
 }
 
 impl FallibleModule for BatchNorm2d {
+    fn is_identity(&self) -> bool {
+        self.folded
+    }
+
     /// `aten::batch_norm` in inference mode with the same arguments as `nn::BatchNorm`'s own
     /// forward.
     fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError> {
@@ -100,7 +120,9 @@ impl FallibleModule for nn::Linear {
 #[must_use]
 pub fn batch_norm2d(p: &nn::Path, channels: i64) -> Layer<BatchNorm2d> {
     let config = nn::BatchNormConfig::default();
-    Layer::new(p, BatchNorm2d { bn: nn::batch_norm2d(p, channels, config), config })
+    let bn = nn::batch_norm2d(p, channels, config);
+    let folded = fold::note_batch_norm(&bn, config.eps, channels);
+    Layer::new(p, BatchNorm2d { bn, config, folded })
 }
 
 /// A fully connected layer labelled by its path.
@@ -216,7 +238,11 @@ pub fn conv(p: &nn::Path, c_in: i64, c_out: i64, spec: ConvSpec) -> Layer<Conv2d
         ..Default::default()
     };
     let conv = nn::conv(p, c_in, c_out, spec.kernel, cfg);
-    Layer::new(p, Conv2d { conv, stride, padding: spec.padding, groups: spec.groups })
+    let fold_bias = (fold::folding() && conv.bs.is_none()).then(|| Tensor::zeros([c_out], (Kind::Float, Device::Cpu)));
+    if let Some(bias) = conv.bs.as_ref().or(fold_bias.as_ref()) {
+        fold::note_conv(&conv.ws, bias, c_out);
+    }
+    Layer::new(p, Conv2d { conv, stride, padding: spec.padding, groups: spec.groups, fold_bias })
 }
 
 /// The activations of the reference models (`ReLU`, `ReLU6`). They run in place, as the

@@ -13,6 +13,7 @@ fn info(name: &str) -> ModelInfo {
         batch: 1,
         input: [3, 8, 8],
         top1_error: None,
+        variant: None,
     }
 }
 

@@ -46,6 +46,9 @@ pub struct ModelRow {
     pub latency_ms_left_out_mac_fit: Option<f64>,
     #[serde(default)]
     pub latency_ms_left_out_op_fit: Option<f64>,
+    /// Set on a what-if variant's row (`fold-bn`); absent in snapshots from before variants.
+    #[serde(default)]
+    pub variant: Option<String>,
 }
 
 impl ModelRow {

@@ -116,7 +116,7 @@ fn legend(theme: &Theme, width: usize) -> Line<'static> {
 
 /// Name, the stacked bar of time shares, then the kinds outside convolutions by share.
 fn bar_line(ctx: &Ctx, row: &ModelRow, name_width: usize, width: usize) -> Line<'static> {
-    let name = format!("{:<name_width$}", fit(&format!("  {}", row.model.name), name_width));
+    let name = format!("{:<name_width$}", fit(&format!("  {}", ctx.name(row.id)), name_width));
     let rest = width.saturating_sub(name_width + 1);
     let bar_width = (rest * 2 / 5).clamp(8, 60).min(rest);
     let mut spans = vec![Span::raw(name), Span::raw(" ")];

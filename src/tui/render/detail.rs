@@ -1,18 +1,26 @@
 //! The detail view of the selected model: category shares as bars (time next to MACs), and
-//! beside and below them the convolution's insides, the op table and the top layers.
+//! beside and below them the convolution's insides, the op table and the top layers; for a
+//! what-if variant or an original with variants, the comparison between them (`what_if.rs`).
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
 use super::units::{bar, count, ms, pct};
-use super::{ops, Ctx};
+use super::{ops, what_if, Ctx};
 use crate::core::analysis::ModelProfile;
 use crate::core::roofline::{roofline, Limits};
 use crate::tui::rows::ModelRow;
 
 /// Label column of the category bars.
 const LABEL: usize = 12;
+
+/// Rows of the top panels: the category bars with their header, roofline line and borders.
+const TOP_HEIGHT: u16 = 13;
+
+/// Rows the lower tables keep when the what-if block takes room: borders, header and a row
+/// (at 80x24 a variant's comparison is worth more than the tables' second row).
+const MIN_TABLES_HEIGHT: u16 = 4;
 
 /// Draws the detail view.
 pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -23,7 +31,18 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         ctx.message(frame, inner, "no model selected");
         return;
     };
-    let [top, bottom] = Layout::vertical([Constraint::Length(13), Constraint::Min(0)]).areas(area);
+    // The what-if block goes between the top panels and the tables, as tall as its lines while
+    // the tables keep a header and a row.
+    let room = area.height.saturating_sub(TOP_HEIGHT + MIN_TABLES_HEIGHT + 2);
+    let what_if = what_if::lines(ctx, row.id, usize::from(area.width.saturating_sub(2)), usize::from(room));
+    let block_height =
+        what_if.as_ref().filter(|_| room > 0).map_or(0, |l| u16::try_from(l.len()).unwrap_or(u16::MAX).min(room) + 2);
+    let [top, middle, bottom] =
+        Layout::vertical([Constraint::Length(TOP_HEIGHT), Constraint::Length(block_height), Constraint::Min(0)])
+            .areas(area);
+    if let Some(lines) = what_if.filter(|_| block_height > 0) {
+        what_if::render(frame, middle, ctx, row.id, lines);
+    }
     let [cats, conv] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
     let [table, layers] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(bottom);
     categories(frame, cats, ctx, row);

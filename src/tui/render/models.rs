@@ -9,16 +9,24 @@ use ratatui::Frame;
 
 use super::columns::{self, Column};
 use super::units::{ms, ms_opt, num, pct_opt, si, si_known, spark, NONE};
-use super::{breakdown, Ctx};
+use super::{breakdown, what_if, Ctx};
 use crate::core::state::ModelStatus;
 use crate::tui::mouse::TableHit;
 use crate::tui::rows::{ModelRow, SortKey};
 use crate::tui::tables::{arrow, TableId};
 
-/// Column index of the sort key (to mark its title), if it has one.
-fn sorted_column(sort: SortKey) -> Option<usize> {
-    Some(match sort {
+/// The longest name the model column makes room for.
+pub const NAME_MAX: usize = 18;
+
+/// Where the what-if column goes, when the run has variants: beside the median it compares.
+const WHAT_IF_COLUMN: usize = 4;
+
+/// Column index of the sort key (to mark its title), if it has one; `what_if` when the run's
+/// table has the what-if column.
+fn sorted_column(sort: SortKey, what_if: bool) -> Option<usize> {
+    let i = match sort {
         SortKey::Order => return None,
+        SortKey::WhatIf => return what_if.then_some(WHAT_IF_COLUMN),
         SortKey::Name => 0,
         SortKey::Params => 1,
         SortKey::Macs => 2,
@@ -35,12 +43,13 @@ fn sorted_column(sort: SortKey) -> Option<usize> {
         SortKey::Faults => 13,
         SortKey::ColdCost => 14,
         SortKey::Energy => 15,
-    })
+    };
+    Some(if what_if && i >= WHAT_IF_COLUMN { i + 1 } else { i })
 }
 
 /// Width of the model column: the longest name and the focus mark.
 fn name_width(ctx: &Ctx) -> usize {
-    ctx.rows.iter().map(|r| r.model.name.chars().count()).max().unwrap_or(5).clamp(5, 18) + 2
+    ctx.rows.iter().map(|r| ctx.name(r.id).chars().count()).max().unwrap_or(5).clamp(5, NAME_MAX) + 2
 }
 
 fn columns(ctx: &Ctx) -> Vec<Column> {
@@ -65,7 +74,10 @@ fn columns(ctx: &Ctx) -> Vec<Column> {
         Column::right("mJ/inf", 6, 4),
         Column::left("latency", 8, 2).growing(),
     ];
-    if let Some(i) = sorted_column(ctx.ui.sort) {
+    if ctx.what_if.any() {
+        cols.insert(WHAT_IF_COLUMN, Column::right("what-if", what_if::CELL_WIDTH, 0));
+    }
+    if let Some(i) = sorted_column(ctx.ui.sort, ctx.what_if.any()) {
         cols[i].title.push(arrow(ctx.ui.sort.ascending_by_default() != ctx.ui.sort_reversed));
     }
     cols
@@ -116,7 +128,7 @@ fn line(
     spark_width: usize,
 ) -> ratatui::text::Line<'static> {
     let mark = if ctx.ui.focused == Some(row.id) { "» " } else { "  " };
-    let name = format!("{mark}{}", row.model.name);
+    let name = format!("{mark}{}", ctx.name(row.id));
     let theme = ctx.theme;
     let (Some(s), false) = (row.latency, matches!(row.model.status, ModelStatus::Failed(_))) else {
         let message = match &row.model.status {
@@ -143,7 +155,7 @@ fn line(
     };
     let mut recent: Vec<f64> = row.model.latency.recent().rev().take(spark_width).collect();
     recent.reverse();
-    let cells = vec![
+    let mut cells = vec![
         Span::raw(name),
         Span::raw(si_known(row.model.info.as_ref().map(|i| i.params as f64))),
         Span::raw(si_known(Some(row.profile.macs))),
@@ -162,5 +174,8 @@ fn line(
         Span::raw(ms_opt(row.energy_mj_per_inference)),
         Span::styled(spark(&recent, spark_width), theme.sparkline),
     ];
+    if ctx.what_if.any() {
+        cells.insert(WHAT_IF_COLUMN, what_if::cell(ctx, row.id));
+    }
     columns::row(cols, shown, &cells)
 }

@@ -336,7 +336,7 @@ mod tests {
         let theme = crate::tui::theme::Theme::default();
         let state = crate::core::state::MonitorState::new::<&str>(&[]);
         let ui = crate::tui::app::UiState::default();
-        let ctx = Ctx { state: &state, ui: &ui, theme: &theme, rows: Vec::new(), hits: std::cell::RefCell::default() };
+        let ctx = Ctx::new(&state, &ui, &theme);
         time_axis(x, width, &ctx).to_string()
     }
 }
