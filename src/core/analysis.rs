@@ -284,7 +284,9 @@ pub fn top_level_ops(tree: &OpTree, model: &ModelState) -> Vec<TopOp> {
 }
 
 /// For each top-level op of the model that ran a convolution kernel, the kernel that took the
-/// longest under it (`aten::mkldnn_convolution`, `aten::_slow_conv2d_forward`, ...).
+/// longest under it (`aten::mkldnn_convolution`, `aten::_slow_conv2d_forward`, ...). A kernel
+/// called by the chosen one is what computed (`aten::thnn_conv2d` only wraps
+/// `aten::_slow_conv2d_forward`), so it takes its caller's place.
 #[must_use]
 pub fn conv_kernels(tree: &OpTree, model: &ModelState) -> HashMap<NodeId, NodeId> {
     let Some(root) = model.scope else { return HashMap::new() };
@@ -298,7 +300,8 @@ pub fn conv_kernels(tree: &OpTree, model: &ModelState) -> HashMap<NodeId, NodeId
         let Some(top) = top else { continue };
         let ns = tree.totals(id).total_ns;
         let slot = best.entry(top).or_insert((id, ns));
-        if ns > slot.1 {
+        // Ids run in tree order: a kernel's caller was seen before it.
+        if ns > slot.1 || node.parent_op == Some(slot.0) {
             *slot = (id, ns);
         }
     }

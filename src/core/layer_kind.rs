@@ -59,3 +59,41 @@ pub fn layer_kinds(tree: &OpTree, model: &ModelState) -> HashMap<Arc<str>, Layer
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::event::{Event, Inference};
+    use crate::core::profiler::{NodeId, NodeInfo, NodeTiming};
+    use crate::core::state::MonitorState;
+
+    #[test]
+    fn a_slow_path_convolution_names_the_kernel_that_computed_not_its_wrapper() {
+        let node = |id: NodeId, parent: Option<NodeId>, kind, name: &str| NodeInfo {
+            id,
+            parent,
+            kind,
+            name: name.into(),
+            calib_calls: 1,
+            macs: 0.0,
+            bytes: 0.0,
+            shapes: None,
+        };
+        let chain = ["aten::conv2d", "aten::_convolution", "aten::thnn_conv2d", "aten::_slow_conv2d_forward"];
+        let mut nodes = vec![node(0, None, NodeKind::Scope, "model:m"), node(1, Some(0), NodeKind::Scope, "stem.conv")];
+        nodes.extend((0..4).map(|i| node(i + 2, Some(i + 1), NodeKind::Op, chain[i as usize])));
+        let mut state = MonitorState::new(&["m"]);
+        state.apply(Event::Nodes(nodes));
+        state.apply(Event::ModelScope { model: 0, scope: 0 });
+        // The wrapper's total holds the kernel's: it took longer, yet computed nothing itself.
+        let ops = (0..6)
+            .map(|id| NodeTiming { node: id, calls: 1, total_ns: 1000 - 100 * u64::from(id), self_ns: 100 })
+            .collect();
+        let inference =
+            Inference { model: 0, seq: 0, wall_ns: 1000, at_ns: 0, profiled: true, cold: false, usage: None, ops };
+        state.apply(Event::Inference(inference));
+        let kinds = layer_kinds(&state.tree, &state.models[0]);
+        let stem = &kinds[&Arc::<str>::from("stem.conv")];
+        assert_eq!((stem.kind, stem.kernels.as_deref()), ("Conv2D", Some("_slow_conv2d_forward")));
+    }
+}
