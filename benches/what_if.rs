@@ -37,6 +37,7 @@ fn main() {
     }
     println!();
     let start = Instant::now();
+    let mut largest_diff = vec![0f64; variants.len()];
     for model in &models {
         let mut plan = Plan::new(None, std::slice::from_ref(model), None, threads, false).expect("built-in manifest");
         plan.what_if(&requests).expect("every variant fits a built-in");
@@ -44,12 +45,20 @@ fn main() {
         let state = run(&plan, needed);
         let compared = comparisons(&state);
         print!("{model:<14}");
-        for v in &variants {
-            let cell = compared.iter().find(|c| c.variant == *v).map_or_else(|| "failed".into(), cell);
-            print!(" {cell:>26}");
+        for (i, v) in variants.iter().enumerate() {
+            let found = compared.iter().find(|c| c.variant == *v);
+            if let Some(Ok(check)) = found.map(|c| &c.check) {
+                largest_diff[i] = largest_diff[i].max(check.max_rel);
+            }
+            print!(" {:>26}", found.map_or_else(|| "failed".into(), cell));
         }
         println!();
     }
+    print!("{:<14}", "max rel diff");
+    for d in &largest_diff {
+        print!(" {:>26}", format!("{d:.1e}"));
+    }
+    println!();
     println!(
         "({:.0} s; Δ = variant p50 / original p50 − 1, [95 % interval]; ✗ = output differs)",
         start.elapsed().as_secs_f64()
