@@ -21,19 +21,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn spec(name: &str, source: ModelSource) -> ModelSpec {
-    ModelSpec {
-        name: name.into(),
-        source,
-        input: [3, 32, 32],
-        batch: 1,
-        enabled: true,
-        weights: None,
-        top1_error: None,
-        top5_error: None,
-        notes: None,
-        what_if: Vec::new(),
-        variant_of: None,
-    }
+    ModelSpec::new(name, source, [3, 32, 32])
 }
 
 /// How one block of inferences runs.

@@ -11,19 +11,7 @@ use infertop::core::schedule::Schedule;
 use infertop::core::session::{Plan, Session};
 
 fn tiny(name: &str) -> ModelSpec {
-    ModelSpec {
-        name: name.into(),
-        source: ModelSource::Arch(Arch::Tiny),
-        input: [3, 32, 32],
-        batch: 1,
-        enabled: true,
-        weights: None,
-        top1_error: None,
-        top5_error: None,
-        notes: None,
-        what_if: Vec::new(),
-        variant_of: None,
-    }
+    ModelSpec::new(name, ModelSource::Arch(Arch::Tiny), [3, 32, 32])
 }
 
 fn plan(models: Vec<ModelSpec>, op_profile: bool) -> Plan {

@@ -16,19 +16,7 @@ use infertop::core::state::MonitorState;
 use infertop::export::LayerRecord;
 
 fn spec(name: &str, source: ModelSource, input: [i64; 3]) -> ModelSpec {
-    ModelSpec {
-        name: name.into(),
-        source,
-        input,
-        batch: 1,
-        enabled: true,
-        weights: None,
-        top1_error: None,
-        top5_error: None,
-        notes: None,
-        what_if: Vec::new(),
-        variant_of: None,
-    }
+    ModelSpec::new(name, source, input)
 }
 
 /// Runs the models, every inference profiled, until each has `profiled` profiled inferences.

@@ -20,19 +20,7 @@ use infertop::core::session::{Plan, Session};
 use infertop::core::state::MonitorState;
 
 fn built_in(arch: Arch) -> ModelSpec {
-    ModelSpec {
-        name: arch.name().into(),
-        source: ModelSource::Arch(arch),
-        input: [3, 32, 32],
-        batch: 1,
-        enabled: true,
-        weights: None,
-        top1_error: None,
-        top5_error: None,
-        notes: None,
-        what_if: Vec::new(),
-        variant_of: None,
-    }
+    ModelSpec::new(arch.name(), ModelSource::Arch(arch), [3, 32, 32])
 }
 
 /// Runs `archs` with one inference in two profiled until each has `profiled` profiled ones and

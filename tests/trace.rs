@@ -469,18 +469,9 @@ fn c_in_the_live_screen_writes_a_trace_and_says_where() {
 }
 
 fn tiny_plan(names: &[&str], op_profile: bool) -> Plan {
-    let spec = |name: &str| infertop::core::manifest::ModelSpec {
-        name: name.into(),
-        source: infertop::core::manifest::ModelSource::Arch(infertop::core::nets::Arch::Tiny),
-        input: [3, 32, 32],
-        batch: 1,
-        enabled: true,
-        weights: None,
-        top1_error: None,
-        top5_error: None,
-        notes: None,
-        what_if: Vec::new(),
-        variant_of: None,
+    let spec = |name: &str| {
+        use infertop::core::manifest::{ModelSource, ModelSpec};
+        ModelSpec::new(name, ModelSource::Arch(infertop::core::nets::Arch::Tiny), [3, 32, 32])
     };
     Plan {
         models: names.iter().map(|n| spec(n)).collect(),

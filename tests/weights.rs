@@ -11,17 +11,8 @@ use tch::{nn, Device, Kind, Tensor};
 
 fn spec(weights: &Path) -> ModelSpec {
     ModelSpec {
-        name: "tiny".into(),
-        source: ModelSource::Arch(Arch::Tiny),
-        input: [3, 32, 32],
-        batch: 1,
-        enabled: true,
         weights: Some(weights.to_path_buf()),
-        top1_error: None,
-        top5_error: None,
-        notes: None,
-        what_if: Vec::new(),
-        variant_of: None,
+        ..ModelSpec::new("tiny", ModelSource::Arch(Arch::Tiny), [3, 32, 32])
     }
 }
 

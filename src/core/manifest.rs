@@ -88,6 +88,27 @@ pub struct ModelSpec {
     pub variant_of: Option<VariantOf>,
 }
 
+impl ModelSpec {
+    /// The entry a manifest table with only `name`, a source and `input` gives: batch 1,
+    /// enabled, no weights, no metadata, no variants.
+    #[must_use]
+    pub fn new(name: &str, source: ModelSource, input: [i64; 3]) -> Self {
+        Self {
+            name: name.into(),
+            source,
+            input,
+            batch: 1,
+            enabled: true,
+            weights: None,
+            top1_error: None,
+            top5_error: None,
+            notes: None,
+            what_if: Vec::new(),
+            variant_of: None,
+        }
+    }
+}
+
 /// Where a model's network comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelSource {
