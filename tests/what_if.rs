@@ -195,7 +195,7 @@ fn a_thread_sweep_returns_the_best_thread_count() {
     });
     session.stop();
     let state = &session.state;
-    let (best, p50) = best_threads(state, 0, run_threads).expect("a best count");
+    let (best, p50) = best_threads(state, &comparisons(state), 0, run_threads).expect("a best count");
     let medians: Vec<(usize, f64)> = std::iter::once(run_threads)
         .chain(counts.iter().copied())
         .zip(&state.models)

@@ -128,14 +128,20 @@ fn delta_split(state: &MonitorState, model: &ModelState, base: &ModelState) -> O
 }
 
 /// The best intra-op thread count measured for `base`: its own (`run_threads`) or a
-/// `threads=N` variant's whose output agrees, by median latency. `None` until the original
-/// and at least one such variant have latencies.
+/// `threads=N` variant's whose output agrees, by median latency. `compared` is
+/// [`comparisons`] of `state`, which callers already hold. `None` until the original and at
+/// least one such variant have latencies.
 #[must_use]
-pub fn best_threads(state: &MonitorState, base: ModelId, run_threads: usize) -> Option<(usize, f64)> {
+pub fn best_threads(
+    state: &MonitorState,
+    compared: &[Comparison],
+    base: ModelId,
+    run_threads: usize,
+) -> Option<(usize, f64)> {
     let own = state.models.get(base)?.latency.summary()?.p50_ms;
     let mut best = (run_threads, own);
     let mut others = 0;
-    for c in comparisons(state).iter().filter(|c| c.base == base) {
+    for c in compared.iter().filter(|c| c.base == base) {
         let Variant::Threads(n) = c.variant else { continue };
         let agrees = c.check.as_ref().is_ok_and(OutputCheck::agrees);
         let Some(p50) = state.models[c.model].latency.summary().map(|s| s.p50_ms).filter(|_| agrees) else {

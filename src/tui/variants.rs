@@ -59,6 +59,12 @@ impl WhatIf {
         self.roles.get(id).copied().unwrap_or(Role::Alone)
     }
 
+    /// Every loaded variant's comparison, computed once per frame.
+    #[must_use]
+    pub fn comparisons(&self) -> &[Comparison] {
+        &self.comparisons
+    }
+
     /// The comparison of variant row `id`, once it is loaded.
     #[must_use]
     pub fn comparison(&self, id: ModelId) -> Option<&Comparison> {

@@ -12,7 +12,6 @@ extern "C" {
     fn infertop_set_mkldnn(enabled: c_int) -> c_int;
     fn infertop_script_has_batch_norm(path: *const c_char, error: *mut c_char, len: usize) -> c_int;
     fn infertop_script_freeze(path: *const c_char, error: *mut c_char, len: usize) -> *mut c_void;
-    fn infertop_frozen_has_batch_norm(handle: *mut c_void, error: *mut c_char, len: usize) -> c_int;
     fn infertop_frozen_forward(
         handle: *mut c_void,
         input: *const torch_sys::C_tensor,
@@ -94,20 +93,6 @@ impl FrozenScript {
             Err(error)
         } else {
             Ok(Self { handle })
-        }
-    }
-
-    /// Whether the optimised graph still calls `aten::batch_norm`.
-    ///
-    /// # Errors
-    /// libtorch's reason, in one line.
-    pub fn has_batch_norm(&self) -> Result<bool, String> {
-        // SAFETY: the handle is live while `self` is.
-        let (answer, error) = with_error(|e, len| unsafe { infertop_frozen_has_batch_norm(self.handle, e, len) });
-        match answer {
-            2 => Ok(true),
-            1 => Ok(false),
-            _ => Err(error),
         }
     }
 

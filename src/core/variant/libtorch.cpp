@@ -99,15 +99,6 @@ void* infertop_script_freeze(const char* path, char* error, size_t len) noexcept
   });
 }
 
-// The same for a frozen module: 2 when its forward still calls aten::batch_norm, 1 when not,
-// 0 on failure.
-int infertop_frozen_has_batch_norm(void* handle, char* error, size_t len) noexcept {
-  return guarded(error, len, [&]() -> int {
-    const auto* module = static_cast<torch::jit::Module*>(handle);
-    return calls(inlined_forward(*module)->block(), c10::Symbol::fromQualString("aten::batch_norm")) ? 2 : 1;
-  });
-}
-
 // Runs the frozen module's forward on `input`; the output tensor (owned by the caller, freed
 // with tch's at_free) or null on failure.
 void* infertop_frozen_forward(void* handle, const at::Tensor* input, char* error, size_t len) noexcept {

@@ -188,7 +188,7 @@ fn summary(ctx: &Ctx, base: ModelId) -> Vec<Vec<Span<'static>>> {
     let sweep = ctx.what_if.comparisons_of(base).any(|c| matches!(c.variant, Variant::Threads(_)));
     if sweep {
         let own = ctx.ui.run_threads.unwrap_or(0);
-        out.push(vec![Span::raw(match best_threads(ctx.state, base, own) {
+        out.push(vec![Span::raw(match best_threads(ctx.state, ctx.what_if.comparisons(), base, own) {
             Some((n, p50)) if n == own && own > 0 => format!("best thread count: the run's own {n} ({} ms)", ms(p50)),
             Some((n, p50)) if n == own => format!("best thread count: the run's own ({} ms)", ms(p50)),
             Some((n, p50)) => format!("best thread count: {n} ({} ms)", ms(p50)),
