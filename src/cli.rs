@@ -29,6 +29,17 @@ pub struct Cli {
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
+    /// Stop each model after N timed inferences that count toward its latency (warm, and
+    /// unprofiled unless --profile-every 1); the run ends when every model has its N, or at
+    /// --duration if that comes first. Profiled and cold inferences run in addition.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000), conflicts_with_all = ["soak", "summary"])]
+    pub iterations: Option<u64>,
+
+    /// Untimed inferences per model after loading, before timing starts (0: the first timed
+    /// inference is kept apart as cold).
+    #[arg(long, value_name = "N", default_value_t = crate::core::session::DEFAULT_WARMUP, value_parser = parse_warmup)]
+    pub warmup: usize,
+
     /// Intra-op threads for libtorch (default: all cores).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
@@ -216,14 +227,33 @@ pub enum DeviceChoice {
     Cuda,
 }
 
-/// Parses `500ms`, `30s`, `10m`, `1h`; a duration must be positive.
+/// The longest duration any flag takes: far beyond any run, and far below what a clock
+/// reading plus a duration can hold.
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// Parses `500ms`, `30s`, `10m`, `1h`; a duration must be positive and at most ten years.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s)
         .map_err(|e| format!("'{s}' is not a duration ({e}); use units such as 500ms, 30s, 10m"))?;
     if d.is_zero() {
         return Err(format!("'{s}' must be longer than zero"));
     }
+    if d > MAX_DURATION {
+        return Err(format!("'{s}' is longer than the maximum, {}", humantime::format_duration(MAX_DURATION)));
+    }
     Ok(d)
+}
+
+/// The most untimed warm-up passes: a warm-up is for caches and lazily made kernels, which a
+/// few passes settle.
+const MAX_WARMUP: usize = 1000;
+
+fn parse_warmup(s: &str) -> Result<usize, String> {
+    let n: usize = s.trim().parse().map_err(|_| format!("'{s}' is not a count of inferences"))?;
+    if n > MAX_WARMUP {
+        return Err(format!("'{s}' is more than the maximum, {MAX_WARMUP}"));
+    }
+    Ok(n)
 }
 
 /// The shortest `--print-every`. Lines are for a person (or a log), and ten a second per model
@@ -255,6 +285,11 @@ fn parse_print_every(s: &str) -> Result<Duration, String> {
 /// The fastest replay: a sample every 500 ms then covers 50 s of a recording.
 const MAX_REPLAY_SPEED: f64 = 100.0;
 
+/// The slowest replay: a recording's second then lasts 100 s. Slower is no use, and the
+/// replay's clock (and the throttle reader's interval, divided by the speed) must stay
+/// representable.
+const MIN_REPLAY_SPEED: f64 = 0.01;
+
 /// The shortest soak phase or window: a few samples at the fastest sampling.
 const MIN_SOAK_TIME: Duration = Duration::from_secs(1);
 
@@ -264,8 +299,8 @@ fn parse_soak_time(s: &str) -> Result<Duration, String> {
 
 fn parse_replay_speed(s: &str) -> Result<f64, String> {
     let speed: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if !(speed > 0.0 && speed <= MAX_REPLAY_SPEED) {
-        return Err(format!("'{s}' must be above 0 and at most {MAX_REPLAY_SPEED}"));
+    if !(MIN_REPLAY_SPEED..=MAX_REPLAY_SPEED).contains(&speed) {
+        return Err(format!("'{s}' must be between {MIN_REPLAY_SPEED} and {MAX_REPLAY_SPEED}"));
     }
     Ok(speed)
 }

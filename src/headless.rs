@@ -13,7 +13,7 @@ use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
 use crate::cli::{Cli, LineFormat};
 use crate::core::event::Control;
-use crate::core::session::{Plan, Session};
+use crate::core::session::{Plan, Session, ITERATIONS_REACHED};
 use crate::core::soak::{Soak, DEADLINE_GRACE};
 use crate::core::state::{ModelStatus, MonitorState};
 use crate::core::summary::ModelSummary;
@@ -33,6 +33,8 @@ pub use lines::{system_line, text_line};
 #[derive(Debug)]
 enum End {
     Duration,
+    /// Every model timed its `--iterations`.
+    Iterations,
     Signal(crate::signals::Signal),
     /// The engine ended by itself (every model failed, or it failed).
     EngineStopped,
@@ -46,6 +48,7 @@ impl End {
     fn reason(&self) -> &'static str {
         match self {
             End::Duration => "duration reached",
+            End::Iterations => ITERATIONS_REACHED,
             End::Signal(s) => s.reason(),
             End::EngineStopped => "engine stopped",
             End::SoakDone => "soak done",
@@ -94,6 +97,7 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path, metrics: Option<&Me
             Some(event) = session.events.recv() => {
                 session.apply(event);
                 session.drain();
+                if session.state.iterations_done { break End::Iterations; }
                 if session.state.engine_stopped { break End::EngineStopped; }
                 if session.state.soak.as_ref().is_some_and(Soak::done) { break End::SoakDone; }
             }
@@ -160,8 +164,13 @@ fn outcome(end: &End, state: &MonitorState, last: &FinalSnapshot, elapsed: Durat
     if !timed {
         let loading: Vec<&str> =
             state.models.iter().filter(|m| m.status == ModelStatus::Loading).map(|m| &*m.name).collect();
+        // Only a run that ran out of time would have timed something given more of it.
+        let hint = match end {
+            End::Duration => "a longer --duration gives them time".to_string(),
+            other => format!("stopped: {}", other.reason()),
+        };
         anyhow::bail!(
-            "no inference was timed in {:.1} s ({} of {} models still loading); a longer --duration gives them time; {}",
+            "no inference was timed in {:.1} s ({} of {} models still loading); {hint}; {}",
             elapsed.as_secs_f64(),
             loading.len(),
             state.models.len(),

@@ -34,6 +34,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         replay_speed: cli.replay_speed,
         profile_every: cli.profile_every,
         schedule: cli.schedule(),
+        warmup: cli.warmup,
+        iterations: cli.iterations,
         ..plan
     };
     // One thread is enough for the front end: inference runs on the engine's own thread.

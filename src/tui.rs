@@ -20,7 +20,7 @@ use tokio::time::{interval, Instant, MissedTickBehavior};
 
 use crate::cli::Cli;
 use crate::core::event::Control;
-use crate::core::session::{Plan, Session};
+use crate::core::session::{Plan, Session, ITERATIONS_REACHED};
 use crate::core::state::MonitorState;
 use crate::export::listen::{self, MetricsServer};
 use crate::export::trace::TraceWriter;
@@ -36,6 +36,8 @@ enum End {
     /// `q` or Ctrl-C at the keyboard: the user is there and has `e` for a snapshot.
     Quit,
     Duration,
+    /// Every model timed its `--iterations`.
+    Iterations,
     /// `--soak` measured cold, heated and measured hot.
     SoakDone,
     Signal(Signal),
@@ -106,6 +108,7 @@ pub async fn run(
                     (dirty, drawn_at) = (false, Instant::now());
                 }
                 if deadline.is_some_and(|d| Instant::now() >= d) { break End::Duration; }
+                if session.state.iterations_done { break End::Iterations; }
                 if session.state.soak.as_ref().is_some_and(crate::core::soak::Soak::done) { break End::SoakDone; }
             }
             key = keys.next() => match key {
@@ -175,6 +178,7 @@ impl End {
         match self {
             End::Quit => "quit".into(),
             End::Duration => "duration reached".into(),
+            End::Iterations => ITERATIONS_REACHED.into(),
             End::SoakDone => "soak done".into(),
             End::Signal(s) => s.reason().into(),
             End::TerminalLost(e) => format!("the terminal is gone: {e}"),

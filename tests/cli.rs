@@ -27,6 +27,14 @@ fn nonsense_flags_exit_2_with_one_line() {
     assert_usage_error(&["--format", "xml"], "xml");
     assert_usage_error(&["--models", "/nonexistent/manifest.toml"], "/nonexistent/manifest.toml");
     assert_usage_error(&["--sysfs-root", "/nonexistent/root"], "/nonexistent/root");
+    assert_usage_error(&["--iterations", "0"], "--iterations");
+    assert_usage_error(&["--iterations", "some"], "some");
+    assert_usage_error(&["--warmup", "many"], "many");
+    assert_usage_error(&["--warmup", "1001"], "1001");
+    assert_usage_error(&["--iterations", "5", "--soak"], "--soak");
+    // Values that parse but no clock can hold: a usage error, not an overflow panic.
+    assert_usage_error(&["--duration", "18446744073709551615s"], "18446744073709551615s");
+    assert_usage_error(&["--replay-speed", "1e-20"], "1e-20");
     // Inference runs on the CPU; there is no flag for devices nobody can test here.
     assert_usage_error(&["--device", "cuda"], "--device");
 }

@@ -287,5 +287,7 @@ fn meta() -> RunMeta {
         args: Vec::new(),
         schedule: infertop::core::schedule::Schedule::RoundRobin,
         profile_every: 4,
+        warmup: 2,
+        iterations: None,
     }
 }

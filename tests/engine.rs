@@ -20,6 +20,8 @@ fn plan(models: Vec<ModelSpec>, op_profile: bool) -> Plan {
         threads: 1,
         op_profile,
         profile_every: 1,
+        warmup: 2,
+        iterations: None,
         manifest_source: "test".into(),
         sample_every: None,
         sysfs_root: "/".into(),

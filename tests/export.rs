@@ -196,6 +196,8 @@ fn meta() -> RunMeta {
         args: vec!["infertop".into(), "--headless".into()],
         schedule: infertop::core::schedule::Schedule::Dwell(Duration::from_millis(500)),
         profile_every: 4,
+        warmup: 2,
+        iterations: None,
     }
 }
 

@@ -5,7 +5,7 @@ mod binary;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 fn manifest_with_tiny(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("manifest.toml");
@@ -18,36 +18,88 @@ fn manifest_with_tiny(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
+/// `--iterations N` ends the run on a count, not a clock: every model has exactly N timed
+/// inferences in its latency, the summary says why the run ended, and the exit code is 0.
 #[test]
-fn headless_prints_lines_and_a_summary_then_exits_0() {
+fn iterations_end_the_run_after_that_many_timed_inferences_per_model() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = manifest_with_tiny(dir.path());
+    let snapshots = dir.path().join("snapshots");
     let out = binary::infertop()
-        .args([
-            "--headless",
-            "--duration",
-            binary::duration(3).as_str(),
-            "--print-every",
-            "1s",
-            "--threads",
-            "1",
-            "--models",
-        ])
+        .args(["--headless", "--iterations", "6", "--print-every", "1h", "--threads", "1", "--models"])
         .arg(&manifest)
         .arg("--export-dir")
-        .arg(dir.path().join("snapshots"))
+        .arg(&snapshots)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "stdout {stdout} stderr {}", String::from_utf8_lossy(&out.stderr));
     let summary_at = stdout.find("summary after").expect("a summary");
     let summary = &stdout[summary_at..];
+    assert!(summary.lines().next().unwrap().contains("iterations reached"), "{summary}");
     for model in ["tiny ", "tiny-b4"] {
         let line = summary.lines().find(|l| l.contains(model)).expect("a summary line per model");
         assert!(line.contains("p50") && line.contains("p99") && line.contains("inf/s"), "{line}");
     }
-    // Periodic lines came before the summary.
-    assert!(stdout[..summary_at].lines().filter(|l| l.contains("p50")).count() >= 2, "{stdout}");
+    let rows = models_csv(&snapshots);
+    for model in ["tiny", "tiny-b4"] {
+        assert_eq!(rows[model]["iterations"], "6", "{model}: {:?}", rows[model]);
+    }
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(snapshot_folder(&snapshots).join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["settings"]["iterations"], 6);
+    assert_eq!(run["settings"]["warmup"], 2);
+}
+
+/// `--warmup 0` times the first inference after loading, and keeps it apart as cold; with
+/// warm-up passes it is warm. (The peak measurement after the first inference evicts the
+/// caches, so the inference after it is cold either way: one cold inference with a warm-up,
+/// two without.)
+#[test]
+fn without_warm_up_the_first_timed_inference_is_cold() {
+    let cold = |warmup: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let snapshots = dir.path().join("snapshots");
+        let out = binary::infertop()
+            .args(["--headless", "--only", "tiny", "--iterations", "4", "--threads", "1", "--warmup", warmup])
+            .arg("--export-dir")
+            .arg(&snapshots)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let rows = models_csv(&snapshots);
+        assert_eq!(rows["tiny"]["iterations"], "4");
+        rows["tiny"]["cold_iterations"].clone()
+    };
+    assert_eq!(cold("0"), "2");
+    assert_eq!(cold("3"), "1");
+}
+
+/// The only snapshot folder under `snapshots`.
+fn snapshot_folder(snapshots: &std::path::Path) -> std::path::PathBuf {
+    let mut folders: Vec<_> = std::fs::read_dir(snapshots)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    folders.pop().unwrap()
+}
+
+/// models.csv of the only snapshot under `snapshots`, by model name and column.
+fn models_csv(
+    snapshots: &std::path::Path,
+) -> std::collections::HashMap<String, std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(snapshot_folder(snapshots).join("models.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let row: std::collections::HashMap<String, String> =
+                headers.iter().zip(r.unwrap().iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect();
+            (row["model"].clone(), row)
+        })
+        .collect()
 }
 
 #[test]
@@ -62,14 +114,17 @@ fn sigint_ends_headless_mode_with_exit_0_and_a_summary() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for the first measured line, so SIGINT hits a running engine.
+    // Wait for two measured lines (periodic lines come while it runs), so SIGINT hits a
+    // running engine. The deadline only guards against a hang.
     let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + binary::HANG_GUARD;
     let mut line = String::new();
-    while !line.contains("p50") {
+    let mut measured = 0;
+    while measured < 2 {
         line.clear();
         assert!(reader.read_line(&mut line).unwrap() > 0, "output ended early");
-        assert!(Instant::now() < deadline, "no measurement within 60 s");
+        assert!(Instant::now() < deadline, "no measurement within {:?}", binary::HANG_GUARD);
+        measured += usize::from(line.contains("p50"));
     }
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGINT) };
@@ -80,40 +135,48 @@ fn sigint_ends_headless_mode_with_exit_0_and_a_summary() {
     assert!(rest.contains("summary after") && rest.contains("interrupted"), "{rest}");
 }
 
-/// Runs headless for a short while with sysfs read under `root`; returns stdout.
-fn headless_with_root(root: &str) -> String {
+/// Runs headless with sysfs read under `root` until stdout holds what `ready` waits for, then
+/// stops it with SIGINT; returns stdout.
+fn headless_with_root(root: &str, ready: impl Fn(&str) -> bool) -> String {
     let dir = tempfile::tempdir().unwrap();
     let manifest = manifest_with_tiny(dir.path());
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(root);
-    let out = binary::infertop()
-        .args([
-            "--headless",
-            "--duration",
-            binary::duration(2).as_str(),
-            "--print-every",
-            "1s",
-            "--threads",
-            "1",
-            "--sample-every",
-            "100ms",
-            "--only",
-            "tiny",
-        ])
-        .arg("--models")
-        .arg(&manifest)
-        .arg("--sysfs-root")
-        .arg(&root)
-        .arg("--export-dir")
-        .arg(dir.path().join("snapshots"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let run = binary::run_until(
+        binary::infertop()
+            .args([
+                "--headless",
+                "--print-every",
+                "200ms",
+                "--threads",
+                "1",
+                "--sample-every",
+                "100ms",
+                "--only",
+                "tiny",
+            ])
+            .arg("--models")
+            .arg(&manifest)
+            .arg("--sysfs-root")
+            .arg(&root)
+            .arg("--export-dir")
+            .arg(dir.path().join("snapshots")),
+        ready,
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", run.stderr);
+    run.stdout
+}
+
+/// Whether the last periodic line of `model` (a `] model` line) contains `what`.
+fn last_line_has(stdout: &str, model: &str, what: &str) -> bool {
+    stdout.lines().rev().find(|l| l.contains(&format!("] {model}"))).is_some_and(|l| l.contains(what))
 }
 
 #[test]
 fn headless_lines_show_clock_temperature_and_throttle_of_a_pi() {
-    let stdout = headless_with_root("tests/fixtures/sysfs/rpi4");
+    // Energy needs system samples on both sides of inferences: wait until the model's line has it.
+    let stdout = headless_with_root("tests/fixtures/sysfs/rpi4", |out| {
+        last_line_has(out, "tiny", " mJ/inf") && last_line_has(out, "system", "MHz")
+    });
     let line = stdout.lines().rev().find(|l| l.contains("] system")).expect("a system line");
     let policy_mhz = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -139,7 +202,9 @@ fn headless_lines_show_clock_temperature_and_throttle_of_a_pi() {
 
 #[test]
 fn headless_lines_say_n_a_on_a_machine_without_sensors() {
-    let stdout = headless_with_root("tests/fixtures/sysfs/vm");
+    let stdout = headless_with_root("tests/fixtures/sysfs/vm", |out| {
+        last_line_has(out, "tiny", "p50") && out.contains("] system")
+    });
     let line = stdout.lines().rev().find(|l| l.contains("] system")).expect("a system line");
     assert!(line.contains("clock n/a MHz (max n/a"), "{line}");
     assert!(line.contains("temp n/a"), "{line}");
@@ -161,8 +226,8 @@ fn jsonl_writes_unknown_figures_as_null() {
                 "--headless",
                 "--format",
                 "jsonl",
-                "--duration",
-                binary::duration(2).as_str(),
+                "--iterations",
+                "3",
                 "--threads",
                 "1",
                 "--only",

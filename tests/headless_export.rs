@@ -97,26 +97,30 @@ fn snapshots(base: &Path) -> Vec<PathBuf> {
 fn periodic_and_final_exports_fill_one_run_folder_that_parses_back_and_agrees() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("snaps");
-    let out = binary::infertop()
-        .args([
-            "--headless",
-            "--duration",
-            binary::duration(4).as_str(),
-            "--export-every",
-            "1500ms",
-            "--threads",
-            "1",
-            "--sample-every",
-            "200ms",
-            "--models",
-        ])
-        .arg(manifest(dir.path()))
-        .arg("--export-dir")
-        .arg(&base)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    // Until two periodic exports and both models timed and profiled, then SIGINT: what the
+    // test waits for is counted, never a clock.
+    let exported = |out: &str| out.lines().filter(|l| l.starts_with("snapshot: ")).count();
+    let run = binary::run_until(
+        binary::infertop()
+            .args([
+                "--headless",
+                "--print-every",
+                "300ms",
+                "--export-every",
+                "1500ms",
+                "--threads",
+                "1",
+                "--sample-every",
+                "200ms",
+                "--models",
+            ])
+            .arg(manifest(dir.path()))
+            .arg("--export-dir")
+            .arg(&base),
+        |out| exported(out) >= 2 && binary::all_timed_and_profiled(out, &["tiny", "shufflenetv2"]),
+    );
+    let stdout = run.stdout;
+    assert_eq!(run.status.code(), Some(0), "{stdout}{}", run.stderr);
     let dirs = snapshots(&base);
     assert_eq!(dirs.len(), 1, "one folder for the run: {dirs:?}\n{stdout}");
     let exports = stdout.lines().filter(|l| *l == format!("snapshot: {}", dirs[0].display())).count();

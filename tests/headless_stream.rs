@@ -92,7 +92,7 @@ fn periodic_exports_append_and_every_inference_is_one_row() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("snaps");
     let mut child = binary::infertop()
-        .args(["--headless", "--duration", binary::duration(4).as_str(), "--export-every", "1s"])
+        .args(["--headless", "--export-every", "1s"])
         .args(["--print-every", "10s", "--sample-every", "100ms", "--threads", "1", "--models"])
         .arg(manifest(dir.path()))
         .arg("--export-dir")
@@ -110,6 +110,11 @@ fn periodic_exports_append_and_every_inference_is_one_row() {
         assert_eq!(run_folder.get_or_insert_with(|| path.clone()), &path);
         if exports.len() < 3 {
             exports.push(read_export(&path));
+            if exports.len() == 3 {
+                // Three periodic exports read: stop the run (a count, not a clock, ends it).
+                // SAFETY: kill(2) on our own child, not yet waited for.
+                unsafe { libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGINT) };
+            }
         }
     }
     assert_eq!(child.wait().unwrap().code(), Some(0));
@@ -154,7 +159,7 @@ fn rotation_by_size_loses_no_row() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("snaps");
     let out = binary::infertop()
-        .args(["--headless", "--duration", binary::duration(2).as_str(), "--inferences-max-mb", "0.01"])
+        .args(["--headless", "--iterations", "200", "--inferences-max-mb", "0.01"])
         .args(["--threads", "1", "--models"])
         .arg(manifest(dir.path()))
         .arg("--export-dir")
@@ -187,17 +192,19 @@ fn energy_per_inference_is_the_intervals_power_times_its_latency() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("snaps");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sysfs/jetson-orin-nano");
-    let out = binary::infertop()
-        .args(["--headless", "--duration", binary::duration(2).as_str(), "--sample-every", "200ms"])
-        .args(["--threads", "1", "--only", "tiny", "--models"])
-        .arg(manifest(dir.path()))
-        .arg("--sysfs-root")
-        .arg(&root)
-        .arg("--export-dir")
-        .arg(&base)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // Until the model's line shows energy (samples on both sides of its inferences), then SIGINT.
+    let run = binary::run_until(
+        binary::infertop()
+            .args(["--headless", "--print-every", "200ms", "--sample-every", "200ms"])
+            .args(["--threads", "1", "--only", "tiny", "--models"])
+            .arg(manifest(dir.path()))
+            .arg("--sysfs-root")
+            .arg(&root)
+            .arg("--export-dir")
+            .arg(&base),
+        |out| out.lines().any(|l| binary::line_model(l) == Some("tiny") && l.contains("mJ/inf")),
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", run.stderr);
     let folder = folders(&base).pop().unwrap();
     let watts: Vec<f64> = csv_rows(&folder.join("system.csv"))
         .iter()

@@ -35,6 +35,11 @@ fn validated_lines(args: &[&str], dir: &Path) -> Vec<Value> {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    validated(&stdout)
+}
+
+/// Each line of `stdout` checked against the schema, parsed.
+fn validated(stdout: &str) -> Vec<Value> {
     let schema = jsonl_schema::schema();
     stdout
         .lines()
@@ -43,6 +48,19 @@ fn validated_lines(args: &[&str], dir: &Path) -> Vec<Value> {
             serde_json::from_str(line).unwrap()
         })
         .collect()
+}
+
+/// Whether the JSON lines so far hold a periodic snapshot, a system record, and a model record
+/// with timed inferences for each of `models`.
+fn has_every_kind(stdout: &str, models: &[&str]) -> bool {
+    let records: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let any = |kind: &str| records.iter().any(|r| r["type"] == kind);
+    let timed = |model: &&str| {
+        records
+            .iter()
+            .any(|r| r["type"] == "model" && r["model"] == *model && r["iterations"].as_u64().is_some_and(|n| n > 0))
+    };
+    any("snapshot") && any("system") && models.iter().all(timed)
 }
 
 fn models_csv_header(folder: &Path) -> BTreeSet<String> {
@@ -54,27 +72,33 @@ fn models_csv_header(folder: &Path) -> BTreeSet<String> {
 fn a_runs_json_lines_validate_against_the_documented_schema() {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sysfs/rpi4");
-    let duration = binary::duration(2);
-    let records = validated_lines(
-        &[
-            "--headless",
-            "--format",
-            "jsonl",
-            "--duration",
-            &duration,
-            "--export-every",
-            "1s",
-            "--print-every",
-            "500ms",
-            "--sample-every",
-            "100ms",
-            "--threads",
-            "1",
-            "--sysfs-root",
-            root.to_str().unwrap(),
-        ],
-        dir.path(),
+    // Until a periodic snapshot, a system record and both models' timings have been printed,
+    // then SIGINT: the run ends on what it has done, not on a clock.
+    let run = binary::run_until(
+        binary::infertop()
+            .args([
+                "--headless",
+                "--format",
+                "jsonl",
+                "--export-every",
+                "1s",
+                "--print-every",
+                "500ms",
+                "--sample-every",
+                "100ms",
+                "--threads",
+                "1",
+                "--sysfs-root",
+                root.to_str().unwrap(),
+                "--models",
+            ])
+            .arg(manifest(dir.path()))
+            .arg("--export-dir")
+            .arg(dir.path().join("snaps")),
+        |out| has_every_kind(out, &["tiny", "tiny-b2"]),
     );
+    assert_eq!(run.status.code(), Some(0), "{}{}", run.stdout, run.stderr);
+    let records = validated(&run.stdout);
     let kinds: Vec<&str> = records.iter().map(|r| r["type"].as_str().unwrap()).collect();
     for kind in ["model", "system", "snapshot", "summary"] {
         assert!(kinds.contains(&kind), "a {kind} record: {kinds:?}");

@@ -26,6 +26,8 @@ fn measured(models: Vec<ModelSpec>, profiled: u64) -> MonitorState {
         threads: 1,
         op_profile: true,
         profile_every: 1,
+        warmup: 2,
+        iterations: None,
         manifest_source: "test".into(),
         sample_every: None,
         sysfs_root: "/".into(),

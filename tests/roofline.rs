@@ -31,6 +31,8 @@ fn measured(archs: &[Arch], profiled: u64) -> MonitorState {
         threads: 1,
         op_profile: true,
         profile_every: 2,
+        warmup: 2,
+        iterations: None,
         manifest_source: "test".into(),
         sample_every: None,
         sysfs_root: "/".into(),

@@ -28,6 +28,8 @@ fn meta() -> RunMeta {
         args: vec![],
         schedule: infertop::core::schedule::Schedule::RoundRobin,
         profile_every: 4,
+        warmup: 2,
+        iterations: None,
     }
 }
 

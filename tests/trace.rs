@@ -478,6 +478,8 @@ fn tiny_plan(names: &[&str], op_profile: bool) -> Plan {
         threads: 1,
         op_profile,
         profile_every: 4,
+        warmup: 2,
+        iterations: None,
         manifest_source: "test".into(),
         sample_every: None,
         sysfs_root: "/".into(),

@@ -30,9 +30,13 @@ pub struct EngineConfig {
     pub op_profile: bool,
     /// Profile one inference in this many per model (1: every one).
     pub profile_every: u32,
-    /// Untimed passes per model before timing starts.
+    /// Untimed passes per model before timing starts (0: the first timed inference is cold).
     pub warmup: usize,
-    /// Measure the machine's peak GMAC/s and memory bandwidth before loading models.
+    /// Stop a model after this many timed inferences that count toward its latency (warm and,
+    /// unless every inference is profiled, unprofiled); the engine ends when every model has.
+    pub iterations: Option<u64>,
+    /// Measure the machine's peak GMAC/s and memory bandwidth, after the first timed inference
+    /// so that nothing waits for it.
     pub measure_peak: bool,
     /// Load, warm up and calibrate every model, then stop without timing (`--summary`).
     pub calibrate_only: bool,
@@ -165,11 +169,20 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 /// The longest a paused engine sleeps without looking at its controls and the stop flag.
 const PAUSED_BACKSTOP: Duration = Duration::from_secs(1);
 
-/// A model's place in the schedule: not loaded yet, running, or gone (failed).
+/// A model's place in the schedule: not loaded yet, running, done (its `--iterations` timed),
+/// or gone (failed).
 enum Slot {
     Waiting(ModelSpec),
     Ready(Runner),
+    Done,
     Gone,
+}
+
+impl Slot {
+    /// Whether the schedule still has work for this slot.
+    fn open(&self) -> bool {
+        matches!(self, Slot::Waiting(_) | Slot::Ready(_))
+    }
 }
 
 /// A loaded model with its input and the scope that labels its ops.
@@ -181,6 +194,9 @@ struct Runner {
     scope: Scope,
     /// Timed inferences so far (decides which ones are profiled).
     runs: u64,
+    /// Timed inferences that count toward the latency (warm, and unprofiled unless every
+    /// inference is profiled): what `--iterations` counts.
+    counted: u64,
     /// What libtorch is set to while it runs (another thread count, `oneDNN` off).
     settings: Settings,
 }
@@ -198,6 +214,8 @@ struct Engine {
     trace: TraceTargets,
     /// What libtorch is set to now; changed only when the next model needs otherwise.
     current: Settings,
+    /// The next inference follows other work (the peak measurement) and is timed as cold.
+    evicted: bool,
 }
 
 /// How libtorch is set while a model runs: the run's thread count and `oneDNN` on, unless the
@@ -243,6 +261,7 @@ impl Engine {
             seq: 0,
             trace: TraceTargets::default(),
             current,
+            evicted: false,
         }
     }
 
@@ -270,12 +289,6 @@ impl Engine {
     }
 
     fn run_inner(&mut self) -> Result<(), Disconnected> {
-        if self.config.measure_peak {
-            let gmacs = crate::core::peak::peak_gmacs(self.config.threads);
-            self.send(Event::Peak { gmacs_per_s: gmacs })?;
-            let gbs = crate::core::bandwidth::bandwidth_gbs(self.config.threads);
-            self.send(Event::Bandwidth { gb_per_s: gbs })?;
-        }
         self.send(Event::Profiling { every: self.profile_every() })?;
         if self.config.calibrate_only {
             for (id, spec) in self.config.models.clone().iter().enumerate() {
@@ -287,6 +300,23 @@ impl Engine {
             return Ok(());
         }
         self.run_schedule()
+    }
+
+    /// Measures the machine's GEMM peak and memory bandwidth (seconds under emulation, less
+    /// with a warm cache). Called once the first inference is timed, so that a run's first
+    /// figures never wait for it; the columns that need the limits fill in when they arrive.
+    fn measure_limits(&mut self) -> Result<(), Disconnected> {
+        self.config.measure_peak = false;
+        // The run's own thread count and oneDNN on, whatever the last model was set to.
+        self.apply(Settings::original(self.config.threads));
+        self.set_recording(false);
+        let gmacs = crate::core::peak::peak_gmacs(self.config.threads);
+        self.send(Event::Peak { gmacs_per_s: gmacs })?;
+        let gbs = crate::core::bandwidth::bandwidth_gbs(self.config.threads);
+        self.send(Event::Bandwidth { gb_per_s: gbs })?;
+        // Large matrices went through the caches: the next inference is not warm.
+        self.evicted = true;
+        Ok(())
     }
 
     /// Loads, warms up and calibrates one model; failures become events, not errors.
@@ -321,10 +351,11 @@ impl Engine {
             input,
             scope: Scope::new(&format!("model:{}", spec.name)),
             runs: 0,
+            counted: 0,
             settings: Settings::of(spec, self.config.threads),
         };
         self.apply(runner.settings);
-        for _ in 0..self.config.warmup.max(1) {
+        for _ in 0..self.config.warmup {
             if let Err(e) = Self::forward(&runner) {
                 let e = ModelError::Forward { model: spec.name.clone(), source: e };
                 return self.send(fail(error_line(&e))).map(|()| None);
@@ -437,27 +468,41 @@ impl Engine {
                 std::thread::park_timeout(PAUSED_BACKSTOP);
                 continue;
             }
-            let alive: Vec<bool> = slots.iter().map(|s| !matches!(s, Slot::Gone)).collect();
-            let Some(turn) = scheduler.next(&alive, focus, Instant::now()) else { break };
-            // A model's first turn loads it; timing starts right away, warm from loading.
+            let open: Vec<bool> = slots.iter().map(Slot::open).collect();
+            let Some(turn) = scheduler.next(&open, focus, Instant::now()) else { break };
+            // A model's first turn loads it; timing starts right away, warm from loading
+            // (unless there was no warm-up pass).
             let (runner, cold) = match std::mem::replace(&mut slots[turn.slot], Slot::Gone) {
-                Slot::Waiting(spec) => (self.prepare(turn.slot, &spec)?, false),
+                Slot::Waiting(spec) => (self.prepare(turn.slot, &spec)?, self.config.warmup == 0),
                 Slot::Ready(runner) => (Some(runner), turn.cold),
-                Slot::Gone => (None, false),
+                slot @ (Slot::Done | Slot::Gone) => {
+                    slots[turn.slot] = slot;
+                    (None, false)
+                }
             };
             if let Some(mut runner) = runner {
                 if let Some(probe) = &self.config.clock {
                     probe.serve();
                 }
+                let cold = cold || std::mem::take(&mut self.evicted);
                 match self.time_one(&mut runner, cold) {
+                    Ok(()) if self.config.iterations.is_some_and(|n| runner.counted >= n) => {
+                        slots[turn.slot] = Slot::Done;
+                    }
                     Ok(()) => slots[turn.slot] = Slot::Ready(runner),
                     Err(source) => {
                         let error = error_line(&ModelError::Forward { model: runner.name.clone(), source });
                         self.send(Event::ModelFailed { model: runner.id, name: runner.name.as_str().into(), error })?;
                     }
                 }
+                if self.config.measure_peak {
+                    self.measure_limits()?;
+                }
             }
-            scheduler.ran(turn.slot, matches!(slots[turn.slot], Slot::Ready(_)), Instant::now());
+            scheduler.ran(turn.slot, !matches!(slots[turn.slot], Slot::Gone), Instant::now());
+        }
+        if !self.cancelled() && slots.iter().any(|s| matches!(s, Slot::Done)) {
+            self.send(Event::IterationsDone)?;
         }
         Ok(())
     }
@@ -494,6 +539,9 @@ impl Engine {
         };
         if !nodes.is_empty() {
             let _ = self.send(Event::Nodes(nodes));
+        }
+        if !cold && (!profiled || every <= 1) {
+            r.counted += 1;
         }
         self.seq += 1;
         let at_ns = u64::try_from(self.config.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);

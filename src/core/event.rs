@@ -100,6 +100,8 @@ pub enum Event {
     /// inference's [`Event::Inference`]. The state keeps nothing of it: a session hands it to
     /// its trace sink (see [`crate::core::session::Session::set_trace_sink`]).
     Trace(Box<TraceCapture>),
+    /// Every model that did not fail has timed its `--iterations`; the engine stops next.
+    IterationsDone,
     /// The engine thread has ended (with the reason when it failed).
     EngineStopped {
         error: Option<String>,

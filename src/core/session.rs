@@ -49,7 +49,17 @@ pub struct Plan {
     pub replay_speed: f64,
     /// How the engine moves between models.
     pub schedule: Schedule,
+    /// Untimed passes per model after loading, before timing starts.
+    pub warmup: usize,
+    /// Stop each model after this many timed inferences counted toward its latency.
+    pub iterations: Option<u64>,
 }
+
+/// Why a run ends when every model has timed its `--iterations`, in both front ends' words.
+pub const ITERATIONS_REACHED: &str = "iterations reached";
+
+/// Untimed passes per model before timing starts, by default.
+pub const DEFAULT_WARMUP: usize = 2;
 
 /// Why a plan could not be made: always the user's input, so a usage error.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +112,8 @@ impl Plan {
             sysfs_root: PathBuf::from("/"),
             replay_speed: 1.0,
             schedule: Schedule::Dwell(DEFAULT_DWELL),
+            warmup: DEFAULT_WARMUP,
+            iterations: None,
         };
         plan.what_if(&[])?;
         Ok(plan)
@@ -192,7 +204,8 @@ impl Session {
             threads: plan.threads,
             op_profile: plan.op_profile || calibrate_only,
             profile_every: plan.profile_every,
-            warmup: 2,
+            warmup: plan.warmup,
+            iterations: plan.iterations,
             measure_peak: !calibrate_only,
             calibrate_only,
             clock: Some(clock),

@@ -136,6 +136,8 @@ pub struct MonitorState {
     /// Latest engine time seen (ns since engine start).
     pub now_ns: u64,
     pub engine_stopped: bool,
+    /// Every model that did not fail has timed its `--iterations`.
+    pub iterations_done: bool,
     pub engine_error: Option<String>,
     /// Profiled inferences come one in this many per model (1: all, 0: profiler off).
     pub profile_every: u32,
@@ -169,6 +171,7 @@ impl MonitorState {
             inferences: 0,
             now_ns: 0,
             engine_stopped: false,
+            iterations_done: false,
             engine_error: None,
             profile_every: 0,
             system: Ring::new(SYSTEM_HISTORY),
@@ -224,6 +227,7 @@ impl MonitorState {
             Event::Trace(_) => {}
             Event::Peak { gmacs_per_s } => self.peak_gmacs = Some(gmacs_per_s),
             Event::Bandwidth { gb_per_s } => self.bandwidth_gbs = Some(gb_per_s),
+            Event::IterationsDone => self.iterations_done = true,
             Event::EngineStopped { error } => {
                 self.engine_stopped = true;
                 self.engine_error = error;

@@ -40,6 +40,10 @@ pub struct RunMeta {
     pub schedule: Schedule,
     /// One inference in this many per model was profiled.
     pub profile_every: u32,
+    /// Untimed passes per model before timing (`--warmup`).
+    pub warmup: usize,
+    /// `--iterations`, when one was given.
+    pub iterations: Option<u64>,
 }
 
 impl RunMeta {
@@ -59,6 +63,8 @@ impl RunMeta {
             args: Vec::new(),
             schedule: plan.schedule,
             profile_every: plan.profile_every,
+            warmup: plan.warmup,
+            iterations: plan.iterations,
         }
     }
 }
@@ -194,6 +200,8 @@ struct Settings<'a> {
     /// The dwell per model, for the dwell schedule.
     dwell_ms: Option<u128>,
     profile_every: u32,
+    warmup: usize,
+    iterations: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -247,6 +255,8 @@ pub(super) fn run_json<'a>(
                 Schedule::RoundRobin => None,
             },
             profile_every: meta.profile_every,
+            warmup: meta.warmup,
+            iterations: meta.iterations,
         },
         models: state
             .models
