@@ -26,7 +26,7 @@ WITH_ARCH = arch_env="$$(bash scripts/arch-env.sh $(1))" && eval "$$arch_env" &&
 BUNDLE = $(call WITH_ARCH,$(1)) cargo build --release --locked && \
 	tarball="$$(bash scripts/bundle.sh $(1) "$$INFERTOP_RELEASE_BIN" "$$LIBTORCH" $(BUNDLE_DIR))" &&
 
-.PHONY: run test test-aarch64 lint bench build libtorch bundle bundle-smoke clean-cache
+.PHONY: run test test-native test-aarch64 lint bench build libtorch bundle bundle-smoke clean-cache
 
 libtorch:
 	@$(WITH_LIBTORCH) echo "LIBTORCH=$$LIBTORCH"
@@ -37,22 +37,31 @@ build:
 run: build
 	./target/release/infertop $(ARGS)
 
+# The whole suite: on x86_64 the native suite, then the aarch64 board path under emulation
+# (test-aarch64); on an aarch64 machine the native suite and its own bundle's smoke run.
+ifeq ($(HOST_ARCH),x86_64)
+test: test-native test-aarch64
+else
+test: test-native bundle-smoke
+endif
+
 # Debian's chromium first (installed when missing and possible: tests/report.rs renders a report
 # in it, and fails here without it), formatting and lints (cheap: a red gate should not wait
-# for the suite), then unit,
-# integration and doc tests; benchmarks are only compiled here (they run with `make bench`).
-# Then the board path: the aarch64 bundle, untarred into an empty folder and run (under qemu on
-# x86_64). The whole suite for aarch64 is `make test-aarch64`.
-test:
+# for the suite; clippy --all-targets also type-checks the benchmarks, which run with
+# `make bench`), then unit, integration and doc tests.
+test-native:
 	@bash scripts/ensure-chromium.sh
-	@$(WITH_LIBTORCH) $(LINT) && $(WITH_PROMETHEUS) INFERTOP_REQUIRE_CHROMIUM=1 cargo test --locked && cargo test --benches --no-run --locked
-	@$(MAKE) --no-print-directory bundle-smoke ARCH=aarch64
+	@$(WITH_LIBTORCH) $(LINT) && $(WITH_PROMETHEUS) INFERTOP_REQUIRE_CHROMIUM=1 cargo test --locked
 
-# The whole test suite built for aarch64 and run under qemu-aarch64 on x86_64 (natively on an
-# aarch64 machine), including the tests that start the binary. Release profile: the same build
-# then serves the bundle, and emulated code runs faster optimised.
+# The board path, built once for aarch64 (release: emulated code runs faster optimised): the
+# test build also makes the release binary, which is packed into the bundle, untarred into an
+# empty folder and run on each emulated core (scripts/bundle-smoke.sh); then the whole suite
+# runs under qemu-aarch64 (natively on an aarch64 machine), including the tests that start the
+# binary.
 test-aarch64:
-	@$(call WITH_ARCH,aarch64) $(WITH_PROMETHEUS) cargo test --release --locked
+	@$(call WITH_ARCH,aarch64) $(WITH_PROMETHEUS) cargo test --release --locked --no-run && \
+		tarball="$$(bash scripts/bundle.sh aarch64 "$$INFERTOP_RELEASE_BIN" "$$LIBTORCH" $(BUNDLE_DIR))" && \
+		bash scripts/bundle-smoke.sh aarch64 "$$tarball" && cargo test --release --locked
 
 # infertop-<version>-$(ARCH).tar.gz: the binary, the libtorch it loads, the manifest, the themes.
 bundle:
