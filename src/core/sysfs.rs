@@ -50,7 +50,7 @@ pub const MAX_DIR_ENTRIES: usize = 4096;
 /// The file's contents without surrounding whitespace; `None` when it cannot be read, is
 /// empty, is not a regular file, or is longer than [`MAX_FILE_BYTES`].
 pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
-    trimmed(bounded_read::read_text_at_most(path, MAX_FILE_BYTES).ok()?)
+    trimmed(&bounded_read::read_text_at_most(path, MAX_FILE_BYTES).ok()?)
 }
 
 /// What reading a file found, for the files where "exists, but only root may read it" must not
@@ -86,7 +86,7 @@ impl<T> Access<T> {
 /// [`read_trimmed`] that tells a refused file from a missing one.
 pub(crate) fn read_access(path: &Path) -> Access<String> {
     match bounded_read::read_text_at_most(path, MAX_FILE_BYTES) {
-        Ok(text) => trimmed(text).map_or(Access::Missing, Access::Read),
+        Ok(text) => trimmed(&text).map_or(Access::Missing, Access::Read),
         Err(err) => access_error(&err),
     }
 }
@@ -102,7 +102,7 @@ fn access_error<T>(err: &ReadError) -> Access<T> {
 }
 
 /// `text` without surrounding whitespace, if anything is left.
-fn trimmed(text: String) -> Option<String> {
+fn trimmed(text: &str) -> Option<String> {
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_owned())
 }

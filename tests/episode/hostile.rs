@@ -132,9 +132,9 @@ fn a_replay_folder_made_first_by_another_user_is_not_used() {
     // machine's load and does not matter here.
     assert!(stdout.contains("(duration reached)"), "the run did not get to its end: {stdout}{stderr}");
     assert!(matches!(out.status.code(), Some(0 | 1)), "{stdout}{stderr}");
+    let written: Vec<_> = std::fs::read_dir(&victim).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(written.is_empty(), "root wrote into the folder the link leads to: {written:?}");
     let planted: Vec<_> = std::fs::read_dir(&shared).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(planted.len(), 1, "only the planted folder is left: {planted:?}");
     assert!(planted[0].to_string_lossy().starts_with("infertop-replay-"), "the plant ran: {planted:?}");
-    let written: Vec<_> = std::fs::read_dir(&victim).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert!(written.is_empty(), "root wrote into the folder the link leads to: {written:?}");
 }

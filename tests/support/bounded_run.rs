@@ -39,7 +39,7 @@ pub fn run_bounded(mut command: Command, patience: Duration, data_limit: Option<
 fn limit(resource: libc::__rlimit_resource_t, bytes: u64) -> std::io::Result<()> {
     let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
     // SAFETY: a valid rlimit for a resource of this platform.
-    if unsafe { libc::setrlimit(resource, &limit) } == 0 {
+    if unsafe { libc::setrlimit(resource, &raw const limit) } == 0 {
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())
