@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod bandwidth;
 pub mod beyond;
+pub mod bounded_read;
 pub mod clock;
 pub mod contention;
 pub mod counters;

@@ -87,8 +87,11 @@ fn run_command(command: &cli::Command) -> anyhow::Result<()> {
             println!("{}", output.display());
             Ok(())
         }
-        // A snapshot that cannot be read is bad input; a page that cannot be written is not.
-        Err(e @ report::ReportError::Snapshot { .. }) => Err(UsageError::Report(e).into()),
+        // A snapshot that cannot be read or an output that must not be replaced is bad input;
+        // a page that cannot be written is not.
+        Err(e @ (report::ReportError::Snapshot { .. } | report::ReportError::Output { .. })) => {
+            Err(UsageError::Report(e).into())
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -124,7 +127,7 @@ pub enum UsageError {
     ExportDir(export::ExportError),
     #[error("--trace: {0}")]
     TraceDir(export::ExportError),
-    /// A snapshot folder `report` or `compare` cannot read.
+    /// A snapshot folder `report` or `compare` cannot read, or an output it must not replace.
     #[error(transparent)]
     Report(report::ReportError),
 }

@@ -5,6 +5,10 @@
 
 #[path = "binary/command.rs"]
 mod binary;
+#[path = "support/bounded_run.rs"]
+mod bounded_run;
+#[path = "episode/hostile.rs"]
+mod hostile;
 #[path = "sysfs_fixture/trees.rs"]
 mod trees;
 
@@ -103,20 +107,18 @@ fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
 fn the_binary_plays_an_episode_faster_than_real_time() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("snaps");
+    // The private copy goes to a temporary folder of this test's own, to see it removed.
+    let tmp = tempfile::tempdir().unwrap();
     let out = binary::infertop()
+        .env("TMPDIR", tmp.path())
         .args(["--headless", "--only", "tiny", "--threads", "1", "--no-op-profile", "--duration"])
         .arg(binary::duration(3))
         .args(["--sample-every", "100ms", "--replay-speed", "20", "--sysfs-root"])
         .arg(episode_dir("rpi4-hot-throttle"))
         .arg("--export-dir")
         .arg(&base)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
+        .output()
         .unwrap();
-    // The copy's name holds the pid of the process that made it (other tests make their own).
-    let copy_prefix = format!("infertop-replay-{}-", out.id());
-    let out = out.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{}{stderr}", String::from_utf8_lossy(&out.stdout));
     let snapshot = std::fs::read_dir(&base).unwrap().next().unwrap().unwrap().path();
@@ -137,12 +139,7 @@ fn the_binary_plays_an_episode_faster_than_real_time() {
     // The recording itself is untouched.
     let zone = episode_dir("rpi4-hot-throttle").join("../../sysfs/rpi4/sys/class/thermal/thermal_zone0/temp");
     assert_ne!(std::fs::read_to_string(zone).unwrap().trim(), "71000");
-    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.file_name())
-        .filter(|n| n.to_string_lossy().starts_with(&copy_prefix))
-        .collect();
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(left.is_empty(), "the private copy is removed at the end: {left:?}");
 }
 

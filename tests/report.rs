@@ -4,6 +4,8 @@
 
 #[path = "binary/command.rs"]
 mod binary;
+#[path = "support/bounded_run.rs"]
+mod bounded_run;
 
 use std::collections::HashMap;
 use std::fs;
@@ -221,6 +223,8 @@ fn compare_lists_a_model_present_in_only_one_snapshot() {
 mod bad_input;
 #[path = "report/browser.rs"]
 mod browser;
+#[path = "report/special_files.rs"]
+mod special_files;
 
 /// A snapshot written since the bandwidth was measured carries the roofline split and both
 /// latency models' left-out predictions in `models.csv`: the report tables them, per model,

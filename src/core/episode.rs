@@ -13,15 +13,28 @@
 //! ```
 //!
 //! `--sysfs-root` pointed at such a folder makes the sampler read a private copy of `base`
-//! into which each step's files are written once its time has come (`--replay-speed 10` plays
-//! ten times faster). Files are replaced whole (written aside and renamed), so a sample never
-//! reads half a value. The copy is removed when the replay ends.
+//! ([`Replay`]) into which each step's files are written once its time has come
+//! (`--replay-speed 10` plays ten times faster). Files are replaced whole (written aside and
+//! renamed), so a sample never reads half a value. The copy is removed when the replay ends.
+//!
+//! The base tree is read and checked when the episode is loaded ([`base_tree`]), so that a
+//! tree that cannot be played is a usage error naming `episode.toml` before a run starts.
 
-use std::fs;
+pub mod base_tree;
+mod replay;
+
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+pub use base_tree::BaseTree;
+pub use replay::Replay;
+
+use crate::core::bounded_read::{self, ReadError};
+
+/// The most an `episode.toml` may hold: thousands of steps.
+pub const MAX_EPISODE_FILE_BYTES: u64 = 1 << 20;
 
 /// The file that makes a folder an episode.
 pub const EPISODE_FILE: &str = "episode.toml";
@@ -45,8 +58,9 @@ pub struct Step {
 /// A loaded, checked episode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Episode {
-    /// The tree at time zero.
+    /// The tree at time zero: where it was read from, and what it held.
     pub base: PathBuf,
+    pub tree: BaseTree,
     /// In time order.
     pub steps: Vec<Step>,
 }
@@ -70,20 +84,23 @@ impl Episode {
     /// The episode in `dir`, `None` when `dir` holds no [`EPISODE_FILE`] (a plain tree).
     ///
     /// # Errors
-    /// A file that does not parse, a base that is not a folder, a time that does not parse or
-    /// goes back, a path that leaves the tree, a value that is not text or a number.
+    /// An `episode.toml` that is not a regular file or does not parse, a base that is not a
+    /// folder or holds what cannot be played ([`base_tree::TreeError`]), a time that does not
+    /// parse or goes back, a path that leaves the tree, a value that is not text or a number.
     pub fn load(dir: &Path) -> Result<Option<Self>, EpisodeError> {
         let file = dir.join(EPISODE_FILE);
-        if !file.is_file() {
-            return Ok(None);
-        }
         let fail = |problem: String| EpisodeError { file: file.clone(), problem };
-        let text = fs::read_to_string(&file).map_err(|e| fail(e.to_string()))?;
+        let text = match bounded_read::read_text_at_most(&file, MAX_EPISODE_FILE_BYTES) {
+            Ok(text) => text,
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(fail(e.to_string())),
+        };
         let raw: RawEpisode = toml::from_str(&text).map_err(|e| fail(crate::core::oneline::one_line(e.message())))?;
         let base = dir.join(&raw.base);
         if !base.is_dir() {
             return Err(fail(format!("base '{}' is not a folder", raw.base.display())));
         }
+        let tree = BaseTree::read(&base).map_err(|e| fail(format!("base '{}': {e}", raw.base.display())))?;
         let mut steps = Vec::with_capacity(raw.step.len());
         for (n, step) in raw.step.into_iter().enumerate() {
             let at = humantime::parse_duration(&step.at)
@@ -109,7 +126,7 @@ impl Episode {
             }
             steps.push(Step { at, files });
         }
-        Ok(Some(Self { base, steps }))
+        Ok(Some(Self { base, tree, steps }))
     }
 
     /// When the last step happens.
@@ -122,92 +139,6 @@ impl Episode {
 /// A relative path without `..`: a step writes only inside its tree.
 fn stays_inside(path: &Path) -> bool {
     !path.as_os_str().is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)))
-}
-
-/// An episode being played into a private copy of its base tree.
-#[derive(Debug)]
-pub struct Replay {
-    root: PathBuf,
-    steps: Vec<Step>,
-    /// Steps applied so far.
-    applied: usize,
-    speed: f64,
-}
-
-impl Replay {
-    /// Copies the episode's base tree into a new folder under `scratch` (the system's temporary
-    /// folder in a run) to play it at `speed` times real time.
-    ///
-    /// # Errors
-    /// When the copy cannot be made.
-    pub fn start(episode: &Episode, speed: f64, scratch: &Path) -> std::io::Result<Self> {
-        static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let root = scratch.join(format!("infertop-replay-{}-{n}", std::process::id()));
-        let replay = Self { root, steps: episode.steps.clone(), applied: 0, speed: speed.max(f64::MIN_POSITIVE) };
-        copy_tree(&episode.base, &replay.root)?;
-        Ok(replay)
-    }
-
-    /// The folder the sampler reads.
-    #[must_use]
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// Writes every step due `elapsed` after the start (scaled by the speed); returns how many
-    /// were applied now. A file that cannot be written is skipped: the sampler then reads the
-    /// value before, as it would from a sensor that did not update.
-    pub fn advance(&mut self, elapsed: Duration) -> usize {
-        let episode_time = elapsed.mul_f64(self.speed);
-        let due = self.steps[self.applied..].iter().take_while(|s| s.at <= episode_time).count();
-        for step in &self.steps[self.applied..self.applied + due] {
-            for (path, contents) in &step.files {
-                let _ = replace_file(&self.root.join(path), contents);
-            }
-        }
-        self.applied += due;
-        due
-    }
-
-    /// Whether every step has been applied.
-    #[must_use]
-    pub fn finished(&self) -> bool {
-        self.applied == self.steps.len()
-    }
-}
-
-impl Drop for Replay {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.root);
-    }
-}
-
-/// Writes `contents` beside `path` and renames it over `path`, creating missing folders (a step
-/// may add a file the base lacks, such as a sensor appearing).
-fn replace_file(path: &Path, contents: &str) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
-    }
-    let aside = path.with_extension("infertop-replay-tmp");
-    fs::write(&aside, format!("{contents}\n"))?;
-    fs::rename(&aside, path)
-}
-
-/// Copies the files and folders of `from` into `to` (symbolic links are followed: the copy is
-/// plain files, as the recorded trees are).
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else {
-            fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -8,9 +8,10 @@
 //! file that exists but that only root may read (RAPL's `energy_uj`): [`read_access`] tells it
 //! apart, so that "needs root" never shows as 0 or as "no such sensor".
 //!
-//! Nothing here waits or grows without bound either, whatever the root holds: only regular
-//! files are read (a FIFO would block, a link to `/dev/zero` never ends), each up to
-//! [`MAX_FILE_BYTES`], and a listing stops after [`MAX_DIR_ENTRIES`] entries.
+//! Nothing here waits or grows without bound either, whatever the root holds: files are read
+//! through [`bounded_read`] (regular files only: a FIFO would block, a link to `/dev/zero`
+//! never ends), each up to [`MAX_FILE_BYTES`], and a listing stops after [`MAX_DIR_ENTRIES`]
+//! entries.
 
 pub mod cooling;
 pub mod cpufreq;
@@ -22,12 +23,12 @@ pub mod throttle;
 pub mod trips;
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use super::bounded_read::{self, ReadError};
 pub use cooling::{read_cooling_devices, CoolingDevice, CoolingKind};
 pub use cpufreq::{read_policies, CpuFreqPolicy};
 pub use power_monitor::{find_power_rails, RailFiles};
@@ -49,7 +50,7 @@ pub const MAX_DIR_ENTRIES: usize = 4096;
 /// The file's contents without surrounding whitespace; `None` when it cannot be read, is
 /// empty, is not a regular file, or is longer than [`MAX_FILE_BYTES`].
 pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
-    read_bounded(open_regular(path).ok()?)
+    trimmed(&bounded_read::read_text_at_most(path, MAX_FILE_BYTES).ok()?)
 }
 
 /// What reading a file found, for the files where "exists, but only root may read it" must not
@@ -84,14 +85,14 @@ impl<T> Access<T> {
 
 /// [`read_trimmed`] that tells a refused file from a missing one.
 pub(crate) fn read_access(path: &Path) -> Access<String> {
-    match open_regular(path) {
-        Ok(file) => read_bounded(file).map_or(Access::Missing, Access::Read),
+    match bounded_read::read_text_at_most(path, MAX_FILE_BYTES) {
+        Ok(text) => trimmed(&text).map_or(Access::Missing, Access::Read),
         Err(err) => access_error(&err),
     }
 }
 
-/// How a failed open reads: refused, or as good as missing.
-fn access_error<T>(err: &io::Error) -> Access<T> {
+/// How a failed read reads: refused, or as good as missing.
+fn access_error<T>(err: &ReadError) -> Access<T> {
     // EACCES and EPERM both map to `PermissionDenied`.
     if err.kind() == io::ErrorKind::PermissionDenied {
         Access::Denied
@@ -100,14 +101,8 @@ fn access_error<T>(err: &io::Error) -> Access<T> {
     }
 }
 
-/// The trimmed contents of an opened file, if at most [`MAX_FILE_BYTES`], UTF-8 and not empty.
-fn read_bounded(file: File) -> Option<String> {
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return None;
-    }
-    let text = String::from_utf8(bytes).ok()?;
+/// `text` without surrounding whitespace, if anything is left.
+fn trimmed(text: &str) -> Option<String> {
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_owned())
 }
@@ -118,30 +113,11 @@ fn read_bounded(file: File) -> Option<String> {
 /// as a shorter one; `None` when the file cannot be read or holds no complete line.
 pub(crate) fn read_head_lines(path: &Path, limit: u64) -> Option<String> {
     let mut bytes = Vec::new();
-    open_regular(path).ok()?.take(limit).read_to_end(&mut bytes).ok()?;
+    bounded_read::open_regular(path).ok()?.take(limit).read_to_end(&mut bytes).ok()?;
     let end = if bytes.len() as u64 == limit { bytes.iter().rposition(|&b| b == b'\n')? + 1 } else { bytes.len() };
     bytes.truncate(end);
     let text = String::from_utf8(bytes).ok()?;
     (!text.trim().is_empty()).then_some(text)
-}
-
-/// The file opened for reading, if it is a regular file (anything else is `NotFound`).
-fn open_regular(path: &Path) -> io::Result<File> {
-    let not_regular = || io::Error::from(io::ErrorKind::NotFound);
-    // Checked before opening: opening a device can act (a watchdog starts counting, a tape
-    // rewinds), and opening a FIFO waits for a writer.
-    if !fs::metadata(path)?.is_file() {
-        return Err(not_regular());
-    }
-    // Checked again on the opened file, in case the path changed in between; the flags keep
-    // such an open from waiting or from adopting a terminal. On regular files (all of sysfs)
-    // they change nothing.
-    let file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
-    if file.metadata()?.is_file() {
-        Ok(file)
-    } else {
-        Err(not_regular())
-    }
 }
 
 /// The file parsed as one value; `None` when missing or malformed.
@@ -205,7 +181,7 @@ mod tests {
     /// exercises the same path on a real file where the test can drop root's override).
     #[test]
     fn a_refused_open_is_denied_and_other_failures_are_missing() {
-        let denied = |errno| access_error::<()>(&io::Error::from_raw_os_error(errno));
+        let denied = |errno| access_error::<()>(&ReadError::Io(io::Error::from_raw_os_error(errno)));
         assert_eq!(denied(libc::EACCES), Access::Denied);
         assert_eq!(denied(libc::EPERM), Access::Denied);
         assert_eq!(denied(libc::ENOENT), Access::Missing);

@@ -4,6 +4,11 @@
 //! `ops.csv`, `system.csv`, and every part of `inferences.csv` that `run.json` lists (a one-shot
 //! snapshot from the live screen has none). `layers.csv` is not read. A series whose row count
 //! differs from the one `run.json` gives is reported as truncated.
+//!
+//! A snapshot folder may come from anywhere, so its files are read through
+//! [`bounded_read`]: regular files only (a FIFO would hang the report, a link to `/dev/zero`
+//! would fill memory), `run.json` and the tables up to a bound, no CSV line longer than
+//! [`MAX_LINE_BYTES`], and a series no further than its length when opened.
 
 mod rows;
 
@@ -17,9 +22,17 @@ use serde::Deserialize;
 pub use rows::{InferenceRow, Metric, ModelRow, OpRow, SystemPoint, SystemRow, CATEGORIES};
 
 use super::ReportError;
+use crate::core::bounded_read;
 
 /// The `snapshot_format` this version reads (and writes, see `export::meta`).
 pub const SNAPSHOT_FORMAT: u64 = 2;
+
+/// The most `run.json` may hold: its part lists grow with a run, by about 50 bytes a part.
+pub const MAX_RUN_JSON_BYTES: u64 = 16 << 20;
+/// The most `models.csv` and `ops.csv` may hold: a row per model, and per op of each model.
+pub const MAX_TABLE_BYTES: u64 = 256 << 20;
+/// The longest line of any CSV file; infertop's longest rows are a few kilobytes.
+pub const MAX_LINE_BYTES: u64 = 1 << 20;
 
 /// A snapshot read back.
 #[derive(Clone, Debug)]
@@ -100,13 +113,13 @@ impl Snapshot {
             return Err(ReportError::snapshot(folder, "not a folder"));
         }
         let run = read_run_json(folder)?;
-        let models: Vec<ModelRow> = read_csv(&folder.join("models.csv"))?;
+        let models: Vec<ModelRow> = read_table(&folder.join("models.csv"))?;
         if models.len() != run.models.len() {
             let reason =
                 format!("{} model rows, run.json lists {} models (truncated?)", models.len(), run.models.len());
             return Err(ReportError::snapshot(&folder.join("models.csv"), reason));
         }
-        let ops = read_csv(&folder.join("ops.csv"))?;
+        let ops = read_table(&folder.join("ops.csv"))?;
         let system = read_series(folder, &run, "system", rows::SystemPoint::from_row)?;
         let inferences = if run.series.contains_key("inferences") {
             read_series(folder, &run, "inferences", Some)?
@@ -125,7 +138,7 @@ impl Snapshot {
 
 fn read_run_json(folder: &Path) -> Result<RunInfo, ReportError> {
     let path = folder.join("run.json");
-    let text = fs::read_to_string(&path).map_err(|e| {
+    let text = bounded_read::read_text_at_most(&path, MAX_RUN_JSON_BYTES).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound { " (not an infertop snapshot folder)" } else { "" };
         ReportError::snapshot(&path, format!("{e}{hint}"))
     })?;
@@ -142,26 +155,39 @@ fn read_run_json(folder: &Path) -> Result<RunInfo, ReportError> {
     serde_json::from_value(value).map_err(|e| ReportError::snapshot(&path, e))
 }
 
-/// Every row of the CSV file at `path`; a missing file or column, a short row or a bad value
-/// is an error naming the file (and the line, as the csv crate gives it).
-fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, ReportError> {
+/// Every row of the CSV file at `path`, at most [`MAX_TABLE_BYTES`] long; a missing file or
+/// column, a short row or a bad value is an error naming the file (and the line, as the csv
+/// crate gives it).
+fn read_table<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, ReportError> {
     let mut rows = Vec::new();
-    for_each_row(path, |row| rows.push(row))?;
+    for_each_row(path, Some(MAX_TABLE_BYTES), |row| rows.push(row))?;
     Ok(rows)
 }
 
-/// Calls `each` with every row of `path`, counting them.
-fn for_each_row<T: DeserializeOwned>(path: &Path, mut each: impl FnMut(T)) -> Result<u64, ReportError> {
-    let file = fs::File::open(path).map_err(|e| ReportError::snapshot(path, e))?;
+/// Calls `each` with every row of `path`, counting them. The file is read up to `limit` bytes,
+/// or without one up to its length when opened: a series is as long as the run made it, and
+/// one still growing is read as it was.
+fn for_each_row<T: DeserializeOwned>(
+    path: &Path,
+    limit: Option<u64>,
+    mut each: impl FnMut(T),
+) -> Result<u64, ReportError> {
+    let limit = match limit {
+        Some(limit) => limit,
+        None => fs::metadata(path).map_err(|e| ReportError::snapshot(path, e))?.len(),
+    };
+    let file = bounded_read::open_bounded(path, limit, MAX_LINE_BYTES).map_err(|e| ReportError::snapshot(path, e))?;
     let mut reader = csv::Reader::from_reader(std::io::BufReader::with_capacity(1 << 16, file));
+    // Read first and on their own: `deserialize` drops an error reading them (a header line
+    // past the bound) and then reads as if the file were empty.
+    if reader.byte_headers().map_err(|e| ReportError::snapshot(path, e))?.is_empty() {
+        return Err(ReportError::snapshot(path, "empty file (no header line)"));
+    }
     let mut count = 0;
     for row in reader.deserialize() {
         let row = row.map_err(|e| ReportError::snapshot(path, e))?;
         each(row);
         count += 1;
-    }
-    if count == 0 && reader.headers().map_or(true, csv::StringRecord::is_empty) {
-        return Err(ReportError::snapshot(path, "empty file (no header line)"));
     }
     Ok(count)
 }
@@ -183,7 +209,7 @@ fn read_series<R: DeserializeOwned, T>(
             return Err(ReportError::snapshot(&run_json, format!("bad part file name '{}'", part.file)));
         }
         let path = folder.join(&part.file);
-        let rows = for_each_row(&path, |row| kept.extend(keep(row)))?;
+        let rows = for_each_row(&path, None, |row| kept.extend(keep(row)))?;
         if rows < part.rows {
             let reason = format!("{rows} rows, run.json says {} (truncated)", part.rows);
             return Err(ReportError::snapshot(&path, reason));
