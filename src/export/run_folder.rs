@@ -30,6 +30,21 @@ pub(super) struct Unqueued {
     pub samples: u64,
 }
 
+/// The inference rows of a run whose folder failed at the end.
+#[derive(Debug)]
+pub(super) struct Salvage {
+    /// The run folder, holding the first `rows_in_folder` rows.
+    pub folder: PathBuf,
+    pub rows_in_folder: u64,
+    /// The header line, and the `count` rows no write took, as CSV lines.
+    pub header: Vec<u8>,
+    pub rows: Vec<u8>,
+    pub count: u64,
+    /// Rows neither in the folder nor here.
+    pub rows_lost: u64,
+    pub last_t_ms: Option<f64>,
+}
+
 /// The run folder being written.
 #[derive(Debug)]
 pub(super) struct RunFolder {
@@ -146,10 +161,13 @@ impl RunFolder {
         run_ended: bool,
     ) -> Result<PathBuf, ExportError> {
         if run_ended {
-            // No sample will close their interval: written without energy.
+            // No sample will close their interval: written without energy. Each is pushed even
+            // after a refused batch, so that each is written, held or counted.
+            let mut failed = Ok(());
             for inference in self.awaiting.release() {
-                self.push_inference(&inference, None)?;
+                failed = failed.and(self.push_inference(&inference, None));
             }
+            failed?;
         }
         self.inferences.sync().map_err(|e| self.series_error(&self.inferences, &e))?;
         self.system.sync().map_err(|e| self.series_error(&self.system, &e))?;
@@ -166,12 +184,35 @@ impl RunFolder {
         Ok(self.dir.clone())
     }
 
-    /// Ends the folder without a final export: an unpublished one is removed (nothing in it
-    /// was ever visible), a published one stays as its last export left it.
+    /// Ends the folder without a final export, as the person at the screen asked (`q`): an
+    /// unpublished one is removed (nothing in it was ever visible), a published one stays as
+    /// its last export left it.
     pub(super) fn discard(self) {
         if !self.published {
-            // Best effort: a leftover is removed by the next start.
+            // Best effort: a leftover is published by the next start.
             let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// What is left of a run whose final export failed, for the snapshot written elsewhere:
+    /// the rows no write took, and how many rows the folder holds. The folder itself stays,
+    /// with every row written into it (published by the next start if it never was).
+    pub(super) fn salvage(mut self, unqueued: Unqueued) -> Salvage {
+        for inference in self.awaiting.release() {
+            let row = InferenceRecord::new(&inference, None);
+            self.last_inference_t_ms = Some(row.t_ms);
+            // A batch that falls due is tried once more; refused, its rows are held as the rest.
+            let _ = self.inferences.push(&row);
+        }
+        let (rows, count) = self.inferences.take_held();
+        Salvage {
+            folder: self.dir,
+            rows_in_folder: self.inferences.rows(),
+            header: self.inferences.header().to_vec(),
+            rows,
+            count,
+            rows_lost: self.inferences.rows_lost() + unqueued.inferences,
+            last_t_ms: self.last_inference_t_ms,
         }
     }
 
@@ -184,6 +225,7 @@ impl RunFolder {
             rows_waiting: Some(self.awaiting.len() as u64),
             samples: None,
             samples_lost: None,
+            earlier_rows: None,
         };
         let system = SeriesProgress {
             parts: self.system.parts(),
@@ -193,6 +235,7 @@ impl RunFolder {
             rows_waiting: None,
             samples: Some(self.samples),
             samples_lost: Some(unqueued.samples),
+            earlier_rows: None,
         };
         FolderProgress {
             layout: "run",
