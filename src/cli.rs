@@ -80,8 +80,9 @@ pub struct Cli {
     pub export_dir: Option<PathBuf>,
 
     /// Export the aggregates (models, ops, layers, run.json) into the run's folder this often
-    /// in headless mode (default: once, at exit; at least 1s). The time series (inferences.csv,
-    /// system.csv) are appended as the run goes either way.
+    /// (default: once, at exit; at least 1s). The time series (inferences.csv, system.csv) are
+    /// appended as the run goes either way. In the live screen it starts a run folder, as
+    /// --export-dir does.
     #[arg(long, value_parser = parse_export_every)]
     pub export_every: Option<Duration>,
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures::StreamExt;
-use tokio::time::{interval, Instant, MissedTickBehavior};
+use tokio::time::{interval, interval_at, Instant, Interval, MissedTickBehavior};
 
 use crate::cli::Cli;
 use crate::core::event::Control;
@@ -79,6 +79,7 @@ pub async fn run(
     let mut keys = EventStream::new();
     let mut frames = interval(Duration::from_secs_f64(1.0 / f64::from(cli.fps)));
     frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut exports = cli.export_every.map(|every| interval_at(Instant::now() + every, every));
     // A soak ends itself (its phases run on the session's clock); the deadline is its backstop.
     let deadline = cli
         .run_limit()
@@ -135,6 +136,11 @@ pub async fn run(
                 ui.status = Some(Tracing::describe(&written));
                 dirty = true;
             }
+            () = next_tick(exports.as_mut()) => {
+                if let Some(stream) = stream.as_mut() {
+                    stream.request_export(&session.state);
+                }
+            }
             report = next_report(stream.as_mut()) => {
                 ui.status = Some(Snapshots::describe_report(report));
                 dirty = true;
@@ -184,14 +190,25 @@ impl End {
     }
 }
 
-/// The run folder, with `--export-dir` (checked at start): the run's time series stream into
-/// it, as in headless mode. Without one nothing is written before `e` or the end, so a run that
-/// ends with `q` leaves no trace.
+/// The run folder, with `--export-dir` or `--export-every` (checked at start): the run's time
+/// series stream into it, as in headless mode, and `--export-every` exports into it. Without
+/// either nothing is written before `e` or the end, so a run that ends with `q` leaves no trace.
 fn run_folder(cli: &Cli, export_base: &Path, meta: &RunMeta) -> Result<Option<RunExport>, crate::UsageError> {
+    if cli.export_dir.is_none() && cli.export_every.is_none() {
+        return Ok(None);
+    }
     let part_bytes = Some(cli.inferences_part_bytes());
-    let start =
-        |_: &PathBuf| RunExport::start(export_base, meta.clone(), part_bytes).map_err(crate::UsageError::ExportDir);
-    cli.export_dir.as_ref().map(start).transpose()
+    RunExport::start(export_base, meta.clone(), part_bytes).map(Some).map_err(crate::UsageError::ExportDir)
+}
+
+/// The next tick of `--export-every`; never, without it.
+async fn next_tick(interval: Option<&mut Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// Applies a key's action to the UI state, and to the engine or the state where it concerns
