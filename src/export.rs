@@ -30,11 +30,12 @@
 //!
 //! Nobody ever reads part of a folder: its files are written into a hidden staging folder
 //! `<base>/.<name>.<pid>.tmp/`, each under a temporary name and renamed when complete, and the
-//! folder is renamed to `<base>/<name>/` once every file is in. A failed write removes its
-//! staging folder; a killed run leaves it behind, and the next run's [`check_writable`] removes
-//! it, the pid in the name telling a dead writer's folder from a live one's. In a published run
-//! folder the aggregates and `run.json` are replaced whole, and the series only grow by whole
-//! rows.
+//! folder is renamed to `<base>/<name>/` once every file is in. A failed one-shot snapshot
+//! removes its staging folder (the state it was written from is still there); a run folder is
+//! never removed but by `q`. A killed run leaves its staging folder behind, and the next start
+//! publishes it ([`recover_staging`]), the pid in the name telling a dead writer's folder from a
+//! live one's. In a published run folder the aggregates and `run.json` are replaced whole, and
+//! the series only grow by whole rows.
 //!
 //! The same figures also leave without a file: `--listen` serves them to Prometheus in the
 //! `OpenMetrics` format ([`metrics`] says what, [`listen`] serves it).
@@ -45,6 +46,7 @@ pub mod listen;
 mod meta;
 pub mod metrics;
 mod progress;
+mod recover;
 mod rows;
 mod run_folder;
 mod series;
@@ -105,14 +107,12 @@ pub fn default_export_base() -> PathBuf {
 }
 
 /// Creates `base` if missing and proves that files can be created in it (a probe file is made
-/// and removed), so that a run does not measure for an hour and then fail to save. Removes
-/// staging folders that killed runs left there ([`remove_stale_staging`]).
+/// and removed), so that a run does not measure for an hour and then fail to save.
 ///
 /// # Errors
 /// When the folder cannot be created or written, naming it and the reason.
 pub fn check_writable(base: &Path) -> Result<(), ExportError> {
     fs::create_dir_all(base).map_err(|e| ExportError::new("cannot create snapshot folder", base, &e))?;
-    remove_stale_staging(base);
     let probe = base.join(format!(".infertop-probe-{}", std::process::id()));
     fs::write(&probe, b"").map_err(|e| ExportError::new("cannot write in snapshot folder", base, &e))?;
     fs::remove_file(&probe).map_err(|e| ExportError::new("cannot remove a file in snapshot folder", base, &e))

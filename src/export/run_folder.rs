@@ -4,8 +4,10 @@
 //! old one. Disk use grows with the rows measured, never with the number of exports.
 //!
 //! The folder starts as a hidden staging folder (`.<name>.<pid>.tmp`, as one-shot snapshots
-//! do) and is renamed to `<name>` by the first export, once every file is in, so it never
-//! appears half made. After that a reader may open it at any time: the aggregates and
+//! do) holding every file from the start (the aggregates empty, `run.json` saying no export
+//! yet), and is renamed to `<name>` by the first export, so it never appears half made. A run
+//! killed before that leaves the staging folder, whole, for the next start to publish
+//! ([`super::recover`]). After that a reader may open it at any time: the aggregates and
 //! `run.json` are always whole files, and the series only grow by whole rows. `run.json`
 //! says how many rows (and bytes) of each series the export it was written by covers.
 
@@ -81,7 +83,14 @@ impl RunFolder {
             .and_then(|inf| Ok((inf, header_of::<SystemRecord>()?)))
             .map_err(|e| ExportError::new("cannot write", &dir, &e))
             .and_then(|(inf, sys)| Ok((series("inferences", inf, max_part_bytes)?, series("system", sys, None)?)));
-        let (inferences, system) = match files {
+        let started = files.and_then(|series| {
+            let empty = MonitorState::new::<&str>(&[]);
+            write_aggregates(&dir, &empty)?;
+            let nothing_yet = FolderProgress { layout: "run", ..FolderProgress::default() };
+            write_run_json(&dir, &empty, &meta, SystemTime::now(), &nothing_yet)?;
+            Ok(series)
+        });
+        let (inferences, system) = match started {
             Ok(files) => files,
             Err(e) => {
                 // Best effort: the error that matters is the one returned.
