@@ -64,7 +64,7 @@ pub async fn run(
     let themes = theme::cycle_from(first);
     let mut signals = Signals::new()?;
     let snapshots = Snapshots { base: export_base.to_path_buf(), meta: crate::run_meta(cli, plan, "tui") };
-    let mut stream = run_folder(cli, export_base, &snapshots.meta)?;
+    let (mut stream, mut exports) = run_folder(cli, export_base, &snapshots.meta)?;
     let mut session = Session::start(plan, false)?;
     session.state.soak = cli.soak_config().map(crate::core::soak::Soak::new);
     if let Some(stream) = &stream {
@@ -79,7 +79,6 @@ pub async fn run(
     let mut keys = EventStream::new();
     let mut frames = interval(Duration::from_secs_f64(1.0 / f64::from(cli.fps)));
     frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut exports = cli.export_every.map(|every| interval_at(Instant::now() + every, every));
     // A soak ends itself (its phases run on the session's clock); the deadline is its backstop.
     let deadline = cli
         .run_limit()
@@ -136,11 +135,7 @@ pub async fn run(
                 ui.status = Some(Tracing::describe(&written));
                 dirty = true;
             }
-            () = next_tick(exports.as_mut()) => {
-                if let Some(stream) = stream.as_mut() {
-                    stream.request_export(&session.state);
-                }
-            }
+            () = next_tick(exports.as_mut()) => export_now(stream.as_mut(), &session.state),
             report = next_report(stream.as_mut()) => {
                 ui.status = Some(Snapshots::describe_report(report));
                 dirty = true;
@@ -158,9 +153,6 @@ pub async fn run(
     .await;
     tracing.finish();
     let saved = snapshots.finish(&end, stream, &session.state);
-    if let Some(saved) = &saved {
-        crate::eprintln_best_effort(&format!("infertop: stopped ({}); {}", end.reason(), saved.describe()));
-    }
     let where_saved = saved.as_ref().map_or_else(String::new, |s| format!("; {}", s.describe()));
     match end {
         End::Panicked => anyhow::bail!("stopped after a panic (its message is above){where_saved}"),
@@ -191,14 +183,28 @@ impl End {
 }
 
 /// The run folder, with `--export-dir` or `--export-every` (checked at start): the run's time
-/// series stream into it, as in headless mode, and `--export-every` exports into it. Without
-/// either nothing is written before `e` or the end, so a run that ends with `q` leaves no trace.
-fn run_folder(cli: &Cli, export_base: &Path, meta: &RunMeta) -> Result<Option<RunExport>, crate::UsageError> {
-    if cli.export_dir.is_none() && cli.export_every.is_none() {
-        return Ok(None);
+/// series stream into it, as in headless mode, and `--export-every` exports into it at the
+/// period of the interval returned beside it. Without either nothing is written before `e` or
+/// the end, so a run that ends with `q` leaves no trace.
+fn run_folder(
+    cli: &Cli,
+    export_base: &Path,
+    meta: &RunMeta,
+) -> Result<(Option<RunExport>, Option<Interval>), crate::UsageError> {
+    let exports = cli.export_every.map(|every| interval_at(Instant::now() + every, every));
+    if cli.export_dir.is_none() && exports.is_none() {
+        return Ok((None, None));
     }
     let part_bytes = Some(cli.inferences_part_bytes());
-    RunExport::start(export_base, meta.clone(), part_bytes).map(Some).map_err(crate::UsageError::ExportDir)
+    let stream = RunExport::start(export_base, meta.clone(), part_bytes).map_err(crate::UsageError::ExportDir)?;
+    Ok((Some(stream), exports))
+}
+
+/// Asks the run folder, if any, for a periodic export of `state`.
+fn export_now(stream: Option<&mut RunExport>, state: &MonitorState) {
+    if let Some(stream) = stream {
+        stream.request_export(state);
+    }
 }
 
 /// The next tick of `--export-every`; never, without it.
@@ -347,7 +353,16 @@ impl Snapshots {
 
     /// The snapshot that ends a run that ended with `end`: the run folder's final export, or a
     /// snapshot of the state; none after `q`, which also drops a run folder never published.
+    /// Says on stderr where it went.
     fn finish(&self, end: &End, stream: Option<RunExport>, state: &MonitorState) -> Option<FinalSnapshot> {
+        let saved = self.write_last(end, stream, state);
+        if let Some(saved) = &saved {
+            crate::eprintln_best_effort(&format!("infertop: stopped ({}); {}", end.reason(), saved.describe()));
+        }
+        saved
+    }
+
+    fn write_last(&self, end: &End, stream: Option<RunExport>, state: &MonitorState) -> Option<FinalSnapshot> {
         match (end, stream) {
             (End::Quit, stream) => {
                 if let Some(stream) = stream {

@@ -193,15 +193,13 @@ fn an_unwritable_export_folder_exits_2_before_measuring() {
 
 /// The data rows in every part of `inferences.csv` in `dir`.
 fn inference_rows_in(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("inferences"))
-                .map(|p| std::fs::read_to_string(p).unwrap().lines().count().saturating_sub(1))
-                .sum()
-        })
-        .unwrap_or(0)
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("inferences"))
+            .map(|p| std::fs::read_to_string(p).unwrap().lines().count().saturating_sub(1))
+            .sum()
+    })
 }
 
 /// A run killed with SIGKILL before its first export (no `--export-every`) keeps its rows: the

@@ -339,6 +339,6 @@ fn export_every_exports_from_the_live_screen() {
     let status = running.wait();
     let err = stderr_of(&mut running);
     assert_eq!(status.code(), Some(0), "stderr: {err}");
-    assert_eq!(snapshots(dir.path()), [folder.clone()]);
+    assert_eq!(snapshots(dir.path()), std::slice::from_ref(&folder));
     assert!(folder.join("inferences.csv").is_file());
 }
