@@ -91,8 +91,9 @@ pub struct Cli {
     pub export_dir: Option<PathBuf>,
 
     /// Export the aggregates (models, ops, layers, run.json) into the run's folder this often
-    /// in headless mode (default: once, at exit; at least 1s). The time series (inferences.csv,
-    /// system.csv) are appended as the run goes either way.
+    /// (default: once, at exit; at least 1s). The time series (inferences.csv, system.csv) are
+    /// appended as the run goes either way. In the live screen it starts a run folder, as
+    /// --export-dir does.
     #[arg(long, value_parser = parse_export_every)]
     pub export_every: Option<Duration>,
 
@@ -109,8 +110,9 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", conflicts_with_all = ["summary", "no_op_profile"])]
     pub trace: Option<PathBuf>,
     /// Serve the measurements to Prometheus: `OpenMetrics` at `http://ADDR/metrics` (for
-    /// example `127.0.0.1:9464`, `[::1]:9464`, `localhost:9464`, or `:9464` for every
-    /// interface; port 0 picks a free one and says which on stderr).
+    /// example `127.0.0.1:9464`, `[::1]:9464`, or `localhost:9464`; `:9464` is this machine
+    /// only (127.0.0.1), `0.0.0.0:9464` every interface, for a Prometheus elsewhere; port 0
+    /// picks a free one and says which on stderr).
     #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
     pub listen: Option<SocketAddr>,
 
@@ -321,9 +323,9 @@ fn parse_inferences_max_mb(s: &str) -> Result<f64, String> {
     Ok(mb)
 }
 
-/// Parses `IP:PORT` (`[v6]:PORT` for IPv6), `localhost:PORT` (IPv4 loopback) or `:PORT` (every
-/// IPv4 interface, as Prometheus exporters write it). Names other than `localhost` are not
-/// looked up: the address to listen on is this machine's own.
+/// Parses `IP:PORT` (`[v6]:PORT` for IPv6), `localhost:PORT` or `:PORT` (both IPv4 loopback:
+/// infertop often runs as root, so the network sees it only when an address says so). Names
+/// other than `localhost` are not looked up: the address to listen on is this machine's own.
 fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     if let Ok(addr) = s.parse::<SocketAddr>() {
         return Ok(addr);
@@ -331,8 +333,7 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     let bad =
         || format!("'{s}' is not an address to listen on; use IP:PORT such as 127.0.0.1:9464, localhost:PORT or :PORT");
     let (ip, port) = match (s.strip_prefix("localhost:"), s.strip_prefix(':')) {
-        (Some(port), _) => (Ipv4Addr::LOCALHOST, port),
-        (None, Some(port)) => (Ipv4Addr::UNSPECIFIED, port),
+        (Some(port), _) | (None, Some(port)) => (Ipv4Addr::LOCALHOST, port),
         (None, None) => return Err(bad()),
     };
     let port: u16 = port.parse().map_err(|_| bad())?;

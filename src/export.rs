@@ -30,11 +30,12 @@
 //!
 //! Nobody ever reads part of a folder: its files are written into a hidden staging folder
 //! `<base>/.<name>.<pid>.tmp/`, each under a temporary name and renamed when complete, and the
-//! folder is renamed to `<base>/<name>/` once every file is in. A failed write removes its
-//! staging folder; a killed run leaves it behind, and the next run's [`check_writable`] removes
-//! it, the pid in the name telling a dead writer's folder from a live one's. In a published run
-//! folder the aggregates and `run.json` are replaced whole, and the series only grow by whole
-//! rows.
+//! folder is renamed to `<base>/<name>/` once every file is in. A failed one-shot snapshot
+//! removes its staging folder (the state it was written from is still there); a run folder is
+//! never removed but by `q`. A killed run leaves its staging folder behind, and the next start
+//! publishes it ([`recover_staging`]), the pid in the name telling a dead writer's folder from a
+//! live one's. In a published run folder the aggregates and `run.json` are replaced whole, and
+//! the series only grow by whole rows.
 //!
 //! The same figures also leave without a file: `--listen` serves them to Prometheus in the
 //! `OpenMetrics` format ([`metrics`] says what, [`listen`] serves it).
@@ -45,6 +46,7 @@ pub mod listen;
 mod meta;
 pub mod metrics;
 mod progress;
+mod recover;
 mod rows;
 mod run_folder;
 mod series;
@@ -64,11 +66,12 @@ use crate::core::state::MonitorState;
 
 pub use inferences::InferenceRecord;
 pub use meta::{MachineInfo, RunMeta};
-pub use progress::{FolderProgress, SeriesProgress};
+pub use progress::{EarlierRows, FolderProgress, SeriesProgress};
+pub use recover::{recover_staging, Leftover};
 pub use rows::{layer_rows, model_rows, op_rows, LayerRecord, ModelRecord, OpRecord};
+use run_folder::Salvage;
 pub use series::Part;
 pub use soak::soak_json;
-pub use staging::remove_stale_staging;
 use staging::{claim_staging, publish};
 pub use stream::{Report, RunExport};
 pub use system::{sample_records, system_rows, SystemRecord};
@@ -104,14 +107,12 @@ pub fn default_export_base() -> PathBuf {
 }
 
 /// Creates `base` if missing and proves that files can be created in it (a probe file is made
-/// and removed), so that a run does not measure for an hour and then fail to save. Removes
-/// staging folders that killed runs left there ([`remove_stale_staging`]).
+/// and removed), so that a run does not measure for an hour and then fail to save.
 ///
 /// # Errors
 /// When the folder cannot be created or written, naming it and the reason.
 pub fn check_writable(base: &Path) -> Result<(), ExportError> {
     fs::create_dir_all(base).map_err(|e| ExportError::new("cannot create snapshot folder", base, &e))?;
-    remove_stale_staging(base);
     let probe = base.join(format!(".infertop-probe-{}", std::process::id()));
     fs::write(&probe, b"").map_err(|e| ExportError::new("cannot write in snapshot folder", base, &e))?;
     fs::remove_file(&probe).map_err(|e| ExportError::new("cannot remove a file in snapshot folder", base, &e))
@@ -196,17 +197,23 @@ impl FinalSnapshot {
 /// lost to a full SD card.
 #[must_use]
 pub fn write_final_snapshot(base: &Path, state: &MonitorState, meta: &RunMeta) -> FinalSnapshot {
-    or_in_temp_dir(write_one_shot(base, state, meta, true), state, meta)
+    or_in_temp_dir(write_one_shot(base, state, meta, true, None), state, meta, None)
 }
 
-/// `written` if it succeeded, else a snapshot of `state` in `<temp dir>/infertop-snapshots`.
-fn or_in_temp_dir(written: Result<PathBuf, ExportError>, state: &MonitorState, meta: &RunMeta) -> FinalSnapshot {
+/// `written` if it succeeded, else a snapshot of `state` in `<temp dir>/infertop-snapshots`,
+/// with the inference rows of a failed run folder (`salvage`).
+fn or_in_temp_dir(
+    written: Result<PathBuf, ExportError>,
+    state: &MonitorState,
+    meta: &RunMeta,
+    salvage: Option<&Salvage>,
+) -> FinalSnapshot {
     let error = match written {
         Ok(path) => return FinalSnapshot::Written(path),
         Err(e) => e,
     };
     let fallback = std::env::temp_dir().join("infertop-snapshots");
-    match write_one_shot(&fallback, state, meta, true) {
+    match write_one_shot(&fallback, state, meta, true, salvage) {
         Ok(path) => FinalSnapshot::Elsewhere { path, error },
         Err(fallback) => FinalSnapshot::Lost { error, fallback },
     }
@@ -241,16 +248,24 @@ pub async fn snapshot_written(pending: &mut PendingSnapshot) -> Result<PathBuf, 
 /// # Errors
 /// When a folder or file cannot be created, written or renamed, naming it and the reason.
 pub fn write_snapshot(base: &Path, state: &MonitorState, meta: &RunMeta) -> Result<PathBuf, ExportError> {
-    write_one_shot(base, state, meta, false)
+    write_one_shot(base, state, meta, false, None)
 }
 
-/// [`write_snapshot`], saying in `run.json` whether the run has ended.
-fn write_one_shot(base: &Path, state: &MonitorState, meta: &RunMeta, run_ended: bool) -> Result<PathBuf, ExportError> {
+/// [`write_snapshot`], saying in `run.json` whether the run has ended, with a failed run
+/// folder's inference rows.
+fn write_one_shot(
+    base: &Path,
+    state: &MonitorState,
+    meta: &RunMeta,
+    run_ended: bool,
+    salvage: Option<&Salvage>,
+) -> Result<PathBuf, ExportError> {
     let now = SystemTime::now();
     fs::create_dir_all(base).map_err(|e| ExportError::new("cannot create snapshot folder", base, &e))?;
     let stamp = snapshot_name(now);
     let (n, staging) = claim_staging(base, &stamp)?;
-    let written = write_files(&staging, state, meta, now, run_ended).and_then(|()| publish(base, &stamp, n, &staging));
+    let written =
+        write_files(&staging, state, meta, now, run_ended, salvage).and_then(|()| publish(base, &stamp, n, &staging));
     if written.is_err() {
         // Best effort: the error that matters is the one returned.
         let _ = fs::remove_dir_all(&staging);
@@ -264,6 +279,7 @@ fn write_files(
     meta: &RunMeta,
     now: SystemTime,
     run_ended: bool,
+    salvage: Option<&Salvage>,
 ) -> Result<(), ExportError> {
     write_aggregates(dir, state)?;
     let path = dir.join(FILES[3]);
@@ -279,9 +295,33 @@ fn write_files(
         // Samples older than the history the state keeps are not in a snapshot; how many is
         // not known here.
         samples_lost: None,
+        earlier_rows: None,
     };
-    let folder = FolderProgress { layout: "snapshot", exports: 1, run_ended, series: [("system", system)].into() };
+    let mut folder = FolderProgress { layout: "snapshot", exports: 1, run_ended, series: [("system", system)].into() };
+    if let Some(salvage) = salvage {
+        folder.series.insert("inferences", write_salvaged(dir, salvage)?);
+    }
     write_run_json(dir, state, meta, now, &folder)
+}
+
+/// `inferences.csv` of a snapshot that ends a run whose folder failed: the rows the folder
+/// could not take; the progress says how many the folder holds and how many were lost.
+fn write_salvaged(dir: &Path, salvage: &Salvage) -> Result<SeriesProgress, ExportError> {
+    let file = "inferences.csv";
+    files::write_atomic(&dir.join(file), |w| {
+        w.write_all(&salvage.header)?;
+        w.write_all(&salvage.rows)
+    })?;
+    let bytes = (salvage.header.len() + salvage.rows.len()) as u64;
+    Ok(SeriesProgress {
+        parts: vec![Part { file: file.into(), rows: salvage.count, bytes }],
+        rows: salvage.count,
+        rows_lost: salvage.rows_lost,
+        last_t_ms: salvage.last_t_ms,
+        rows_waiting: Some(0),
+        earlier_rows: Some(EarlierRows { folder: salvage.folder.display().to_string(), rows: salvage.rows_in_folder }),
+        ..SeriesProgress::default()
+    })
 }
 
 /// `models.csv`, `ops.csv` and `layers.csv`, each replaced whole.

@@ -49,10 +49,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     let theme = tui::theme::resolve(cli.theme.as_deref(), no_color).map_err(UsageError::Theme)?;
     // Found before measuring starts: an hour of measurement must not end in "cannot save".
     // Headless mode always saves at exit; the live screen only when `e` is pressed or the run
-    // ends on its own, so it checks only a folder it was given.
+    // ends on its own, so it checks only a folder it was given or will export into.
     let export_base = cli.export_dir.clone().unwrap_or_else(export::default_export_base);
-    if headless || cli.export_dir.is_some() {
+    if headless || cli.export_dir.is_some() || cli.export_every.is_some() {
         export::check_writable(&export_base).map_err(UsageError::ExportDir)?;
+        // A killed run's rows, published before the room is judged (they take none more).
+        for leftover in export::recover_staging(&export_base) {
+            eprintln_best_effort(&format!("infertop: {}", leftover.describe()));
+        }
         export::check_room(&export_base).map_err(UsageError::ExportDir)?;
     }
     if let Some(dir) = &cli.trace {

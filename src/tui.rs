@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures::StreamExt;
-use tokio::time::{interval, Instant, MissedTickBehavior};
+use tokio::time::{interval, interval_at, Instant, Interval, MissedTickBehavior};
 
 use crate::cli::Cli;
 use crate::core::event::Control;
@@ -66,7 +66,7 @@ pub async fn run(
     let themes = theme::cycle_from(first);
     let mut signals = Signals::new()?;
     let snapshots = Snapshots { base: export_base.to_path_buf(), meta: crate::run_meta(cli, plan, "tui") };
-    let mut stream = run_folder(cli, export_base, &snapshots.meta)?;
+    let (mut stream, mut exports) = run_folder(cli, export_base, &snapshots.meta)?;
     let mut session = Session::start(plan, false)?;
     session.state.soak = cli.soak_config().map(crate::core::soak::Soak::new);
     if let Some(stream) = &stream {
@@ -138,6 +138,7 @@ pub async fn run(
                 ui.status = Some(Tracing::describe(&written));
                 dirty = true;
             }
+            () = next_tick(exports.as_mut()) => export_now(stream.as_mut(), &session.state),
             report = next_report(stream.as_mut()) => {
                 ui.status = Some(Snapshots::describe_report(report));
                 dirty = true;
@@ -155,9 +156,6 @@ pub async fn run(
     .await;
     tracing.finish();
     let saved = snapshots.finish(&end, stream, &session.state);
-    if let Some(saved) = &saved {
-        crate::eprintln_best_effort(&format!("infertop: stopped ({}); {}", end.reason(), saved.describe()));
-    }
     let where_saved = saved.as_ref().map_or_else(String::new, |s| format!("; {}", s.describe()));
     match end {
         End::Panicked => anyhow::bail!("stopped after a panic (its message is above){where_saved}"),
@@ -188,14 +186,39 @@ impl End {
     }
 }
 
-/// The run folder, with `--export-dir` (checked at start): the run's time series stream into
-/// it, as in headless mode. Without one nothing is written before `e` or the end, so a run that
-/// ends with `q` leaves no trace.
-fn run_folder(cli: &Cli, export_base: &Path, meta: &RunMeta) -> Result<Option<RunExport>, crate::UsageError> {
+/// The run folder, with `--export-dir` or `--export-every` (checked at start): the run's time
+/// series stream into it, as in headless mode, and `--export-every` exports into it at the
+/// period of the interval returned beside it. Without either nothing is written before `e` or
+/// the end, so a run that ends with `q` leaves no trace.
+fn run_folder(
+    cli: &Cli,
+    export_base: &Path,
+    meta: &RunMeta,
+) -> Result<(Option<RunExport>, Option<Interval>), crate::UsageError> {
+    let exports = cli.export_every.map(|every| interval_at(Instant::now() + every, every));
+    if cli.export_dir.is_none() && exports.is_none() {
+        return Ok((None, None));
+    }
     let part_bytes = Some(cli.inferences_part_bytes());
-    let start =
-        |_: &PathBuf| RunExport::start(export_base, meta.clone(), part_bytes).map_err(crate::UsageError::ExportDir);
-    cli.export_dir.as_ref().map(start).transpose()
+    let stream = RunExport::start(export_base, meta.clone(), part_bytes).map_err(crate::UsageError::ExportDir)?;
+    Ok((Some(stream), exports))
+}
+
+/// Asks the run folder, if any, for a periodic export of `state`.
+fn export_now(stream: Option<&mut RunExport>, state: &MonitorState) {
+    if let Some(stream) = stream {
+        stream.request_export(state);
+    }
+}
+
+/// The next tick of `--export-every`; never, without it.
+async fn next_tick(interval: Option<&mut Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// Applies a key's action to the UI state, and to the engine or the state where it concerns
@@ -334,7 +357,16 @@ impl Snapshots {
 
     /// The snapshot that ends a run that ended with `end`: the run folder's final export, or a
     /// snapshot of the state; none after `q`, which also drops a run folder never published.
+    /// Says on stderr where it went.
     fn finish(&self, end: &End, stream: Option<RunExport>, state: &MonitorState) -> Option<FinalSnapshot> {
+        let saved = self.write_last(end, stream, state);
+        if let Some(saved) = &saved {
+            crate::eprintln_best_effort(&format!("infertop: stopped ({}); {}", end.reason(), saved.describe()));
+        }
+        saved
+    }
+
+    fn write_last(&self, end: &End, stream: Option<RunExport>, state: &MonitorState) -> Option<FinalSnapshot> {
         match (end, stream) {
             (End::Quit, stream) => {
                 if let Some(stream) = stream {

@@ -194,3 +194,62 @@ fn an_unwritable_export_folder_exits_2_before_measuring() {
     assert!(stderr.contains(&bad.display().to_string()), "{stderr}");
     assert!(out.stdout.is_empty(), "nothing was measured");
 }
+
+/// The data rows in every part of `inferences.csv` in `dir`.
+fn inference_rows_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("inferences"))
+            .map(|p| std::fs::read_to_string(p).unwrap().lines().count().saturating_sub(1))
+            .sum()
+    })
+}
+
+/// A run killed with SIGKILL before its first export (no `--export-every`) keeps its rows: the
+/// next start publishes its folder, says so, and counts the rows in its `run.json`.
+#[test]
+fn a_killed_runs_rows_are_published_by_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("tiny.toml");
+    std::fs::write(&models, "[[model]]\nname = \"tiny\"\narch = \"tiny\"\ninput = [3, 32, 32]\n").unwrap();
+    let base = dir.path().join("snapshots");
+    let run = |extra: &[&str]| {
+        let mut command = binary::infertop();
+        command.args(["--headless", "--threads", "1", "--sample-every", "100ms", "--models"]);
+        command.arg(&models).arg("--export-dir").arg(&base).args(extra);
+        command
+    };
+    let mut child = run(&[]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    // Rows reach the staging folder's series within a second or so of being measured.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120) + binary::startup_allowance();
+    let staging = loop {
+        let found = std::fs::read_dir(&base).ok().and_then(|entries| {
+            entries.map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        });
+        if let Some(staging) = found.filter(|s| inference_rows_in(s) >= 200) {
+            break staging;
+        }
+        assert!(std::time::Instant::now() < deadline, "no staging folder with 200 rows");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let rows = inference_rows_in(&staging);
+
+    // Its exit code is no matter here: a loaded machine may time nothing in a second.
+    let next = run(&["--duration", &binary::duration(1)]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&next.stderr);
+    let name = staging.file_name().unwrap().to_string_lossy();
+    let name = name.trim_start_matches('.').split('.').next().unwrap().to_string();
+    let published = base.join(&name);
+    assert!(stderr.contains(&format!("infertop: published {}", published.display())), "{stderr}");
+    assert!(!staging.exists());
+    assert!(inference_rows_in(&published) + 1 >= rows, "{rows} rows before, a partial last one at most cut");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(published.join("run.json")).unwrap()).unwrap();
+    assert_eq!(json["run_ended"], false);
+    assert_eq!(json["series"]["inferences"]["rows"].as_u64(), Some(inference_rows_in(&published) as u64), "{json}");
+    // The next run's own folder is beside it.
+    assert_eq!(snapshots(&base).len(), 2, "{:?}", snapshots(&base));
+}

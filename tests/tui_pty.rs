@@ -307,3 +307,38 @@ fn the_live_screen_serves_metrics_while_it_runs() {
     assert_eq!(status.code(), Some(0), "stderr: {err}");
     assert_eq!(pty.termios(), before, "termios restored after q");
 }
+
+/// `--export-every` in the live screen exports into the run folder as the run goes, and the
+/// folder, once published, stays after `q`.
+#[test]
+fn export_every_exports_from_the_live_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = tiny_args(&manifest(dir.path()));
+    args.extend(["--export-every".to_string(), "1s".to_string()]);
+    let pty = Pty::open(100, 30);
+    let out = Output::collect(pty.master.as_raw_fd());
+    let mut running = start(&pty, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    wait_until_drawn(&pty, &out);
+    let exports = |folder: &std::path::Path| -> (u64, u64) {
+        let Ok(text) = std::fs::read_to_string(folder.join("run.json")) else { return (0, 0) };
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        (json["exports"].as_u64().unwrap_or(0), json["inferences"].as_u64().unwrap_or(0))
+    };
+    let deadline = Instant::now() + PATIENCE;
+    let folder = loop {
+        if let Some(folder) = snapshots(dir.path()).pop().filter(|f| {
+            let (exports, inferences) = exports(f);
+            exports >= 2 && inferences > 0
+        }) {
+            break folder;
+        }
+        assert!(Instant::now() < deadline, "no second periodic export from the live screen");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    pty.send(b"q");
+    let status = running.wait();
+    let err = stderr_of(&mut running);
+    assert_eq!(status.code(), Some(0), "stderr: {err}");
+    assert_eq!(snapshots(dir.path()), std::slice::from_ref(&folder));
+    assert!(folder.join("inferences.csv").is_file());
+}

@@ -5,17 +5,22 @@
 //! that the front end's loop waits on ([`wanted`]); the front end takes a [`MetricsSnapshot`]
 //! between two events (a fraction of a millisecond) and hands it over, and the server encodes
 //! and sends it. Neither the engine nor the state loop waits for a scraper: a slow or stuck
-//! client only ever holds the server's thread. A front end that does not answer within
+//! client only ever holds its own connection's thread. A front end that does not answer within
 //! [`FRESH_WAIT`] (it is stopping) gets its previous snapshot served.
 //!
-//! One connection at a time, closed after each response: a Prometheus server scrapes once per
-//! interval, and a connection that sends nothing is dropped after [`IO_TIMEOUT`].
+//! Each connection is served on a short-lived thread of its own and closed after one response,
+//! so a slow or silent client holds only its own thread: every request has [`REQUEST_DEADLINE`]
+//! from its acceptance to read its head and take the whole response, however it trickles its
+//! bytes. At most [`MAX_CONNECTIONS`] are served at once; one more is answered `503` at once
+//! and closed, so a flood of connections costs a bounded number of threads and descriptors.
+//! Threads rather than an async server: a scrape is one small request every few seconds, and
+//! the standard library serves it without another crate on a Pi's build.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -25,8 +30,18 @@ use crate::export::metrics::{encode, MetricsSnapshot, CONTENT_TYPE};
 /// How long a scrape waits for the front end's fresh snapshot before taking the previous one.
 pub const FRESH_WAIT: Duration = Duration::from_millis(500);
 
-/// How long a client may take to send its request or read the response.
-pub const IO_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a client has, from its connection, to send its request and read the whole
+/// response. Prometheus' default scrape timeout is 10 s; an answer takes milliseconds.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Connections served at once. A fleet's Prometheus pair and a person with `curl` need a few;
+/// each one costs a thread (with a small stack) and a descriptor for at most
+/// [`REQUEST_DEADLINE`].
+pub const MAX_CONNECTIONS: usize = 128;
+
+/// The stack of a connection's thread: it parses a head and encodes the exposition, no deep
+/// recursion.
+const STACK_BYTES: usize = 256 * 1024;
 
 /// The longest request head read: a scraper's GET is a few hundred bytes.
 const MAX_HEAD: usize = 8 * 1024;
@@ -107,7 +122,7 @@ impl MetricsServer {
 
 impl Drop for MetricsServer {
     /// Stops accepting: wakes the thread out of `accept` with a connection of its own and
-    /// leaves it to end (a response in progress finishes within [`IO_TIMEOUT`]).
+    /// leaves it to end (a response in progress finishes within [`REQUEST_DEADLINE`]).
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         self.shared.published.notify_all();
@@ -137,27 +152,116 @@ fn reachable(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(ip, addr.port())
 }
 
-/// The server's thread: one connection after the other until stopped.
-fn serve(listener: &TcpListener, shared: &Shared) {
+/// The server's thread: accepts connections and hands each to a thread of its own, until
+/// stopped.
+fn serve(listener: &TcpListener, shared: &Arc<Shared>) {
+    let open = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
         match stream {
-            // A client that goes away mid-response is its own problem.
-            Ok(stream) => {
-                let _ = respond(stream, shared);
-            }
+            Ok(stream) => admit(stream, shared, &open),
             // Out of file descriptors, say: let it pass rather than spin.
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
     }
 }
 
-/// Reads one request and answers it.
-fn respond(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
-    stream.set_read_timeout(Some(IO_TIMEOUT))?;
-    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+/// Serves `stream` on a thread of its own, or refuses it when [`MAX_CONNECTIONS`] are open.
+fn admit(stream: TcpStream, shared: &Arc<Shared>, open: &Arc<AtomicUsize>) {
+    let deadline = Instant::now() + REQUEST_DEADLINE;
+    let Some(slot) = Slot::take(open) else {
+        refuse(&stream);
+        return;
+    };
+    let shared = Arc::clone(shared);
+    // A thread that cannot start drops its closure, and with it the stream and the slot.
+    let _ = std::thread::Builder::new().name("infertop-scrape".into()).stack_size(STACK_BYTES).spawn(move || {
+        let _slot = slot;
+        // A client that goes away mid-response is its own problem.
+        let _ = respond(&stream, &shared, deadline);
+    });
+}
+
+/// One of the [`MAX_CONNECTIONS`] connections being served, given back when dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(open: &Arc<AtomicUsize>) -> Option<Self> {
+        let taken = open.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < MAX_CONNECTIONS).then_some(n + 1));
+        taken.is_ok().then(|| Self(Arc::clone(open)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Tells a connection over the limit to come back later, without waiting on it: the few bytes
+/// fit an empty socket buffer, and a client that cannot take them gets the close alone.
+fn refuse(stream: &TcpStream) {
+    let body = "too many connections, try again\n";
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.set_nonblocking(true).is_ok() {
+        let _ = (&mut &*stream).write(response.as_bytes());
+        // The end of the answer, then whatever the request sent so far: closing with unread
+        // bytes would reset the connection and could cost the client the answer.
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut sink = [0u8; 4096];
+        // Bounded: a client that keeps sending must not hold the accepting thread.
+        for _ in 0..4 {
+            if !(&mut &*stream).read(&mut sink).is_ok_and(|n| n > 0) {
+                break;
+            }
+        }
+    }
+}
+
+/// A connection whose reads and writes share one deadline: each waits at most for what is left
+/// of it, so a client that trickles a byte at a time cannot stretch the request.
+struct Timed<'a> {
+    stream: &'a TcpStream,
+    deadline: Instant,
+}
+
+impl Timed<'_> {
+    /// What is left of the deadline; an error once it has passed.
+    fn left(&self) -> io::Result<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "the request's deadline passed"));
+        }
+        Ok(left)
+    }
+}
+
+impl Read for Timed<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.set_read_timeout(Some(self.left()?))?;
+        (&mut &*self.stream).read(buf)
+    }
+}
+
+impl Write for Timed<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.set_write_timeout(Some(self.left()?))?;
+        (&mut &*self.stream).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        (&mut &*self.stream).flush()
+    }
+}
+
+/// Reads one request and answers it, all before `deadline`.
+fn respond(stream: &TcpStream, shared: &Shared, deadline: Instant) -> io::Result<()> {
+    let mut stream = Timed { stream, deadline };
     let Some(head) = read_head(&mut stream)? else {
         return reply(&mut stream, "400 Bad Request", "text/plain", b"bad request\n", true);
     };
@@ -188,7 +292,7 @@ fn respond(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
 
 /// The request line and headers, up to the blank line; `None` when the client sent no
 /// complete head within the limits.
-fn read_head(stream: &mut TcpStream) -> io::Result<Option<String>> {
+fn read_head(stream: &mut impl Read) -> io::Result<Option<String>> {
     let mut head = Vec::with_capacity(512);
     let mut chunk = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && !head.windows(2).any(|w| w == b"\n\n") {
@@ -206,7 +310,7 @@ fn read_head(stream: &mut TcpStream) -> io::Result<Option<String>> {
     Ok(String::from_utf8(head).ok())
 }
 
-fn reply(stream: &mut TcpStream, status: &str, content_type: &str, body: &[u8], with_body: bool) -> io::Result<()> {
+fn reply(stream: &mut impl Write, status: &str, content_type: &str, body: &[u8], with_body: bool) -> io::Result<()> {
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()

@@ -32,6 +32,20 @@ pub struct SeriesProgress {
     pub samples: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub samples_lost: Option<u64>,
+    /// In the snapshot that ends a run whose run folder failed (a full disk): the rows before
+    /// these are in that folder, so `earlier_rows.rows + rows + rows_lost` are the inferences
+    /// counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earlier_rows: Option<EarlierRows>,
+}
+
+/// Where the rows of a series before a snapshot's own are.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct EarlierRows {
+    /// The run folder.
+    pub folder: String,
+    /// Its rows, every part together.
+    pub rows: u64,
 }
 
 /// The folder as of one export.

@@ -4,8 +4,10 @@
 //! old one. Disk use grows with the rows measured, never with the number of exports.
 //!
 //! The folder starts as a hidden staging folder (`.<name>.<pid>.tmp`, as one-shot snapshots
-//! do) and is renamed to `<name>` by the first export, once every file is in, so it never
-//! appears half made. After that a reader may open it at any time: the aggregates and
+//! do) holding every file from the start (the aggregates empty, `run.json` saying no export
+//! yet), and is renamed to `<name>` by the first export, so it never appears half made. A run
+//! killed before that leaves the staging folder, whole, for the next start to publish
+//! ([`super::recover`]). After that a reader may open it at any time: the aggregates and
 //! `run.json` are always whole files, and the series only grow by whole rows. `run.json`
 //! says how many rows (and bytes) of each series the export it was written by covers.
 
@@ -28,6 +30,21 @@ use crate::core::state::MonitorState;
 pub(super) struct Unqueued {
     pub inferences: u64,
     pub samples: u64,
+}
+
+/// The inference rows of a run whose folder failed at the end.
+#[derive(Debug)]
+pub(super) struct Salvage {
+    /// The run folder, holding the first `rows_in_folder` rows.
+    pub folder: PathBuf,
+    pub rows_in_folder: u64,
+    /// The header line, and the `count` rows no write took, as CSV lines.
+    pub header: Vec<u8>,
+    pub rows: Vec<u8>,
+    pub count: u64,
+    /// Rows neither in the folder nor here.
+    pub rows_lost: u64,
+    pub last_t_ms: Option<f64>,
 }
 
 /// The run folder being written.
@@ -66,7 +83,14 @@ impl RunFolder {
             .and_then(|inf| Ok((inf, header_of::<SystemRecord>()?)))
             .map_err(|e| ExportError::new("cannot write", &dir, &e))
             .and_then(|(inf, sys)| Ok((series("inferences", inf, max_part_bytes)?, series("system", sys, None)?)));
-        let (inferences, system) = match files {
+        let started = files.and_then(|series| {
+            let empty = MonitorState::new::<&str>(&[]);
+            write_aggregates(&dir, &empty)?;
+            let nothing_yet = FolderProgress { layout: "run", ..FolderProgress::default() };
+            write_run_json(&dir, &empty, &meta, SystemTime::now(), &nothing_yet)?;
+            Ok(series)
+        });
+        let (inferences, system) = match started {
             Ok(files) => files,
             Err(e) => {
                 // Best effort: the error that matters is the one returned.
@@ -146,10 +170,13 @@ impl RunFolder {
         run_ended: bool,
     ) -> Result<PathBuf, ExportError> {
         if run_ended {
-            // No sample will close their interval: written without energy.
+            // No sample will close their interval: written without energy. Each is pushed even
+            // after a refused batch, so that each is written, held or counted.
+            let mut failed = Ok(());
             for inference in self.awaiting.release() {
-                self.push_inference(&inference, None)?;
+                failed = failed.and(self.push_inference(&inference, None));
             }
+            failed?;
         }
         self.inferences.sync().map_err(|e| self.series_error(&self.inferences, &e))?;
         self.system.sync().map_err(|e| self.series_error(&self.system, &e))?;
@@ -166,12 +193,35 @@ impl RunFolder {
         Ok(self.dir.clone())
     }
 
-    /// Ends the folder without a final export: an unpublished one is removed (nothing in it
-    /// was ever visible), a published one stays as its last export left it.
+    /// Ends the folder without a final export, as the person at the screen asked (`q`): an
+    /// unpublished one is removed (nothing in it was ever visible), a published one stays as
+    /// its last export left it.
     pub(super) fn discard(self) {
         if !self.published {
-            // Best effort: a leftover is removed by the next start.
+            // Best effort: a leftover is published by the next start.
             let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// What is left of a run whose final export failed, for the snapshot written elsewhere:
+    /// the rows no write took, and how many rows the folder holds. The folder itself stays,
+    /// with every row written into it (published by the next start if it never was).
+    pub(super) fn salvage(mut self, unqueued: Unqueued) -> Salvage {
+        for inference in self.awaiting.release() {
+            let row = InferenceRecord::new(&inference, None);
+            self.last_inference_t_ms = Some(row.t_ms);
+            // A batch that falls due is tried once more; refused, its rows are held as the rest.
+            let _ = self.inferences.push(&row);
+        }
+        let (rows, count) = self.inferences.take_held();
+        Salvage {
+            folder: self.dir,
+            rows_in_folder: self.inferences.rows(),
+            header: self.inferences.header().to_vec(),
+            rows,
+            count,
+            rows_lost: self.inferences.rows_lost() + unqueued.inferences,
+            last_t_ms: self.last_inference_t_ms,
         }
     }
 
@@ -184,6 +234,7 @@ impl RunFolder {
             rows_waiting: Some(self.awaiting.len() as u64),
             samples: None,
             samples_lost: None,
+            earlier_rows: None,
         };
         let system = SeriesProgress {
             parts: self.system.parts(),
@@ -193,6 +244,7 @@ impl RunFolder {
             rows_waiting: None,
             samples: Some(self.samples),
             samples_lost: Some(unqueued.samples),
+            earlier_rows: None,
         };
         FolderProgress {
             layout: "run",

@@ -4,7 +4,9 @@
 //! Rows are serialised into memory and written in batches of complete lines, so the file on
 //! disk always ends at a row boundary (except while a write is under way, or after a crash in
 //! one). A write that fails (a full disk) is cut back to the last complete row and its rows are
-//! counted as lost; later rows are tried again. When the current part reaches its size limit it
+//! held in memory, up to [`HOLD_BYTES`], to be tried again before the next batch: a disk that
+//! frees up gets them in order, and a run whose disk stays full hands them to the snapshot that
+//! ends it elsewhere ([`SeriesFile::take_held`]). Rows beyond that are counted as lost. When the current part reaches its size limit it
 //! is synced and renamed `<stem>.<k>.csv` (k = 1, 2, ... in order of creation; none is ever
 //! renamed again or deleted) and a new `<stem>.csv` begins with the header: every row is in
 //! exactly one part, and the parts in order `<stem>.1.csv`, `<stem>.2.csv`, ..., `<stem>.csv`
@@ -18,6 +20,10 @@ use serde::Serialize;
 
 /// Rows are written once this many bytes of them are waiting.
 const BATCH_BYTES: u64 = 64 * 1024;
+
+/// Rows that could not be written are held at most this many bytes per series (some 60,000
+/// inference rows): a few MB of a board's memory, rather than rows lost to a disk that fills.
+pub(super) const HOLD_BYTES: usize = 8 * 1024 * 1024;
 
 /// One finished or current part of a series.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -42,6 +48,9 @@ pub(super) struct SeriesFile {
     /// Rows serialised but not yet written.
     pending: ::csv::Writer<Vec<u8>>,
     pending_rows: u64,
+    /// Rows a write refused, oldest first, written before `pending` next time.
+    held: Vec<u8>,
+    held_rows: u64,
     /// A part is finished once it reaches this many bytes; `None`: never.
     max_part_bytes: Option<u64>,
     rows_lost: u64,
@@ -67,6 +76,8 @@ impl SeriesFile {
             finished: Vec::new(),
             pending: rows_in_memory(),
             pending_rows: 0,
+            held: Vec::new(),
+            held_rows: 0,
             max_part_bytes,
             rows_lost: 0,
         };
@@ -99,28 +110,61 @@ impl SeriesFile {
         Ok(())
     }
 
-    /// Writes every waiting row (not synced).
+    /// Writes every waiting row (not synced), held ones first.
     ///
     /// # Errors
     /// As [`push`](Self::push).
     pub(super) fn write_pending(&mut self) -> io::Result<()> {
-        if self.pending_rows == 0 {
+        if self.pending_rows == 0 && self.held_rows == 0 {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.pending_rows);
         let bytes = std::mem::replace(&mut self.pending, rows_in_memory())
             .into_inner()
             .map_err(::csv::IntoInnerError::into_error)?;
-        if let Err(e) = self.append(&bytes) {
-            self.rows_lost += rows;
+        let mut batch = std::mem::take(&mut self.held);
+        let held = (batch.len(), std::mem::take(&mut self.held_rows));
+        batch.extend_from_slice(&bytes);
+        if let Err(e) = self.append(&batch) {
+            self.hold(batch, held, rows);
             return Err(e);
         }
-        self.current.rows += rows;
-        self.current.bytes += bytes.len() as u64;
+        self.current.rows += held.1 + rows;
+        self.current.bytes += batch.len() as u64;
         if self.max_part_bytes.is_some_and(|max| self.current.bytes >= max) {
             self.rotate()?;
         }
         Ok(())
+    }
+
+    /// Keeps a refused `batch` for the next write: the rows held before (`held`: their bytes
+    /// at its start, and their number), then `pending_rows` newer ones. When that would pass
+    /// [`HOLD_BYTES`] the newer ones are counted lost instead, so the held rows stay the oldest,
+    /// in order.
+    fn hold(&mut self, mut batch: Vec<u8>, held: (usize, u64), pending_rows: u64) {
+        let (held_len, held_rows) = held;
+        if batch.len() <= HOLD_BYTES {
+            (self.held, self.held_rows) = (batch, held_rows + pending_rows);
+            return;
+        }
+        batch.truncate(held_len);
+        self.rows_lost += pending_rows;
+        (self.held, self.held_rows) = (batch, held_rows);
+    }
+
+    /// The rows no write has taken (held after a refusal, and pending), as CSV lines without a
+    /// header, and how many; the series then has none waiting. For the snapshot that ends a run
+    /// whose disk stayed full.
+    pub(super) fn take_held(&mut self) -> (Vec<u8>, u64) {
+        let pending = std::mem::replace(&mut self.pending, rows_in_memory()).into_inner().unwrap_or_default();
+        let mut held = std::mem::take(&mut self.held);
+        held.extend_from_slice(&pending);
+        (held, std::mem::take(&mut self.held_rows) + std::mem::take(&mut self.pending_rows))
+    }
+
+    /// The header line of the series.
+    pub(super) fn header(&self) -> &[u8] {
+        &self.header
     }
 
     /// Writes every waiting row and makes the current part durable.
@@ -150,9 +194,15 @@ impl SeriesFile {
         self.finished.iter().chain([&self.current]).map(|p| p.rows).sum()
     }
 
-    /// Rows that could not be written.
+    /// Rows that could not be written and are not held for another try.
     pub(super) fn rows_lost(&self) -> u64 {
         self.rows_lost
+    }
+
+    /// Rows that could not be written and are held for another try.
+    #[cfg(test)]
+    pub(super) fn rows_held(&self) -> u64 {
+        self.held_rows
     }
 
     /// Appends whole lines to the current part, or, when that fails, cuts the file back to
@@ -265,7 +315,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_write_counts_its_rows_and_the_series_goes_on() {
+    fn refused_rows_are_held_and_written_in_order_once_the_disk_takes_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.csv");
         let mut s = series(dir.path(), None);
@@ -273,13 +323,39 @@ mod tests {
         s.sync().unwrap();
         // A handle that cannot write, as a disk that refuses every write.
         s.file = Some(File::open(&path).unwrap());
-        s.push(&Row { n: 2, name: "lost" }).unwrap();
+        s.push(&Row { n: 2, name: "held" }).unwrap();
         assert!(s.write_pending().is_err());
-        assert_eq!((s.rows(), s.rows_lost()), (1, 1));
+        s.push(&Row { n: 3, name: "held" }).unwrap();
+        assert!(s.write_pending().is_err());
+        assert_eq!((s.rows(), s.rows_held(), s.rows_lost()), (1, 2, 0));
+        assert_eq!(read(dir.path(), "s.csv"), "n,name\n1,kept\n", "cut back to whole rows");
         s.file = Some(OpenOptions::new().append(true).open(&path).unwrap());
-        s.push(&Row { n: 3, name: "after" }).unwrap();
+        s.push(&Row { n: 4, name: "after" }).unwrap();
         s.sync().unwrap();
-        assert_eq!(read(dir.path(), "s.csv"), "n,name\n1,kept\n3,after\n");
-        assert_eq!((s.rows(), s.rows_lost()), (2, 1));
+        assert_eq!(read(dir.path(), "s.csv"), "n,name\n1,kept\n2,held\n3,held\n4,after\n");
+        assert_eq!((s.rows(), s.rows_held(), s.rows_lost()), (4, 0, 0));
+    }
+
+    #[test]
+    fn rows_beyond_what_is_held_are_counted_lost_and_the_held_ones_handed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.csv");
+        let mut s = series(dir.path(), None);
+        s.file = Some(File::open(&path).unwrap());
+        let name: &'static str = Box::leak("x".repeat(1000).into_boxed_str());
+        let mut pushed = 0u64;
+        // Pushing writes a batch every 64 KiB; each is refused and held until the limit.
+        while (s.rows_lost() == 0) && pushed < 100_000 {
+            pushed += 1;
+            let _ = s.push(&Row { n: pushed, name });
+        }
+        assert!(s.rows_lost() > 0, "{pushed} rows pushed");
+        assert!(s.held.len() <= HOLD_BYTES && s.held.len() + BATCH_BYTES as usize * 2 > HOLD_BYTES);
+        let (held, rows) = s.take_held();
+        assert_eq!(rows + s.rows_lost(), pushed);
+        let text = String::from_utf8(held).unwrap();
+        assert_eq!(text.lines().count() as u64, rows);
+        assert!(text.starts_with("1,x"), "the oldest rows are the ones held");
+        assert_eq!((s.rows_held(), s.rows(), s.take_held().1), (0, 0, 0));
     }
 }

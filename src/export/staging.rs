@@ -1,5 +1,6 @@
 //! Hidden staging folders (`.<name>.<pid>.tmp`): claiming one under a free name, publishing it
-//! under that name once complete, and removing those whose writer is gone.
+//! under that name once complete, and finding those whose writer is gone (a killed run's, which
+//! [`super::recover`] publishes).
 //!
 //! Only folders named exactly so are ever touched, with `<name>` a snapshot name: the export
 //! folder may be one the user keeps other things in.
@@ -69,17 +70,18 @@ enum Writer {
 }
 
 impl Writer {
-    /// Parses a folder name; `None` for anything that is not a staging folder.
-    fn of(folder: &str) -> Option<Self> {
+    /// Parses a folder name into its writer and the snapshot name it was for; `None` for
+    /// anything that is not a staging folder.
+    fn of(folder: &str) -> Option<(Self, &str)> {
         let inner = folder.strip_prefix('.')?.strip_suffix(".tmp")?;
         if is_snapshot_name(inner) {
-            return Some(Self::Unrecorded);
+            return Some((Self::Unrecorded, inner));
         }
         let (name, pid) = inner.rsplit_once('.')?;
         let pid: u32 = pid.parse().ok().filter(|_| pid.bytes().all(|b| b.is_ascii_digit()))?;
         // 0 and negative ids would make kill(2) below address process groups.
         let pid = libc::pid_t::try_from(pid).ok().filter(|pid| *pid > 0)?;
-        is_snapshot_name(name).then_some(Self::Process(pid))
+        is_snapshot_name(name).then_some((Self::Process(pid), name))
     }
 
     /// Whether the writer is certainly gone. A process of another user that exists counts as
@@ -114,32 +116,55 @@ fn is_snapshot_name(name: &str) -> bool {
         && parts.next().is_none()
 }
 
-/// Removes the staging folders in `base` whose writer is gone (a killed run's leftovers) and
-/// returns how many. Never a folder of a live process, nor anything not named like a staging
-/// folder; a folder that cannot be removed is left and not counted.
-pub fn remove_stale_staging(base: &Path) -> usize {
+/// A staging folder whose writer is gone: where it is, and the snapshot name it was to take
+/// (`stamp`, numbered `n` as [`claim_staging`] numbers them).
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Abandoned {
+    pub dir: PathBuf,
+    pub stamp: String,
+    pub n: u32,
+}
+
+/// The staging folders in `base` whose writer is gone (a killed run's), oldest name first.
+/// Never a folder of a live process, nor anything not named like a staging folder, nor a link.
+pub(super) fn abandoned(base: &Path) -> Vec<Abandoned> {
     let Ok(entries) = fs::read_dir(base) else {
-        return 0;
+        return Vec::new();
     };
-    entries
+    let mut found: Vec<Abandoned> = entries
         .filter_map(Result::ok)
         // Not following links: a link is not a folder this program made.
         .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
-        .filter(|entry| entry.file_name().to_str().and_then(Writer::of).is_some_and(|w| w.is_gone()))
-        .filter(|entry| fs::remove_dir_all(entry.path()).is_ok())
-        .count()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let (writer, snapshot) = Writer::of(&name)?;
+            let (stamp, n) = split_number(snapshot);
+            writer.is_gone().then(|| Abandoned { dir: entry.path(), stamp: stamp.to_string(), n })
+        })
+        .collect();
+    found.sort_by(|a, b| a.dir.cmp(&b.dir));
+    found
+}
+
+/// `YYYYMMDD-HHMMSS-N` into the stamp and N (1 without a number).
+fn split_number(name: &str) -> (&str, u32) {
+    match name.rsplit_once('-') {
+        Some((stamp, n)) if stamp.contains('-') => (stamp, n.parse().unwrap_or(1)),
+        _ => (name, 1),
+    }
+}
+
+/// The id of a process that has certainly ended: a child that was reaped.
+#[cfg(test)]
+pub(super) fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    child.wait().unwrap();
+    child.id()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The id of a process that has certainly ended: a child that was reaped.
-    fn dead_pid() -> u32 {
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        child.wait().unwrap();
-        child.id()
-    }
 
     #[test]
     fn staging_folders_carry_the_pid_and_a_name_taken_meanwhile_is_skipped() {
@@ -164,11 +189,13 @@ mod tests {
         let me = std::process::id();
         assert_eq!(
             Writer::of(&folder_name("20261124-163000", me)),
-            Some(Writer::Process(libc::pid_t::try_from(me).unwrap()))
+            Some((Writer::Process(libc::pid_t::try_from(me).unwrap()), "20261124-163000"))
         );
-        assert_eq!(Writer::of(".20261124-163000-2.4242.tmp"), Some(Writer::Process(4242)));
-        assert_eq!(Writer::of(".20261124-163000.tmp"), Some(Writer::Unrecorded));
-        assert_eq!(Writer::of(".20261124-163000-12.tmp"), Some(Writer::Unrecorded));
+        assert_eq!(Writer::of(".20261124-163000-2.4242.tmp"), Some((Writer::Process(4242), "20261124-163000-2")));
+        assert_eq!(Writer::of(".20261124-163000.tmp"), Some((Writer::Unrecorded, "20261124-163000")));
+        assert_eq!(Writer::of(".20261124-163000-12.tmp"), Some((Writer::Unrecorded, "20261124-163000-12")));
+        assert_eq!(split_number("20261124-163000-12"), ("20261124-163000", 12));
+        assert_eq!(split_number("20261124-163000"), ("20261124-163000", 1));
         for other in [
             ".cache.tmp",
             ".20261124-163000.0.tmp",
@@ -187,43 +214,28 @@ mod tests {
     }
 
     #[test]
-    fn leftovers_of_dead_writers_go_and_live_ones_stay() {
+    fn only_the_folders_of_dead_writers_are_found() {
         let base = tempfile::tempdir().unwrap();
         let make = |name: &str| {
             let dir = base.path().join(name);
             fs::create_dir(&dir).unwrap();
             fs::write(dir.join("models.csv"), "model\n").unwrap();
         };
-        let dead = folder_name("20261124-163000", dead_pid());
+        let dead = folder_name("20261124-163000-3", dead_pid());
         let old = ".20261124-163001.tmp".to_string();
         let mine = folder_name("20261124-163002", std::process::id());
-        let keep = [mine.as_str(), "20261124-163000", ".cache.tmp", ".20261124-163003.1.tmp"];
-        for name in keep.iter().copied().chain([dead.as_str(), old.as_str()]) {
+        for name in [mine.as_str(), "20261124-163000", ".cache.tmp", ".20261124-163003.1.tmp", &dead, &old] {
             make(name);
         }
         // A file named like a staging folder is not one.
-        let file = folder_name("20261124-163004", dead_pid());
-        fs::write(base.path().join(&file), "").unwrap();
-
-        assert_eq!(remove_stale_staging(base.path()), 2);
-        let mut left: Vec<String> =
-            fs::read_dir(base.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-        left.sort();
-        let mut expected: Vec<String> = keep.iter().map(|s| (*s).to_string()).chain([file]).collect();
-        expected.sort();
-        // Kept: this process's folder, a published snapshot, a stranger's folder, and one of
+        fs::write(base.path().join(folder_name("20261124-163004", dead_pid())), "").unwrap();
+        // Not: this process's folder, a published snapshot, a stranger's folder, and one of
         // pid 1, which is always alive.
-        assert_eq!(left, expected);
-        assert_eq!(remove_stale_staging(base.path()), 0);
-        assert_eq!(remove_stale_staging(&base.path().join("missing")), 0);
-    }
-
-    #[test]
-    fn check_writable_removes_a_killed_runs_leftover() {
-        let base = tempfile::tempdir().unwrap();
-        let leftover = base.path().join(folder_name("20261124-163000", dead_pid()));
-        fs::create_dir(&leftover).unwrap();
-        super::super::check_writable(base.path()).unwrap();
-        assert!(!leftover.exists());
+        let expected = [
+            Abandoned { dir: base.path().join(&dead), stamp: "20261124-163000".into(), n: 3 },
+            Abandoned { dir: base.path().join(&old), stamp: "20261124-163001".into(), n: 1 },
+        ];
+        assert_eq!(abandoned(base.path()), expected);
+        assert_eq!(abandoned(&base.path().join("missing")), []);
     }
 }

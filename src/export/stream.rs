@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use super::run_folder::{RunFolder, Unqueued};
+use super::run_folder::{RunFolder, Salvage, Unqueued};
 use super::{or_in_temp_dir, ExportError, FinalSnapshot, RunMeta};
 use crate::core::journal::{JournalEntry, JournalSink};
 use crate::core::state::MonitorState;
@@ -37,12 +37,20 @@ enum Message {
     },
     /// End without a final export (the live screen's `q`).
     Discard,
+    /// End without a final export because the front end is gone (an error ended it): the
+    /// folder keeps its rows.
+    Abandon,
 }
+
+/// The final export's outcome: the folder, or why it failed and what was left of the rows.
+type Finished = Result<PathBuf, (ExportError, Box<Salvage>)>;
 
 /// What the writer tells the front end.
 #[derive(Debug)]
 pub enum Report {
-    /// A periodic export is done: the run folder, or why it failed.
+    /// A periodic export is done: the run folder, or why it failed. A failure with the same
+    /// cause as the one before (a disk that stays full) is not reported again until an export
+    /// succeeds.
     Exported(Result<PathBuf, ExportError>),
     /// Rows were lost, counted in `run.json`, and measuring goes on; the sentence says why:
     /// rows could not be written (a full disk; said once, until an export succeeds again), or
@@ -69,9 +77,11 @@ impl Dropped {
 pub struct RunExport {
     queue: SyncSender<Message>,
     dropped: Arc<Dropped>,
-    writer: Option<JoinHandle<Option<Result<PathBuf, ExportError>>>>,
+    writer: Option<JoinHandle<Option<Finished>>>,
     reports: UnboundedReceiver<Report>,
     exporting: bool,
+    /// The cause of the latest failed export reported, until one succeeds.
+    failing: Option<(std::io::ErrorKind, String)>,
     base: PathBuf,
     meta: RunMeta,
 }
@@ -92,7 +102,16 @@ impl RunExport {
             .name("infertop-export".into())
             .spawn(move || write(folder, &received, &counts, &reporter))
             .map_err(|e| ExportError::new("cannot start the snapshot writer for", base, &e))?;
-        Ok(Self { queue, dropped, writer: Some(writer), reports, exporting: false, base: base.into(), meta })
+        Ok(Self {
+            queue,
+            dropped,
+            writer: Some(writer),
+            reports,
+            exporting: false,
+            failing: None,
+            base: base.into(),
+            meta,
+        })
     }
 
     /// The sink that hands the session's journal to the writer without ever waiting.
@@ -125,28 +144,36 @@ impl RunExport {
 
     /// The writer's next report; never, once the writer has ended. Cancel-safe, for `select!`.
     pub async fn report(&mut self) -> Report {
-        let Some(report) = self.reports.recv().await else { return std::future::pending().await };
-        if matches!(report, Report::Exported(_)) {
-            self.exporting = false;
+        loop {
+            let Some(report) = self.reports.recv().await else { return std::future::pending().await };
+            if let Report::Exported(result) = &report {
+                self.exporting = false;
+                let cause = result.as_ref().err().map(|e| (e.kind, e.reason.clone()));
+                if cause.is_some() && cause == self.failing {
+                    continue;
+                }
+                self.failing = cause;
+            }
+            return report;
         }
-        report
     }
 
     /// The final export, of `state`, after every entry sent before; waits for it. When the run
     /// folder fails, the snapshot goes to the temporary folder (see
-    /// [`write_final_snapshot`](super::write_final_snapshot)).
+    /// [`write_final_snapshot`](super::write_final_snapshot)) with the inference rows the run
+    /// folder could not take, and says how many it holds and how many were lost.
     #[must_use]
     pub fn finish(mut self, state: &MonitorState) -> FinalSnapshot {
         let message = Message::Export { state: Box::new(state.clone()), run_ended: true };
-        let result = match (self.queue.send(message), self.writer.take().map(JoinHandle::join)) {
-            (Ok(()), Some(Ok(Some(result)))) => result,
-            _ => Err(ExportError::new(
-                "cannot write run folder under",
-                &self.base,
-                &std::io::Error::other("its writer stopped"),
-            )),
+        let (result, salvage) = match (self.queue.send(message), self.writer.take().map(JoinHandle::join)) {
+            (Ok(()), Some(Ok(Some(Ok(path))))) => (Ok(path), None),
+            (Ok(()), Some(Ok(Some(Err((error, salvage)))))) => (Err(error), Some(salvage)),
+            _ => {
+                let stopped = std::io::Error::other("its writer stopped");
+                (Err(ExportError::new("cannot write run folder under", &self.base, &stopped)), None)
+            }
         };
-        or_in_temp_dir(result, state, &self.meta)
+        or_in_temp_dir(result, state, &self.meta, salvage.as_deref())
     }
 
     /// Ends without a final export: a folder never published is removed. Waits for the writer.
@@ -159,14 +186,14 @@ impl RunExport {
     }
 }
 
-/// The writer's loop. Returns the final export's result, or `None` when discarded (or when
-/// every sender is gone without a final export).
+/// The writer's loop. Returns the final export's result, or `None` when discarded or abandoned
+/// (or when every sender is gone without a final export).
 fn write(
     mut folder: RunFolder,
     queue: &Receiver<Message>,
     dropped: &Dropped,
     reports: &UnboundedSender<Report>,
-) -> Option<Result<PathBuf, ExportError>> {
+) -> Option<Finished> {
     let mut losses = Losses { reports, told: false, dropped_told: Unqueued::default() };
     let mut next_write = Instant::now() + WRITE_EVERY;
     loop {
@@ -182,15 +209,20 @@ fn write(
                 losses.check_dropped(unqueued);
             }
             Ok(Message::Export { state, run_ended: true }) => {
-                let result = folder.export(&state, dropped.get(), true);
-                if result.is_err() {
-                    folder.discard();
-                }
-                return Some(result);
+                // A failed folder keeps what was written into it; the rest goes elsewhere.
+                return Some(match folder.export(&state, dropped.get(), true) {
+                    Ok(path) => Ok(path),
+                    Err(e) => Err((e, Box::new(folder.salvage(dropped.get())))),
+                });
             }
             Err(RecvTimeoutError::Timeout) => {}
-            Ok(Message::Discard) | Err(RecvTimeoutError::Disconnected) => {
+            Ok(Message::Discard) => {
                 folder.discard();
+                return None;
+            }
+            // Rows measured stay on disk; an unpublished folder is published by the next start.
+            Ok(Message::Abandon) | Err(RecvTimeoutError::Disconnected) => {
+                let _ = folder.write_pending();
                 return None;
             }
         }
@@ -215,7 +247,11 @@ impl Losses<'_> {
     fn check(&mut self, result: Result<(), ExportError>) {
         if let Err(e) = result {
             if !std::mem::replace(&mut self.told, true) {
-                let why = format!("{e}; those rows are counted as lost in run.json, measuring goes on");
+                let mb = super::series::HOLD_BYTES / (1024 * 1024);
+                let why = format!(
+                    "{e}; those rows are kept in memory until there is room (up to {mb} MB, then counted as \
+                     lost in run.json), measuring goes on"
+                );
                 let _ = self.reports.send(Report::RowsLost(why));
             }
         }
@@ -238,8 +274,8 @@ impl Losses<'_> {
 
 impl Drop for RunExport {
     fn drop(&mut self) {
-        // Without a final export nobody will publish the folder: the writer removes it once the
-        // journal's senders are gone too. Not waited for.
-        let _ = self.queue.try_send(Message::Discard);
+        // Dropped without `finish` or `discard`: an error ended the run. The writer writes what
+        // it holds and leaves the folder, rows and all, to the next start. Not waited for.
+        let _ = self.queue.try_send(Message::Abandon);
     }
 }

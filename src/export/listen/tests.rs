@@ -21,6 +21,20 @@ fn http(addr: SocketAddr, request: &str) -> String {
     response
 }
 
+/// What a `GET /metrics` got before the connection ended, however it ended (a refused one may
+/// be reset after its answer).
+fn answer(addr: SocketAddr) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\n\r\n");
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(n @ 1..) = stream.read(&mut chunk) {
+        got.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
 fn get(addr: SocketAddr, path: &str) -> String {
     http(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text\r\n\r\n"))
 }
@@ -117,18 +131,53 @@ fn without_an_answer_the_previous_snapshot_is_served_in_time() {
     assert!(body.contains("infertop_inferences_total{model=\"tiny\"} 7.0"), "{body}");
 }
 
-/// A client that connects and says nothing holds the server at most `IO_TIMEOUT`; the next
-/// scrape is answered after it.
+/// Silent clients hold nothing: a scrape beside them is answered at once, and each is closed
+/// when its request's deadline passes.
 #[test]
-fn a_silent_client_is_dropped_and_the_next_scrape_answered() {
+fn silent_clients_neither_delay_a_scrape_nor_stay_open() {
     let server = Arc::new(MetricsServer::bind(loopback()).unwrap());
     let addr = server.local_addr();
     let _front = FrontEnd::start(Arc::clone(&server), state_with(2));
-    let _silent = TcpStream::connect(addr).unwrap();
+    let mut silent: Vec<TcpStream> = (0..8).map(|_| TcpStream::connect(addr).unwrap()).collect();
     let started = Instant::now();
     let body = get(addr, "/metrics");
     assert!(body.contains("infertop_inferences_total{model=\"tiny\"} 2.0"), "{body}");
-    assert!(started.elapsed() < IO_TIMEOUT + FRESH_WAIT + Duration::from_secs(2));
+    assert!(started.elapsed() < FRESH_WAIT + Duration::from_secs(2), "{:?}", started.elapsed());
+    for stream in &mut silent {
+        stream.set_read_timeout(Some(REQUEST_DEADLINE + Duration::from_secs(10))).unwrap();
+        let mut rest = Vec::new();
+        // Closed by the server (an end of file, or a reset), not by this read's own timeout.
+        let closed =
+            stream.read_to_end(&mut rest).map_or_else(|e| e.kind() != std::io::ErrorKind::WouldBlock, |_| true);
+        assert!(closed, "a silent client is closed after the deadline");
+    }
+    assert!(started.elapsed() + Duration::from_millis(100) >= REQUEST_DEADLINE, "{:?}", started.elapsed());
+}
+
+/// Beyond `MAX_CONNECTIONS` open at once, a connection is told 503 at once; once they close,
+/// scrapes are answered again.
+#[test]
+fn connections_over_the_cap_are_refused_at_once() {
+    let server = Arc::new(MetricsServer::bind(loopback()).unwrap());
+    let addr = server.local_addr();
+    let _front = FrontEnd::start(Arc::clone(&server), state_with(1));
+    let held: Vec<TcpStream> = (0..MAX_CONNECTIONS).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    // The server counts a connection once it has accepted it: wait for the last to be counted.
+    let started = Instant::now();
+    let refused = loop {
+        let response = answer(addr);
+        if response.starts_with("HTTP/1.1 503") {
+            break response;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "never refused: {response}");
+    };
+    assert!(refused.contains("Retry-After: 1\r\n"), "{refused}");
+    drop(held);
+    let started = Instant::now();
+    while !get(addr, "/metrics").starts_with("HTTP/1.1 200") {
+        assert!(started.elapsed() < REQUEST_DEADLINE + Duration::from_secs(10), "still refused");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
