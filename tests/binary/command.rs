@@ -87,23 +87,19 @@ pub fn run_until(command: &mut Command, enough: impl Fn(&str) -> bool) -> Finish
     let mut ended = false;
     while !enough(&stdout) {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => {
-                stdout.push_str(&line);
-                stdout.push('\n');
-            }
-            Err(_) => {
-                ended = true;
-                break;
-            }
-        }
+        let Ok(line) = rx.recv_timeout(left) else {
+            ended = true;
+            break;
+        };
+        stdout.push_str(&line);
+        stdout.push('\n');
     }
     if !ended {
         // SAFETY: kill(2) on our own child, which has not been waited for yet.
         unsafe { libc::kill(i32::try_from(child.id()).expect("a pid"), libc::SIGINT) };
     }
     let status = child.wait().expect("wait for infertop");
-    for line in rx.iter() {
+    for line in &rx {
         stdout.push_str(&line);
         stdout.push('\n');
     }
