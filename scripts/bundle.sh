@@ -43,8 +43,8 @@ cores=""
 Any 64-bit Arm core, ARMv8.0 or newer: Raspberry Pi 3, Zero 2 W, 4, 400 and 5, Jetson Orin,
 Jetson Nano (but its JetPack 4 has glibc 2.27: too old). The OS must be 64-bit. lib/ holds
 OpenBLAS, which picks its kernels for the core it runs on, in place of the NVPL BLAS of the PyPI
-torch wheel (that needs ARMv8.1). Checked under qemu's Cortex-A53, A72 and A76 models, not on a
-board."
+torch wheel (that needs ARMv8.1). Checked under qemu's Cortex-A53, A57, A72 and A76 models, not
+on a board."
 cat > "$dir/README.txt" <<EOF
 infertop $version for $arch Linux with glibc $glibc or newer (Raspberry Pi OS and Debian bookworm have 2.36).$cores
 
