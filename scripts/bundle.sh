@@ -40,8 +40,11 @@ glibc="$(readelf --version-info -W "$dir/infertop" "$dir"/lib/*.so* | grep -o 'G
 [ -n "$glibc" ] || die "found no glibc symbol versions in the bundle"
 cores=""
 [ "$arch" = aarch64 ] && cores="
-An ARMv8.1 core or newer (libtorch uses its atomics): Raspberry Pi 5, Jetson Orin or Xavier;
-not Raspberry Pi 4 or older, not Jetson Nano."
+Any 64-bit Arm core, ARMv8.0 or newer: Raspberry Pi 3, Zero 2 W, 4, 400 and 5, Jetson Orin,
+Jetson Nano (but its JetPack 4 has glibc 2.27: too old). The OS must be 64-bit. lib/ holds
+OpenBLAS, which picks its kernels for the core it runs on, in place of the NVPL BLAS of the PyPI
+torch wheel (that needs ARMv8.1). Checked under qemu's Cortex-A53, A57, A72 and A76 models, not
+on a board."
 cat > "$dir/README.txt" <<EOF
 infertop $version for $arch Linux with glibc $glibc or newer (Raspberry Pi OS and Debian bookworm have 2.36).$cores
 

