@@ -28,8 +28,8 @@
 #
 # The packages come from Debian bookworm (the base of Raspberry Pi OS bookworm; its libgfortran
 # asks for glibc 2.34, no more than the binary does), downloaded with `apt-get download` against
-# a private sources list and state under the cache (mirror: deb.debian.org, or
-# INFERTOP_DEBIAN_MIRROR): the system's apt configuration is unchanged.
+# a private sources list and state under the cache (mirror: the one this machine's apt uses for
+# its own Debian release, or INFERTOP_DEBIAN_MIRROR): the system's apt configuration is unchanged.
 # Needs apt-get and Debian's archive keyring, and an aarch64 C compiler (aarch64-linux-gnu-gcc,
 # or gcc on an aarch64 host).
 set -euo pipefail
@@ -90,7 +90,15 @@ for k in /usr/share/keyrings/debian-archive-keyring.pgp /usr/share/keyrings/debi
   [ -e "$k" ] && { keyring="$k"; break; }
 done
 [ -n "$keyring" ] || die "Debian's archive keyring is missing (package debian-archive-keyring)"
-mirror="${INFERTOP_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The Debian mirror this machine's apt already uses for its own release.
+mirror="${INFERTOP_DEBIAN_MIRROR:-}"
+if [ -z "$mirror" ]; then
+  codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+  mirror="$(apt-get update --print-uris 2>/dev/null | tr -d "'" |
+            awk -v s="/dists/$codename/InRelease" 'index($1, s) { print substr($1, 1, index($1, s) - 1); exit }')"
+  [ -n "$codename" ] && [ -n "$mirror" ] ||
+    die "found no Debian mirror in this machine's apt sources; set INFERTOP_DEBIAN_MIRROR to one"
+fi
 apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
           -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
           -o "Dir::State::Status=$apt_dir/status" -o Debug::NoLocking=1 -o APT::Sandbox::User=root

@@ -33,9 +33,10 @@ fi
 
 [ "$host-$arch" = x86_64-aarch64 ] ||
   die "building for $arch on $host is not set up (aarch64 from x86_64 is; any machine builds for itself)"
+# The cross toolchain first: provisioning the aarch64 libtorch compiles its BLAS stand-in with it.
+cross="$(bash "$here/cross-aarch64.sh")"
 libtorch="$(bash "$here/fetch-libtorch.sh" aarch64)"
 [ -n "$libtorch" ] || die "no libtorch for aarch64"
-cross="$(bash "$here/cross-aarch64.sh")"
 target=aarch64-unknown-linux-gnu
 target_dir="$root/target/cross"
 echo "$cross"

@@ -126,27 +126,32 @@ if ! "$qemu" --version >/dev/null 2>&1; then
 fi
 rm -f "$apt_dir"/cache/archives/*.deb
 
-# 5. The emulated board's root: the cross sysroot's folders, and the MIDR_EL1 sysfs file.
+# 5. The emulated boards' roots: the cross sysroot's folders, and the MIDR_EL1 sysfs file of
+#    the core. One for the core tests run on, and one for each core the bundle smoke runs on.
 cpu="${INFERTOP_QEMU_CPU:-cortex-a72}"
-cpus="$("$qemu" -cpu help | awk 'NR > 1 { print $1 }' || true)"  # `-cpu help` exits with 1
-grep -qx -- "$cpu" <<< "$cpus" ||
-  die "qemu-aarch64 has no cpu model '$cpu' (INFERTOP_QEMU_CPU; see: $qemu -cpu help)"
-prefix="$cache_root/qemu-user/root-$cpu"
-midr="$prefix/sys/devices/system/cpu/cpu0/regs/identification/midr_el1"
-if [ ! -s "$midr" ]; then
+known_cpus="$("$qemu" -cpu help | awk 'NR > 1 { print $1 }' || true)"  # `-cpu help` exits with 1
+make_root() { # make_root CPU: $cache_root/qemu-user/root-CPU, made once
+  local core="$1" prefix midr work
+  grep -qx -- "$core" <<< "$known_cpus" ||
+    die "qemu-aarch64 has no cpu model '$core' (INFERTOP_QEMU_CPU, INFERTOP_SMOKE_CPUS; see: $qemu -cpu help)"
+  prefix="$cache_root/qemu-user/root-$core"
+  midr="$prefix/sys/devices/system/cpu/cpu0/regs/identification/midr_el1"
+  [ -s "$midr" ] && return 0
   work="$(mktemp -d "$cache_root/.qemu-root.XXXXXX")"
-  trap 'rm -rf "$work"' EXIT
   mkdir -p "$work/root/$(dirname "${midr#"$prefix"/}")"
   for entry in "$sysroot"/*; do ln -s "$entry" "$work/root/$(basename "$entry")"; done
   printf '%s\n' '#include <stdio.h>' \
     'int main(void) { unsigned long v; __asm__ volatile("mrs %0, midr_el1" : "=r"(v)); printf("0x%016lx\n", v); return 0; }' \
     > "$work/midr.c"
-  aarch64-linux-gnu-gcc -O2 -static -o "$work/midr" "$work/midr.c" || die "cannot build the MIDR probe"
-  "$qemu" -cpu "$cpu" "$work/midr" > "$work/root/${midr#"$prefix"/}" || die "the MIDR probe failed under qemu"
+  aarch64-linux-gnu-gcc -O2 -static -o "$work/midr" "$work/midr.c" || { rm -rf "$work"; die "cannot build the MIDR probe"; }
+  "$qemu" -cpu "$core" "$work/midr" > "$work/root/${midr#"$prefix"/}" ||
+    { rm -rf "$work"; die "the MIDR probe failed under qemu -cpu $core"; }
   rm -rf "$prefix" && mv "$work/root" "$prefix"
   rm -rf "$work"
-  trap - EXIT
-fi
+}
+# shellcheck disable=SC2086 # a list of words
+for core in $cpu ${INFERTOP_SMOKE_CPUS:-cortex-a53 cortex-a72 cortex-a76}; do make_root "$core"; done
+prefix="$cache_root/qemu-user/root-$cpu"
 say "$(aarch64-linux-gnu-g++ --version | head -n 1); rust-src $rustc_version; $("$qemu" --version | head -n 1), $cpu"
 
 runner="$qemu -cpu $cpu -L $prefix"
