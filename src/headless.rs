@@ -133,13 +133,19 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path, metrics: Option<&Me
     }
     // After every inference the session applied: the journal's entries are ahead in the queue.
     let last = folder.finish(&session.state);
+    let mut end = end;
     if !matches!(end, End::Output(_)) {
         let closing = summary_lines(&mut out, &session.state, elapsed, end.reason(), cli.format)
             .and_then(|()| soak_lines::write(&mut out, &session.state, cli.format))
             .and_then(|()| writeln!(out, "{}", final_snapshot_line(&last, cli.format)))
             .and_then(|()| out.flush());
-        if let Err(e) = closing {
-            crate::eprintln_best_effort(&format!("infertop: stdout: {e}; {}", last.describe()));
+        match closing {
+            // The summary may be the run's first write (a --duration shorter than
+            // --print-every): a stdout that fails then (a full disk) fails the run, as at any
+            // other line; a reader that left is a normal end.
+            Err(e) if !reader_gone(&e) => end = End::Output(e),
+            Err(e) => crate::eprintln_best_effort(&format!("infertop: stdout: {e}; {}", last.describe())),
+            Ok(()) => {}
         }
     }
     outcome(&end, &session.state, &last, elapsed)

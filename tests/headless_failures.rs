@@ -128,6 +128,29 @@ fn stdout_on_a_full_disk_is_named_and_the_snapshot_kept() {
     the_snapshot(&export);
 }
 
+/// The same when the summary is the run's first write (the run ends before its first periodic
+/// line): exit 1 naming stdout, not a silent 0.
+#[test]
+fn stdout_on_a_full_disk_fails_the_run_when_the_summary_is_the_first_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("snapshots");
+    let manifest = manifest(dir.path(), "[3, 32, 32]", "tiny");
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = binary::infertop()
+        .args(["--headless", "--iterations", "3", "--print-every", "1h", "--threads", "1", "--models"])
+        .arg(&manifest)
+        .arg("--export-dir")
+        .arg(&export)
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert!(err.contains("stdout") && err.contains("No space left on device"), "{err}");
+    assert!(iterations(&the_snapshot(&export)) > 0);
+}
+
 #[test]
 fn a_terminal_that_vanishes_leaves_a_complete_snapshot() {
     let dir = tempfile::tempdir().unwrap();
