@@ -286,6 +286,16 @@ fn empty_name() {
     assert_eq!(error_after_file("empty_name.toml"), ": model[0]: name = \"\": expected a non-empty name");
 }
 
+/// A name with an escape sequence or a newline would reach terminals raw (a headless line could
+/// set the terminal's title, or forge a line): refused, and the entry named by its index.
+#[test]
+fn control_characters_in_a_name() {
+    assert_eq!(
+        error_after_file("control_in_name.toml"),
+        ": model[0]: name: holds a control character (an escape, a newline, a tab…); names are shown in terminals and files"
+    );
+}
+
 #[test]
 fn duplicate_name() {
     assert_eq!(

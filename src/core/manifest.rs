@@ -282,7 +282,7 @@ fn model_tables(file: &str, mut doc: Table) -> Result<Vec<Table>, ManifestError>
 /// Names an entry by its `name` when that is a non-empty string, else by position.
 fn entry_label(index: usize, table: &Table) -> Entry {
     match table.get("name").and_then(Value::as_str) {
-        Some(name) if !name.trim().is_empty() => Entry::Named(name.to_string()),
+        Some(name) if !name.trim().is_empty() && !name.chars().any(char::is_control) => Entry::Named(name.to_string()),
         _ => Entry::Index(index),
     }
 }
@@ -334,6 +334,9 @@ fn check_name(name: Option<String>) -> Result<String, EntryProblem> {
     match name {
         None => Err(EntryProblem::MissingName),
         Some(name) if name.trim().is_empty() => Err(EntryProblem::EmptyName),
+        // Names reach terminals (headless lines) and files: an escape sequence in one could set
+        // the terminal's title or forge a line.
+        Some(name) if name.chars().any(char::is_control) => Err(EntryProblem::ControlInName),
         Some(name) => Ok(name),
     }
 }

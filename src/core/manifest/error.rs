@@ -60,6 +60,8 @@ pub enum EntryProblem {
     MissingName,
     #[error("name = \"\": expected a non-empty name")]
     EmptyName,
+    #[error("name: holds a control character (an escape, a newline, a tab…); names are shown in terminals and files")]
+    ControlInName,
     #[error("name = '{name}' is already used by {first} (names must be unique)")]
     DuplicateName { name: String, first: Entry },
     #[error("needs 'arch' (a built-in: {valid}) or 'torchscript' (a file path)", valid = arch_names())]
