@@ -64,17 +64,26 @@ impl fmt::Display for VariantRequest {
     }
 }
 
-/// A variant name that is not one of [`VARIANT_HINT`].
+/// A variant that is not one of [`VARIANT_HINT`], or a `threads=` one whose count is not.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown variant '{0}' (valid: {VARIANT_HINT})")]
-pub struct UnknownVariant(pub String);
+pub enum UnknownVariant {
+    #[error("unknown variant '{0}' (valid: {VARIANT_HINT})")]
+    Name(String),
+    #[error("variant '{0}': the thread count must be a whole number from 1 to {MAX_THREADS}")]
+    ThreadCount(String),
+}
 
 impl FromStr for VariantRequest {
     type Err = UnknownVariant;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || UnknownVariant(s.to_string());
-        let count = |n: &str| n.parse::<usize>().ok().filter(|n| (1..=MAX_THREADS).contains(n)).ok_or_else(bad);
+        let bad = || UnknownVariant::Name(s.to_string());
+        let count = |n: &str| {
+            n.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_THREADS).contains(n))
+                .ok_or_else(|| UnknownVariant::ThreadCount(s.to_string()))
+        };
         match s.trim() {
             "fold-bn" => Ok(VariantRequest::One(Variant::FoldBn)),
             "channels-last" => Ok(VariantRequest::One(Variant::ChannelsLast)),
@@ -243,9 +252,15 @@ mod tests {
         for text in ["fold-bn", "channels-last", "no-mkldnn", "threads=3", "threads=1.."] {
             assert_eq!(text.parse::<VariantRequest>().unwrap().to_string(), text);
         }
-        for bad in ["fold", "threads=0", "threads=", "threads=x..", "threads=2000", ""] {
+        for bad in ["fold", "thread=2", ""] {
             let err = bad.parse::<VariantRequest>().unwrap_err().to_string();
-            assert!(err.contains(&format!("'{bad}'")) && err.contains("fold-bn"), "{err}");
+            assert!(err.contains(&format!("unknown variant '{bad}'")) && err.contains("fold-bn"), "{err}");
+        }
+        // A threads variant with a count out of range is a known variant with a bad count.
+        for bad in ["threads=0", "threads=", "threads=x..", "threads=2000", "threads=100000"] {
+            let err = bad.parse::<VariantRequest>().unwrap_err().to_string();
+            assert!(!err.contains("unknown") && err.contains(&format!("'{bad}'")), "{err}");
+            assert!(err.contains(&format!("from 1 to {MAX_THREADS}")), "{err}");
         }
     }
 
