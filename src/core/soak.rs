@@ -2,7 +2,9 @@
 //! each model's latency cold (the first minutes) with its latency hot (after the plateau).
 //!
 //! Phases, on the events' own clock (ms since the session's epoch):
-//! 1. **cold**: from the first timed inference, for `phase`; every warm latency is kept per model;
+//! 1. **cold**: from the first timed inference once the machine's limits are measured (the
+//!    engine measures them after its first inference, a pause of seconds on a slow board that
+//!    would otherwise eat the cold phase), for `phase`; every warm latency is kept per model;
 //! 2. **heating**: until the hottest sensor has stayed within `band` °C for `window` (a plateau),
 //!    or, on a board without a sensor, until only `phase` of the run's `max` is left;
 //! 3. **hot**: `phase` again, latencies kept per model;
@@ -115,6 +117,8 @@ pub struct Soak {
     /// (ms, hottest °C) over the last `window`.
     recent: VecDeque<(u64, f64)>,
     now_ms: u64,
+    /// The engine has measured the machine's limits (the last of them, the bandwidth, came).
+    limits_known: bool,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -138,6 +142,7 @@ impl Soak {
             hot: Vec::new(),
             recent: VecDeque::new(),
             now_ms: 0,
+            limits_known: false,
         }
     }
 
@@ -147,7 +152,7 @@ impl Soak {
             Event::Inference(i) => {
                 let at_ms = i.at_ns / 1_000_000;
                 self.advance(at_ms, false);
-                if self.phase == SoakPhase::Starting {
+                if self.phase == SoakPhase::Starting && self.limits_known {
                     self.begin(SoakPhase::Cold, at_ms);
                 }
                 // Latency comes from unprofiled, warm inferences, as everywhere else.
@@ -169,6 +174,7 @@ impl Soak {
                 }
                 self.advance(sample.at_ms, true);
             }
+            Event::Bandwidth { .. } => self.limits_known = true,
             _ => {}
         }
     }

@@ -20,6 +20,26 @@ fn inference(model: ModelId, at_ms: u64, ms: f64) -> Event {
     })
 }
 
+/// A soak whose engine has measured the machine's limits: inferences from now on count.
+fn started(config: SoakConfig) -> Soak {
+    let mut soak = Soak::new(config);
+    soak.observe(&Event::Bandwidth { gb_per_s: 10.0 });
+    soak
+}
+
+#[test]
+fn the_cold_phase_waits_for_the_machines_limits() {
+    let mut soak = Soak::new(config());
+    // The first inference, then the engine measures the limits for seconds: no phase yet.
+    soak.observe(&inference(0, 0, 10.0));
+    soak.observe(&sample(6000, Some(50.0)));
+    assert_eq!((soak.phase, soak.cold_at_ms), (SoakPhase::Starting, None));
+    soak.observe(&Event::Peak { gmacs_per_s: 1.0 });
+    soak.observe(&Event::Bandwidth { gb_per_s: 10.0 });
+    soak.observe(&inference(0, 7000, 10.0));
+    assert_eq!((soak.phase, soak.cold_at_ms), (SoakPhase::Cold, Some(7000)));
+}
+
 fn config() -> SoakConfig {
     SoakConfig {
         phase: Duration::from_secs(5),
@@ -46,7 +66,7 @@ fn warming_board(soak: &mut Soak, until_ms: u64, with_sensor: bool) {
 
 #[test]
 fn a_soak_measures_cold_heats_to_a_plateau_and_measures_hot() {
-    let mut soak = Soak::new(config());
+    let mut soak = started(config());
     warming_board(&mut soak, 60_000, true);
     assert!(soak.done());
     // Cold from the first inference (0 s) for 5 s; heating from there; the temperature is flat
@@ -68,7 +88,7 @@ fn a_soak_measures_cold_heats_to_a_plateau_and_measures_hot() {
 
 #[test]
 fn without_a_sensor_the_hot_phase_is_the_last_of_the_longest_soak() {
-    let mut soak = Soak::new(config());
+    let mut soak = started(config());
     warming_board(&mut soak, 200_000, false);
     assert!(soak.done());
     assert_eq!(soak.heating_end, Some(HeatingEnd::TimeUp));
@@ -79,7 +99,7 @@ fn without_a_sensor_the_hot_phase_is_the_last_of_the_longest_soak() {
 
 #[test]
 fn a_board_still_warming_has_no_plateau() {
-    let mut soak = Soak::new(SoakConfig { max: Duration::from_secs(1000), ..config() });
+    let mut soak = started(SoakConfig { max: Duration::from_secs(1000), ..config() });
     // 1 °C a second for 19 s after the cold phase: never flat over 10 s.
     for t in (0..=19_000).step_by(1000) {
         soak.observe(&sample(t, Some(50.0 + t as f64 / 1000.0)));
@@ -90,7 +110,7 @@ fn a_board_still_warming_has_no_plateau() {
 
 #[test]
 fn profiled_and_cold_inferences_are_left_out() {
-    let mut soak = Soak::new(config());
+    let mut soak = started(config());
     soak.observe(&inference(0, 0, 10.0));
     let Event::Inference(mut profiled) = inference(0, 100, 99.0) else { unreachable!() };
     profiled.profiled = true;
