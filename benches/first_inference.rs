@@ -4,14 +4,17 @@
 //! measured at full length) and filled (warm). The limits are measured after the first
 //! inference, so cold and warm should read alike; before issue #24 they ran first.
 //!
-//! `make bench` (or `cargo bench --bench first_inference`). Runs the real binary, under
-//! `INFERTOP_TEST_RUNNER` (qemu) when it is set, so the same bench measures an emulated build.
-//! `INFERTOP_BENCH_ROUNDS` (default 3) sets the rounds; the median is printed.
+//! `make bench` (or `cargo bench --bench first_inference`). Runs the real binary: this build's,
+//! or `INFERTOP_BENCH_BIN` (for example an aarch64 bundle's `infertop`, with
+//! `INFERTOP_TEST_RUNNER` set to the qemu command `scripts/arch-env.sh aarch64` prints), so the
+//! same bench measures an emulated build. `INFERTOP_BENCH_ROUNDS` (default 3) sets the rounds;
+//! the median is printed.
 
 #[path = "../tests/binary/command.rs"]
 mod binary;
 
 use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
 /// One run of `--iterations 1` on `model` with the limits cache under `cache`: the first
@@ -19,7 +22,7 @@ use std::time::Instant;
 fn first_inference(model: &str, cache: &Path, threads: &str) -> (f64, f64) {
     let out_dir = tempfile::tempdir().expect("temporary folder");
     let started = Instant::now();
-    let out = binary::infertop()
+    let out = infertop()
         .args(["--headless", "--iterations", "1", "--print-every", "1h", "--threads", threads, "--only", model])
         .arg("--export-dir")
         .arg(out_dir.path())
@@ -38,6 +41,22 @@ fn first_inference(model: &str, cache: &Path, threads: &str) -> (f64, f64) {
     let column = headers.iter().position(|h| h == "t_ms").expect("a t_ms column");
     let first = reader.records().next().expect("a row").expect("a record");
     (first[column].parse().expect("t_ms is a number"), wall_ms)
+}
+
+/// The binary to measure: `INFERTOP_BENCH_BIN` under `INFERTOP_TEST_RUNNER` when given, else
+/// this build's (under the runner, if any).
+fn infertop() -> Command {
+    let Some(bin) = std::env::var_os("INFERTOP_BENCH_BIN") else { return binary::infertop() };
+    let runner = std::env::var("INFERTOP_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(program) => {
+            let mut command = Command::new(program);
+            command.args(words).arg(bin);
+            command
+        }
+        None => Command::new(bin),
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
