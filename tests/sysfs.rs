@@ -166,7 +166,7 @@ fn x86_intel_pstate() {
     assert_eq!(sample.is_throttled(), Some(false));
 }
 
-/// The same machine recorded through the per-CPU view (`cpuN/cpufreq/`, as node_exporter reads
+/// The same machine recorded through the per-CPU view (`cpuN/cpufreq/`, as `node_exporter` reads
 /// it), with no `cpufreq/policyN` folders: each CPU's clock is still read.
 #[test]
 fn per_cpu_cpufreq_folders_give_the_clock_without_policy_folders() {

@@ -10,7 +10,7 @@
 //!   zone); `bigcore0-thermal` and `littlecore-thermal` (RK3588); `mpu-thermal` (TI);
 //! - the hwmon mirrors of those zones (`cpu_thermal`).
 //!
-//! Numbered SoC zones (`soc0-thermal` on a Jetson) and junction maxima (`tj-thermal`) cover
+//! Numbered system-on-chip zones (`soc0-thermal` on a Jetson) and junction maxima (`tj-thermal`) cover
 //! more than the CPU and are not counted.
 
 /// hwmon drivers whose every sensor is on the CPU.

@@ -10,8 +10,8 @@
 //! clock tell the truth there.
 //!
 //! Kernels before the `policyN` folders, and trees recorded through the per-CPU view (what
-//! node_exporter and lshw read), have each policy only as `cpuN/cpufreq/`: read there when no
-//! `policyN` exists.
+//! Prometheus' `node_exporter` and `lshw` read), have each policy only as `cpuN/cpufreq/`: read
+//! there when no `policyN` exists.
 
 use std::path::Path;
 
