@@ -200,6 +200,20 @@ fn headless_lines_show_clock_temperature_and_throttle_of_a_pi() {
     assert!(model.contains(" mJ/inf"), "{model}");
 }
 
+/// An `intel_pstate` machine with only `scaling_*` cpufreq files and a Wi-Fi chip hotter than
+/// its CPU: the line shows `scaling_cur_freq` and the CPU package's temperature.
+#[test]
+fn headless_lines_show_the_clock_and_cpu_temperature_of_an_intel_pstate_machine() {
+    let stdout = headless_with_root("tests/fixtures/sysfs/x86-intel-pstate", |out| {
+        last_line_has(out, "tiny", "p50") && last_line_has(out, "system", "MHz")
+    });
+    let line = stdout.lines().rev().find(|l| l.contains("] system")).expect("a system line");
+    assert!(line.contains("clock 3400 MHz (max n/a"), "{line}");
+    assert!(line.contains("temp 48.0°C coretemp/Package id 0 "), "{line}");
+    assert!(!line.contains("mt7996"), "the Wi-Fi chip is no headline: {line}");
+    assert!(line.contains("throttle now no, this run no, since boot no"), "{line}");
+}
+
 #[test]
 fn headless_lines_say_n_a_on_a_machine_without_sensors() {
     let stdout = headless_with_root("tests/fixtures/sysfs/vm", |out| {

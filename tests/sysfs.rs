@@ -28,6 +28,7 @@ fn rpi4() {
     let sample = sample_of("rpi4");
     // The `cpu_thermal` hwmon mirrors the zone and is not listed twice.
     assert_eq!(temps(&sample), [("cpu-thermal", 48.686)]);
+    assert_eq!(sample.headline_temp().map(|t| t.name.as_str()), Some("cpu-thermal"));
     assert_eq!(sample.cpufreq.len(), 1);
     let policy = &sample.cpufreq[0];
     assert_eq!((policy.policy, policy.cpus.as_slice()), (0, &[0, 1, 2, 3][..]));
@@ -91,6 +92,9 @@ fn jetson_orin_nano() {
     assert_eq!(names, ["cpu-thermal", "gpu-thermal", "soc0-thermal", "soc1-thermal", "soc2-thermal", "tj-thermal"]);
     let hottest = sample.hottest().unwrap();
     assert_eq!((hottest.name.as_str(), hottest.celsius), ("tj-thermal", 52.062));
+    // The junction maximum covers GPU and SoC too; the headline is the CPU's own zone.
+    let cpu = sample.headline_temp().unwrap();
+    assert_eq!((cpu.name.as_str(), cpu.celsius), ("cpu-thermal", 51.468));
 
     let clusters: Vec<(u32, &[u32])> = sample.cpufreq.iter().map(|p| (p.policy, p.cpus.as_slice())).collect();
     assert_eq!(clusters, [(0, &[0, 1, 2, 3][..]), (4, &[4, 5][..])]);
@@ -124,13 +128,65 @@ fn x86_laptop() {
     assert_eq!(sample.max_cur_mhz(), Some(4193.0));
     assert_eq!(sample.max_policy_mhz(), Some(4700.0));
     assert_eq!(sample.throttle, ThrottleState::Unknown);
+    assert_eq!(sample.headline_temp().map(|t| (t.is_cpu(), t.celsius)), Some((true, 53.0)));
+}
+
+/// An `intel_pstate` machine as such machines lay it out, its cpufreq folders holding only
+/// `scaling_*` files, its hottest chip a Wi-Fi radio: the clock is `scaling_cur_freq`, the cap
+/// unknown without `cpuinfo_max_freq`, the headline temperature the CPU package's, and every
+/// sensor is still listed.
+#[test]
+fn x86_intel_pstate() {
+    let sample = sample_of("x86-intel-pstate");
+    let clocks: Vec<(u32, Option<u64>)> = sample.cpufreq.iter().map(|p| (p.policy, p.cur_khz)).collect();
+    assert_eq!(clocks, [(0, Some(1_200_000)), (1, Some(3_400_000)), (2, Some(800_000)), (3, Some(2_100_000))]);
+    assert_eq!((sample.max_cur_mhz(), sample.max_policy_mhz()), (Some(3400.0), None));
+    assert!(sample.cpufreq.iter().all(|p| p.scaling_max_khz == Some(4_600_000) && p.is_limited().is_none()));
+    // The `Processor` cooling devices at state 0 do not make a limit of unknown size no cap.
+    assert_eq!(sample.is_freq_capped(), None);
+
+    let headline = sample.headline_temp().unwrap();
+    assert_eq!((headline.name.as_str(), headline.celsius), ("coretemp/Package id 0", 48.0));
+    assert_eq!(sample.hottest().map(|t| (t.name.as_str(), t.celsius)), Some(("mt7996_phy0_2/temp1", 57.0)));
+    assert_eq!(
+        temps(&sample),
+        [
+            ("acpitz", 27.8),
+            ("x86_pkg_temp", 48.0),
+            ("coretemp/Package id 0", 48.0),
+            ("coretemp/Core 0", 46.0),
+            ("coretemp/Core 1", 47.0),
+            ("coretemp/Core 2", 44.0),
+            ("coretemp/Core 3", 45.0),
+            ("nvme/Composite", 36.85),
+            ("mt7996_phy0_2/temp1", 57.0),
+        ]
+    );
+    // The counters and cooling devices can tell: not throttled.
+    assert_eq!(sample.is_throttled(), Some(false));
+}
+
+/// The same machine recorded through the per-CPU view (`cpuN/cpufreq/`, as `node_exporter` reads
+/// it), with no `cpufreq/policyN` folders: each CPU's clock is still read.
+#[test]
+fn per_cpu_cpufreq_folders_give_the_clock_without_policy_folders() {
+    let root = copy_of("x86-intel-pstate");
+    let cpu = root.path().join("sys/devices/system/cpu");
+    for n in 0..4 {
+        fs::rename(cpu.join(format!("cpufreq/policy{n}")), cpu.join(format!("cpu{n}/cpufreq"))).unwrap();
+    }
+    fs::remove_dir(cpu.join("cpufreq")).unwrap();
+    let sample = offline(root.path()).sample();
+    let clocks: Vec<(u32, Option<u64>)> = sample.cpufreq.iter().map(|p| (p.policy, p.cur_khz)).collect();
+    assert_eq!(clocks, [(0, Some(1_200_000)), (1, Some(3_400_000)), (2, Some(800_000)), (3, Some(2_100_000))]);
+    assert_eq!(sample.max_cur_mhz(), Some(3400.0));
 }
 
 #[test]
 fn vm_has_no_sensors() {
     let sample = sample_of("vm");
     assert!(sample.temps.is_empty() && sample.cpufreq.is_empty());
-    assert_eq!(sample.hottest(), None);
+    assert_eq!((sample.hottest(), sample.headline_temp()), (None, None));
     assert_eq!((sample.max_cur_mhz(), sample.max_policy_mhz()), (None, None));
     assert_eq!((sample.is_freq_capped(), sample.is_throttled()), (None, None));
     assert_eq!(sample.throttle, ThrottleState::Unknown);

@@ -91,10 +91,19 @@ pub struct SystemSample {
 }
 
 impl SystemSample {
-    /// The hottest sensor.
+    /// The hottest sensor of any kind.
     #[must_use]
     pub fn hottest(&self) -> Option<&TempReading> {
-        self.temps.iter().max_by(|a, b| a.celsius.total_cmp(&b.celsius))
+        hottest(self.temps.iter())
+    }
+
+    /// The temperature infertop shows and tags inferences with: the hottest of the CPU's own
+    /// sensors ([`TempReading::is_cpu`]), or, on a machine where none is known to be the CPU's,
+    /// the hottest of any kind. A Wi-Fi chip or an SSD running hotter says nothing about
+    /// whether the CPU is.
+    #[must_use]
+    pub fn headline_temp(&self) -> Option<&TempReading> {
+        hottest(self.temps.iter().filter(|t| t.is_cpu())).or_else(|| self.hottest())
     }
 
     /// The highest current frequency of any policy, in MHz.
@@ -134,6 +143,11 @@ impl SystemSample {
     pub fn is_throttled(&self) -> Option<bool> {
         self.throttle_verdict().now()
     }
+}
+
+/// The hottest of `temps` (the last listed of equally hot ones).
+fn hottest<'a>(temps: impl Iterator<Item = &'a TempReading>) -> Option<&'a TempReading> {
+    temps.max_by(|a, b| a.celsius.total_cmp(&b.celsius))
 }
 
 /// What a [`Sampler`] reads and how.

@@ -5,8 +5,10 @@
 //! 1. **cold**: from the first timed inference once the machine's limits are measured (the
 //!    engine measures them after its first inference, a pause of seconds on a slow board that
 //!    would otherwise eat the cold phase), for `phase`; every warm latency is kept per model;
-//! 2. **heating**: until the hottest sensor has stayed within `band` °C for `window` (a plateau),
-//!    or, on a board without a sensor, until only `phase` of the run's `max` is left;
+//! 2. **heating**: until the headline temperature (the CPU's, see
+//!    [`SystemSample::headline_temp`](crate::core::sampler::SystemSample::headline_temp)) has
+//!    stayed within `band` °C for `window` (a plateau), or, on a board without a sensor, until
+//!    only `phase` of the run's `max` is left;
 //! 3. **hot**: `phase` again, latencies kept per model;
 //! 4. **done**: the front end stops the run and reports.
 //!
@@ -109,12 +111,12 @@ pub struct Soak {
     pub heating_end: Option<HeatingEnd>,
     /// The plateau's mean temperature, when there was one.
     pub plateau_c: Option<f64>,
-    /// The hottest reading of the soak.
+    /// The highest headline temperature of the soak.
     pub max_c: Option<f64>,
     /// Warm latencies (ms) per model in the cold and the hot phase.
     cold: Vec<Vec<f64>>,
     hot: Vec<Vec<f64>>,
-    /// (ms, hottest °C) over the last `window`.
+    /// (ms, headline °C) over the last `window`.
     recent: VecDeque<(u64, f64)>,
     now_ms: u64,
     /// The engine has measured the machine's limits (the last of them, the bandwidth, came).
@@ -166,7 +168,7 @@ impl Soak {
                 }
             }
             Event::System(sample) => {
-                if let Some(t) = sample.hottest() {
+                if let Some(t) = sample.headline_temp() {
                     self.max_c = Some(self.max_c.map_or(t.celsius, |m| m.max(t.celsius)));
                     if self.phase == SoakPhase::Heating {
                         self.recent.push_back((sample.at_ms, t.celsius));

@@ -14,6 +14,7 @@
 //! entries.
 
 pub mod cooling;
+pub mod cpu_sensor;
 pub mod cpufreq;
 pub mod power_monitor;
 pub mod rapl;

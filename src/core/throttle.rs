@@ -18,6 +18,7 @@ pub struct MachineTag {
     pub reported_mhz: Option<f64>,
     /// The hardware maximum clock.
     pub max_mhz: Option<f64>,
+    /// The headline temperature ([`SystemSample::headline_temp`]).
     pub celsius: Option<f64>,
     /// The verdict now, from every throttle source ([`ThrottleVerdict::now`]); `None` where no
     /// source can tell.
@@ -32,7 +33,7 @@ impl MachineTag {
             measured_mhz: sample.measured_mhz,
             reported_mhz: sample.max_cur_mhz(),
             max_mhz: sample.max_policy_mhz(),
-            celsius: sample.hottest().map(|t| t.celsius),
+            celsius: sample.headline_temp().map(|t| t.celsius),
             throttled: ThrottleVerdict::of(sample).now(),
         }
     }

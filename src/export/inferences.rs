@@ -28,7 +28,8 @@ pub struct InferenceRecord<'a> {
     /// The first inference after a switch from another model.
     pub cold: bool,
     /// The machine as of the latest system sample (none before the first): the clock the
-    /// engine measured, the highest cpufreq reported, the hardware maximum, the hottest sensor,
+    /// engine measured, the highest cpufreq reported, the hardware maximum, the headline
+    /// temperature (the hottest CPU sensor, see `SystemSample::headline_temp`),
     /// and the throttle verdict from every source (`machine_throttled` in `system.csv`).
     pub freq_measured_mhz: Option<f64>,
     pub freq_cur_mhz: Option<f64>,

@@ -208,7 +208,7 @@ fn power_text(sample: &SystemSample) -> String {
 #[must_use]
 pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
     let mhz = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}"));
-    let temp = sample.hottest().map_or_else(|| "n/a".to_string(), |t| format!("{:.1}°C {}", t.celsius, t.name));
+    let temp = sample.headline_temp().map_or_else(|| "n/a".to_string(), |t| format!("{:.1}°C {}", t.celsius, t.name));
     let throttle = throttle_text(sample);
     let mem = sample.memory.map_or_else(
         || "n/a".to_string(),

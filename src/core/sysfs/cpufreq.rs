@@ -3,8 +3,15 @@
 //! One policy covers the cores that share a clock: all four on a Raspberry Pi, one cluster
 //! on a Jetson, a single core on an `intel_pstate` laptop.
 //!
-//! On a Raspberry Pi `scaling_cur_freq` shows the requested clock, not what the firmware runs
-//! while it throttles; the throttle flags and the measured clock tell the truth there.
+//! The current clock is `cpuinfo_cur_freq` (read back from the hardware) where it can be read,
+//! else `scaling_cur_freq`: `intel_pstate` and `amd-pstate` have no `cpuinfo_cur_freq`, and most
+//! kernels let only root read it. On a Raspberry Pi `scaling_cur_freq` shows the requested
+//! clock, not what the firmware runs while it throttles; the throttle flags and the measured
+//! clock tell the truth there.
+//!
+//! Kernels before the `policyN` folders, and trees recorded through the per-CPU view (what
+//! Prometheus' `node_exporter` and `lshw` read), have each policy only as `cpuN/cpufreq/`: read
+//! there when no `policyN` exists.
 
 use std::path::Path;
 
@@ -20,7 +27,8 @@ pub struct CpuFreqPolicy {
     pub policy: u32,
     /// Cores sharing this clock (`related_cpus`); empty when unknown.
     pub cpus: Vec<u32>,
-    /// `scaling_cur_freq`: what the kernel last asked for (or read back).
+    /// `cpuinfo_cur_freq` (read back from the hardware), else `scaling_cur_freq` (what the
+    /// kernel last asked for, or read back).
     pub cur_khz: Option<u64>,
     /// `cpuinfo_min_freq`: the hardware minimum.
     pub min_khz: Option<u64>,
@@ -72,21 +80,35 @@ fn read_khz(path: &Path) -> Option<u64> {
 /// Every policy under `root`, in policy order; none on a machine without cpufreq.
 #[must_use]
 pub fn read_policies(root: &Path) -> Vec<CpuFreqPolicy> {
-    numbered_entries(&root.join("sys/devices/system/cpu/cpufreq"), "policy")
+    let cpu = root.join("sys/devices/system/cpu");
+    let policies = numbered_entries(&cpu.join("cpufreq"), "policy");
+    if !policies.is_empty() {
+        return policies.into_iter().map(|(policy, dir)| read_policy(policy, &dir)).collect();
+    }
+    numbered_entries(&cpu, "cpu")
         .into_iter()
-        .map(|(policy, dir)| CpuFreqPolicy {
-            policy,
-            cpus: read_trimmed(&dir.join("related_cpus"))
-                .or_else(|| read_trimmed(&dir.join("affected_cpus")))
-                .and_then(|text| parse_cpu_list(&text))
-                .unwrap_or_default(),
-            cur_khz: read_khz(&dir.join("scaling_cur_freq")),
-            min_khz: read_khz(&dir.join("cpuinfo_min_freq")),
-            max_khz: read_khz(&dir.join("cpuinfo_max_freq")),
-            scaling_max_khz: read_khz(&dir.join("scaling_max_freq")),
-            governor: read_trimmed(&dir.join("scaling_governor")),
-        })
+        .map(|(cpu, dir)| (cpu, dir.join("cpufreq")))
+        .filter(|(_, dir)| dir.is_dir())
+        .map(|(cpu, dir)| read_policy(cpu, &dir))
+        // A CPU sharing its clock with a lower-numbered one shows that CPU's policy again.
+        .filter(|policy| policy.cpus.first().is_none_or(|&first| first == policy.policy))
         .collect()
+}
+
+/// The policy in `dir`, numbered `policy` (its first CPU).
+fn read_policy(policy: u32, dir: &Path) -> CpuFreqPolicy {
+    CpuFreqPolicy {
+        policy,
+        cpus: read_trimmed(&dir.join("related_cpus"))
+            .or_else(|| read_trimmed(&dir.join("affected_cpus")))
+            .and_then(|text| parse_cpu_list(&text))
+            .unwrap_or_default(),
+        cur_khz: read_khz(&dir.join("cpuinfo_cur_freq")).or_else(|| read_khz(&dir.join("scaling_cur_freq"))),
+        min_khz: read_khz(&dir.join("cpuinfo_min_freq")),
+        max_khz: read_khz(&dir.join("cpuinfo_max_freq")),
+        scaling_max_khz: read_khz(&dir.join("scaling_max_freq")),
+        governor: read_trimmed(&dir.join("scaling_governor")),
+    }
 }
 
 /// The most CPUs a list may name: the largest `NR_CPUS` a Linux kernel is built with.
@@ -146,6 +168,54 @@ mod tests {
             std::fs::write(&path, format!("{text}\n")).unwrap();
             assert_eq!(read_khz(&path), khz, "{text}");
         }
+    }
+
+    /// A root holding `files` (path under `sys/devices/system/cpu`, contents), each ending in a
+    /// newline as the kernel writes them.
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = root.path().join("sys/devices/system/cpu").join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, format!("{text}\n")).unwrap();
+        }
+        root
+    }
+
+    #[test]
+    fn the_clock_read_back_from_the_hardware_comes_first() {
+        let root = tree(&[
+            ("cpufreq/policy0/cpuinfo_cur_freq", "1400000"),
+            ("cpufreq/policy0/scaling_cur_freq", "1800000"),
+            ("cpufreq/policy1/scaling_cur_freq", "3400000"),
+        ]);
+        let clocks: Vec<Option<u64>> = read_policies(root.path()).iter().map(|p| p.cur_khz).collect();
+        assert_eq!(clocks, [Some(1_400_000), Some(3_400_000)]);
+    }
+
+    /// Only `cpuN/cpufreq/`: each policy once, under its first CPU; a CPU without a cpufreq
+    /// folder has none.
+    #[test]
+    fn without_policy_folders_each_cpu_folder_is_read_once() {
+        let root = tree(&[
+            ("cpu0/cpufreq/related_cpus", "0 1"),
+            ("cpu0/cpufreq/scaling_cur_freq", "1200000"),
+            ("cpu1/cpufreq/related_cpus", "0 1"),
+            ("cpu1/cpufreq/scaling_cur_freq", "1200000"),
+            ("cpu2/cpufreq/related_cpus", "2 3"),
+            ("cpu2/cpufreq/scaling_cur_freq", "800000"),
+            ("cpu4/cpufreq/scaling_cur_freq", "2100000"),
+            ("cpu5/online", "1"),
+        ]);
+        let found: Vec<(u32, Option<u64>)> = read_policies(root.path()).iter().map(|p| (p.policy, p.cur_khz)).collect();
+        assert_eq!(found, [(0, Some(1_200_000)), (2, Some(800_000)), (4, Some(2_100_000))]);
+
+        // Policy folders, when there are any, are the only ones read.
+        let policy = root.path().join("sys/devices/system/cpu/cpufreq/policy0");
+        std::fs::create_dir_all(&policy).unwrap();
+        std::fs::write(policy.join("scaling_cur_freq"), "3000000\n").unwrap();
+        let found: Vec<(u32, Option<u64>)> = read_policies(root.path()).iter().map(|p| (p.policy, p.cur_khz)).collect();
+        assert_eq!(found, [(0, Some(3_000_000))]);
     }
 
     #[test]

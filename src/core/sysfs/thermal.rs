@@ -20,6 +20,14 @@ pub struct TempReading {
     pub celsius: f64,
 }
 
+impl TempReading {
+    /// Whether this is one of the CPU's own sensors (see [`super::cpu_sensor`]).
+    #[must_use]
+    pub fn is_cpu(&self) -> bool {
+        super::cpu_sensor::is_cpu_sensor(&self.name)
+    }
+}
+
 /// Readings outside this range are sentinels of absent sensors (an Orin Nano reports its
 /// missing DLA zones at −256 °C), not temperatures.
 const PLAUSIBLE_CELSIUS: std::ops::RangeInclusive<f64> = -60.0..=200.0;

@@ -127,7 +127,10 @@ impl KernelThrottle {
 /// below its `cpuinfo_max_freq` (a user, a power mode or thermal management set a limit) or a
 /// CPU-clock cooling device is above state 0. A clock that merely runs below the maximum (an
 /// idle core, the `powersave` governor, all-core turbo below single-core turbo) is not capped.
-/// `None` when neither the limits nor such a device's state can be read.
+/// `None` when neither the limits nor such a device's state can be read, and also, unless
+/// something is capped, when a policy has a limit but no `cpuinfo_max_freq` to hold it against
+/// (a tree with only `scaling_*` files): that limit may be a cap. A policy with neither (an
+/// offline CPU's) says nothing.
 #[must_use]
 pub fn freq_capped(policies: &[CpuFreqPolicy], cooling: &[CoolingDevice]) -> Option<bool> {
     let limits = policies.iter().filter_map(CpuFreqPolicy::is_limited);
@@ -135,7 +138,13 @@ pub fn freq_capped(policies: &[CpuFreqPolicy], cooling: &[CoolingDevice]) -> Opt
         .iter()
         .filter(|d| d.kind == CoolingKind::CpuFreq && d.cur_state.is_some())
         .map(CoolingDevice::is_active);
-    limits.chain(devices).reduce(|a, b| a || b)
+    let capped = limits.chain(devices).reduce(|a, b| a || b);
+    let limit_unknown = policies.iter().any(|p| p.scaling_max_khz.is_some() && p.max_khz.is_none());
+    if limit_unknown && capped != Some(true) {
+        None
+    } else {
+        capped
+    }
 }
 
 #[cfg(test)]
@@ -182,5 +191,24 @@ mod tests {
         assert_eq!(freq_capped(&[], &[device("pwm-fan", 2)]), None, "a fan caps nothing");
         assert_eq!(freq_capped(&[], &[device("cpufreq-cpu0", 0)]), Some(false));
         assert_eq!(freq_capped(&[policy(585_000, 4_700_000)], &[device("cpufreq-cpu0", 3)]), Some(true));
+    }
+
+    /// A limit without the hardware maximum may or may not be a cap: unknown, whatever an idle
+    /// cooling device says, unless another source shows a cap.
+    #[test]
+    fn a_limit_without_the_maximum_is_an_unknown_cap() {
+        let only_scaling = CpuFreqPolicy { scaling_max_khz: Some(4_600_000), ..CpuFreqPolicy::default() };
+        let device = |state| CoolingDevice {
+            name: "Processor".into(),
+            kind: CoolingKind::of("Processor"),
+            cur_state: Some(state),
+            max_state: Some(3),
+        };
+        assert_eq!(freq_capped(std::slice::from_ref(&only_scaling), &[]), None);
+        assert_eq!(freq_capped(std::slice::from_ref(&only_scaling), &[device(0)]), None);
+        assert_eq!(freq_capped(std::slice::from_ref(&only_scaling), &[device(2)]), Some(true));
+        let offline = CpuFreqPolicy::default();
+        let full = CpuFreqPolicy { max_khz: Some(4_600_000), ..only_scaling };
+        assert_eq!(freq_capped(&[full, offline], &[device(0)]), Some(false));
     }
 }

@@ -45,9 +45,12 @@ fn mhz(v: Option<f64>) -> String {
 
 fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<Line<'static>> {
     let label = |text: &str| label(ctx, text);
-    let temp = s.hottest().map_or_else(
+    let temp = s.headline_temp().map_or_else(
         || "n/a (no sensors)".to_string(),
-        |t| format!("{:.1} °C {} (hottest of {})", t.celsius, t.name, s.temps.len()),
+        |t| {
+            let which = if t.is_cpu() { "CPU" } else { "hottest, no CPU sensor" };
+            format!("{:.1} °C {} ({which}; {} sensors)", t.celsius, t.name, s.temps.len())
+        },
     );
     let memory = s.memory.map_or_else(
         || "n/a".to_string(),

@@ -80,7 +80,7 @@ fn latency_at<'a>(
 
 fn tracks(ctx: &Ctx, samples: &[&SystemSample]) -> Vec<Track> {
     let point = |s: &SystemSample, v: Option<f64>| v.map(|v| (seconds(s), v));
-    let temperature = samples.iter().filter_map(|s| point(s, s.hottest().map(|t| t.celsius))).collect();
+    let temperature = samples.iter().filter_map(|s| point(s, s.headline_temp().map(|t| t.celsius))).collect();
     let reported = samples.iter().filter_map(|s| point(s, s.max_cur_mhz())).collect();
     let measured = samples.iter().filter_map(|s| point(s, s.measured_mhz)).collect();
     let latency = latency_at(ctx, samples.iter().copied()).map(|(s, ms)| (seconds(s), ms)).collect();
@@ -269,7 +269,7 @@ fn scatters(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let Some(model) = ctx.state.models.get(ctx.ui.selected) else { return };
     let by_clock: Vec<(f64, f64)> = model.throttle.by_clock.iter().copied().collect();
     let by_temp: Vec<(f64, f64)> =
-        latency_at(ctx, ctx.state.system.iter()).filter_map(|(s, ms)| Some((s.hottest()?.celsius, ms))).collect();
+        latency_at(ctx, ctx.state.system.iter()).filter_map(|(s, ms)| Some((s.headline_temp()?.celsius, ms))).collect();
     let [top, bottom] = Layout::vertical([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).areas(area);
     scatter(frame, top, &format!("{} ms vs clock MHz", model.name), &by_clock, ctx);
     scatter(frame, bottom, &format!("{} ms vs temp °C", model.name), &by_temp, ctx);
