@@ -57,11 +57,11 @@ test-native:
 # test build also makes the release binary, which is packed into the bundle, untarred into an
 # empty folder and run on each emulated core (scripts/bundle-smoke.sh); then the whole suite
 # runs under qemu-aarch64 (natively on an aarch64 machine), including the tests that start the
-# binary.
+# binary (all of it: one failure does not hide the others).
 test-aarch64:
 	@$(call WITH_ARCH,aarch64) $(WITH_PROMETHEUS) cargo test --release --locked --no-run && \
 		tarball="$$(bash scripts/bundle.sh aarch64 "$$INFERTOP_RELEASE_BIN" "$$LIBTORCH" $(BUNDLE_DIR))" && \
-		bash scripts/bundle-smoke.sh aarch64 "$$tarball" && cargo test --release --locked
+		bash scripts/bundle-smoke.sh aarch64 "$$tarball" && cargo test --release --locked --no-fail-fast
 
 # infertop-<version>-$(ARCH).tar.gz: the binary, the libtorch it loads, the manifest, the themes.
 bundle:
