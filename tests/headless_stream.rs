@@ -93,7 +93,7 @@ fn periodic_exports_append_and_every_inference_is_one_row() {
     let base = dir.path().join("snaps");
     let mut child = binary::infertop()
         .args(["--headless", "--export-every", "1s"])
-        .args(["--print-every", "10s", "--sample-every", "100ms", "--threads", "1", "--models"])
+        .args(["--print-every", "300ms", "--sample-every", "100ms", "--threads", "1", "--models"])
         .arg(manifest(dir.path()))
         .arg("--export-dir")
         .arg(&base)
@@ -102,19 +102,26 @@ fn periodic_exports_append_and_every_inference_is_one_row() {
         .unwrap();
     let mut exports: Vec<Export> = Vec::new();
     let mut run_folder = None;
+    let (mut timed, mut stopped) = (String::new(), false);
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
+        if !stopped && exports.len() == 3 && binary::all_timed_and_profiled(&timed, &["tiny", "tiny-b2"]) {
+            // Three periodic exports read and both models timed (a run stopped before that exits
+            // 1 by design): stop the run. A count, not a clock, ends it.
+            // SAFETY: kill(2) on our own child, not yet waited for.
+            unsafe { libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGINT) };
+            stopped = true;
+        }
+        if binary::line_model(&line).is_some() {
+            timed.push_str(&line);
+            timed.push('\n');
+        }
         let Some(path) = line.strip_prefix("snapshot: ") else { continue };
         let path = PathBuf::from(path);
         assert_eq!(folders(&base), std::slice::from_ref(&path), "one folder, nothing else");
         assert_eq!(run_folder.get_or_insert_with(|| path.clone()), &path);
         if exports.len() < 3 {
             exports.push(read_export(&path));
-            if exports.len() == 3 {
-                // Three periodic exports read: stop the run (a count, not a clock, ends it).
-                // SAFETY: kill(2) on our own child, not yet waited for.
-                unsafe { libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGINT) };
-            }
         }
     }
     assert_eq!(child.wait().unwrap().code(), Some(0));

@@ -140,6 +140,17 @@ impl Infertop {
         }
     }
 
+    /// Scrapes until `model` has a timed inference in its latency (a run stopped before that
+    /// exits 1 by design), and returns that scrape.
+    pub fn metrics_once_timed(&self, model: &str) -> String {
+        let count = format!("infertop_inference_latency_seconds_count{{model=\"{model}\"}} ");
+        self.metrics_when(|text| {
+            text.lines()
+                .filter_map(|l| l.strip_prefix(count.as_str()))
+                .any(|v| v.trim().parse::<f64>().is_ok_and(|n| n > 0.0))
+        })
+    }
+
     /// Stops it with SIGINT as a person would with Ctrl-C; returns what it said on stderr.
     pub fn stop(mut self) -> String {
         // SAFETY: plain kill(2) on our own child.
