@@ -95,12 +95,7 @@ fn a_disk_that_stays_full_loses_no_row_uncounted_and_says_so_once() {
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
-    let addr: std::net::SocketAddr = line
-        .trim()
-        .strip_prefix("infertop: serving OpenMetrics on http://")
-        .and_then(|rest| rest.strip_suffix("/metrics"))
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let addr = scrape::listen_addr(&line);
     let mut stdout = child.stdout.take().unwrap();
     let printed = std::thread::spawn(move || {
         let mut text = String::new();

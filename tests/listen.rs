@@ -98,11 +98,6 @@ fn a_port_alone_listens_on_loopback() {
     BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
     let _ = child.kill();
     let _ = child.wait();
-    let addr: SocketAddr = line
-        .trim()
-        .strip_prefix("infertop: serving OpenMetrics on http://")
-        .and_then(|rest| rest.strip_suffix("/metrics"))
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let addr = scrape::listen_addr(&line);
     assert!(addr.ip().is_loopback(), "`:0` listens on {addr}");
 }

@@ -277,12 +277,7 @@ fn the_live_screen_serves_metrics_while_it_runs() {
     let mut stderr = std::io::BufReader::new(running.child.stderr.take().unwrap());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
-    let addr: std::net::SocketAddr = line
-        .trim()
-        .strip_prefix("infertop: serving OpenMetrics on http://")
-        .and_then(|rest| rest.strip_suffix("/metrics"))
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| panic!("no address on stderr: {line:?}"));
+    let addr = scrape::listen_addr(&line);
     wait_until_drawn(&pty, &out);
     out.wait_for("p50");
     let deadline = Instant::now() + PATIENCE;

@@ -149,4 +149,4 @@ impl<R: Read> Read for Bounded<R> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -168,6 +168,7 @@ pub(crate) fn unique_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::bounded_read::tests::{mkfifo, returns};
 
     #[test]
     fn repeated_names_get_numbered() {
@@ -221,20 +222,6 @@ mod tests {
         assert_eq!(read_parsed::<i64>(&path), None);
         fs::write(&path, " 48686\n").unwrap();
         assert_eq!(read_parsed::<i64>(&path), Some(48686));
-    }
-
-    fn mkfifo(path: &Path) {
-        let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0, "mkfifo {}", path.display());
-    }
-
-    /// Runs `f` on its own thread and fails if it has not returned within 20 s, so that a
-    /// reader that blocks fails the test instead of hanging it.
-    fn returns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || tx.send(f()));
-        rx.recv_timeout(std::time::Duration::from_secs(20)).expect("the read returns")
     }
 
     #[test]

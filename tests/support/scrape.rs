@@ -117,12 +117,7 @@ impl Infertop {
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
         stderr.read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("infertop: serving OpenMetrics on http://")
-            .and_then(|rest| rest.strip_suffix("/metrics"))
-            .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| panic!("no address in the first line on stderr: {line:?}"));
+        let addr = listen_addr(&line);
         Self { child, addr, stderr }
     }
 
@@ -168,4 +163,13 @@ impl Drop for Infertop {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The address infertop says it serves `/metrics` on, from its first line on stderr.
+pub fn listen_addr(line: &str) -> std::net::SocketAddr {
+    line.trim()
+        .strip_prefix("infertop: serving OpenMetrics on http://")
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no address in the first line on stderr: {line:?}"))
 }

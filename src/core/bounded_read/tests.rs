@@ -4,7 +4,8 @@ use std::path::Path;
 
 use super::*;
 
-fn mkfifo(path: &Path) {
+/// Makes a FIFO at `path`: what a reader that opens it blindly would block on.
+pub(crate) fn mkfifo(path: &Path) {
     let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0, "mkfifo {}", path.display());
@@ -12,7 +13,7 @@ fn mkfifo(path: &Path) {
 
 /// Runs `f` on its own thread and fails if it has not returned within 20 s, so that a read
 /// that blocks fails the test instead of hanging it.
-fn returns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) fn returns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(f()));
     rx.recv_timeout(std::time::Duration::from_secs(20)).expect("the read returns")
