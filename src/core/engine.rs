@@ -550,7 +550,10 @@ impl Engine {
         if self.send(Event::Inference(inference)).is_err() {
             self.cancel.store(true, Ordering::SeqCst);
         }
-        // A recording the shim cut short is no trace of the inference.
+        // A recording the shim cut short is no trace of the inference: the request stands.
+        if traced {
+            self.trace.settle(r.id, spans.is_some() && complete);
+        }
         if let Some(spans) = spans.filter(|_| complete) {
             let capture = TraceCapture::new(r.id, self.seq, wall_ns, spans, self.config.epoch);
             let _ = self.send(Event::Trace(Box::new(capture)));

@@ -3,7 +3,7 @@
 //! state (names, categories, MACs, the system samples around it) into a [`TraceDoc`] for the
 //! export side to write (`export::trace`, Chrome's trace-event JSON).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -26,7 +26,14 @@ const COUNTER_LEAD_NS: u64 = 2_000_000_000;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TraceTargets {
     wanted: BTreeSet<ModelId>,
+    /// Recordings in a row that came out incomplete, per model still wanted.
+    failed: BTreeMap<ModelId, u8>,
 }
+
+/// How many incomplete recordings in a row a trace request survives: one that failed (a fault
+/// in the recording, a trace mode refused) is tried again on the next inference, but a profiler
+/// that keeps failing is not asked forever.
+const TRACE_TRIES: u8 = 3;
 
 impl TraceTargets {
     /// Asks for a trace of `model`'s next inference, or of each of the `models` models'.
@@ -42,6 +49,22 @@ impl TraceTargets {
     /// Whether `model`'s inference now is to be traced; a model is traced once per request.
     pub fn take(&mut self, model: ModelId) -> bool {
         self.wanted.remove(&model)
+    }
+
+    /// After a traced inference: `captured` ends the request; an incomplete recording leaves it
+    /// standing for the next inference, up to [`TRACE_TRIES`] in a row.
+    pub fn settle(&mut self, model: ModelId, captured: bool) {
+        if captured {
+            self.failed.remove(&model);
+            return;
+        }
+        let tries = self.failed.entry(model).or_default();
+        *tries += 1;
+        if *tries < TRACE_TRIES {
+            self.wanted.insert(model);
+        } else {
+            self.failed.remove(&model);
+        }
     }
 }
 
@@ -271,5 +294,23 @@ mod tests {
         assert!(!targets.take(1), "once per request");
         targets.request(None, 3);
         assert_eq!((targets.take(2), targets.take(0), targets.take(1), targets.take(0)), (true, true, true, false));
+    }
+
+    #[test]
+    fn an_incomplete_recording_leaves_the_request_for_the_next_inference_a_few_times() {
+        let mut targets = TraceTargets::default();
+        targets.request(Some(0), 1);
+        assert!(targets.take(0));
+        targets.settle(0, false);
+        assert!(targets.take(0), "tried again after an incomplete recording");
+        targets.settle(0, true);
+        assert!(!targets.take(0), "a captured trace ends the request");
+        targets.request(Some(0), 1);
+        let mut tries = 0;
+        while targets.take(0) {
+            tries += 1;
+            targets.settle(0, false);
+        }
+        assert_eq!(tries, TRACE_TRIES, "a profiler that keeps failing is not asked forever");
     }
 }

@@ -113,7 +113,13 @@ impl Output {
     pub fn wait_for(&self, needle: &str) {
         let deadline = Instant::now() + PATIENCE;
         while !self.text().contains(needle) {
-            assert!(Instant::now() < deadline, "'{needle}' never appeared");
+            if Instant::now() >= deadline {
+                // The end of what was drawn, escapes shown, to tell a request that was lost
+                // from a status line drawn in pieces.
+                let text = self.text();
+                let tail: String = text.chars().rev().take(1500).collect::<Vec<_>>().into_iter().rev().collect();
+                panic!("'{needle}' never appeared; the output ended with: {tail:?}");
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
