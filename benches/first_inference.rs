@@ -46,16 +46,9 @@ fn first_inference(model: &str, cache: &Path, threads: &str) -> (f64, f64) {
 /// The binary to measure: `INFERTOP_BENCH_BIN` under `INFERTOP_TEST_RUNNER` when given, else
 /// this build's (under the runner, if any).
 fn infertop() -> Command {
-    let Some(bin) = std::env::var_os("INFERTOP_BENCH_BIN") else { return binary::infertop() };
-    let runner = std::env::var("INFERTOP_TEST_RUNNER").unwrap_or_default();
-    let mut words = runner.split_whitespace();
-    match words.next() {
-        Some(program) => {
-            let mut command = Command::new(program);
-            command.args(words).arg(bin);
-            command
-        }
-        None => Command::new(bin),
+    match std::env::var_os("INFERTOP_BENCH_BIN") {
+        Some(bin) => binary::infertop_at(bin),
+        None => binary::infertop(),
     }
 }
 

@@ -10,7 +10,12 @@ use std::time::Duration;
 
 /// A command that runs the infertop binary this test was built with.
 pub fn infertop() -> Command {
-    let exe = env!("CARGO_BIN_EXE_infertop");
+    infertop_at(env!("CARGO_BIN_EXE_infertop"))
+}
+
+/// A command that runs the infertop binary at `exe`, under `INFERTOP_TEST_RUNNER` when set.
+pub fn infertop_at(exe: impl AsRef<std::ffi::OsStr>) -> Command {
+    let exe = exe.as_ref();
     let runner = std::env::var("INFERTOP_TEST_RUNNER").unwrap_or_default();
     let mut words = runner.split_whitespace();
     match words.next() {
