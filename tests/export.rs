@@ -25,7 +25,7 @@ latency_ms_p50_ci_high,latency_ms_p90,latency_ms_p99,latency_ms_min,latency_ms_m
 gmacs_per_s,peak_share,share_conv2d,share_batchnorm,share_relu,share_concat,share_add,share_pool,share_linear,\
 share_bookkeeping,share_other,throttle_penalty,throttle_penalty_ci_low,throttle_penalty_ci_high,\
 latency_ms_full_clock,throttled_inferences,status,error,top1_error_pct,source,batch,input_chw,macs_per_image,bytes,\
-profiled_iterations,percentile_window,op_ms,latency_ms_profiled_mean,peak_gmacs_per_s,cold_iterations,\
+profiled_iterations,profiled_kept,profiled_stalled,profiled_contended,percentile_window,op_ms,latency_ms_profiled_mean,peak_gmacs_per_s,cold_iterations,\
 cold_latency_ms_p50,switch_cost_ms,minor_faults_per_inference,context_switches_per_inference,\
 energy_mj_per_inference,energy_mj_per_gmac,energy_iterations,power_source,bandwidth_gb_per_s,compute_ms,memory_ms,\
 overhead_ms,latency_ms_left_out_mac_fit,latency_ms_left_out_op_fit,variant,base_model,output_max_abs_diff,\
@@ -246,6 +246,11 @@ fn a_snapshot_of_a_profiled_run_reads_back_consistently() {
         assert_eq!(m["status"], "running");
         assert_eq!(num(m, "iterations"), 9.0, "{name}");
         assert_eq!(num(m, "profiled_iterations"), 9.0, "{name}");
+        // A profiled inference stalled by the rest of the suite is left out of the op figures,
+        // and counted.
+        let left_out = num(m, "profiled_stalled") + num(m, "profiled_contended");
+        assert_eq!(num(m, "profiled_kept") + left_out, 9.0, "{name}");
+        assert!(num(m, "profiled_kept") >= 3.0, "{name}: {left_out} of 9 left out");
         let shares: f64 = SHARES.iter().map(|s| num(m, s)).sum();
         assert!((shares - 1.0).abs() < 1e-9, "{name}: shares add up to {shares}");
         // Nine inferences: a median with its interval, but too few for p90 (10) and p99 (100).

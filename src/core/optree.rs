@@ -103,6 +103,17 @@ impl OpTree {
         }
     }
 
+    /// Takes one inference's counters back out (it was recorded, then left out of the figures).
+    pub fn unrecord(&mut self, timings: &[NodeTiming]) {
+        for t in timings {
+            if let Some(acc) = self.totals.get_mut(t.node as usize) {
+                acc.calls = acc.calls.saturating_sub(u64::from(t.calls));
+                acc.total_ns = acc.total_ns.saturating_sub(t.total_ns);
+                acc.self_ns = acc.self_ns.saturating_sub(t.self_ns);
+            }
+        }
+    }
+
     /// Forgets accumulated time (the nodes and their calibration stay).
     pub fn reset_totals(&mut self) {
         self.totals.iter_mut().for_each(|t| *t = NodeTotals::default());

@@ -8,6 +8,7 @@ use crate::core::counters::RunCounters;
 use crate::core::energy::EnergyTotals;
 use crate::core::event::{Event, Inference, ModelId, ModelInfo};
 use crate::core::optree::OpTree;
+use crate::core::profiled_window::ProfiledWindow;
 use crate::core::profiler::NodeId;
 use crate::core::rusage::Usage;
 use crate::core::sampler::SystemSample;
@@ -55,10 +56,12 @@ pub struct ModelState {
     pub usage: UsageTotals,
     /// Root of this model's op subtree.
     pub scope: Option<NodeId>,
-    /// Inferences whose op counters are in the tree totals (since the last reset).
+    /// Inferences whose op counters are in the tree totals: the kept ones of `window`.
     pub profiled: u64,
     /// Summed wall time of those inferences, which the profiler slowed a little.
     pub profiled_wall_ns: u64,
+    /// The latest profiled inferences and which of them the op figures rest on.
+    pub window: ProfiledWindow,
     /// When the latest inference ended (ns since engine start).
     pub last_at_ns: Option<u64>,
     pub throttle: ThrottleStats,
@@ -86,6 +89,7 @@ impl ModelState {
             scope: None,
             profiled: 0,
             profiled_wall_ns: 0,
+            window: ProfiledWindow::default(),
             last_at_ns: None,
             throttle: ThrottleStats::default(),
             energy: EnergyTotals::default(),
@@ -206,13 +210,24 @@ impl MonitorState {
                     m.scope = Some(scope);
                 }
             }
-            Event::Inference(inference) => self.apply_inference(&inference),
+            Event::Inference(inference) => self.apply_inference(inference),
             Event::System(sample) => {
                 // The sample closes the interval of the inferences since the one before.
                 let power =
                     sample.power.as_deref().and_then(|p| Some((Arc::from(p.source.as_str()), p.attributable_watts()?)));
                 for m in &mut self.models {
                     m.energy.close(power.as_ref().map(|(source, watts)| (source, *watts)));
+                }
+                if sample.is_contended() == Some(true) {
+                    // Profiled inferences in this interval ran beside other work: the window
+                    // prefers quiet ones for the op figures.
+                    let from_ns = self.system.last().map_or(0, |s| s.at_ms.saturating_mul(1_000_000));
+                    let to_ns = sample.at_ms.saturating_mul(1_000_000);
+                    for m in &mut self.models {
+                        m.window.contended_between(&mut self.tree, from_ns, to_ns);
+                        m.profiled = m.window.kept();
+                        m.profiled_wall_ns = m.window.kept_wall_ns();
+                    }
                 }
                 self.machine = MachineTag::from_sample(&sample);
                 if self.machine.throttled == Some(true) {
@@ -235,7 +250,7 @@ impl MonitorState {
         }
     }
 
-    fn apply_inference(&mut self, inf: &Inference) {
+    fn apply_inference(&mut self, inf: Inference) {
         self.inferences += 1;
         self.now_ns = self.now_ns.max(inf.at_ns);
         let Some(m) = self.models.get_mut(inf.model) else { return };
@@ -244,9 +259,9 @@ impl MonitorState {
         m.counters.inferences += 1;
         let profiled = inf.profiled;
         if profiled {
-            m.profiled += 1;
-            m.profiled_wall_ns += inf.wall_ns;
-            self.tree.record(&inf.ops);
+            m.window.push(&mut self.tree, inf.at_ns, inf.wall_ns, inf.ops);
+            m.profiled = m.window.kept();
+            m.profiled_wall_ns = m.window.kept_wall_ns();
         }
         // With unprofiled inferences interleaved, latency comes from those alone; a cold
         // inference measures the switch, not the model, and is kept apart.
@@ -274,6 +289,7 @@ impl MonitorState {
             m.usage = UsageTotals::default();
             m.profiled = 0;
             m.profiled_wall_ns = 0;
+            m.window = ProfiledWindow::default();
             m.throttle = ThrottleStats::default();
             m.energy = EnergyTotals::default();
         }

@@ -12,6 +12,7 @@ use crate::core::latency_model::observe::observations;
 use crate::core::latency_model::{leave_one_out, Prediction};
 use crate::core::layer_kind::layer_kinds;
 use crate::core::layer_shape::layer_shapes;
+use crate::core::profiled_window::LeftOut;
 use crate::core::profiler::dims_text;
 use crate::core::roofline::{roofline, Limits, Roofline, Split};
 use crate::core::state::{ModelState, MonitorState, LATENCY_WINDOW};
@@ -78,8 +79,14 @@ pub struct ModelRecord<'a> {
     pub macs_per_image: Option<f64>,
     /// Bytes of the top-level ops' inputs and outputs per inference.
     pub bytes: Option<f64>,
-    /// Inferences whose op times are in the shares and in `ops.csv`.
+    /// Profiled inferences (their latency includes the profiler's cost).
     pub profiled_iterations: u64,
+    /// Of the latest profiled inferences (`core::profiled_window`), those whose op times are in
+    /// the shares, `op_ms` and `ops.csv`/`layers.csv`, and those left out: stalled (wall time
+    /// far above the others') or run while other work competed for the cores.
+    pub profiled_kept: u64,
+    pub profiled_stalled: u64,
+    pub profiled_contended: u64,
     pub percentile_window: u64,
     /// Sum of the top-level ops' time per inference: what the shares divide.
     pub op_ms: Option<f64>,
@@ -286,7 +293,10 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>, left_out: Opti
         input_chw: info.map(|i| i.input.map(|d| d.to_string()).join("x")),
         macs_per_image: sum.macs_per_image(),
         bytes: m.scope.map(|_| sum.profile.bytes),
-        profiled_iterations: m.profiled,
+        profiled_iterations: m.window.seen(),
+        profiled_kept: m.profiled,
+        profiled_stalled: m.window.left_out(LeftOut::Stalled) as u64,
+        profiled_contended: m.window.left_out(LeftOut::Contended) as u64,
         percentile_window: lat.map_or(0, |s| s.count.min(LATENCY_WINDOW as u64)),
         op_ms: sum.op_ms,
         latency_ms_profiled_mean: sum.profiled_latency_ms,

@@ -146,7 +146,7 @@ pub fn text_line(summary: &ModelSummary, peak_gmacs: Option<f64>, elapsed: Durat
             format!(
                 "{head} n={:<6} prof={:<4} p50 {:>8.2} ms{ci}  p90 {}  p99 {}  {:>7.1} inf/s{faults}{cold}{energy}{work}",
                 s.count,
-                model.profiled,
+                model.window.seen(),
                 s.p50_ms,
                 tail(s.p90()),
                 tail(s.p99()),

@@ -9,6 +9,7 @@ use ratatui::Frame;
 use super::units::{bar, count, ms, pct};
 use super::{ops, what_if, Ctx};
 use crate::core::analysis::ModelProfile;
+use crate::core::profiled_window::LeftOut;
 use crate::core::roofline::{roofline, Limits};
 use crate::tui::rows::ModelRow;
 
@@ -60,7 +61,10 @@ fn categories(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
             Some((lo, hi)) => format!(" · p50 {} ms [{}–{}] n={}", ms(s.p50_ms), ms(lo), ms(hi), s.count),
             None => format!(" · p50 {} ms n={}", ms(s.p50_ms), s.count),
         });
-        let profiled = count(p.inferences, "profiled run");
+        let window = &row.model.window;
+        let left_out = window.left_out(LeftOut::Stalled) + window.left_out(LeftOut::Contended);
+        let left_out = if left_out > 0 { format!(" ({left_out} left out)") } else { String::new() };
+        let profiled = format!("{}{left_out}", count(p.inferences, "profiled run"));
         format!("{} · {} ms ops · {profiled}{latency}", row.model.name, ms(p.op_ms))
     } else {
         format!("{} · categories", row.model.name)
