@@ -9,6 +9,8 @@ mod fixture;
 #[path = "support/screen.rs"]
 mod screen;
 
+use std::fmt::Write as _;
+
 use crossterm::event::{KeyCode, MouseEventKind};
 use infertop::core::analysis::op_rows;
 use infertop::core::state::MonitorState;
@@ -83,10 +85,29 @@ fn in_order(cells: &[String], ascending: bool) -> bool {
         let ordered = if let (Some(a), Some(b)) = (value(w[0]), value(w[1])) {
             a.total_cmp(&b)
         } else {
-            w[0].to_lowercase().cmp(&w[1].to_lowercase())
+            readable(w[0]).cmp(&readable(w[1]))
         };
         ordered.is_eq() || ordered.is_lt() == ascending
     })
+}
+
+/// Text as it sorts when read: digit runs as numbers (padded to one width), the rest case-blind,
+/// so shapes run `1x16x32x32`, `1x64x8x8`, `1x128x4x4`.
+fn readable(text: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once('\0')) {
+        if c.is_ascii_digit() {
+            run.push(c);
+            continue;
+        }
+        if !run.is_empty() {
+            let _ = write!(out, "{:0>20}", run.trim_start_matches('0'));
+            run.clear();
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
 }
 
 /// The header line of a table (the line above its rows).
@@ -145,12 +166,77 @@ fn enter_opens_the_selected_models_detail_and_esc_goes_back_where_it_was() {
     assert_eq!(s.ui.view, View::Detail);
     s.press(KeyCode::Esc);
     assert_eq!(s.ui.view, View::System);
-    // Reached with Tab, Detail has nowhere to go back to; Esc leaves it there.
-    s.press(KeyCode::BackTab);
-    s.press(KeyCode::BackTab);
-    assert_eq!(s.ui.view, View::Detail);
+    // Reached with Tab, any view goes back to Models.
     s.press(KeyCode::Esc);
-    assert_eq!(s.ui.view, View::Detail);
+    assert_eq!(s.ui.view, View::Models);
+    for tabs in 1..View::ALL.len() {
+        for _ in 0..tabs {
+            s.press(KeyCode::Tab);
+        }
+        assert_ne!(s.ui.view, View::Models);
+        s.press(KeyCode::Esc);
+        assert_eq!(s.ui.view, View::Models, "after {tabs} Tab");
+    }
+}
+
+#[test]
+fn a_filter_and_a_scroll_do_not_follow_the_selection_to_another_model() {
+    let mut s = screen(View::Models, 80, 24);
+    s.press(KeyCode::Enter);
+    s.press(KeyCode::Right); // the layer table
+    assert_eq!(s.ui.table, TableId::Layers);
+    s.press(KeyCode::Char('/'));
+    s.type_text("conv");
+    s.press(KeyCode::Enter);
+    s.press(KeyCode::Down);
+    let slot = TableId::Layers.slot().unwrap();
+    assert_eq!((s.ui.tables[slot].filter.as_str(), s.ui.tables[slot].selected), ("conv", 1));
+    s.ui.tables[slot].sort = Some(2);
+    s.press(KeyCode::Esc);
+    s.press(KeyCode::Down);
+    s.press(KeyCode::Enter);
+    let table = &s.ui.tables[slot];
+    assert!(table.filter.is_empty() && table.selected == 0 && table.offset == 0, "{table:?}");
+    assert_eq!(table.sort, Some(2), "the sort is a way of reading and stays");
+    assert!(!s.text().contains("/conv"), "{}", s.text());
+    // The same model again keeps what was typed.
+    s.press(KeyCode::Char('/'));
+    s.type_text("bn");
+    s.press(KeyCode::Enter);
+    s.press(KeyCode::Esc);
+    s.press(KeyCode::Enter);
+    assert_eq!(s.ui.tables[slot].filter, "bn");
+}
+
+#[test]
+fn s_never_sorts_by_a_column_this_width_hides_and_the_front_table_is_lit() {
+    for (width, height) in [(80, 24), (100, 30), (160, 48)] {
+        let mut s = screen(View::Detail, width, height);
+        for table in TableId::DETAIL {
+            while s.ui.table != table {
+                s.press(KeyCode::Right);
+            }
+            let hit = *s.ui.hits.table(table).unwrap();
+            let border = s.terminal.backend().buffer()[(hit.body.x - 1, hit.body.y)].fg;
+            for other in TableId::DETAIL.iter().filter(|t| **t != table) {
+                let o = *s.ui.hits.table(*other).unwrap();
+                let theirs = s.terminal.backend().buffer()[(o.body.x - 1, o.body.y)].fg;
+                assert_ne!(border, theirs, "{width}x{height}: {table:?} in front, {other:?} looks the same");
+            }
+            let mut sorted = 0;
+            loop {
+                s.press(KeyCode::Char('s'));
+                if s.ui.tables[table.slot().unwrap()].sort.is_none() {
+                    break;
+                }
+                sorted += 1;
+                let head = header(&s, table);
+                assert!(head.contains('▲') || head.contains('▼'), "{width}x{height} {table:?}: no arrow in {head}");
+                assert!(sorted < 20, "the cycle ends");
+            }
+            assert!(sorted >= 2, "{width}x{height} {table:?}: {sorted} sortable columns");
+        }
+    }
 }
 
 #[test]

@@ -94,6 +94,7 @@ impl UiState {
 
     /// Applies an action that only concerns the UI. `themes` is the length of the theme cycle.
     pub fn apply(&mut self, action: Action, state: &MonitorState, themes: usize) {
+        let model_before = self.selected;
         match action {
             Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Home | Action::End => {
                 self.move_by(action, state);
@@ -125,11 +126,8 @@ impl UiState {
                 self.help_scroll = 0;
             }
             Action::Dismiss if self.show_help => self.show_help = false,
-            Action::Dismiss => {
-                if let Some(back) = self.back.take() {
-                    self.view = back;
-                }
-            }
+            // Back to where Enter came from, or to Models from any view Tab reached.
+            Action::Dismiss => self.view = self.back.take().unwrap_or(View::Models),
             Action::NextTheme => self.theme = (self.theme + 1) % themes.max(1),
             Action::Pause => self.paused = !self.paused,
             // Only a run with an op profiler can switch it: without one (`--no-op-profile`)
@@ -150,6 +148,20 @@ impl UiState {
             | Action::Quit => {}
         }
         self.clamp(state);
+        if self.selected != model_before {
+            self.forget_table_choices();
+        }
+    }
+
+    /// Another model's tables hold other rows: a filter typed for the last one (`/twise`) would
+    /// show "0 of 174" here, and a selection or scroll would point at an unrelated row. The sort
+    /// columns stay: they are a way of reading, not a place in the rows.
+    fn forget_table_choices(&mut self) {
+        for table in &mut self.tables {
+            table.filter.clear();
+            (table.selected, table.offset) = (0, 0);
+        }
+        self.typing = false;
     }
 
     /// The engine control a trace key asks for: the selected model's next inference (`c`) or
@@ -225,7 +237,10 @@ impl UiState {
                 (self.sort, self.sort_reversed) = (self.sort.next(WhatIf::of(state).any()), false);
             }
             (_, false) => self.sort_reversed = !self.sort_reversed,
-            (Action::Sort, true) => self.table_mut(self.table).into_iter().for_each(|t| t.next_sort(columns)),
+            (Action::Sort, true) => {
+                let shown = self.hits.table(self.table).map(|h| h.shown_columns);
+                self.table_mut(self.table).into_iter().for_each(|t| t.next_sort_among(columns, shown));
+            }
             (_, true) => self.table_mut(self.table).into_iter().for_each(|t| t.reversed = !t.reversed),
         }
     }

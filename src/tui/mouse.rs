@@ -23,6 +23,8 @@ pub struct TableHit {
     pub selected: usize,
     /// Rows after the filter.
     pub len: usize,
+    /// The columns drawn at this width, a bit per column (the first 64).
+    pub shown_columns: u64,
 }
 
 /// What the last frame drew where: the tabs and every table's rows.

@@ -58,11 +58,16 @@ pub struct TableState {
 impl TableState {
     /// The next sort column of a table with `columns` columns: each in turn, then its own order.
     pub fn next_sort(&mut self, columns: usize) {
-        self.sort = match self.sort {
-            None => Some(0),
-            Some(c) if c + 1 < columns => Some(c + 1),
-            Some(_) => None,
-        };
+        self.next_sort_among(columns, None);
+    }
+
+    /// The next sort column among those the last frame drew (`shown`, a bit per column; `None`
+    /// when it drew none: all count), so `s` never sorts by a column hidden at this width,
+    /// which would leave no ▲/▼ on screen to say what the order is.
+    pub fn next_sort_among(&mut self, columns: usize, shown: Option<u64>) {
+        let drawn = |c: usize| shown.is_none_or(|mask| c >= 64 || mask & (1 << c) != 0);
+        let from = self.sort.map_or(0, |c| c + 1);
+        self.sort = (from..columns).find(|c| drawn(*c));
         self.reversed = false;
     }
 
@@ -115,7 +120,7 @@ pub fn arrange(mut rows: Vec<TableRow>, table: &TableState, natural: usize) -> (
 fn compare(a: Option<&SortValue>, b: Option<&SortValue>, ascending: bool) -> Ordering {
     let order = match (a, b) {
         (Some(SortValue::Num(x)), Some(SortValue::Num(y))) => x.total_cmp(y),
-        (Some(SortValue::Text(x)), Some(SortValue::Text(y))) => x.to_lowercase().cmp(&y.to_lowercase()),
+        (Some(SortValue::Text(x)), Some(SortValue::Text(y))) => natural_order(x, y),
         (None | Some(SortValue::None), None | Some(SortValue::None)) => return Ordering::Equal,
         (None | Some(SortValue::None), _) => return Ordering::Greater,
         (_, None | Some(SortValue::None)) => return Ordering::Less,
@@ -127,6 +132,44 @@ fn compare(a: Option<&SortValue>, b: Option<&SortValue>, ascending: bool) -> Ord
     } else {
         order.reverse()
     }
+}
+
+/// Text in the order a person reads it: runs of digits compare as numbers (`1x120x8x8` before
+/// `1x120x16x16`, `layer2` before `layer10`), the rest case-blind.
+fn natural_order(left: &str, right: &str) -> Ordering {
+    let (mut left, mut right) = (left.chars().peekable(), right.chars().peekable());
+    loop {
+        match (left.peek().copied(), right.peek().copied()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(l), Some(r)) if l.is_ascii_digit() && r.is_ascii_digit() => {
+                let (l, r) = (digits(&mut left), digits(&mut right));
+                // Without leading zeros, a longer run is the larger number.
+                let (l, r) = (l.trim_start_matches('0'), r.trim_start_matches('0'));
+                let order = l.len().cmp(&r.len()).then_with(|| l.cmp(r));
+                if order != Ordering::Equal {
+                    return order;
+                }
+            }
+            (Some(l), Some(r)) => {
+                let order = l.to_lowercase().cmp(r.to_lowercase());
+                if order != Ordering::Equal {
+                    return order;
+                }
+                left.next();
+                right.next();
+            }
+        }
+    }
+}
+
+fn digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+    let mut run = String::new();
+    while let Some(c) = chars.next_if(char::is_ascii_digit) {
+        run.push(c);
+    }
+    run
 }
 
 /// The selection and offset a frame draws with: the selection inside the `len` rows, and the
@@ -181,6 +224,30 @@ mod tests {
         assert_eq!(names(&arrange(rows.clone(), &table, 1).0), ["b"]);
         table.filter = "KIND-OF-c".into();
         assert_eq!(names(&arrange(rows, &table, 1).0), ["c"], "the extra text matches too");
+    }
+
+    #[test]
+    fn shapes_and_numbered_names_sort_by_their_numbers() {
+        let rows = ["1x120x16x16", "1x120x8x8", "layer10", "Layer2", "1x24x32x32"].map(|n| row(n, None)).to_vec();
+        let (sorted, _, ascending) = arrange(rows, &TableState::default(), 0);
+        assert!(ascending);
+        assert_eq!(names(&sorted), ["1x24x32x32", "1x120x8x8", "1x120x16x16", "Layer2", "layer10"]);
+        assert_eq!(natural_order("a007", "a7"), Ordering::Equal);
+        assert_eq!(natural_order("a7b", "a7c"), Ordering::Less);
+    }
+
+    #[test]
+    fn sorting_skips_the_columns_the_frame_did_not_draw() {
+        let mut table = TableState::default();
+        let shown = Some(0b1_0101);
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            table.next_sort_among(6, shown);
+            seen.push(table.sort);
+        }
+        assert_eq!(seen, [Some(0), Some(2), Some(4), None]);
+        table.next_sort_among(3, None);
+        assert_eq!(table.sort, Some(0), "without a frame every column counts");
     }
 
     #[test]

@@ -12,9 +12,9 @@ use super::Ctx;
 pub const ENTRIES: &[(&str, &str)] = &[
     ("↑ ↓  k j", "select a model or a table row; scroll this help"),
     ("PgUp PgDn", "a page up / down (g G Home End: first / last)"),
-    ("Enter", "open the selected model's Detail; Esc goes back"),
+    ("Enter", "open the selected model's Detail; Esc back (else to Models)"),
     ("Tab ⇧Tab", "next / previous view"),
-    ("← →  h l", "Detail: move to the next table (▸ marks it)"),
+    ("← →  h l", "Detail: move to the next table (▸ and a lit border mark it)"),
     ("s  S", "next sort column / reverse it (▼ high first, ▲ low)"),
     ("/", "filter the table in front by name (Enter keep, Esc clear)"),
     ("mouse", "click a tab or a row, wheel scrolls (--no-mouse: off)"),

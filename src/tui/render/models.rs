@@ -117,7 +117,14 @@ fn table(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let len = lines.len();
     let offset = columns::draw(frame, inner, header, lines, selected, ctx.theme.highlight);
     let body = Rect { y: inner.y + 1, height: inner.height.saturating_sub(1), ..inner };
-    ctx.record_table(TableHit { table: TableId::Models, body, offset, selected: selected.unwrap_or(0), len });
+    ctx.record_table(TableHit {
+        table: TableId::Models,
+        body,
+        offset,
+        selected: selected.unwrap_or(0),
+        len,
+        shown_columns: u64::MAX,
+    });
 }
 
 fn line(

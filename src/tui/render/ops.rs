@@ -81,7 +81,8 @@ fn panel(frame: &mut Frame, area: Rect, ctx: &Ctx, table: Table) {
     if !table.about.is_empty() {
         let _ = write!(title, " · {}", table.about);
     }
-    let block = ctx.panel(&title);
+    // The table in front (where keys, `s` and `/` go) has a lit border besides its ▸.
+    let block = if front { ctx.panel(&title).border_style(ctx.theme.header) } else { ctx.panel(&title) };
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if rows.is_empty() {
@@ -101,7 +102,8 @@ fn panel(frame: &mut Frame, area: Rect, ctx: &Ctx, table: Table) {
     let header = columns::header(&cols, &shown, ctx.theme.header);
     columns::draw_from(frame, inner, header, lines, front.then_some(selected), offset, ctx.theme.highlight);
     let body = Rect { y: inner.y + 1, height: inner.height.saturating_sub(1), ..inner };
-    ctx.record_table(TableHit { table: table.id, body, offset, selected, len: rows.len() });
+    let shown_columns = shown.iter().filter(|(i, _)| *i < 64).fold(0u64, |mask, (i, _)| mask | (1 << i));
+    ctx.record_table(TableHit { table: table.id, body, offset, selected, len: rows.len(), shown_columns });
 }
 
 const NO_PROFILE: &str = "no profiled inference yet (op times need the profiler: run without --no-op-profile)";
