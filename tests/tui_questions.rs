@@ -156,3 +156,16 @@ fn q2_with_ten_models_the_selected_models_breakdown_stays_on_screen() {
         s.press(KeyCode::Down);
     }
 }
+
+/// What infertop itself costs: on the System view, its memory and CPU, and what the op
+/// profiler adds to the inferences it records, as a number (the core's own figure).
+#[test]
+fn q6_what_infertop_costs() {
+    let mut state = fixture::state(5, 40);
+    state.apply(infertop::core::event::Event::Profiling { every: 4 });
+    let (cost, _) = ModelSummary::profiler_cost_of_run(&ModelSummary::all(&state), 4).expect("profiled and timed");
+    let s = Screen::new(state, UiState { view: View::System, ..UiState::default() }, 80, 24);
+    let (_, line) = s.find("profiler ");
+    assert!(line.contains(&format!("profiler {:+.1}% on 1 in 4", 100.0 * cost)), "{line}");
+    assert!(line.contains("RSS ") && line.contains("CPU "), "{line}");
+}

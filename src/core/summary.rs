@@ -36,6 +36,10 @@ pub struct ModelSummary<'a> {
     pub op_ms: Option<f64>,
     /// Mean wall time of the profiled inferences (`op_ms` is part of it).
     pub profiled_latency_ms: Option<f64>,
+    /// What the op profiler adds to an inference it records: the profiled inferences' mean wall
+    /// time over the warm p50, minus 1 (0.06: 6 % slower). `None` until both are known, and when
+    /// every inference is profiled (`--profile-every 1`: the p50 is of profiled ones too).
+    pub profiler_cost: Option<f64>,
     /// Latency of the first inference after a switch (dwell schedule).
     pub cold: Option<LatencySummary>,
     /// What a switch from another model costs: cold p50 minus warm p50.
@@ -81,6 +85,10 @@ impl<'a> ModelSummary<'a> {
             throttle_penalty: model.throttle.penalty(),
             op_ms: measured.then_some(profile.op_ms),
             profiled_latency_ms: profiled_latency_ms(model),
+            profiler_cost: profiled_latency_ms(model)
+                .zip(p50)
+                .filter(|_| state.profile_every > 1)
+                .map(|(profiled, p50)| profiled / p50 - 1.0),
             cold: model.cold.summary(),
             switch_cost_ms: model.cold.summary().zip(latency).map(|(cold, warm)| cold.p50_ms - warm.p50_ms),
             faults_per_inference: model.usage.faults_per_inference(),
@@ -90,6 +98,17 @@ impl<'a> ModelSummary<'a> {
             power_source: energy.and(model.energy.source.as_deref()),
             profile,
         }
+    }
+
+    /// The profiler's cost over every model that knows it: the median of their
+    /// [`Self::profiler_cost`], and that spread over the run's inferences (one in
+    /// `profile_every` pays it).
+    #[must_use]
+    pub fn profiler_cost_of_run(summaries: &[Self], profile_every: u32) -> Option<(f64, f64)> {
+        let mut costs: Vec<f64> = summaries.iter().filter_map(|s| s.profiler_cost).filter(|c| c.is_finite()).collect();
+        costs.sort_by(f64::total_cmp);
+        let median = crate::core::stats::quantile_sorted(&costs, 0.5)?;
+        Some((median, median / f64::from(profile_every.max(1))))
     }
 
     /// Every model's summary, in model order.
@@ -144,4 +163,41 @@ fn shares(profile: &ModelProfile) -> [Option<f64>; Category::ALL.len()] {
         *slot = Some(ms / profile.op_ms);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::event::{Event, Inference};
+
+    fn inference(seq: u64, ms: u64, profiled: bool) -> Event {
+        Event::Inference(Inference {
+            model: 0,
+            seq,
+            wall_ns: ms * 1_000_000,
+            at_ns: seq * 100_000_000,
+            profiled,
+            cold: false,
+            usage: None,
+            ops: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn the_profilers_cost_is_the_profiled_mean_over_the_warm_p50() {
+        let mut state = MonitorState::new(&["m"]);
+        state.apply(Event::Profiling { every: 4 });
+        for seq in 0..12 {
+            let profiled = seq % 4 == 0;
+            state.apply(inference(seq, if profiled { 11 } else { 10 }, profiled));
+        }
+        let all = ModelSummary::all(&state);
+        assert!((all[0].profiler_cost.unwrap() - 0.1).abs() < 1e-9, "{:?}", all[0].profiler_cost);
+        let (median, run) = ModelSummary::profiler_cost_of_run(&all, 4).unwrap();
+        assert!((median - 0.1).abs() < 1e-9 && (run - 0.025).abs() < 1e-9);
+        // Every inference profiled: the p50 is of profiled ones, there is nothing to compare.
+        state.apply(Event::Profiling { every: 1 });
+        assert_eq!(ModelSummary::all(&state)[0].profiler_cost, None);
+        assert_eq!(ModelSummary::profiler_cost_of_run(&ModelSummary::all(&state), 1), None);
+    }
 }

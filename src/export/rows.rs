@@ -92,6 +92,9 @@ pub struct ModelRecord<'a> {
     pub op_ms: Option<f64>,
     /// Mean wall time of the profiled inferences (`op_ms` is part of it).
     pub latency_ms_profiled_mean: Option<f64>,
+    /// What the op profiler adds to the inferences it records (0.06: 6 % slower; see
+    /// `core::summary`); empty with `--profile-every 1`.
+    pub profiler_cost: Option<f64>,
     pub peak_gmacs_per_s: Option<f64>,
     /// First inferences after a switch from another model (dwell schedule), kept out of the
     /// latency columns above.
@@ -300,6 +303,7 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>, left_out: Opti
         percentile_window: lat.map_or(0, |s| s.count.min(LATENCY_WINDOW as u64)),
         op_ms: sum.op_ms,
         latency_ms_profiled_mean: sum.profiled_latency_ms,
+        profiler_cost: sum.profiler_cost,
         peak_gmacs_per_s: state.peak_gmacs,
         cold_iterations: sum.cold.map_or(0, |c| c.count),
         cold_latency_ms_p50: sum.cold.map(|c| c.p50_ms),

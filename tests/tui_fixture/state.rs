@@ -320,7 +320,9 @@ pub fn events(running: usize, rounds: u64) -> Vec<Event> {
     let names = names(running);
     let running = names.len() - 2;
     let mut tree = Tree::default();
-    let mut events = vec![Event::Peak { gmacs_per_s: 40.0 }, Event::Bandwidth { gb_per_s: 12.0 }];
+    // Every inference is profiled (its latency includes the profiler), as with --profile-every 1.
+    let mut events =
+        vec![Event::Profiling { every: 1 }, Event::Peak { gmacs_per_s: 40.0 }, Event::Bandwidth { gb_per_s: 12.0 }];
     let mut spans = Vec::new();
     for (id, name) in names.iter().take(running).enumerate() {
         let s = shape(id);

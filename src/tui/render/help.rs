@@ -80,6 +80,10 @@ pub const ENTRIES: &[(&str, &str)] = &[
     ("ops±", "the same for Σ per op kind a·MACs + b·bytes + c·calls"),
     ("overhead", "op time beyond max(MACs ÷ peak, bytes ÷ bandwidth)"),
     ("ovh", "Models: the overhead share of the model's op time"),
+    ("— System", ""),
+    ("CPU", "infertop's process, inference threads included, % of a core"),
+    ("UI", "the screen's own drawing and event handling, % of a core"),
+    ("profiler", "profiled mean ÷ warm p50 − 1, median over models"),
 ];
 
 /// Width of the box: the longest entry plus the key column and borders.

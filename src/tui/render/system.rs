@@ -17,6 +17,7 @@ use super::units::bytes;
 use super::Ctx;
 use crate::core::contention::Contention;
 use crate::core::sampler::{CpuFreqPolicy, SystemSample};
+use crate::core::summary::ModelSummary;
 
 /// Draws the view. The machine panel is as tall as its lines: a source the machine lacks
 /// takes no line.
@@ -85,12 +86,30 @@ fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<Line<'static>> {
         Line::from(vec![label("memory"), Span::raw(memory)]),
         Line::from(vec![
             label("infertop"),
-            Span::raw(format!("RSS {rss} · CPU {cpu} (process, with inference) · UI {ui_cpu}")),
+            Span::raw(format!("RSS {rss} · CPU {cpu} · UI {ui_cpu} · profiler {}", profiler_cost(ctx))),
         ]),
         Line::from(vec![label("cores"), Span::raw(format!("{cores} · load {load}"))]),
         Line::from([vec![label("sharing")], contention(ctx, s.contention.as_deref())].concat()),
     ]);
     lines
+}
+
+/// What the op profiler costs, as a number: how much slower the inferences it records run than
+/// the warm p50 (median over models). The process's CPU beside it counts the inference threads
+/// too; the UI's is the front end's own.
+fn profiler_cost(ctx: &Ctx) -> String {
+    let every = ctx.state.profile_every;
+    if every == 0 || ctx.ui.op_profile_off {
+        return "off".into();
+    }
+    if every == 1 {
+        return "on all inferences".into();
+    }
+    let summaries = ModelSummary::all(ctx.state);
+    match ModelSummary::profiler_cost_of_run(&summaries, every) {
+        Some((cost, _)) => format!("{:+.1}% on 1 in {every}", 100.0 * cost),
+        None => format!("on 1 in {every}, cost n/a yet"),
+    }
 }
 
 /// The verdict, then what other work and infertop used over the interval before the sample.
