@@ -276,3 +276,50 @@ fn a_snapshot_with_the_roofline_split_gets_its_table() {
     }
     assert!(!html.contains("no compute / memory / overhead split"));
 }
+
+/// A real what-if run (mobilenet and its fold-bn variant, counted iterations) gets a What if
+/// section whose Δp50 is the snapshot's own, with its interval, verdict and output check, and
+/// `compare` marks the variant's rows; a run without variants has no such section.
+#[test]
+fn a_what_if_run_gets_its_section_and_compare_marks_the_variant() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("snaps");
+    let args = ["--headless", "--only", "mobilenet", "--what-if", "fold-bn", "--iterations", "12", "--threads", "1"];
+    let out = binary::infertop().args(args).arg("--export-dir").arg(&base).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let snap = fs::read_dir(&base).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_dir()).expect("a run folder");
+    let variant = csv_rows(&snap.join("models.csv"))
+        .into_iter()
+        .find(|m| m["variant"] == "fold-bn")
+        .expect("the variant's row in models.csv");
+
+    let (_report_dir, html) = report(&snap);
+    let doc = Html::parse_document(&html);
+    let rows: Vec<Vec<String>> = doc
+        .select(&sel("table.what-if tr"))
+        .skip(1)
+        .map(|r| r.select(&sel("td")).map(|c| c.text().collect::<String>()).collect())
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0][0].as_str(), rows[0][1].as_str()), ("fold-bn", "mobilenet"));
+    let delta: f64 = doc
+        .select(&sel("table.what-if span.delta"))
+        .next()
+        .unwrap()
+        .value()
+        .attr("data-delta")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_close(delta, variant["delta_p50"].parse().unwrap(), "Δp50");
+    assert!(rows[0][5].starts_with('[') && rows[0][5].contains('%'), "an interval: {:?}", rows[0][5]);
+    assert_eq!(rows[0][6], variant["what_if_verdict"]);
+    assert!(rows[0][7].starts_with("agrees"), "fold-bn keeps the answer: {:?}", rows[0][7]);
+
+    let (_compare_dir, doc) = compare(&snap, &snap);
+    let marked: Vec<String> = doc.select(&sel("table span.variant")).map(|s| s.text().collect()).collect();
+    assert!(!marked.is_empty() && marked.iter().all(|m| m == "(what-if: fold-bn of mobilenet)"), "{marked:?}");
+
+    let (_pi_dir, pi) = report(&fixture(PI));
+    assert!(Html::parse_document(&pi).select(&sel("#what-if")).next().is_none(), "no variants, no section");
+}

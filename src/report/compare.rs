@@ -12,6 +12,20 @@ use super::ReportError;
 /// Ops listed per model in "which ops moved most".
 pub const TOP_OPS: usize = 5;
 
+/// A model's name, and for a what-if variant what it varies: a variant's row is not a model of
+/// its own, and its ratio reads differently (the change it makes, run against itself).
+fn model_cell(m: &ModelRow) -> String {
+    match &m.variant {
+        Some(change) => format!(
+            "{} <span class=\"variant\">(what-if: {} of {})</span>",
+            escape(&m.model),
+            escape(change),
+            escape(m.base_model.as_deref().unwrap_or("?"))
+        ),
+        None => escape(&m.model),
+    }
+}
+
 /// Latency ratio B/A of the median, with an interval from the two medians' 95% intervals
 /// (B's low over A's high to B's high over A's low: conservative, both bounds at once).
 #[must_use]
@@ -94,10 +108,10 @@ fn only_in_one(
 ) -> String {
     let mut rows = Vec::new();
     for m in a.models.iter().filter(|m| !in_b.contains_key(m.model.as_str())) {
-        rows.push(vec![escape(&m.model), "A only".into(), num(m.latency_ms_p50, 3)]);
+        rows.push(vec![model_cell(m), "A only".into(), num(m.latency_ms_p50, 3)]);
     }
     for m in b.models.iter().filter(|m| !in_a.contains_key(m.model.as_str())) {
-        rows.push(vec![escape(&m.model), "B only".into(), num(m.latency_ms_p50, 3)]);
+        rows.push(vec![model_cell(m), "B only".into(), num(m.latency_ms_p50, 3)]);
     }
     let mut out = String::from("<h2 id=\"only-in-one\">Models in only one snapshot</h2>\n");
     if rows.is_empty() {
@@ -119,7 +133,7 @@ fn ratios_section(both: &[(&ModelRow, &ModelRow)]) -> Result<String, ReportError
         let ratio = r.as_ref().map_or_else(|| "n/a".into(), |r| format!("{:.3}", r.ratio));
         let attr = r.as_ref().map_or_else(String::new, |r| format!("{:e}", r.ratio));
         rows.push(vec![
-            escape(&ma.model),
+            model_cell(ma),
             num(ma.latency_ms_p50, 3),
             num(mb.latency_ms_p50, 3),
             format!("<span class=\"ratio\" data-model=\"{}\" data-ratio=\"{attr}\">{ratio}</span>", escape(&ma.model)),
@@ -143,7 +157,7 @@ fn shares_section(both: &[(&ModelRow, &ModelRow)]) -> String {
     let rows: Vec<Vec<String>> = both
         .iter()
         .map(|(ma, mb)| {
-            let mut row = vec![escape(&ma.model)];
+            let mut row = vec![model_cell(ma)];
             match (ma.shares(), mb.shares()) {
                 (Some(sa), Some(sb)) => row.extend(sa.iter().zip(sb).map(|(x, y)| format!("{:+.1}", (y - x) * 100.0))),
                 _ => row.extend(CATEGORIES.iter().map(|_| "n/a".to_string())),
@@ -165,7 +179,7 @@ fn ops_section(a: &Snapshot, b: &Snapshot, both: &[(&ModelRow, &ModelRow)]) -> S
             if x > 0.0 {
                 let _ = write!(change, " ({:+.0}%)", (y / x - 1.0) * 100.0);
             }
-            rows.push(vec![escape(&ma.model), escape(&op), format!("{x:.3}"), format!("{y:.3}"), change]);
+            rows.push(vec![model_cell(ma), escape(&op), format!("{x:.3}"), format!("{y:.3}"), change]);
         }
     }
     let mut out =

@@ -1,7 +1,8 @@
 //! The report of one snapshot: the run, its warnings, the study's four scatter plots, where
-//! the time goes per model, and the run over time.
+//! the time goes per model, what-if variants against their originals, and the run over time.
 
 mod sections;
+mod what_if;
 
 use std::fmt::Write as _;
 
@@ -25,6 +26,7 @@ pub fn report_page(snap: &Snapshot) -> Result<String, ReportError> {
     body.push_str(&study_section(snap)?);
     body.push_str(&sections::breakdown_section(snap)?);
     body.push_str(&sections::split_section(snap));
+    body.push_str(&what_if::what_if_section(snap));
     body.push_str(&sections::timeline_section(snap)?);
     Ok(html::page(&format!("infertop report: {}", snap.name()), &body))
 }

@@ -49,6 +49,21 @@ pub struct ModelRow {
     /// Set on a what-if variant's row (`fold-bn`); absent in snapshots from before variants.
     #[serde(default)]
     pub variant: Option<String>,
+    /// The rest of a variant's what-if columns (see `export::rows`).
+    #[serde(default)]
+    pub base_model: Option<String>,
+    #[serde(default)]
+    pub output_max_rel_diff: Option<f64>,
+    #[serde(default)]
+    pub output_agrees: Option<bool>,
+    #[serde(default)]
+    pub delta_p50: Option<f64>,
+    #[serde(default)]
+    pub delta_p50_ci_low: Option<f64>,
+    #[serde(default)]
+    pub delta_p50_ci_high: Option<f64>,
+    #[serde(default)]
+    pub what_if_verdict: Option<String>,
 }
 
 impl ModelRow {
