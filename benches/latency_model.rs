@@ -3,7 +3,7 @@
 //! each model is left out in turn and predicted by the MAC-only model (latency = a·MACs + c) and
 //! by the op-level model (per op kind: time = a·MACs + b·bytes + c·calls, all non-negative),
 //! both fitted on the other nine. Prints a table of the errors and the share within ±10 %, plus
-//! each model's roofline split (compute / memory / overhead) and the machine's two limits.
+//! each model's roofline split (compute / memory / kernel below peak / outside kernels) and the machine's two limits.
 //!
 //! `make bench` runs it with the others, or `cargo bench --bench latency_model`.
 //! `INFERTOP_BENCH_INFERENCES` (default 40) is how many profiled and timed inferences each
@@ -49,17 +49,21 @@ fn main() {
     );
     if let Some(limits) = Limits::of(state) {
         println!("limits: peak {:.1} GMAC/s, bandwidth {:.1} GB/s", limits.peak_gmacs, limits.bandwidth_gbs);
-        println!("{:<14} {:>9} {:>9} {:>9} {:>9}", "model", "op ms", "compute", "memory", "overhead");
+        println!(
+            "{:<14} {:>9} {:>9} {:>9} {:>11} {:>9}",
+            "model", "op ms", "compute", "memory", "below peak", "outside"
+        );
         for m in &state.models {
             let split = roofline(&state.tree, m, &limits).model;
-            let [c, mem, o] = split.shares();
+            let [c, mem, below, outside] = split.shares().map(|s| s * 100.0);
             println!(
-                "{:<14} {:>9.2} {:>8.0}% {:>8.0}% {:>8.0}%",
+                "{:<14} {:>9.2} {:>8.0}% {:>8.0}% {:>10.0}% {:>8.0}%",
                 m.name,
                 split.total_ms(),
-                c * 100.0,
-                mem * 100.0,
-                o * 100.0
+                c,
+                mem,
+                below,
+                outside
             );
         }
     }

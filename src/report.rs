@@ -9,8 +9,8 @@
 //! regular file (or nothing) is replaced: `-o` naming a FIFO or a device is refused.
 //!
 //! Figures whose data a snapshot lacks are not drawn: the page says what is missing instead of
-//! showing an empty frame. (The compute / memory / overhead split and the latency model's errors
-//! are not in `snapshot_format` 2 at all.)
+//! showing an empty frame. (The roofline split and the latency model's errors are not in
+//! `snapshot_format` 2 at all.)
 
 pub mod breakdown;
 pub mod chart;

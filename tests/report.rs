@@ -129,7 +129,7 @@ fn each_report_has_every_figure_with_its_labels_and_the_coefficients_of_the_csvs
         assert!(doc.select(&sel("script, link, img, iframe, [src], [href]")).next().is_none(), "{name}");
         // The split of the explanation issue is not in format 2: said, not drawn.
         assert!(doc.select(&sel("section#split figure, figure[id*=split]")).next().is_none());
-        assert!(html.contains("no compute / memory / overhead split"), "{name}");
+        assert!(html.contains("no roofline split"), "{name}");
     }
 }
 
@@ -226,11 +226,10 @@ mod browser;
 #[path = "report/special_files.rs"]
 mod special_files;
 
-/// A snapshot written since the bandwidth was measured carries the roofline split and both
-/// latency models' left-out predictions in `models.csv`: the report tables them, per model,
-/// as shares of the op time and errors against the p50.
-#[test]
-fn a_snapshot_with_the_roofline_split_gets_its_table() {
+/// The VM fixture with `columns` added to `models.csv`: for each profiled model, `shares` of
+/// its op time, then the MAC-only model 20 % high and the op-level one 5 % low. Returns the
+/// report's split table (rows of cells) and its HTML.
+fn with_split_columns(columns: &[&str], shares: &[f64]) -> (Vec<Vec<String>>, String, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let snapshot = dir.path().join("snap");
     fs::create_dir(&snapshot).unwrap();
@@ -238,13 +237,11 @@ fn a_snapshot_with_the_roofline_split_gets_its_table() {
         let entry = entry.unwrap();
         fs::copy(entry.path(), snapshot.join(entry.file_name())).unwrap();
     }
-    // Add the five columns: compute a fifth of the op time, memory a tenth, the rest overhead;
-    // the MAC-only model 20 % high, the op-level one 5 % low.
     let rows = csv_rows(&fixture(VM).join("models.csv"));
     let mut reader = csv::Reader::from_path(fixture(VM).join("models.csv")).unwrap();
     let mut headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
-    let added = ["compute_ms", "memory_ms", "overhead_ms", "latency_ms_left_out_mac_fit", "latency_ms_left_out_op_fit"];
-    headers.extend(added.iter().map(|s| (*s).to_string()));
+    headers.extend(columns.iter().map(|s| (*s).to_string()));
+    headers.extend(["latency_ms_left_out_mac_fit", "latency_ms_left_out_op_fit"].map(String::from));
     let mut writer = csv::Writer::from_path(snapshot.join("models.csv")).unwrap();
     writer.write_record(&headers).unwrap();
     let mut expected = Vec::new();
@@ -253,11 +250,11 @@ fn a_snapshot_with_the_roofline_split_gets_its_table() {
         let (op, p50) = (row["op_ms"].parse::<f64>().ok(), row["latency_ms_p50"].parse::<f64>().ok());
         match (op, p50) {
             (Some(op), Some(p50)) => {
-                let values = [op * 0.2, op * 0.1, op * 0.7, p50 * 1.2, p50 * 0.95];
-                record.extend(values.iter().map(f64::to_string));
+                record.extend(shares.iter().map(|s| (op * s).to_string()));
+                record.extend([p50 * 1.2, p50 * 0.95].iter().map(f64::to_string));
                 expected.push(row["model"].clone());
             }
-            _ => record.extend(std::iter::repeat_n(String::new(), 5)),
+            _ => record.extend(std::iter::repeat_n(String::new(), columns.len() + 2)),
         }
         writer.write_record(&record).unwrap();
     }
@@ -270,11 +267,69 @@ fn a_snapshot_with_the_roofline_split_gets_its_table() {
         .skip(1)
         .map(|tr| tr.select(&sel("td")).map(|td| td.text().collect()).collect())
         .collect();
+    (table_rows, html, expected)
+}
+
+/// A snapshot written since the split was four-way carries it and both latency models'
+/// left-out predictions in `models.csv`: the report tables them, per model, as shares of the op
+/// time and errors against the p50.
+#[test]
+fn a_snapshot_with_the_roofline_split_gets_its_table() {
+    let columns = ["compute_ms", "memory_ms", "below_peak_ms", "outside_kernels_ms"];
+    let (table_rows, html, expected) = with_split_columns(&columns, &[0.2, 0.1, 0.45, 0.25]);
     assert_eq!(table_rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), expected);
     for row in &table_rows {
-        assert_eq!(&row[2..], ["20 %", "10 %", "70 %", "+20.0 %", "-5.0 %"], "{row:?}");
+        assert_eq!(&row[2..], ["20 %", "10 %", "45 %", "25 %", "+20.0 %", "-5.0 %"], "{row:?}");
     }
-    assert!(!html.contains("no compute / memory / overhead split"));
+    let doc = Html::parse_document(&html);
+    let header: Vec<String> = doc.select(&sel("table.split th")).map(|th| th.text().collect()).collect();
+    assert_eq!(header[2..6], ["compute", "memory", "kernel below peak", "outside kernels"]);
+    assert!(!html.contains("no roofline split") && !html.contains("Written before the four-way split"));
+    let start = html.find("<h2 id=\"split\">").expect("split section");
+    let section = &html[start..html[start + 1..].find("<h2").map_or(html.len(), |end| start + 1 + end)];
+    assert!(!section.to_lowercase().contains("overhead"), "the word that meant both parts is gone: {section}");
+}
+
+/// A snapshot from before the four-way split has the time beyond the floors as one column: the
+/// two parts it does not have are dashes, and the page says what the unsplit column held.
+#[test]
+fn a_snapshot_from_before_the_four_way_split_says_its_time_beyond_the_floors_is_not_split() {
+    let (table_rows, html, expected) =
+        with_split_columns(&["compute_ms", "memory_ms", "overhead_ms"], &[0.2, 0.1, 0.7]);
+    assert_eq!(table_rows.len(), expected.len());
+    for row in &table_rows {
+        assert_eq!(&row[2..6], ["20 %", "10 %", "–", "–"], "{row:?}");
+    }
+    let note = "Written before the four-way split";
+    assert!(html.contains(note), "{html}");
+    for model in &expected {
+        assert!(html.contains(&format!("{model} 70 %")), "{model}");
+    }
+}
+
+/// The convolution figure names each kernel as the screen and `layers.csv` do: the op that
+/// computed (`_slow_conv2d_forward`, not its wrapper `thnn_conv2d`), and never the check
+/// `_nnpack_available`, though all three sit under `aten::_convolution` in `ops.csv`.
+#[test]
+fn the_convolution_figure_names_the_kernels_that_computed() {
+    let ops = fs::read_to_string(fixture(VM).join("ops.csv")).unwrap();
+    for op in ["aten::thnn_conv2d,aten::_convolution", "aten::_nnpack_available,aten::_convolution"] {
+        assert!(ops.contains(op), "the fixture has {op}");
+    }
+    let (_dir, html) = report(&fixture(VM));
+    let doc = Html::parse_document(&html);
+    let labels: Vec<String> = doc
+        .select(&sel("figure#conv-kernels svg text"))
+        .map(|t| t.text().collect::<String>().trim().to_string())
+        .collect();
+    for kernel in ["_slow_conv2d_forward", "mkldnn_convolution"] {
+        assert!(labels.iter().any(|l| l == kernel), "{kernel} in {labels:?}");
+    }
+    for not_a_kernel in ["thnn_conv2d", "_nnpack_available"] {
+        assert!(!labels.iter().any(|l| l.contains(not_a_kernel)), "{not_a_kernel} in {labels:?}");
+    }
+    let sub_ops: String = doc.select(&sel("table.conv-sub-ops td")).flat_map(|td| td.text()).collect();
+    assert!(sub_ops.contains("_slow_conv2d_forward") && !sub_ops.contains("aten::"), "{sub_ops}");
 }
 
 /// A real what-if run (mobilenet and its fold-bn variant, counted iterations) gets a What if

@@ -169,3 +169,57 @@ fn q6_what_infertop_costs() {
     assert!(line.contains(&format!("profiler {:+.1}% on 1 in 4", 100.0 * cost)), "{line}");
     assert!(line.contains("RSS ") && line.contains("CPU "), "{line}");
 }
+
+/// The first percentage after `after` on `line` (`81.9%` → 81.9).
+fn percent_after(line: &str, after: &str) -> f64 {
+    let rest = &line[line.find(after).unwrap_or_else(|| panic!("{after:?} not in {line}")) + after.len()..];
+    let word = rest.split_whitespace().find(|w| w.contains('%')).unwrap_or_else(|| panic!("no % in {rest}"));
+    word.trim_end_matches(['%', ':']).parse().unwrap_or_else(|_| panic!("{word}"))
+}
+
+/// The Models view's share outside convolutions and Detail's `Conv2D` share are read off one
+/// number: on screen they add up to 100 % (each rounded to a tenth).
+#[test]
+fn the_share_outside_convolutions_and_details_conv2d_share_add_up() {
+    for model in 0..5 {
+        let mut s = screen(View::Models);
+        s.ui.selected = model;
+        s.frame();
+        let name = s.state.models[model].name.to_string();
+        let outside = percent_after(&breakdown_line(&s, &name), "outside conv ");
+        s.press(KeyCode::Enter);
+        let (_, conv_line) = s.find("│Conv2D ");
+        let conv = percent_after(&conv_line, "│Conv2D ");
+        assert!((outside + conv - 100.0).abs() <= 0.11, "{name}: outside conv {outside} + Conv2D {conv}");
+    }
+}
+
+/// Beyond MACs names each model's slowest convolution kernel by the name Detail's inside-conv
+/// table gives it, and labels its rate as the kernel's; the help tells the kernel's rate from
+/// the model's.
+#[test]
+fn the_kernel_goes_by_one_name_and_its_rate_is_labelled_as_the_kernels() {
+    let s = Screen::new(fixture::state(5, 40), UiState { view: View::Beyond, ..UiState::default() }, 160, 48);
+    // The why panel is in the left half: its wrapped lines joined back into one text.
+    let left: Vec<String> =
+        s.lines().iter().map(|l| l.chars().take(80).collect::<String>().replace('│', " ")).collect();
+    let text = left.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+    for (id, m) in s.state.models.iter().enumerate().take(5) {
+        let kernel = conv_breakdown(&s.state.tree, m)
+            .into_iter()
+            .find(|r| is_conv_kernel(&r.op))
+            .map(|r| infertop::core::ops::kernel_name(&r.op).to_string())
+            .expect("a kernel");
+        let start = text.find(&format!(" {}: ", m.name)).unwrap_or_else(|| panic!("{} not in {text}", m.name));
+        let end = text[start..].find("outside kernels").map_or(text.len(), |e| start + e + "outside kernels".len());
+        let line = &text[start..end];
+        assert!(line.contains(&format!("{kernel} at ")) && line.contains(" kernel GMAC/s"), "model {id}: {line}");
+        assert!(line.contains("% kernel below peak") && line.contains("% outside kernels"), "{line}");
+        assert!(!line.contains("overhead"), "{line}");
+    }
+    // On a screen tall enough for the whole help.
+    let mut s = Screen::new(fixture::state(5, 40), UiState::default(), 160, 90);
+    s.press(KeyCode::Char('?'));
+    let help = s.text();
+    assert!(help.contains("kernel GMAC/s") && help.contains("model MAC/s"), "{help}");
+}

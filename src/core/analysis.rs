@@ -86,6 +86,19 @@ pub struct ModelProfile {
     pub categories: Vec<CategoryShare>,
 }
 
+impl ModelProfile {
+    /// `category`'s share of the op time: Detail's category bar, and for `Conv2D` what the
+    /// Models view's share outside convolutions is one minus. `None` before any op time.
+    #[must_use]
+    pub fn time_share(&self, category: Category) -> Option<f64> {
+        if self.inferences == 0 || self.op_ms <= 0.0 {
+            return None;
+        }
+        let ms: f64 = self.categories.iter().filter(|c| c.category == Some(category)).map(|c| c.ms).sum();
+        Some(ms / self.op_ms)
+    }
+}
+
 /// Mean wall time of the profiled inferences: what the op times of [`model_profile`] add up to
 /// at most. `None` before the first.
 #[must_use]

@@ -102,6 +102,8 @@ const BOOKKEEPING: &[&str] = &[
     "unflatten",
     "channel_shuffle",
     "native_channel_shuffle",
+    // `aten::_convolution` asks whether NNPACK is there before it picks a kernel: a check.
+    "_nnpack_available",
 ];
 
 const RELU: &[&str] = &[
@@ -124,7 +126,7 @@ const RELU: &[&str] = &[
 /// The category of an op such as `aten::mkldnn_convolution`.
 #[must_use]
 pub fn categorize(op: &str) -> Category {
-    let base = op.rsplit("::").next().unwrap_or(op);
+    let base = short_name(op);
     if base.contains("conv") && !base.contains("shuffle") {
         Category::Conv2d
     } else if base.contains("batch_norm") {
@@ -146,22 +148,54 @@ pub fn categorize(op: &str) -> Category {
     }
 }
 
-/// Convolution kernels: the op under `aten::_convolution` that actually computed.
+/// An op's name without its namespace (`aten::mkldnn_convolution` → `mkldnn_convolution`), as
+/// the tables show it.
+#[must_use]
+pub fn short_name(op: &str) -> &str {
+    op.rsplit("::").next().unwrap_or(op)
+}
+
+/// Convolution kernels: the op under `aten::_convolution` that computes. `aten::thnn_conv2d` is
+/// not one: in libtorch 2.x it only wraps `aten::_slow_conv2d_forward`, which computes.
 #[must_use]
 pub fn is_conv_kernel(op: &str) -> bool {
-    let base = op.rsplit("::").next().unwrap_or(op);
+    let base = short_name(op);
     matches!(
         base,
         "mkldnn_convolution"
             | "_slow_conv2d_forward"
             | "_conv_depthwise2d"
-            | "thnn_conv2d"
             | "_nnpack_spatial_convolution"
             | "slow_conv_dilated2d"
+            | "slow_conv3d_forward"
             | "cudnn_convolution"
             | "miopen_convolution"
             | "_mps_convolution"
     ) || base.starts_with("mkldnn_convolution")
+}
+
+/// Matrix-multiply kernels: what `aten::linear` (and `aten::matmul`) run (`aten::addmm` for a
+/// linear layer with a bias). `aten::linear` and `aten::matmul` themselves only dispatch.
+#[must_use]
+pub fn is_linear_kernel(op: &str) -> bool {
+    matches!(
+        short_name(op),
+        "addmm" | "_addmm_activation" | "mm" | "bmm" | "baddbmm" | "addbmm" | "addmv" | "mv" | "dot" | "mkldnn_linear"
+    )
+}
+
+/// The kernels whose time the roofline compares with the MACs' floor: convolution and
+/// matrix-multiply kernels (see [`crate::core::roofline`]).
+#[must_use]
+pub fn is_kernel(op: &str) -> bool {
+    is_conv_kernel(op) || is_linear_kernel(op)
+}
+
+/// A kernel's name as every view shows it, screen, CSV and report alike: the op's name without
+/// its namespace (`_slow_conv2d_forward`). The one name by which a kernel is known.
+#[must_use]
+pub fn kernel_name(op: &str) -> &str {
+    short_name(op)
 }
 
 #[cfg(test)]
@@ -189,5 +223,20 @@ mod tests {
         }
         assert!(is_conv_kernel("aten::mkldnn_convolution"));
         assert!(!is_conv_kernel("aten::_convolution"));
+    }
+
+    #[test]
+    fn kernels_are_the_ops_that_compute_and_go_by_one_name() {
+        for op in ["aten::_slow_conv2d_forward", "aten::mkldnn_convolution", "aten::addmm", "aten::mm", "aten::bmm"] {
+            assert!(is_kernel(op), "{op}");
+        }
+        // Wrappers and dispatchers call a kernel; a check computes nothing.
+        for op in ["aten::thnn_conv2d", "aten::_convolution", "aten::conv2d", "aten::linear", "aten::matmul"] {
+            assert!(!is_kernel(op), "{op}");
+        }
+        assert!(!is_kernel("aten::_nnpack_available"));
+        assert_eq!(categorize("aten::_nnpack_available"), Category::Bookkeeping);
+        assert_eq!(kernel_name("aten::_slow_conv2d_forward"), "_slow_conv2d_forward");
+        assert_eq!(kernel_name("mkldnn_convolution"), "mkldnn_convolution");
     }
 }

@@ -69,7 +69,6 @@ impl<'a> ModelSummary<'a> {
         let gmacs_per_s = macs.zip(p50).map(|(macs, ms)| macs / (ms * 1e6));
         let measured = model.scope.is_some() && model.profiled > 0;
         let shares = shares(&profile);
-        let conv = Category::ALL.iter().position(|c| *c == Category::Conv2d);
         let energy = model.energy.per_inference_mj();
         Self {
             id,
@@ -80,7 +79,7 @@ impl<'a> ModelSummary<'a> {
             ms_per_gmac: macs.zip(p50).map(|(macs, ms)| ms / (macs / 1e9)),
             gmacs_per_s,
             peak_share: gmacs_per_s.zip(state.peak_gmacs.filter(|p| *p > 0.0)).map(|(g, p)| g / p),
-            non_conv_share: conv.and_then(|i| shares[i]).map(|s| (1.0 - s).clamp(0.0, 1.0)),
+            non_conv_share: non_conv_share(&profile),
             shares,
             throttle_penalty: model.throttle.penalty(),
             op_ms: measured.then_some(profile.op_ms),
@@ -152,17 +151,15 @@ fn images_per_s(model: &ModelState, mean_ms: f64) -> Option<f64> {
     (mean_ms > 0.0).then(|| batch * 1000.0 / mean_ms)
 }
 
+/// The share of op time outside convolutions: one minus the `Conv2D` share Detail shows.
+#[must_use]
+pub fn non_conv_share(profile: &ModelProfile) -> Option<f64> {
+    profile.time_share(Category::Conv2d).map(|s| (1.0 - s).clamp(0.0, 1.0))
+}
+
 /// Category shares of op time, in [`Category::ALL`] order; all `None` before any op time.
 fn shares(profile: &ModelProfile) -> [Option<f64>; Category::ALL.len()] {
-    let mut out = [None; Category::ALL.len()];
-    if profile.inferences == 0 || profile.op_ms <= 0.0 {
-        return out;
-    }
-    for (slot, category) in out.iter_mut().zip(Category::ALL) {
-        let ms: f64 = profile.categories.iter().filter(|c| c.category == Some(category)).map(|c| c.ms).sum();
-        *slot = Some(ms / profile.op_ms);
-    }
-    out
+    Category::ALL.map(|c| profile.time_share(c))
 }
 
 #[cfg(test)]

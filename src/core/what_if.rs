@@ -53,8 +53,9 @@ pub struct Comparison {
     pub delta_ci: Option<(f64, f64)>,
     /// Change in each category's share of op time, in fractions (0.05: five points more).
     pub delta_shares: Vec<(Category, f64)>,
-    /// Change in the compute, memory and overhead shares of op time.
-    pub delta_split: Option<[f64; 3]>,
+    /// Change in the roofline's four shares of op time (compute, memory, kernel below peak,
+    /// outside kernels).
+    pub delta_split: Option<[f64; 4]>,
     pub verdict: Verdict,
 }
 
@@ -120,11 +121,11 @@ fn delta_shares(state: &MonitorState, model: &ModelState, base: &ModelState) -> 
 }
 
 /// Roofline shares, variant minus original, once both are profiled and the limits measured.
-fn delta_split(state: &MonitorState, model: &ModelState, base: &ModelState) -> Option<[f64; 3]> {
+fn delta_split(state: &MonitorState, model: &ModelState, base: &ModelState) -> Option<[f64; 4]> {
     let limits = Limits::of(state)?;
     let split = |m: &ModelState| (m.profiled > 0).then(|| roofline(&state.tree, m, &limits).model.shares());
     let (ours, theirs) = (split(model)?, split(base)?);
-    Some([ours[0] - theirs[0], ours[1] - theirs[1], ours[2] - theirs[2]])
+    Some(std::array::from_fn(|i| ours[i] - theirs[i]))
 }
 
 /// The best intra-op thread count measured for `base`: its own (`run_threads`) or a

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::core::counters::LatencyHistogram;
 use crate::core::ops::Category;
-use crate::core::roofline::{roofline, Limits};
+use crate::core::roofline::{roofline, Limits, PARTS};
 use crate::core::sampler::MemoryUsage;
 use crate::core::state::MonitorState;
 use crate::core::summary::ModelSummary;
@@ -45,8 +45,9 @@ pub struct ModelMetrics {
     pub context_switches_per_inference: Option<f64>,
     /// Energy per warm inference, in joules, with the power source it comes from.
     pub energy_j: Option<(f64, Arc<str>)>,
-    /// The roofline split of op time as shares (`compute`, `memory`, `overhead`); empty until
-    /// the machine's limits and a profiled inference are known.
+    /// The roofline split of op time as shares (`compute`, `memory`, `below_peak`,
+    /// `outside_kernels`: [`crate::core::roofline::PARTS`]); empty until the machine's limits and
+    /// a profiled inference are known.
     pub roofline: Vec<(&'static str, f64)>,
 }
 
@@ -97,8 +98,8 @@ impl MetricsSnapshot {
         let mut models: Vec<ModelMetrics> = ModelSummary::all(state).iter().map(model_metrics).collect();
         for (metrics, model) in models.iter_mut().zip(&state.models) {
             if let Some(limits) = limits.filter(|_| model.profiled > 0) {
-                let [compute, memory, overhead] = roofline(&state.tree, model, &limits).model.shares();
-                metrics.roofline = vec![("compute", compute), ("memory", memory), ("overhead", overhead)];
+                let shares = roofline(&state.tree, model, &limits).model.shares();
+                metrics.roofline = PARTS.into_iter().zip(shares).collect();
             }
         }
         Self {

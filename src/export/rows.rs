@@ -7,18 +7,18 @@
 
 use serde::Serialize;
 
-use crate::core::analysis::{self, model_profile};
+use crate::core::analysis;
 use crate::core::latency_model::observe::observations;
 use crate::core::latency_model::{leave_one_out, Prediction};
-use crate::core::layer_kind::layer_kinds;
-use crate::core::layer_shape::layer_shapes;
 use crate::core::profiled_window::LeftOut;
-use crate::core::profiler::dims_text;
 use crate::core::roofline::{roofline, Limits, Roofline, Split};
 use crate::core::state::{ModelState, MonitorState, LATENCY_WINDOW};
 use crate::core::summary::ModelSummary;
 use crate::core::variant::OutputCheck;
 use crate::core::what_if::{comparisons, Comparison};
+
+mod layers;
+pub use layers::{layer_rows, LayerRecord};
 
 /// One row of `models.csv`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -117,11 +117,15 @@ pub struct ModelRecord<'a> {
     pub power_source: Option<&'a str>,
     /// The machine's memory bandwidth through libtorch (GB/s), beside `peak_gmacs_per_s`.
     pub bandwidth_gb_per_s: Option<f64>,
-    /// The roofline split of `op_ms` (see `core::roofline`): time the MACs at the peak explain,
-    /// time the bytes at the bandwidth explain, and the rest. The three add up to `op_ms`.
+    /// The roofline split of `op_ms` (see `core::roofline`): time the MACs at the peak explain
+    /// (compute floor), time the bytes at the bandwidth explain (memory floor), time inside the
+    /// convolution and matrix-multiply kernels beyond their floor (below peak), and the rest
+    /// (outside kernels: dispatch, bookkeeping, allocation, ops without such a kernel). The four
+    /// add up to `op_ms`.
     pub compute_ms: Option<f64>,
     pub memory_ms: Option<f64>,
-    pub overhead_ms: Option<f64>,
+    pub below_peak_ms: Option<f64>,
+    pub outside_kernels_ms: Option<f64>,
     /// The latency the MAC-only model (latency = a·MACs + c) fitted on the other models gives
     /// this one (leave-one-model-out; empty below three measured models).
     pub latency_ms_left_out_mac_fit: Option<f64>,
@@ -147,9 +151,10 @@ pub struct ModelRecord<'a> {
     pub what_if_verdict: Option<&'static str>,
 }
 
-/// The roofline columns of a row: (compute, memory, overhead), empty when unmeasured.
-fn split_columns(split: Option<Split>) -> (Option<f64>, Option<f64>, Option<f64>) {
-    (split.map(|s| s.compute_ms), split.map(|s| s.memory_ms), split.map(|s| s.overhead_ms))
+/// The roofline columns of a row (compute, memory, below peak, outside kernels), all empty
+/// when unmeasured.
+pub(super) fn split_columns(split: Option<Split>) -> [Option<f64>; 4] {
+    split.map_or([None; 4], |s| s.parts().map(Some))
 }
 
 /// One row of `ops.csv`: an op under one parent op, per inference.
@@ -170,52 +175,12 @@ pub struct OpRecord<'a> {
     pub macs: f64,
     pub bytes: f64,
     pub gmacs_per_s: Option<f64>,
-    /// Roofline split of `total_ms`, for top-level ops (a nested op's time is in its parent's).
+    /// Roofline split of `total_ms`, for top-level ops (a nested op's time is in its parent's):
+    /// the four add up to `total_ms`.
     pub compute_ms: Option<f64>,
     pub memory_ms: Option<f64>,
-    pub overhead_ms: Option<f64>,
-}
-
-/// One row of `layers.csv`: a named scope of a model, per inference.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct LayerRecord<'a> {
-    pub model: &'a str,
-    /// The `VarStore` path, `features.3.conv`.
-    pub layer: String,
-    /// What ran in it: the category of the op that took most of its time (`Conv2D`,
-    /// `BatchNorm`, ...), or `block` for a layer with layers inside.
-    pub kind: Option<&'static str>,
-    /// The convolution kernels that ran in it (`mkldnn_convolution`, `_slow_conv2d_forward`).
-    pub kernel: Option<String>,
-    /// Sizes joined by `x`, batch first (`1x64x8x8`): the first tensor input of the layer's
-    /// first top-level op, and the first output of its last, from the calibration pass.
-    pub input_shape: Option<String>,
-    pub output_shape: Option<String>,
-    /// Convolution layers only (empty otherwise): the kernel's spatial size (`3x3`), and the
-    /// stride, padding and dilation arguments (`2x2`, `1x1`, `1x1`), and the groups (equal to
-    /// the input channels for a depthwise convolution).
-    pub kernel_size: Option<String>,
-    pub stride: Option<String>,
-    pub padding: Option<String>,
-    pub dilation: Option<String>,
-    pub groups: Option<i64>,
-    /// True when no other layer is nested inside (leaf layers do not overlap).
-    pub leaf: bool,
-    pub ms: Option<f64>,
-    /// `ms` over the model's whole forward pass as the profiler saw it.
-    pub time_share: Option<f64>,
-    pub macs: f64,
-    /// `macs` over the model's MACs.
-    pub mac_share: Option<f64>,
-    pub bytes: f64,
-    /// MACs over `ms`.
-    pub gmacs_per_s: Option<f64>,
-    /// `time_share` over `mac_share`: above 1, the layer takes more time than its MACs' share.
-    pub time_share_per_mac_share: Option<f64>,
-    /// Roofline split of the time of the top-level ops inside the layer (part of `ms`).
-    pub compute_ms: Option<f64>,
-    pub memory_ms: Option<f64>,
-    pub overhead_ms: Option<f64>,
+    pub below_peak_ms: Option<f64>,
+    pub outside_kernels_ms: Option<f64>,
 }
 
 /// `models.csv`, in model order.
@@ -256,7 +221,8 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>, left_out: Opti
     let lat = sum.latency;
     let info = m.info.as_ref();
     let shares = sum.shares;
-    let split = model_roofline(state, m).map(|r| r.model);
+    let [compute_ms, memory_ms, below_peak_ms, outside_kernels_ms] =
+        split_columns(model_roofline(state, m).map(|r| r.model));
     ModelRecord {
         model: &m.name,
         params: info.map(|i| i.params),
@@ -315,9 +281,10 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>, left_out: Opti
         energy_iterations: m.energy.inferences,
         power_source: sum.power_source,
         bandwidth_gb_per_s: state.bandwidth_gbs,
-        compute_ms: split.map(|s| s.compute_ms),
-        memory_ms: split.map(|s| s.memory_ms),
-        overhead_ms: split.map(|s| s.overhead_ms),
+        compute_ms,
+        memory_ms,
+        below_peak_ms,
+        outside_kernels_ms,
         latency_ms_left_out_mac_fit: left_out.map(|p| p.mac_model_ms),
         latency_ms_left_out_op_fit: left_out.map(|p| p.op_model_ms),
         ..ModelRecord::default()
@@ -325,7 +292,7 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>, left_out: Opti
 }
 
 /// A model's roofline, once it has op times and the machine's limits are known.
-fn model_roofline(state: &MonitorState, m: &ModelState) -> Option<Roofline> {
+pub(super) fn model_roofline(state: &MonitorState, m: &ModelState) -> Option<Roofline> {
     let limits = Limits::of(state)?;
     profiled(m).then(|| roofline(&state.tree, m, &limits))
 }
@@ -337,7 +304,7 @@ pub(super) fn as_f64(n: u64) -> f64 {
 }
 
 /// Whether op times have been measured for the model.
-fn profiled(m: &ModelState) -> bool {
+pub(super) fn profiled(m: &ModelState) -> bool {
     m.scope.is_some() && m.profiled > 0
 }
 
@@ -351,7 +318,7 @@ pub fn op_rows(state: &MonitorState) -> Vec<OpRecord<'_>> {
         let split = model_roofline(state, m);
         for r in analysis::op_rows(&state.tree, m, true) {
             let top_level = r.parent_op.is_none();
-            let (compute_ms, memory_ms, overhead_ms) =
+            let [compute_ms, memory_ms, below_peak_ms, outside_kernels_ms] =
                 split_columns(split.as_ref().filter(|_| top_level).and_then(|s| s.ops.get(&r.op).copied()));
             out.push(OpRecord {
                 model: &m.name,
@@ -366,57 +333,8 @@ pub fn op_rows(state: &MonitorState) -> Vec<OpRecord<'_>> {
                 gmacs_per_s: timed(r.gmacs_per_s()),
                 compute_ms,
                 memory_ms,
-                overhead_ms,
-            });
-        }
-    }
-    out
-}
-
-/// `layers.csv`: per model (in model order), its layers, longest first.
-#[must_use]
-pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
-    let mut out = Vec::new();
-    for m in &state.models {
-        let measured = profiled(m);
-        let forward_ms =
-            m.scope.map_or(0.0, |s| as_f64(state.tree.totals(s).total_ns) / 1e6 / as_f64(m.profiled.max(1)));
-        let model_macs = model_profile(&state.tree, m).macs;
-        let split = model_roofline(state, m);
-        let mut kinds = layer_kinds(&state.tree, m);
-        let mut shapes = layer_shapes(&state.tree, m);
-        for r in analysis::layer_rows(&state.tree, m) {
-            let kind = kinds.remove(&r.layer);
-            let shape = shapes.remove(&r.layer).unwrap_or_default();
-            let conv = shape.conv.as_ref();
-            let listed = |v: &[i64]| (!v.is_empty()).then(|| dims_text(v));
-            let time_share = (measured && forward_ms > 0.0).then(|| r.ms / forward_ms);
-            let mac_share = (model_macs > 0.0).then(|| r.macs / model_macs);
-            let (compute_ms, memory_ms, overhead_ms) =
-                split_columns(split.as_ref().map(|s| s.layers.get(&r.layer).copied().unwrap_or_default()));
-            out.push(LayerRecord {
-                model: &m.name,
-                layer: r.layer.to_string(),
-                kind: kind.as_ref().map(|k| k.kind),
-                kernel: kind.and_then(|k| k.kernels),
-                input_shape: shape.input.as_deref().map(dims_text),
-                output_shape: shape.output.as_deref().map(dims_text),
-                kernel_size: conv.and_then(|c| listed(c.kernel())),
-                stride: conv.and_then(|c| listed(&c.stride)),
-                padding: conv.and_then(|c| listed(&c.padding)),
-                dilation: conv.and_then(|c| listed(&c.dilation)),
-                groups: conv.map(|c| c.groups),
-                leaf: r.leaf,
-                ms: measured.then_some(r.ms),
-                time_share,
-                macs: r.macs,
-                mac_share,
-                bytes: r.bytes,
-                gmacs_per_s: (measured && r.macs > 0.0).then(|| analysis::rate(r.macs, r.ms)),
-                time_share_per_mac_share: time_share.zip(mac_share).filter(|(_, m)| *m > 0.0).map(|(t, m)| t / m),
-                compute_ms,
-                memory_ms,
-                overhead_ms,
+                below_peak_ms,
+                outside_kernels_ms,
             });
         }
     }

@@ -1,13 +1,10 @@
 //! Where a model's time goes: time and MACs per category from the top-level ops of `ops.csv`,
-//! and the convolution's kernel paths and their sub-operations.
+//! and the convolution's kernels and their sub-operations.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::snapshot::{OpRow, CATEGORIES};
-
-/// The op whose children are the convolution's kernel paths (`aten::mkldnn_convolution`,
-/// `aten::thnn_conv2d`, ...).
-const CONV_DISPATCH: &str = "aten::_convolution";
+use crate::core::ops::{is_conv_kernel, kernel_name, short_name};
 
 /// A model's time and MACs per category, per inference, in [`CATEGORIES`] order.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -52,8 +49,9 @@ pub struct ConvOp {
     pub ms: f64,
 }
 
-/// The convolution of one model: kernel paths with their total time, and the sub-operations
-/// beneath them with their own (self) time, longest first.
+/// The convolution of one model: its kernels (by [`kernel_name`], the name the screen and
+/// `layers.csv` give them) with their total time, and the sub-operations beneath them with their
+/// own (self) time, longest first.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConvBreakdown {
     pub kernels: Vec<ConvOp>,
@@ -64,19 +62,27 @@ pub struct ConvBreakdown {
 #[must_use]
 pub fn conv_breakdown(ops: &[OpRow], model: &str) -> ConvBreakdown {
     let rows: Vec<&OpRow> = ops.iter().filter(|o| o.model == model).collect();
-    let kernels: Vec<&OpRow> = rows.iter().copied().filter(|o| o.parent_op.as_deref() == Some(CONV_DISPATCH)).collect();
+    // The kernels that computed: a kernel that called another only wrapped it.
+    let wrappers: BTreeSet<&str> = rows
+        .iter()
+        .filter(|o| is_conv_kernel(&o.op))
+        .filter_map(|o| o.parent_op.as_deref().filter(|p| is_conv_kernel(p)))
+        .collect();
+    let kernels: Vec<&OpRow> =
+        rows.iter().copied().filter(|o| is_conv_kernel(&o.op) && !wrappers.contains(o.op.as_str())).collect();
     // Everything below the kernels, found by walking parent names down from them.
     let mut inside: BTreeSet<&str> = kernels.iter().map(|o| o.op.as_str()).collect();
     let mut sub: BTreeMap<&str, ConvOp> = BTreeMap::new();
     for k in &kernels {
-        let entry = sub.entry(&k.op).or_insert_with(|| ConvOp { op: k.op.clone(), calls: 0.0, ms: 0.0 });
+        let entry = sub.entry(&k.op).or_insert_with(|| ConvOp { op: kernel_name(&k.op).into(), calls: 0.0, ms: 0.0 });
         entry.calls += k.calls_per_inference.unwrap_or(0.0);
         entry.ms += k.self_ms.unwrap_or(0.0);
     }
     let mut frontier: Vec<&str> = inside.iter().copied().collect();
     while let Some(parent) = frontier.pop() {
         for row in rows.iter().filter(|o| o.parent_op.as_deref() == Some(parent)) {
-            let entry = sub.entry(&row.op).or_insert_with(|| ConvOp { op: row.op.clone(), calls: 0.0, ms: 0.0 });
+            let entry =
+                sub.entry(&row.op).or_insert_with(|| ConvOp { op: short_name(&row.op).into(), calls: 0.0, ms: 0.0 });
             entry.calls += row.calls_per_inference.unwrap_or(0.0);
             entry.ms += row.self_ms.unwrap_or(0.0);
             if inside.insert(&row.op) {
@@ -85,14 +91,14 @@ pub fn conv_breakdown(ops: &[OpRow], model: &str) -> ConvBreakdown {
         }
     }
     let by_time = |v: &mut Vec<ConvOp>| v.sort_by(|a, b| b.ms.total_cmp(&a.ms).then_with(|| a.op.cmp(&b.op)));
-    let mut kernels: Vec<ConvOp> = kernels
-        .iter()
-        .map(|o| ConvOp {
-            op: o.op.clone(),
-            calls: o.calls_per_inference.unwrap_or(0.0),
-            ms: o.total_ms.unwrap_or(0.0),
-        })
-        .collect();
+    let mut by_name: BTreeMap<&str, ConvOp> = BTreeMap::new();
+    for o in &kernels {
+        let name = kernel_name(&o.op);
+        let entry = by_name.entry(name).or_insert_with(|| ConvOp { op: name.to_string(), calls: 0.0, ms: 0.0 });
+        entry.calls += o.calls_per_inference.unwrap_or(0.0);
+        entry.ms += o.total_ms.unwrap_or(0.0);
+    }
+    let mut kernels: Vec<ConvOp> = by_name.into_values().collect();
     by_time(&mut kernels);
     let mut sub_ops: Vec<ConvOp> = sub.into_values().collect();
     by_time(&mut sub_ops);

@@ -127,7 +127,7 @@ fn model_families(encoder: &mut DescriptorEncoder, models: &[ModelMetrics]) -> f
             m.roofline.iter().map(|(part, s)| (vec![("model", m.name.to_string()), ("part", (*part).to_string())], *s))
         })
         .collect::<Vec<_>>();
-    let help = "Share of op time its MACs at the peak (compute), its bytes at the bandwidth (memory), or neither (overhead) explain.";
+    let help = "Share of op time its MACs at the peak explain (compute), its bytes at the bandwidth (memory), spent in convolution and matrix-multiply kernels beyond that floor (below_peak), or outside those kernels beyond it (outside_kernels).";
     gauges(encoder, "op_time_roofline", help, Some(&ratio()), &roofline)?;
     let shares = models
         .iter()

@@ -78,7 +78,7 @@ pub fn warnings_section(snap: &Snapshot) -> String {
     out
 }
 
-/// Time against MACs by category per model, and the convolution's kernel paths.
+/// Time against MACs by category per model, and the convolution's kernels.
 pub fn breakdown_section(snap: &Snapshot) -> Result<String, ReportError> {
     let mut out = String::from("<h2 id=\"breakdown\">Where the time goes</h2>\n");
     let mut groups = Vec::new();
@@ -114,7 +114,7 @@ fn conv_section(snap: &Snapshot) -> Result<String, ReportError> {
         .filter(|(_, c)| !c.kernels.is_empty())
         .collect();
     if per_model.is_empty() {
-        out.push_str(&html::absent("No profiled convolution in ops.csv: the kernel paths are not drawn."));
+        out.push_str(&html::absent("No profiled convolution in ops.csv: the kernels are not drawn."));
         return Ok(out);
     }
     let kernels: Vec<String> = per_model
@@ -138,12 +138,12 @@ fn conv_section(snap: &Snapshot) -> Result<String, ReportError> {
             Bar { group: g, label: "conv", shares }
         })
         .collect();
-    let svg = chart::stacked_bars("convolution time by kernel path", &groups, &kernels, &bars, 1)?;
+    let svg = chart::stacked_bars("convolution time by kernel", &groups, &kernels, &bars, 1)?;
     out.push_str(&html::figure(
         "conv-kernels",
         "stacked-bars",
         &svg,
-        "Per model, the share of convolution time in each kernel path (the ops aten::_convolution dispatches to).",
+        "Per model, the share of convolution kernel time in each kernel: the op that computed, named as on screen and in layers.csv (a wrapper such as thnn_conv2d is dispatch, not a kernel).",
     ));
     let mut rows = Vec::new();
     for (model, c) in &per_model {
@@ -156,10 +156,11 @@ fn conv_section(snap: &Snapshot) -> Result<String, ReportError> {
     Ok(out)
 }
 
-/// The compute / memory / overhead split and the latency models' left-out errors, as a table
-/// where the snapshot has them (snapshots from before the bandwidth was measured do not).
+/// The roofline's four-way split and the latency models' left-out errors, as a table where the
+/// snapshot has them (snapshots from before the bandwidth was measured do not; those from
+/// before the four-way split have the time beyond the floors unsplit: said under the table).
 pub fn split_section(snap: &Snapshot) -> String {
-    let mut out = String::from("<h2 id=\"split\">Compute, memory and overhead</h2>\n");
+    let mut out = String::from("<h2 id=\"split\">Compute, memory, kernels below peak and outside kernels</h2>\n");
     let pct = |part: Option<f64>, whole: Option<f64>| match (part, whole) {
         (Some(p), Some(w)) if w > 0.0 => format!("{:.0} %", 100.0 * p / w),
         _ => "–".into(),
@@ -168,17 +169,18 @@ pub fn split_section(snap: &Snapshot) -> String {
         (Some(p), Some(m)) if m > 0.0 => format!("{:+.1} %", 100.0 * (p / m - 1.0)),
         _ => "–".into(),
     };
-    let rows: Vec<Vec<String>> = snap
-        .models
+    let shown: Vec<_> =
+        snap.models.iter().filter(|m| m.compute_ms.is_some() || m.latency_ms_left_out_op_fit.is_some()).collect();
+    let rows: Vec<Vec<String>> = shown
         .iter()
-        .filter(|m| m.compute_ms.is_some() || m.latency_ms_left_out_op_fit.is_some())
         .map(|m| {
             vec![
                 escape(&m.model),
                 m.op_ms.map_or_else(|| "–".into(), |v| format!("{v:.2}")),
                 pct(m.compute_ms, m.op_ms),
                 pct(m.memory_ms, m.op_ms),
-                pct(m.overhead_ms, m.op_ms),
+                pct(m.below_peak_ms, m.op_ms),
+                pct(m.outside_kernels_ms, m.op_ms),
                 error(m.latency_ms_left_out_mac_fit, m.latency_ms_p50),
                 error(m.latency_ms_left_out_op_fit, m.latency_ms_p50),
             ]
@@ -186,18 +188,38 @@ pub fn split_section(snap: &Snapshot) -> String {
         .collect();
     if rows.is_empty() {
         out.push_str(&html::absent(
-            "This snapshot has no compute / memory / overhead split and no latency-model errors (it was written before infertop measured the memory bandwidth): nothing is drawn.",
+            "This snapshot has no roofline split and no latency-model errors (it was written before infertop measured the memory bandwidth): nothing is drawn.",
         ));
         return out;
     }
     out.push_str(
-        "<p>Op time split by the roofline (MACs at the peak, bytes at the bandwidth, the rest overhead), and each model's latency predicted from the other models, by MACs alone and by its ops (left out in turn):</p>\n",
+        "<p>Op time split by the roofline: the floor its MACs at the peak (compute) or its bytes at the bandwidth (memory) set, the time inside the convolution and matrix-multiply kernels beyond that floor (kernel below peak), and the rest (outside kernels: dispatch, bookkeeping, allocation, and the ops without such a kernel beyond their floor). The four add up to the op time. Beside them, each model's latency predicted from the other models, by MACs alone and by its ops (left out in turn):</p>\n",
     );
     out.push_str(&html::table(
         "split",
-        &["model", "op ms", "compute", "memory", "overhead", "MAC-only error", "op-level error"],
+        &[
+            "model",
+            "op ms",
+            "compute",
+            "memory",
+            "kernel below peak",
+            "outside kernels",
+            "MAC-only error",
+            "op-level error",
+        ],
         &rows,
     ));
+    let unsplit: Vec<String> = shown
+        .iter()
+        .filter(|m| m.below_peak_ms.is_none() && m.overhead_ms.is_some())
+        .map(|m| format!("{} {}", m.model, pct(m.overhead_ms, m.op_ms)))
+        .collect();
+    if !unsplit.is_empty() {
+        out.push_str(&html::absent(&format!(
+            "Written before the four-way split: the time beyond the floors is not split into kernels below peak and outside kernels ({}).",
+            unsplit.join(", ")
+        )));
+    }
     out
 }
 

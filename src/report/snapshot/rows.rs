@@ -40,6 +40,13 @@ pub struct ModelRow {
     pub compute_ms: Option<f64>,
     #[serde(default)]
     pub memory_ms: Option<f64>,
+    /// The time beyond the floors in its two parts: columns of snapshots written since the
+    /// split was four-way (absent in older ones).
+    #[serde(default)]
+    pub below_peak_ms: Option<f64>,
+    #[serde(default)]
+    pub outside_kernels_ms: Option<f64>,
+    /// Snapshots written before the four-way split have the two parts above as one column.
     #[serde(default)]
     pub overhead_ms: Option<f64>,
     #[serde(default)]

@@ -34,12 +34,16 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let beyond = beyond_macs_with(ctx.state, &profiles);
     let fitted = leave_one_out(&observations(ctx.state));
     let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
-    let why_rows = u16::try_from(ctx.state.models.len()).unwrap_or(u16::MAX).saturating_add(2);
-    let [chart, why] =
+    let why = why_lines(ctx, &beyond);
+    // As many rows as the lines take wrapped (about: a line breaks at words), within a third.
+    let inner_width = usize::from(left.width.saturating_sub(2)).max(1);
+    let wrapped: usize = why.iter().map(|l| l.width().div_ceil(inner_width).max(1)).sum();
+    let why_rows = u16::try_from(wrapped.max(1)).unwrap_or(u16::MAX).saturating_add(2);
+    let [chart, why_area] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(why_rows.min((left.height / 3).max(3)))]).areas(left);
     let [corr, table] = Layout::vertical([Constraint::Length(7), Constraint::Min(0)]).areas(right);
     scatter_panel(frame, chart, ctx, &beyond);
-    why_panel(frame, why, ctx, &beyond);
+    why_panel(frame, why_area, ctx, why);
     correlations(frame, corr, ctx, &beyond);
     per_mac_table(frame, table, ctx, &beyond, fitted.as_ref());
 }
@@ -60,16 +64,13 @@ fn scatter_panel(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
 }
 
 /// One line per model: where its time beyond the MACs goes; the selected model first.
-fn why_panel(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
-    let block = ctx.panel("where the time beyond MACs goes");
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+fn why_lines(ctx: &Ctx, b: &BeyondMacs) -> Vec<Line<'static>> {
     let limits = Limits::of(ctx.state);
     let mut order: Vec<ModelId> = b.gaps.iter().map(|g| g.model).collect();
     let rest: Vec<ModelId> = (0..ctx.state.models.len()).filter(|id| !order.contains(id)).collect();
     order.extend(rest);
     order.sort_by_key(|id| *id != ctx.ui.selected);
-    let lines: Vec<Line> = order
+    order
         .into_iter()
         .filter_map(|id| {
             let m = ctx.state.models.get(id)?;
@@ -77,7 +78,13 @@ fn why_panel(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
             let style = if id == ctx.ui.selected { ctx.theme.highlight } else { ctx.theme.text };
             Some(Line::styled(format!("{} {}: {why}", key_of(id), m.name), style))
         })
-        .collect();
+        .collect()
+}
+
+fn why_panel(frame: &mut Frame, area: Rect, ctx: &Ctx, lines: Vec<Line<'static>>) {
+    let block = ctx.panel("where the time beyond MACs goes");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
     if lines.is_empty() {
         ctx.message(frame, inner, "waiting for profiled inferences");
         return;

@@ -12,7 +12,6 @@ use ratatui::Frame;
 use super::units::{count, fit, ms, pct};
 use super::Ctx;
 use crate::core::ops::Category;
-use crate::core::roofline::{roofline, Limits};
 use crate::core::state::ModelStatus;
 use crate::tui::rows::ModelRow;
 use crate::tui::theme::Theme;
@@ -137,12 +136,9 @@ fn bar_line(ctx: &Ctx, row: &ModelRow, name_width: usize, width: usize) -> Line<
     let mut outside: Vec<&(Category, f64)> =
         shares.iter().filter(|(c, s)| *c != Category::Conv2d && *s > 0.0).collect();
     outside.sort_by(|a, b| b.1.total_cmp(&a.1));
-    // The roofline's overhead first (once the machine's limits are measured): the share of op
-    // time that neither the MACs at the peak nor the bytes at the bandwidth explain.
-    let overhead = Limits::of(ctx.state)
-        .map(|limits| roofline(&ctx.state.tree, row.model, &limits).model.shares()[2])
-        .map_or_else(String::new, |o| format!(" ovh {}", pct(o)));
-    let mut text = overhead + &row.non_conv_share.map_or_else(String::new, |s| format!(" outside conv {}:", pct(s)));
+    // Kinds only: the roofline's four-way split is in Detail and Beyond MACs, where its "outside
+    // kernels" cannot be read as this line's "outside conv".
+    let mut text = row.non_conv_share.map_or_else(String::new, |s| format!(" outside conv {}:", pct(s)));
     for (c, s) in outside {
         let part = format!(" {} {}", short(*c), pct(*s));
         if text.chars().count() + part.chars().count() > rest.saturating_sub(bar_width) {

@@ -36,9 +36,9 @@ pub const ENTRIES: &[(&str, &str)] = &[
     ("p99 ms", "99th percentile latency, ms (needs n ≥ 100)"),
     ("inf/s", "batch ÷ mean latency, inferences per second"),
     ("ms/GMAC", "p50 ms ÷ (MACs / 1e9): ms per billion MACs"),
-    ("MAC/s", "MACs ÷ p50 seconds, achieved (k, M, G prefixes)"),
+    ("MAC/s", "model MAC/s: MACs ÷ p50 latency (all ops and the gaps)"),
     ("%peak", "MAC/s ÷ the machine's measured peak MAC/s"),
-    ("¬conv", "op time outside convolutions ÷ all op time"),
+    ("¬conv", "op time outside convolutions: 100 % − Detail's Conv2D"),
     ("thr+", "throttled mean ÷ unthrottled mean − 1 (n.s.: noise)"),
     ("n", "warm inferences timed, count"),
     ("faults", "minor page faults ÷ warm inferences"),
@@ -56,8 +56,12 @@ pub const ENTRIES: &[(&str, &str)] = &[
     ("Δp50 [a, b]", "what-if: change of median and its 95 % interval, %"),
     ("output rel", "max |variant − original| ÷ max |original|; ≤ 1e-4 agrees"),
     ("shares pt", "what-if: change of op-time share by kind, points"),
-    ("roofline pt", "what-if: change of compute / memory / overhead split"),
+    ("roofline pt", "what-if: change of the roofline's four shares, points"),
     ("category", "op kind: Conv2D, BatchNorm, … Other"),
+    ("roofline", "op time bound by MACs ÷ peak (compute) or bytes ÷ bandwidth"),
+    ("below peak", "op time in conv / matmul kernels beyond that floor"),
+    ("outside", "the rest: dispatch, bookkeeping, allocation, BN, ReLU, …"),
+    ("cmp mem <pk", "short for compute, memory, below peak (out: outside)"),
     ("time", "share of op time, % (MACs beside it: share of MACs)"),
     ("op", "a libtorch op, without its aten:: namespace"),
     ("self ms", "an op's own time per inference, ms"),
@@ -78,8 +82,7 @@ pub const ENTRIES: &[(&str, &str)] = &[
     ("×med", "ms/GMAC ÷ the median model's ms/GMAC"),
     ("MAC±", "left-out error of a·MACs + c fitted on the others, %"),
     ("ops±", "the same for Σ per op kind a·MACs + b·bytes + c·calls"),
-    ("overhead", "op time beyond max(MACs ÷ peak, bytes ÷ bandwidth)"),
-    ("ovh", "Models: the overhead share of the model's op time"),
+    ("kernel GMAC/s", "the slowest conv kernel's MACs ÷ its own time (not MAC/s)"),
     ("— System", ""),
     ("CPU", "infertop's process, inference threads included, % of a core"),
     ("UI", "the screen's own drawing and event handling, % of a core"),
@@ -97,7 +100,7 @@ fn lines(ctx: &Ctx) -> Vec<Line<'static>> {
             if what.is_empty() {
                 return Line::styled(format!(" {term}"), ctx.theme.title);
             }
-            Line::from(vec![Span::styled(format!(" {term:<11} "), ctx.theme.header), Span::raw(*what)])
+            Line::from(vec![Span::styled(format!(" {term:<13} "), ctx.theme.header), Span::raw(*what)])
         })
         .collect()
 }

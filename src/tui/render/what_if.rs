@@ -162,9 +162,13 @@ fn items(c: &Comparison, label: Option<Variant>, theme: &Theme) -> Vec<Vec<Span<
         vec![Span::raw(format!("shares {} pt", top.join(" ")))]
     });
     out.push(match c.delta_split {
-        Some([cmp, mem, ovh]) => {
-            vec![Span::raw(format!("roofline cmp {} mem {} ovh {} pt", points(cmp), points(mem), points(ovh)))]
-        }
+        Some([cmp, mem, below, outside]) => vec![Span::raw(format!(
+            "roofline cmp {} mem {} <pk {} out {} pt",
+            points(cmp),
+            points(mem),
+            points(below),
+            points(outside)
+        ))],
         None => vec![Span::styled("roofline: waiting", theme.dim)],
     });
     out
