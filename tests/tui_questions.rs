@@ -223,3 +223,22 @@ fn the_kernel_goes_by_one_name_and_its_rate_is_labelled_as_the_kernels() {
     let help = s.text();
     assert!(help.contains("kernel GMAC/s") && help.contains("model MAC/s"), "{help}");
 }
+
+/// Do the op times describe the latency? Detail's title puts the op time per inference beside
+/// the p50 at 80x24 too, both the core's own figures.
+#[test]
+fn details_title_shows_the_op_time_beside_the_p50_at_80x24() {
+    for model in 0..5 {
+        let mut s = screen(View::Detail);
+        s.ui.selected = model;
+        s.frame();
+        let summary = ModelSummary::new(&s.state, model, &s.state.models[model]);
+        let (op, p50) = (summary.op_ms.unwrap(), summary.latency.unwrap().p50_ms);
+        let (_, line) = s.find(" · ops ");
+        let shown = |v: f64| {
+            let digits = [100.0, 10.0, 1.0].iter().filter(|t| v < **t).count();
+            format!("{v:.digits$}")
+        };
+        assert!(line.contains(&format!("ops {} / p50 {} ms", shown(op), shown(p50))), "{line}");
+    }
+}

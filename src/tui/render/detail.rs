@@ -61,21 +61,42 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     ops::layers(frame, layers, ctx, row);
 }
 
+/// The panel's title: the op time per inference beside the p50 first, so a reader sees they
+/// agree at any width, then how many profiled inferences the shares rest on and the p50's
+/// interval, as far as `width` allows.
+fn title(row: &ModelRow, width: usize) -> String {
+    let p = &row.profile;
+    let window = &row.model.window;
+    let left_out = window.left_out(LeftOut::Stalled) + window.left_out(LeftOut::Contended);
+    let left_out = if left_out > 0 { format!(" ({left_out} left out)") } else { String::new() };
+    let profiled = format!("{}{left_out}", count(p.inferences, "profiled run"));
+    let name = &row.model.name;
+    let Some(s) = row.latency else { return format!("{name} · {} ms ops · {profiled}", ms(p.op_ms)) };
+    let ci = s.p50_ci_ms.map_or_else(String::new, |(lo, hi)| format!(" [{}–{}]", ms(lo), ms(hi)));
+    let (op, p50) = (ms(p.op_ms), ms(s.p50_ms));
+    [
+        format!("{name} · {op} ms ops per inference · p50 {p50} ms{ci} n={} · {profiled}", s.count),
+        format!("{name} · ops {op} ms · p50 {p50} ms{ci} · {profiled}"),
+        format!("{name} · ops {op} ms · p50 {p50} ms · {profiled}"),
+        format!("{name} · ops {op} / p50 {p50} ms"),
+    ]
+    .into_iter()
+    .find(|t| t.chars().count() <= width)
+    .unwrap_or_else(|| {
+        // A long name (a variant's) gives way to the two numbers.
+        let tail = format!(" · ops {op} / p50 {p50} ms");
+        let room = width.saturating_sub(tail.chars().count() + 1);
+        format!("{}…{tail}", name.chars().take(room).collect::<String>())
+    })
+}
+
 /// The category bars and the roofline under them (in one `compact` line, or two).
 fn categories(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow, compact: bool) {
     let p = &row.profile;
     // The shares are means over the profiled inferences: say how many, and how sure the
     // latency is, so three profiled runs do not look as solid as three thousand.
     let title = if p.inferences > 0 {
-        let latency = row.latency.map_or_else(String::new, |s| match s.p50_ci_ms {
-            Some((lo, hi)) => format!(" · p50 {} ms [{}–{}] n={}", ms(s.p50_ms), ms(lo), ms(hi), s.count),
-            None => format!(" · p50 {} ms n={}", ms(s.p50_ms), s.count),
-        });
-        let window = &row.model.window;
-        let left_out = window.left_out(LeftOut::Stalled) + window.left_out(LeftOut::Contended);
-        let left_out = if left_out > 0 { format!(" ({left_out} left out)") } else { String::new() };
-        let profiled = format!("{}{left_out}", count(p.inferences, "profiled run"));
-        format!("{} · {} ms ops · {profiled}{latency}", row.model.name, ms(p.op_ms))
+        title(row, usize::from(area.width.saturating_sub(4)))
     } else {
         format!("{} · categories", row.model.name)
     };
