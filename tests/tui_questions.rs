@@ -79,6 +79,14 @@ fn q2_the_share_outside_convolutions_and_its_op_kinds() {
         let short = infertop::tui::render::breakdown::short(kind);
         assert!(line.contains(&format!(": {short} {}", pct(share))), "the biggest kind first: {line}");
         assert!(line.contains(infertop::tui::render::breakdown::glyph(kind)), "its glyph is in the bar: {line}");
+        // Every kind that reads above 0.0% is either listed whole or counted in "+N".
+        let readable: Vec<&(Category, f64)> = kinds.iter().filter(|(_, s)| pct(*s) != "0.0%").collect();
+        let listed = readable
+            .iter()
+            .filter(|(c, s)| line.contains(&format!(" {} {}", infertop::tui::render::breakdown::short(*c), pct(*s))))
+            .count();
+        let more: usize = line.split(" +").nth(1).map_or(0, |n| n.trim_end_matches(['│', ' ']).parse().unwrap_or(0));
+        assert_eq!(listed + more, readable.len(), "{line}");
     }
     assert!(s.lines()[12].contains("█ conv  ▓ BN"), "a legend says which glyph is which kind");
 }

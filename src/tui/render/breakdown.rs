@@ -3,6 +3,8 @@
 //! outside convolutions with their shares, and, where rows allow, a taller latency sparkline
 //! with its sample count and range.
 
+use std::fmt::Write as _;
+
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -117,7 +119,8 @@ fn legend(theme: &Theme, width: usize) -> Line<'static> {
 fn bar_line(ctx: &Ctx, row: &ModelRow, name_width: usize, width: usize) -> Line<'static> {
     let name = format!("{:<name_width$}", fit(&format!("  {}", ctx.name(row.id)), name_width));
     let rest = width.saturating_sub(name_width + 1);
-    let bar_width = (rest * 2 / 5).clamp(8, 60).min(rest);
+    // Narrow screens give the bar less, so the kinds outside convolutions (the answer) fit.
+    let bar_width = if rest < 100 { rest / 4 } else { rest * 2 / 5 }.clamp(8, 60).min(rest);
     let mut spans = vec![Span::raw(name), Span::raw(" ")];
     if row.profile.inferences == 0 || row.profile.op_ms <= 0.0 {
         let why = match &row.model.status {
@@ -134,17 +137,23 @@ fn bar_line(ctx: &Ctx, row: &ModelRow, name_width: usize, width: usize) -> Line<
         spans.push(Span::styled(glyph(c).to_string().repeat(cells), style(ctx.theme, c)));
     }
     let mut outside: Vec<&(Category, f64)> =
-        shares.iter().filter(|(c, s)| *c != Category::Conv2d && *s > 0.0).collect();
+        // Kinds that would read 0.0% say nothing.
+        shares.iter().filter(|(c, s)| *c != Category::Conv2d && *s >= 0.0005).collect();
     outside.sort_by(|a, b| b.1.total_cmp(&a.1));
     // Kinds only: the roofline's four-way split is in Detail and Beyond MACs, where its "outside
     // kernels" cannot be read as this line's "outside conv".
     let mut text = row.non_conv_share.map_or_else(String::new, |s| format!(" outside conv {}:", pct(s)));
-    for (c, s) in outside {
-        let part = format!(" {} {}", short(*c), pct(*s));
-        if text.chars().count() + part.chars().count() > rest.saturating_sub(bar_width) {
+    let room = rest.saturating_sub(bar_width);
+    let parts: Vec<String> = outside.iter().map(|(c, s)| format!(" {} {}", short(*c), pct(*s))).collect();
+    for (i, part) in parts.iter().enumerate() {
+        // Whole entries only, and room kept to say how many kinds did not fit.
+        let left = parts.len() - i - 1;
+        let more = if left > 0 { format!(" +{left}").chars().count() } else { 0 };
+        if text.chars().count() + part.chars().count() + more > room {
+            let _ = write!(text, " +{}", parts.len() - i);
             break;
         }
-        text.push_str(&part);
+        text.push_str(part);
     }
     spans.push(Span::raw(text));
     Line::from(spans)
