@@ -282,26 +282,33 @@ fn the_op_table_scrolls_by_row_page_and_to_either_end() {
 #[test]
 fn every_detail_table_sorts_on_every_column_in_both_directions() {
     let mut s = screen(View::Detail, 160, 48);
-    for (table, columns) in [(TableId::Conv, 5), (TableId::Ops, 7), (TableId::Layers, 6)] {
+    for (table, columns) in [(TableId::Conv, 5), (TableId::Ops, 7), (TableId::Layers, 7)] {
         while s.ui.table != table {
             s.press(KeyCode::Right);
         }
         let before = first_cells(&s, table).len();
-        for column in 0..columns {
+        let mut sorted = Vec::new();
+        loop {
             s.press(KeyCode::Char('s'));
-            assert_eq!(s.ui.tables[table.slot().unwrap()].sort, Some(column));
+            let Some(column) = s.ui.tables[table.slot().unwrap()].sort else { break };
+            sorted.push(column);
             for _ in 0..2 {
+                // The column is drawn (its arrow is on screen): its place among the drawn ones.
+                let shown = s.ui.hits.table(table).unwrap().shown_columns;
+                assert!(shown & (1 << column) != 0, "{table:?}: sorted by hidden column {column}");
+                let place = (0..column).filter(|c| shown & (1 << c) != 0).count();
                 let head = header(&s, table);
                 let ascending = head.contains('▲');
                 assert!(ascending != head.contains('▼'), "one arrow: {head}");
-                let cells: Vec<String> = table_rows(&s, table).iter().map(|r| r[column].clone()).collect();
+                let cells: Vec<String> = table_rows(&s, table).iter().map(|r| r[place].clone()).collect();
                 assert_eq!(cells.len(), before, "sorting keeps every row");
                 assert!(in_order(&cells, ascending), "{table:?} column {column} ascending {ascending}: {cells:?}");
                 s.press(KeyCode::Char('S'));
             }
+            assert!(sorted.len() <= columns, "the cycle ends");
         }
-        s.press(KeyCode::Char('s'));
-        assert_eq!(s.ui.tables[table.slot().unwrap()].sort, None, "after the last column, the table's own order");
+        assert!(sorted.windows(2).all(|w| w[0] < w[1]), "{table:?}: columns in order: {sorted:?}");
+        assert!(sorted.len() + 1 >= columns, "{table:?}: at 160 columns at most one is left out: {sorted:?}");
     }
 }
 
@@ -346,7 +353,8 @@ fn the_layer_filter_matches_a_layers_kind_and_kernel_path_and_shows_its_shape() 
     let rows = table_rows(&s, TableId::Layers);
     let names: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(names, ["layer0.conv", "layer1.conv", "layer2.conv", "layer3.conv"], "{rows:?}");
-    assert_eq!((rows[1][1].as_str(), rows[1][2].as_str()), ("Conv2D", "1x32x16x16"), "kind and shape: {rows:?}");
+    // A convolution layer names the kernel that computed it.
+    assert!(rows[1][1].starts_with("_conv_dep") && rows[1][2] == "1x32x16x16", "kernel and shape: {rows:?}");
     // Esc while typing drops the filter.
     s.press(KeyCode::Char('/'));
     s.press(KeyCode::Esc);

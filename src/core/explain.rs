@@ -31,7 +31,8 @@ fn short(category: Category) -> &'static str {
 }
 
 /// The line for `model` (`None` before its ops are timed), e.g. `BN+ReLU 26%,
-/// _slow_conv2d_forward at 420 kernel MMAC/s, 30% kernel below peak, 14% outside kernels`. The
+/// _slow_conv2d_forward 28% of conv at 420 kernel MMAC/s (1% of peak), 30% kernel below peak,
+/// 14% outside kernels`. The
 /// kernel goes by its one name ([`kernel_name`]), as in Detail, `layers.csv` and the report.
 #[must_use]
 pub fn beyond_macs_line(tree: &OpTree, model: &ModelState, limits: Option<&Limits>) -> Option<String> {
@@ -60,7 +61,17 @@ pub fn beyond_macs_line(tree: &OpTree, model: &ModelState, limits: Option<&Limit
         .filter(|r| r.macs > 0.0 && r.total_ms >= KERNEL_SHARE * kernel_ms)
         .min_by(|a, b| a.gmacs_per_s().total_cmp(&b.gmacs_per_s()))
     {
-        parts.push(format!("{} at {}", kernel_name(&slowest.op), rate(slowest.gmacs_per_s())));
+        // Its share of the convolutions' kernel time says whether it matters; its share of the
+        // peak how far below the machine it runs.
+        let share = 100.0 * slowest.total_ms / kernel_ms;
+        let peak = limits
+            .map(|l| format!(" ({:.0}% of peak)", 100.0 * slowest.gmacs_per_s() / l.peak_gmacs))
+            .unwrap_or_default();
+        parts.push(format!(
+            "{} {share:.0}% of conv at {}{peak}",
+            kernel_name(&slowest.op),
+            rate(slowest.gmacs_per_s())
+        ));
     }
     if let Some(limits) = limits {
         let [_, _, below_peak, outside] = roofline(tree, model, limits).model.shares();

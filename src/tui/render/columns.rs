@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
-use super::units::{fit, fit_middle};
+use super::units::{fit, fit_front, fit_middle};
 
 /// How a column aligns its cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,19 +29,31 @@ pub struct Column {
     pub grow: bool,
     /// Shown only when every other column fits (it repeats what another column says).
     pub spare: bool,
-    /// Long cells are cut in the middle (names whose end tells them apart), not at the end.
-    pub middle: bool,
+    /// Where a long cell is cut.
+    pub cut: Cut,
+}
+
+/// Where a cell too long for its column loses characters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cut {
+    /// At the end: plain names and numbers.
+    #[default]
+    End,
+    /// In the middle, keeping the start and the end (op names whose end tells them apart).
+    Middle,
+    /// At the front, keeping the end (layer paths: block and leaf).
+    Front,
 }
 
 impl Column {
     #[must_use]
     pub fn left(title: &str, width: u16, priority: u8) -> Self {
-        Self { title: title.into(), width, align: Align::Left, priority, grow: false, spare: false, middle: false }
+        Self { title: title.into(), width, align: Align::Left, priority, grow: false, spare: false, cut: Cut::End }
     }
 
     #[must_use]
     pub fn right(title: &str, width: u16, priority: u8) -> Self {
-        Self { title: title.into(), width, align: Align::Right, priority, grow: false, spare: false, middle: false }
+        Self { title: title.into(), width, align: Align::Right, priority, grow: false, spare: false, cut: Cut::End }
     }
 
     #[must_use]
@@ -53,7 +65,14 @@ impl Column {
     /// Cuts long cells in the middle, keeping the start and the end.
     #[must_use]
     pub fn cut_middle(mut self) -> Self {
-        self.middle = true;
+        self.cut = Cut::Middle;
+        self
+    }
+
+    /// Cuts long cells at the front, keeping the end.
+    #[must_use]
+    pub fn cut_front(mut self) -> Self {
+        self.cut = Cut::Front;
         self
     }
 
@@ -104,7 +123,11 @@ pub fn layout(columns: &[Column], width: u16) -> Vec<(usize, u16)> {
 /// A cell padded (or cut) to `width` according to the column's alignment and cut.
 fn pad(text: &str, width: u16, column: &Column) -> String {
     let width = usize::from(width);
-    let text = if column.middle { fit_middle(text, width) } else { fit(text, width) };
+    let text = match column.cut {
+        Cut::End => fit(text, width),
+        Cut::Middle => fit_middle(text, width),
+        Cut::Front => fit_front(text, width),
+    };
     match column.align {
         Align::Left => format!("{text:<width$}"),
         Align::Right => format!("{text:>width$}"),

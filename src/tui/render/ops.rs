@@ -14,7 +14,7 @@ use super::Ctx;
 use crate::core::analysis::{conv_breakdown, layer_rows, op_rows, OpRow};
 use crate::core::layer_kind::layer_kinds;
 use crate::core::layer_shape::layer_shapes;
-use crate::core::ops::{is_conv_kernel, Category};
+use crate::core::ops::{is_conv_kernel, kernel_name, Category};
 use crate::core::profiler::dims_text;
 use crate::tui::mouse::TableHit;
 use crate::tui::rows::ModelRow;
@@ -222,13 +222,17 @@ pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
 /// filter matches the kind and the kernel path too (`/slow` lists the slow-path convolutions).
 pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     let cols = vec![
-        Column::left("layer", 12, 0).growing().cut_middle(),
-        Column::left("kind", 9, 2),
-        Column::right("shape", 11, 3),
+        // Widths leave room for the sort arrow in each title: a sorted column never pushes
+        // another out of a 160-column screen.
+        Column::left("layer", 11, 0).growing().cut_front(),
+        Column::left("kind/kernel", 12, 2),
+        Column::right("shape", 10, 3),
         Column::right("ms", 7, 0),
-        Column::right("time", 6, 0),
+        Column::right("time", 5, 0),
+        Column::right("%pk", 5, 1),
         Column::right("MACs", 6, 1),
     ];
+    let peak = ctx.state.peak_gmacs.filter(|p| *p > 0.0);
     let (op_ms, macs) = (row.profile.op_ms, row.profile.macs);
     let mut kinds = layer_kinds(&ctx.state.tree, row.model);
     let mut shapes = layer_shapes(&ctx.state.tree, row.model);
@@ -239,23 +243,32 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
             let kind = kinds.remove(&l.layer).unwrap_or_default();
             let shape = shapes.remove(&l.layer).unwrap_or_default();
             let output = shape.output.as_deref().map_or_else(String::new, dims_text);
-            let label = if kind.kind.is_empty() { NONE } else { kind.kind };
+            // A convolution layer says which kernel computed it (the kind is Conv2D for all).
+            let label = match (&kind.kernels, kind.kind) {
+                (Some(kernels), _) => kernels.split('+').map(kernel_name).collect::<Vec<_>>().join("+"),
+                (None, "") => NONE.to_string(),
+                (None, kind) => kind.to_string(),
+            };
+            // The layer's MACs over its own time, as a share of the machine's peak.
+            let peak_share = peak.filter(|_| l.macs > 0.0 && l.ms > 0.0).map(|p| l.macs / (l.ms * 1e6) / p);
             let sorted = |t: &str| if t.is_empty() { SortValue::None } else { SortValue::Text(t.to_string()) };
             TableRow {
                 cells: vec![
                     Span::raw(l.layer.to_string()),
-                    Span::raw(label.to_string()),
+                    Span::raw(label.clone()),
                     Span::raw(if output.is_empty() { NONE.into() } else { output.clone() }),
                     Span::raw(ms(l.ms)),
                     Span::raw(share(l.ms, op_ms)),
+                    Span::raw(peak_share.map_or_else(|| NONE.into(), |s| format!("{:.0}%", 100.0 * s))),
                     Span::raw(share(l.macs, macs)),
                 ],
                 keys: vec![
                     SortValue::Text(l.layer.to_string()),
-                    sorted(kind.kind),
+                    sorted(if label == NONE { "" } else { &label }),
                     sorted(&output),
                     num(l.ms),
                     num(l.ms),
+                    peak_share.map_or(SortValue::None, SortValue::Num),
                     num(l.macs),
                 ],
                 also_matches: format!("{} {}", kind.kind, kind.kernels.unwrap_or_default()),

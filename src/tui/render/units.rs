@@ -181,9 +181,35 @@ pub fn fit_middle(text: &str, width: usize) -> String {
     out
 }
 
+/// Cuts `text` to `width` characters from the front, keeping its end after `…`: a layer path
+/// reads from its block to its leaf (`…x.2.residual_function.3`), and the block index that tells
+/// the rows apart stays.
+#[must_use]
+pub fn fit_front(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    if len <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out = String::from("…");
+    out.extend(text.chars().skip(len - (width - 1)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_cut_from_the_front_keeps_its_block_and_leaf() {
+        assert_eq!(fit_front("conv4_x.2.residual_function.3", 24), "…x.2.residual_function.3");
+        assert_eq!(fit_front("conv4_x.1.residual_function.3", 24), "…x.1.residual_function.3");
+        assert_eq!(fit_front("fc", 24), "fc");
+        assert_eq!(fit_front("abc", 0), "");
+        assert_eq!(fit_front("abcdef", 3).chars().count(), 3);
+    }
 
     #[test]
     fn numbers_read_as_expected() {
