@@ -105,7 +105,7 @@ fn correlations(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
     ];
     let shown = columns::layout(&cols, inner.width);
     let coef = |v: Option<f64>| v.map_or_else(|| NONE.into(), |v| format!("{v:+.2}"));
-    let mut lines: Vec<_> = b
+    let lines: Vec<_> = b
         .correlations
         .iter()
         .map(|c| {
