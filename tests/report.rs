@@ -285,6 +285,8 @@ fn compare_lists_a_model_present_in_only_one_snapshot() {
 mod bad_input;
 #[path = "report/browser.rs"]
 mod browser;
+#[path = "report/figures.rs"]
+mod figures;
 #[path = "report/special_files.rs"]
 mod special_files;
 

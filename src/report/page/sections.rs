@@ -218,6 +218,11 @@ fn throttling_note(snap: &Snapshot, shaded: &[(f64, f64)]) -> String {
     )
 }
 
+/// A figure's caption, and what its axis leaves above it.
+fn with_off_scale(caption: &str, off: Option<String>) -> String {
+    off.map_or_else(|| caption.into(), |off| format!("{caption} <span class=\"off-scale\">{}</span>", escape(&off)))
+}
+
 /// Latency, clocks, temperature and power over time, throttled intervals shaded.
 pub fn timeline_section(snap: &Snapshot) -> Result<String, ReportError> {
     let mut out = String::from("<h2 id=\"timeline\">Over time</h2>\n");
@@ -228,13 +233,9 @@ pub fn timeline_section(snap: &Snapshot) -> Result<String, ReportError> {
     if latency.is_empty() {
         missing.push("latency (no inferences.csv: a one-shot snapshot)");
     } else {
-        let svg = chart::lines("warm latency per model", "latency (ms, median per bin)", &latency, &shaded)?;
-        out.push_str(&html::figure(
-            "timeline-latency",
-            "lines",
-            &svg,
-            "Warm inference latency per model over the run (median of each time bin).",
-        ));
+        let (svg, off) = chart::lines("warm latency per model", "latency (ms, median per bin)", &latency, &shaded)?;
+        let caption = "Warm inference latency per model over the run (median of each time bin).";
+        out.push_str(&html::figure("timeline-latency", "lines", &svg, &with_off_scale(caption, off)));
     }
     let panels = [
         (
@@ -260,8 +261,8 @@ pub fn timeline_section(snap: &Snapshot) -> Result<String, ReportError> {
             missing.push(title);
             continue;
         }
-        let svg = chart::lines(title, unit, &lines, &shaded)?;
-        out.push_str(&html::figure(id, "lines", &svg, caption));
+        let (svg, off) = chart::lines(title, unit, &lines, &shaded)?;
+        out.push_str(&html::figure(id, "lines", &svg, &with_off_scale(caption, off)));
     }
     if !missing.is_empty() {
         out.push_str(&html::absent(&format!("Not in this snapshot, not drawn: {}.", missing.join(", "))));

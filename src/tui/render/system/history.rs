@@ -332,7 +332,7 @@ mod tests {
     fn a_series_that_never_goes_below_zero_gets_no_negative_axis() {
         let main = vec![(0.0, 8.2), (1.0, 8.4), (2.0, 1990.0), (3.0, 8.3)];
         let [lo, hi] = Track { rank: 0, name: "latency", unit: "ms", main, second: Vec::new() }.bounds().unwrap();
-        assert!(lo >= 0.0 && lo <= 8.2 && hi >= 1990.0, "{lo} {hi}");
+        assert!((0.0..=8.2).contains(&lo) && hi >= 1990.0, "{lo} {hi}");
         let main = vec![(0.0, -3.0), (1.0, 5.0)];
         let [lo, _] = Track { rank: 0, name: "delta", unit: "°C", main, second: Vec::new() }.bounds().unwrap();
         assert!(lo < -3.0, "a series below zero keeps its margin: {lo}");
