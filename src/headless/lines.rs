@@ -18,11 +18,12 @@ use crate::core::what_if::{comparisons, Comparison, Verdict};
 use crate::export::{ExportError, FinalSnapshot, Report};
 
 /// What the text lines' short fields mean, printed once before the first line (text format
-/// only: JSON records name their fields).
+/// only: JSON records name their fields). It holds none of the words tests and scripts look for
+/// in a model's line (`p50`, `inf/s`), so it is never taken for one.
 pub(super) const LEGEND: &str = "\
-lines: n= timed inferences; prof= profiled ones (op times, kept out of latency); p50 [a-b]: \
-median and its 95% interval; ops: share of op time by kind; flt/inf: page faults per inference; \
-cold: first inference after a model switch minus warm p50";
+lines: n= timed inferences; prof= profiled ones (op times, kept out of latency); [a-b] after \
+the median: its 95% interval; ops: share of op time by kind; flt/inf: page faults per \
+inference; cold: first inference after a model switch minus the warm median";
 
 /// Writes [`LEGEND`] in text format.
 pub(super) fn legend(out: &mut impl Write, format: LineFormat) -> io::Result<()> {

@@ -76,6 +76,9 @@ fn the_legend_explains_every_short_field_once_in_text_only() {
     for field in ["n=", "prof=", "[a-b]", "ops:", "flt/inf", "cold:"] {
         assert!(LEGEND.contains(field), "{field}");
     }
+    for word in ["p50", "inf/s", "s] "] {
+        assert!(!LEGEND.contains(word), "a model line's {word}");
+    }
     let (mut text, mut jsonl) = (Vec::new(), Vec::new());
     legend(&mut text, LineFormat::Text).unwrap();
     legend(&mut jsonl, LineFormat::Jsonl).unwrap();
