@@ -1,189 +1,252 @@
 //! The command line (clap derive). Usage errors exit with code 2 and one line on stderr.
+//!
+//! `-h`/`--help` shows the everyday flags in groups, one line each; `--help-all` shows every
+//! flag with its full description (see [`help`]).
 
-use std::net::{Ipv4Addr, SocketAddr};
+pub mod help;
+pub mod model_list;
+mod values;
+
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
 use crate::core::schedule::Schedule;
 use crate::UsageError;
+use values::{
+    parse_duration, parse_dwell, parse_export_every, parse_inferences_max_mb, parse_listen, parse_print_every,
+    parse_replay_speed, parse_sample_every, parse_soak_time, parse_warmup,
+};
+pub use values::{MAX_DURATION, MIN_DWELL, MIN_EXPORT_EVERY, MIN_INFERENCES_MAX_MB, MIN_PRINT_EVERY, MIN_SAMPLE_EVERY};
+
+use help::{EXPORT, HEADLESS, LIVE, MEASURE, MODELS, RUN, SOAK, TESTING};
 
 /// Runs CNN inference in a loop and shows, live, where the time goes beyond the MAC count.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "infertop", version, about, long_about = None, after_help = AFTER_HELP)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(name = "infertop", version, about = help::ABOUT, long_about = None)]
+#[command(after_help = help::AFTER_HELP, after_long_help = help::AFTER_LONG_HELP)]
+#[command(args_conflicts_with_subcommands = true, disable_help_flag = true)]
 #[allow(clippy::struct_excessive_bools)] // each is a command-line switch
 pub struct Cli {
     /// Without a command infertop measures (the flags below); a command reads snapshots.
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// Print summary lines instead of the live screen (chosen automatically when stdout is not
-    /// a terminal).
-    #[arg(long)]
-    pub headless: bool,
+    /// Print help: the everyday flags (--help-all for every flag, in full).
+    #[arg(short = 'h', long = "help", action = ArgAction::HelpShort)]
+    help: Option<bool>,
 
-    /// Stop after this long (for example 30s, 10m), counted from the start, model loading
-    /// included; runs until stopped when not given.
-    #[arg(long, value_parser = parse_duration)]
-    pub duration: Option<Duration>,
+    /// Print every flag with its full description.
+    #[arg(long = "help-all", action = ArgAction::HelpLong)]
+    help_all: Option<bool>,
 
-    /// Stop each model after N timed inferences that count toward its latency (warm, and
-    /// unprofiled unless --profile-every 1); the run ends when every model has its N, or at
-    /// --duration if that comes first. Profiled and cold inferences run in addition.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000), conflicts_with_all = ["soak", "summary"])]
-    pub iterations: Option<u64>,
-
-    /// Untimed inferences per model after loading, before timing starts (0: the first timed
-    /// inference is kept apart as cold).
-    #[arg(long, value_name = "N", default_value_t = crate::core::session::DEFAULT_WARMUP, value_parser = parse_warmup)]
-    pub warmup: usize,
-
-    /// Intra-op threads for libtorch (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub threads: Option<u16>,
-
-    /// Run only these models (comma separated names from the manifest; the built-in set also
-    /// has `tiny`, a quick smoke-test net that runs only when named).
-    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    /// Run only these models (comma separated).
+    ///
+    /// Names from the manifest (see --list-models); the built-in set also has `tiny`, a quick
+    /// smoke-test net that runs only when named.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',', num_args = 1.., help_heading = MODELS)]
     pub only: Vec<String>,
 
     /// A model-set manifest (TOML) instead of the built-in ten-model set.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = MODELS)]
     pub models: Option<PathBuf>,
 
-    /// Run each model again with one change, as its own row beside it under the same
-    /// schedule (comma separated): fold-bn (`BatchNorm` folded into the convolution; for
-    /// `TorchScript`, libtorch's freeze and optimize-for-inference), channels-last, threads=N (the
-    /// model alone at N intra-op threads), threads=N.. (every count from N to the cores),
-    /// no-mkldnn (`oneDNN` convolutions off). Each variant's output is checked against the
-    /// original's first.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', num_args = 1..)]
-    pub what_if: Vec<crate::core::variant::VariantRequest>,
+    /// List the models (of --models, or the built-in set) and exit.
+    ///
+    /// One line per model: name, architecture or file, input, batch, parameters (built-in
+    /// architectures), reference top-1 error, whether it runs by default, and what it is. Reads
+    /// the manifest only: nothing is loaded or run.
+    #[arg(long, help_heading = MODELS, conflicts_with = "summary")]
+    pub list_models: bool,
+
+    /// Load the models, print parameters and MACs per model, and exit.
+    ///
+    /// Loads and calibrates every model (one profiled inference each) to count MACs.
+    #[arg(long, help_heading = MODELS)]
+    pub summary: bool,
 
     /// Batch size for every model, overriding the manifest.
-    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=4096))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..=4096), help_heading = MODELS)]
     pub batch: Option<i64>,
 
-    /// Time whole inferences only, without the per-op profiler (an unprofiled baseline).
-    #[arg(long)]
-    pub no_op_profile: bool,
+    /// Run each model also with a change: fold-bn, channels-last, threads=N, ...
+    ///
+    /// Comma separated; each variant is its own row beside the model, under the same schedule.
+    /// fold-bn (`BatchNorm` folded into the convolution; for `TorchScript`, libtorch's freeze and
+    /// optimize-for-inference), channels-last, threads=N (the model alone at N intra-op
+    /// threads), threads=N.. (every count from N to the cores), no-mkldnn (`oneDNN` convolutions
+    /// off). Each variant's output is checked against the original's first.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', num_args = 1.., help_heading = MODELS)]
+    pub what_if: Vec<crate::core::variant::VariantRequest>,
 
-    /// Profile one inference in N per model; latency statistics come from the others, so the
-    /// op profiler's overhead never reaches them (1 profiles every inference).
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub profile_every: u32,
+    /// Print lines instead of the live screen (automatic without a terminal).
+    #[arg(long, help_heading = RUN)]
+    pub headless: bool,
 
-    /// How the engine moves between models: `dwell` stays on each for --dwell and keeps the
-    /// first inference after a switch apart (cold), so latency is the model's own warm latency
-    /// and the cost of switching is its own figure; `round-robin` runs one inference of each in
-    /// turn, so every latency includes a switch.
-    #[arg(long, value_enum, default_value_t = ScheduleChoice::Dwell)]
+    /// Stop after this long (for example 30s, 10m).
+    ///
+    /// Counted from the start, model loading included; runs until stopped when not given.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, help_heading = RUN)]
+    pub duration: Option<Duration>,
+
+    /// Stop each model after N timed inferences.
+    ///
+    /// Timed inferences are those that count toward its latency (warm, and unprofiled unless
+    /// --profile-every 1); the run ends when every model has its N, or at --duration if that
+    /// comes first. Profiled and cold inferences run in addition.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000), conflicts_with_all = ["soak", "summary"], help_heading = RUN)]
+    pub iterations: Option<u64>,
+
+    /// Untimed inferences per model before timing starts.
+    ///
+    /// With 0, the first timed inference is kept apart as cold.
+    #[arg(long, value_name = "N", default_value_t = crate::core::session::DEFAULT_WARMUP, value_parser = parse_warmup, help_heading = RUN)]
+    pub warmup: usize,
+
+    /// Intra-op threads for libtorch (default: all cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = RUN)]
+    pub threads: Option<u16>,
+
+    /// Move between models by dwell or round-robin.
+    ///
+    /// `dwell` stays on each for --dwell and keeps the first inference after a switch apart
+    /// (cold), so latency is the model's own warm latency and the cost of switching is its own
+    /// figure; `round-robin` runs one inference of each in turn, so every latency includes a
+    /// switch.
+    #[arg(long, value_enum, default_value_t = ScheduleChoice::Dwell, hide_possible_values = true, help_heading = RUN)]
     pub schedule: ScheduleChoice,
 
     /// How long the dwell schedule stays on a model (and at least two inferences).
-    #[arg(long, default_value = "500ms", value_parser = parse_dwell)]
+    #[arg(long, value_name = "TIME", default_value = "500ms", value_parser = parse_dwell, help_heading = RUN, hide_short_help = true)]
     pub dwell: Duration,
 
+    /// Time whole inferences only, without the per-op profiler.
+    ///
+    /// An unprofiled baseline: no op table, categories or MAC counts.
+    #[arg(long, help_heading = MEASURE)]
+    pub no_op_profile: bool,
+
+    /// Profile one inference in N per model (1: every one).
+    ///
+    /// Latency statistics come from the others, so the op profiler's overhead never reaches
+    /// them.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1_000_000), help_heading = MEASURE, hide_short_help = true)]
+    pub profile_every: u32,
+
+    /// Trace one inference per model, op by op, into DIR (for Perfetto).
+    ///
+    /// Chrome trace-event JSON.
+    ///
+    /// trace-<model>-<seq>.json: the model, its layers and ops on the engine thread, clock and
+    /// temperature as counters, for Perfetto's UI or `chrome://tracing`. In the live screen, c
+    /// and C trace more, into DIR (without it, the snapshot folder).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["summary", "no_op_profile"], help_heading = MEASURE)]
+    pub trace: Option<PathBuf>,
+
+    /// How often the system sampler reads clocks, temperatures and memory (at least 50ms).
+    #[arg(long, value_name = "TIME", default_value = "500ms", value_parser = parse_sample_every, help_heading = MEASURE, hide_short_help = true)]
+    pub sample_every: Duration,
+
     /// Where snapshots go (default: ./infertop-snapshots/<timestamp>/).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = EXPORT)]
     pub export_dir: Option<PathBuf>,
 
-    /// Export the aggregates (models, ops, layers, run.json) into the run's folder this often
-    /// (default: once, at exit; at least 1s). The time series (inferences.csv, system.csv) are
-    /// appended as the run goes either way. In the live screen it starts a run folder, as
-    /// --export-dir does.
-    #[arg(long, value_parser = parse_export_every)]
+    /// Export the aggregates this often (default: at exit; at least 1s).
+    ///
+    /// The aggregates are models, ops, layers and run.json, in the run's folder. The time series
+    /// (inferences.csv, system.csv) are appended as the run goes either way. In the live screen
+    /// it starts a run folder, as --export-dir does.
+    #[arg(long, value_name = "TIME", value_parser = parse_export_every, help_heading = EXPORT)]
     pub export_every: Option<Duration>,
 
-    /// Start a new part of inferences.csv when the current one reaches this many megabytes
-    /// (10^6 bytes; fractions allowed, at least 0.01). Earlier parts are inferences.1.csv,
-    /// inferences.2.csv, ... and are all kept: no row is ever dropped.
-    #[arg(long, value_name = "MB", default_value = "64", value_parser = parse_inferences_max_mb)]
+    /// Start a new part of inferences.csv at this many megabytes (10^6 bytes; at least 0.01).
+    ///
+    /// Fractions are allowed. Earlier parts are inferences.1.csv, inferences.2.csv, ... and are
+    /// all kept: no row is ever dropped.
+    #[arg(long, value_name = "MB", default_value = "64", value_parser = parse_inferences_max_mb, help_heading = EXPORT, hide_short_help = true)]
     pub inferences_max_mb: f64,
 
-    /// Trace one inference of each model, op by op, into DIR as Chrome trace-event JSON
-    /// (trace-<model>-<seq>.json: the model, its layers and ops on the engine thread, clock and
-    /// temperature as counters), for Perfetto's UI or `chrome://tracing`. In the live screen, c
-    /// and C trace more, into DIR (without it, the snapshot folder).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["summary", "no_op_profile"])]
-    pub trace: Option<PathBuf>,
-    /// Serve the measurements to Prometheus: `OpenMetrics` at `http://ADDR/metrics` (for
-    /// example `127.0.0.1:9464`, `[::1]:9464`, or `localhost:9464`; `:9464` is this machine
-    /// only (127.0.0.1), `0.0.0.0:9464` every interface, for a Prometheus elsewhere; port 0
-    /// picks a free one and says which on stderr).
-    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    /// Serve measurements to Prometheus at `http://ADDR/metrics` (e.g. :9464).
+    ///
+    /// `OpenMetrics`; ADDR is for example `127.0.0.1:9464`, `[::1]:9464`, or `localhost:9464`;
+    /// `:9464` is this machine only (127.0.0.1), `0.0.0.0:9464` every interface, for a
+    /// Prometheus elsewhere; port 0 picks a free one and says which on stderr.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen, help_heading = EXPORT)]
     pub listen: Option<SocketAddr>,
 
-    /// Colour theme: a built-in name (dark, light, mono) or a path to a theme TOML file.
-    #[arg(long, value_name = "NAME|PATH")]
+    /// How often headless lines are printed (at least 100ms).
+    #[arg(long, value_name = "TIME", default_value = "5s", value_parser = parse_print_every, help_heading = HEADLESS)]
+    pub print_every: Duration,
+
+    /// Headless lines as text or jsonl (a JSON object per line).
+    #[arg(long, value_enum, default_value_t = LineFormat::Text, hide_possible_values = true, help_heading = HEADLESS)]
+    pub format: LineFormat,
+
+    /// Colour theme: dark, light, mono, or a theme TOML file.
+    ///
+    /// A built-in name or a path to a theme TOML file.
+    #[arg(long, value_name = "NAME|PATH", help_heading = LIVE)]
     pub theme: Option<String>,
 
-    /// Leave the mouse to the terminal (no clicks on tabs and rows, no wheel scrolling; the
-    /// terminal's own selection and copy work as usual).
-    #[arg(long)]
+    /// Leave the mouse to the terminal (for its own selection and copy).
+    ///
+    /// No clicks on tabs and rows, no wheel scrolling.
+    #[arg(long, help_heading = LIVE)]
     pub no_mouse: bool,
 
     /// Frames drawn per second by the live screen.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=60))]
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=60), help_heading = LIVE, hide_short_help = true)]
     pub fps: u16,
 
-    /// How often the system sampler reads clocks, temperatures and memory (at least 50ms).
-    #[arg(long, default_value = "500ms", value_parser = parse_sample_every)]
-    pub sample_every: Duration,
-
-    /// Root under which /sys and /proc are read (tests point it at recorded board layouts). A
-    /// folder with an episode.toml is a recorded episode, played back as time passes.
-    #[arg(long, value_name = "DIR", default_value = "/")]
-    pub sysfs_root: PathBuf,
-
-    /// Play a recorded episode (--sysfs-root) this many times faster than real time.
-    #[arg(long, default_value_t = 1.0, value_name = "FACTOR", value_parser = parse_replay_speed)]
-    pub replay_speed: f64,
-
-    /// How often headless mode prints its lines (at least 100ms).
-    #[arg(long, default_value = "5s", value_parser = parse_print_every)]
-    pub print_every: Duration,
-
-    /// Format of headless lines.
-    #[arg(long, value_enum, default_value_t = LineFormat::Text)]
-    pub format: LineFormat,
-
-    /// Thermal soak: measure each model cold for --soak-phase, load the cores until the
-    /// temperature stays within 0.5 °C for --soak-window, measure hot for --soak-phase, report
-    /// cold against hot and stop. --duration caps it (default 30m).
-    #[arg(long)]
+    /// Thermal soak: measure each model cold, heat to a plateau, measure hot, compare, stop.
+    ///
+    /// Measures each model cold for --soak-phase, loads the cores until the temperature stays
+    /// within 0.5 °C for --soak-window, measures hot for --soak-phase, reports cold against hot
+    /// and stops. --duration caps it (default 30m).
+    #[arg(long, help_heading = SOAK)]
     pub soak: bool,
 
     /// How long a soak measures cold, and then hot.
-    #[arg(long, default_value = "30s", value_parser = parse_soak_time, requires = "soak")]
+    #[arg(long, value_name = "TIME", default_value = "30s", value_parser = parse_soak_time, requires = "soak", help_heading = SOAK, hide_short_help = true)]
     pub soak_phase: Duration,
 
     /// How long the temperature must hold still for a soak's plateau.
-    #[arg(long, default_value = "2m", value_parser = parse_soak_time, requires = "soak")]
+    #[arg(long, value_name = "TIME", default_value = "2m", value_parser = parse_soak_time, requires = "soak", help_heading = SOAK, hide_short_help = true)]
     pub soak_window: Duration,
 
-    /// Load and calibrate the models, print parameters and MACs per model, and exit.
-    #[arg(long)]
-    pub summary: bool,
+    /// Root under which /sys and /proc are read (tests point it at recorded board layouts).
+    ///
+    /// A folder with an episode.toml is a recorded episode, played back as time passes.
+    #[arg(long, value_name = "DIR", default_value = "/", help_heading = TESTING, hide_short_help = true)]
+    pub sysfs_root: PathBuf,
+
+    /// Play a recorded episode (--sysfs-root) this many times faster than real time.
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR", value_parser = parse_replay_speed, help_heading = TESTING, hide_short_help = true)]
+    pub replay_speed: f64,
 }
 
 /// What to do with snapshots already taken.
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
-    /// Write one self-contained HTML report (inline SVG figures, no script) of a snapshot
-    /// folder: accuracy, size, computations and time against each other, where the time goes
-    /// per model, and the run over time.
+    /// Write an HTML report of a snapshot folder.
+    ///
+    /// One self-contained page (inline SVG figures, no script): accuracy, size, computations and
+    /// time against each other, where the time goes per model, and the run over time.
     Report {
         /// A snapshot or run folder (with run.json).
         snapshot: PathBuf,
         /// The HTML file to write.
         #[arg(short, long, value_name = "FILE", default_value = "report.html")]
         output: PathBuf,
+        /// Print help.
+        #[arg(short = 'h', long = "help", action = ArgAction::Help)]
+        help: Option<bool>,
     },
-    /// Write one HTML page comparing two snapshots (two boards, or before and after a change):
-    /// latency ratios B/A, shifts in category shares, the ops that moved most.
+    /// Write an HTML page comparing two snapshots (two boards, or before and after a change).
+    ///
+    /// Latency ratios B/A, shifts in category shares, the ops that moved most.
     Compare {
         /// The first snapshot folder (A).
         a: PathBuf,
@@ -192,17 +255,11 @@ pub enum Command {
         /// The HTML file to write.
         #[arg(short, long, value_name = "FILE", default_value = "compare.html")]
         output: PathBuf,
+        /// Print help.
+        #[arg(short = 'h', long = "help", action = ArgAction::Help)]
+        help: Option<bool>,
     },
 }
-
-/// How a run ends, shown under the options in `--help`.
-const AFTER_HELP: &str = "\
-Stopping: q (live screen), Ctrl-C, SIGTERM or SIGHUP stop after the current inference; a second
-Ctrl-C or signal stops at once. A closed stdout (| head) or a vanished terminal (an SSH drop)
-stops a run the same way. Every stop but q writes a final snapshot (to the temporary folder if
-the snapshot folder fails).
-Exit codes: 0 stopped; 1 runtime failure (the engine failed, stdout failed for another reason
-than its reader leaving, no model could run, the snapshot was lost); 2 usage error.";
 
 /// The schedule `--schedule` picks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -227,130 +284,6 @@ pub enum LineFormat {
 pub enum DeviceChoice {
     Cpu,
     Cuda,
-}
-
-/// The longest duration any flag takes: far beyond any run, and far below what a clock
-/// reading plus a duration can hold.
-pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
-
-/// Parses `500ms`, `30s`, `10m`, `1h`; a duration must be positive and at most ten years.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s)
-        .map_err(|e| format!("'{s}' is not a duration ({e}); use units such as 500ms, 30s, 10m"))?;
-    if d.is_zero() {
-        return Err(format!("'{s}' must be longer than zero"));
-    }
-    if d > MAX_DURATION {
-        return Err(format!("'{s}' is longer than the maximum, {}", humantime::format_duration(MAX_DURATION)));
-    }
-    Ok(d)
-}
-
-/// The most untimed warm-up passes: a warm-up is for caches and lazily made kernels, which a
-/// few passes settle.
-const MAX_WARMUP: usize = 1000;
-
-fn parse_warmup(s: &str) -> Result<usize, String> {
-    let n: usize = s.trim().parse().map_err(|_| format!("'{s}' is not a count of inferences"))?;
-    if n > MAX_WARMUP {
-        return Err(format!("'{s}' is more than the maximum, {MAX_WARMUP}"));
-    }
-    Ok(n)
-}
-
-/// The shortest `--print-every`. Lines are for a person (or a log), and ten a second per model
-/// are more than anyone reads; printing faster takes time from the engine being measured and
-/// floods the log (`1ns` printed 283k lines in 8 s).
-pub const MIN_PRINT_EVERY: Duration = Duration::from_millis(100);
-
-/// The shortest `--export-every`. A snapshot is a folder of five synced files holding the whole
-/// run so far; more than one a second fills the disk with near-copies (`1ns` made 262 folders in
-/// 4 s) and each one takes time from the engine.
-pub const MIN_EXPORT_EVERY: Duration = Duration::from_secs(1);
-
-/// The shortest `--sample-every`. A sample reads dozens of files and refreshes the process
-/// table, load on the machine being measured; and the system history keeps a fixed number of
-/// samples (7200: an hour at the default 500ms, six minutes at this minimum).
-pub const MIN_SAMPLE_EVERY: Duration = Duration::from_millis(50);
-
-/// The shortest dwell: below it a dwell is only the two inferences it always holds.
-pub const MIN_DWELL: Duration = Duration::from_millis(10);
-
-fn parse_dwell(s: &str) -> Result<Duration, String> {
-    parse_duration_at_least(s, MIN_DWELL)
-}
-
-fn parse_print_every(s: &str) -> Result<Duration, String> {
-    parse_duration_at_least(s, MIN_PRINT_EVERY)
-}
-
-/// The fastest replay: a sample every 500 ms then covers 50 s of a recording.
-const MAX_REPLAY_SPEED: f64 = 100.0;
-
-/// The slowest replay: a recording's second then lasts 100 s. Slower is no use, and the
-/// replay's clock (and the throttle reader's interval, divided by the speed) must stay
-/// representable.
-const MIN_REPLAY_SPEED: f64 = 0.01;
-
-/// The shortest soak phase or window: a few samples at the fastest sampling.
-const MIN_SOAK_TIME: Duration = Duration::from_secs(1);
-
-fn parse_soak_time(s: &str) -> Result<Duration, String> {
-    parse_duration_at_least(s, MIN_SOAK_TIME)
-}
-
-fn parse_replay_speed(s: &str) -> Result<f64, String> {
-    let speed: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if !(MIN_REPLAY_SPEED..=MAX_REPLAY_SPEED).contains(&speed) {
-        return Err(format!("'{s}' must be between {MIN_REPLAY_SPEED} and {MAX_REPLAY_SPEED}"));
-    }
-    Ok(speed)
-}
-
-fn parse_export_every(s: &str) -> Result<Duration, String> {
-    parse_duration_at_least(s, MIN_EXPORT_EVERY)
-}
-
-/// The smallest `--inferences-max-mb`: 10 kB, about a hundred rows per part. Smaller parts
-/// would only multiply files (a part per batch of rows).
-pub const MIN_INFERENCES_MAX_MB: f64 = 0.01;
-
-fn parse_inferences_max_mb(s: &str) -> Result<f64, String> {
-    let mb: f64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number of megabytes"))?;
-    if !(MIN_INFERENCES_MAX_MB..=1e6).contains(&mb) {
-        return Err(format!("'{s}' must be between {MIN_INFERENCES_MAX_MB} and 1000000"));
-    }
-    Ok(mb)
-}
-
-/// Parses `IP:PORT` (`[v6]:PORT` for IPv6), `localhost:PORT` or `:PORT` (both IPv4 loopback:
-/// infertop often runs as root, so the network sees it only when an address says so). Names
-/// other than `localhost` are not looked up: the address to listen on is this machine's own.
-fn parse_listen(s: &str) -> Result<SocketAddr, String> {
-    if let Ok(addr) = s.parse::<SocketAddr>() {
-        return Ok(addr);
-    }
-    let bad =
-        || format!("'{s}' is not an address to listen on; use IP:PORT such as 127.0.0.1:9464, localhost:PORT or :PORT");
-    let (ip, port) = match (s.strip_prefix("localhost:"), s.strip_prefix(':')) {
-        (Some(port), _) | (None, Some(port)) => (Ipv4Addr::LOCALHOST, port),
-        (None, None) => return Err(bad()),
-    };
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    Ok(SocketAddr::from((ip, port)))
-}
-
-fn parse_sample_every(s: &str) -> Result<Duration, String> {
-    parse_duration_at_least(s, MIN_SAMPLE_EVERY)
-}
-
-/// A duration of at least `min`; clap's message around the error names the flag and value.
-fn parse_duration_at_least(s: &str, min: Duration) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    if d < min {
-        return Err(format!("the minimum is {}", humantime::format_duration(min)));
-    }
-    Ok(d)
 }
 
 impl Cli {

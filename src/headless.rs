@@ -92,6 +92,8 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path, metrics: Option<&Me
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut exports = cli.export_every.map(|every| interval_at(started + every, every));
     let mut out = io::stdout().lock();
+    // A stdout that fails here fails again at the next line, which ends the run.
+    let _ = lines::legend(&mut out, cli.format);
     let end = loop {
         tokio::select! {
             Some(event) = session.events.recv() => {
@@ -135,7 +137,7 @@ pub async fn run(cli: &Cli, plan: &Plan, export_base: &Path, metrics: Option<&Me
     let last = folder.finish(&session.state);
     let mut end = end;
     if !matches!(end, End::Output(_)) {
-        let closing = summary_lines(&mut out, &session.state, elapsed, end.reason(), cli.format)
+        let closing = summary_lines(&mut out, &session.state, (elapsed, plan.threads), end.reason(), cli.format)
             .and_then(|()| soak_lines::write(&mut out, &session.state, cli.format))
             .and_then(|()| writeln!(out, "{}", final_snapshot_line(&last, cli.format)))
             .and_then(|()| out.flush());
@@ -360,7 +362,7 @@ mod tests {
         let mut state = MonitorState::new(&["a"]);
         let summary = |state: &MonitorState, format| {
             let mut out = Vec::new();
-            summary_lines(&mut out, state, Duration::from_secs(2), End::Duration.reason(), format).unwrap();
+            summary_lines(&mut out, state, (Duration::from_secs(2), 2), End::Duration.reason(), format).unwrap();
             String::from_utf8(out).unwrap()
         };
         assert!(!summary(&state, LineFormat::Text).contains("warning"));
@@ -376,9 +378,12 @@ mod tests {
         };
         state.apply(Event::System(SystemSample { contention: Some(Box::new(busy)), ..SystemSample::default() }));
         let text = summary(&state, LineFormat::Text);
-        assert!(text.ends_with("warning: 1 of 1 samples were taken while other work used the cores (other processes up to 1.00 cores, steal up to 0.0%)\n"), "{text}");
+        assert!(text.contains("\nwarning: 1 of 1 samples were taken while other work used the cores (other processes up to 1.00 cores, steal up to 0.0%)\n"), "{text}");
+        // Other work used one of the two cores: one thread would have left it that core.
+        assert!(text.ends_with("\nhint: --threads 1 leaves room for the other work (it used up to 1.00 of 2 cores), so inferences stop competing with it\n"), "{text}");
         let jsonl = summary(&state, LineFormat::Jsonl);
-        assert!(jsonl.lines().last().unwrap().starts_with(r#"{"type":"warning","message":"1 of 1 samples"#), "{jsonl}");
+        let warnings: Vec<&str> = jsonl.lines().filter(|l| l.starts_with(r#"{"type":"warning","message":"#)).collect();
+        assert!(warnings[0].contains(r#""message":"1 of 1 samples"#) && warnings[1].contains("--threads 1"), "{jsonl}");
     }
 
     #[test]

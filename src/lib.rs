@@ -23,6 +23,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     if let Some(command) = &cli.command {
         return run_command(command);
     }
+    if cli.list_models {
+        return list_models(cli);
+    }
     cli.validate()?;
     let mut plan =
         core::session::Plan::new(cli.models.as_deref(), &cli.only, cli.batch, cli.thread_count(), !cli.no_op_profile)
@@ -70,6 +73,28 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Prints the models `--list-models` asks for (those of `--only`, or all), from the manifest
+/// alone.
+fn list_models(cli: &Cli) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let manifest = match &cli.models {
+        Some(path) => core::manifest::Manifest::load(path),
+        None => Ok(core::manifest::Manifest::builtin()),
+    };
+    let manifest = manifest.map_err(|e| UsageError::Plan(e.into()))?;
+    let models = if cli.only.is_empty() {
+        manifest.models.clone()
+    } else {
+        manifest.select(&cli.only).map_err(|e| UsageError::Plan(e.into()))?
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(cli::model_list::model_list(&manifest, &models).as_bytes()) {
+        // `| head` is a reader leaving, not a failure.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 /// The `/metrics` server `--listen` asks for, listening before measuring starts: a port in
 /// use is a usage error now, not a surprise an hour into the run.
 fn listen(cli: &Cli) -> Result<Option<export::listen::MetricsServer>, UsageError> {
@@ -83,8 +108,8 @@ fn listen(cli: &Cli) -> Result<Option<export::listen::MetricsServer>, UsageError
 /// Runs a command that reads snapshots (`report`, `compare`) and prints where its page went.
 fn run_command(command: &cli::Command) -> anyhow::Result<()> {
     let (written, output) = match command {
-        cli::Command::Report { snapshot, output } => (report::write_report(snapshot, output), output),
-        cli::Command::Compare { a, b, output } => (report::write_compare(a, b, output), output),
+        cli::Command::Report { snapshot, output, .. } => (report::write_report(snapshot, output), output),
+        cli::Command::Compare { a, b, output, .. } => (report::write_compare(a, b, output), output),
     };
     match written {
         Ok(()) => {

@@ -67,29 +67,88 @@ fn a_bad_theme_exits_2_even_headless() {
     assert_usage_error(&["--headless", "--theme", broken.to_str().unwrap()], "broken.toml");
 }
 
+/// `-h` and `--help` show the everyday flags under headings, one line each, and say first how a
+/// run ends (q writes no snapshot); the flags for tests and replays wait for `--help-all`.
 #[test]
-fn help_explains_every_flag_and_exits_0() {
+fn short_help_groups_everyday_flags_one_line_each() {
     let out = infertop(&["--help"]);
     assert_eq!(out.status.code(), Some(0));
-    let help = String::from_utf8_lossy(&out.stdout);
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(String::from_utf8_lossy(&infertop(&["-h"]).stdout), help, "-h and --help differ");
+    let lines: Vec<&str> = help.lines().collect();
+    assert!(lines.len() <= 60, "{} lines:\n{help}", lines.len());
+    for line in &lines {
+        assert!(line.chars().count() <= 100, "longer than 100 columns: {line}");
+    }
+    assert!(lines[..3].iter().any(|l| l.contains(" q ") && l.contains("writes none")), "{help}");
+    for heading in ["Models:", "Running:", "Measuring:", "Snapshots and exports:", "Headless lines:", "Live screen:"] {
+        assert!(lines.contains(&heading), "no heading {heading}:\n{help}");
+    }
     for flag in [
         "--headless",
         "--duration",
+        "--iterations",
         "--threads",
         "--only",
         "--models",
+        "--list-models",
         "--no-op-profile",
         "--export-dir",
         "--export-every",
         "--theme",
-        "--fps",
-        "--sample-every",
-        "--sysfs-root",
         "--trace",
         "--listen",
+        "--help-all",
     ] {
-        assert!(help.contains(flag), "--help lacks {flag}");
+        let line = lines.iter().find(|l| l.trim_start().starts_with(flag)).unwrap_or_else(|| panic!("no {flag}"));
+        assert!(line.split(flag).nth(1).is_some_and(|rest| rest.trim().len() > 10), "{flag} undescribed: {line}");
     }
+    for hidden in ["--sysfs-root", "--replay-speed", "Testing and replay"] {
+        assert!(!help.contains(hidden), "--help shows {hidden}");
+    }
+}
+
+/// `--help-all` lists every flag clap knows, the test-only ones under their own heading.
+#[test]
+fn help_all_lists_every_flag() {
+    use clap::CommandFactory as _;
+    let out = infertop(&["--help-all"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    let longs: Vec<String> =
+        infertop::Cli::command().get_arguments().filter_map(|a| a.get_long()).map(|l| format!("--{l}")).collect();
+    assert!(longs.len() > 25, "{longs:?}");
+    for flag in &longs {
+        assert!(help.contains(&format!("{flag} ")) || help.contains(&format!("{flag}\n")), "--help-all lacks {flag}");
+    }
+    let heading = help.find("\nTesting and replay:\n").expect("a testing heading");
+    assert!(help.find("--sysfs-root").is_some_and(|at| at > heading), "--sysfs-root is not under it");
+    assert!(help.contains("Stopping:"), "how a run ends");
+}
+
+/// `--list-models` prints the manifest's models, one line each, without running any, and
+/// exits 0; names it does not know are the usual one-line usage error.
+#[test]
+fn list_models_prints_each_model_and_exits_0() {
+    let out = infertop(&["--list-models"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let manifest = infertop::core::manifest::Manifest::builtin();
+    for m in &manifest.models {
+        let line = text.lines().find(|l| l.starts_with(&format!("{} ", m.name))).unwrap_or_else(|| panic!("{text}"));
+        let arch = match &m.source {
+            infertop::core::manifest::ModelSource::Arch(arch) => *arch,
+            infertop::core::manifest::ModelSource::TorchScript(_) => panic!("the built-in set is all arch"),
+        };
+        assert!(line.contains(&format!("{:.1} ", arch.parameters() as f64 / 1e6)) || m.name == "tiny", "{line}");
+    }
+    let two = infertop(&["--list-models", "--only", "tiny,resnet50"]);
+    let two = String::from_utf8_lossy(&two.stdout);
+    assert!(two.starts_with("2 models of the built-in set"), "{two}");
+    assert_usage_error(&["--list-models", "--only", "resnet51"], "resnet51");
+    assert_usage_error(&["--list-models", "--summary"], "--summary");
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/manifests/duplicate_name.toml");
+    assert_usage_error(&["--list-models", "--models", manifest], "duplicate_name.toml");
 }
 
 /// Each interval flag refuses values below its minimum with one line naming the flag, the value

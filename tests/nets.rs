@@ -29,6 +29,7 @@ fn build(arch: Arch) -> (nn::VarStore, Box<dyn infertop::core::nets::Net>) {
 fn check(arch: Arch, expected_parameters: u64, names: &[&str]) {
     let (vs, net) = build(arch);
     assert_eq!(parameter_count(&vs), expected_parameters, "{arch}: parameter count");
+    assert_eq!(arch.parameters(), expected_parameters, "{arch}: the count --list-models shows");
     tch::no_grad(|| {
         let batches: &[i64] = if binary::emulated() { &[1] } else { &[1, 4] };
         for &batch in batches {
@@ -158,6 +159,13 @@ fn shufflenetv2() {
 /// A wrong input (five channels instead of three) comes back as an error from every built-in
 /// net, without any panic on the way: the live screen treats a panic as fatal even when it is
 /// caught, since its panic hook fires first.
+/// `tiny` has no reference; its count, which `--list-models` shows, is that of the net built.
+#[test]
+fn tiny_parameters_are_those_listed() {
+    let (vs, _net) = build(Arch::Tiny);
+    assert_eq!(parameter_count(&vs), Arch::Tiny.parameters());
+}
+
 #[test]
 fn wrong_input_is_an_error_not_a_panic() {
     let results = recording_panics(|| {

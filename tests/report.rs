@@ -190,19 +190,81 @@ fn compare_of_a_snapshot_with_itself_shows_ratios_of_one() {
 
 /// A copy of the VM snapshot without `model` (its row in models.csv and run.json).
 fn without_model(model: &str) -> tempfile::TempDir {
+    without_models(&[model])
+}
+
+/// A copy of the VM snapshot without `models` (their rows in models.csv and run.json).
+fn without_models(models: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for entry in fs::read_dir(fixture(VM)).unwrap() {
         let entry = entry.unwrap();
         fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
     }
-    let models = fs::read_to_string(dir.path().join("models.csv")).unwrap();
-    let kept: Vec<&str> = models.lines().filter(|l| !l.starts_with(&format!("{model},"))).collect();
+    let csv = fs::read_to_string(dir.path().join("models.csv")).unwrap();
+    let kept: Vec<&str> =
+        csv.lines().filter(|l| !models.iter().any(|model| l.starts_with(&format!("{model},")))).collect();
     fs::write(dir.path().join("models.csv"), kept.join("\n") + "\n").unwrap();
     let mut run: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(dir.path().join("run.json")).unwrap()).unwrap();
-    run["models"].as_array_mut().unwrap().retain(|m| m["name"] != model);
+    run["models"].as_array_mut().unwrap().retain(|m| !models.iter().any(|model| m["name"] == *model));
     fs::write(dir.path().join("run.json"), run.to_string()).unwrap();
     dir
+}
+
+/// Two points always lie on a line: a report of two models draws them, gives each plot its
+/// count and no coefficient, and says why once; four models get coefficients and no such note.
+#[test]
+fn a_two_model_report_says_once_that_correlations_need_three_models() {
+    let two = without_models(&["shufflenet", "shufflenetv2"]);
+    let (_dir, html) = report(two.path());
+    let doc = Html::parse_document(&html);
+    let notes: Vec<String> = doc.select(&sel("p.few-models")).map(|p| p.text().collect()).collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("three or more models"), "{notes:?}");
+    let captions: Vec<String> =
+        doc.select(&sel("figure[data-kind=scatter] figcaption")).map(|c| c.text().collect()).collect();
+    assert_eq!(captions.len(), SCATTERS.len(), "{captions:?}");
+    for id in SCATTERS {
+        let coef = doc.select(&sel(&format!("figure#{id} figcaption .coef"))).next().unwrap();
+        assert_eq!(coef.value().attr("data-n"), Some("2"), "{id}");
+        assert_eq!(coef.value().attr("data-pearson"), None, "{id}: a coefficient of two points");
+    }
+    assert!(captions.iter().all(|c| !c.contains("n/a") && !c.contains("Pearson")), "{captions:?}");
+    let (_dir, four) = report(&fixture(VM));
+    assert!(Html::parse_document(&four).select(&sel("p.few-models")).next().is_none());
+}
+
+/// A snapshot in which no sensor reported throttling says "unknown", never "0 intervals"; one
+/// whose sensor said "never" says 0.
+#[test]
+fn an_unknown_throttle_state_reads_unknown_not_zero() {
+    let (_dir, html) = report(&fixture(VM));
+    let doc = Html::parse_document(&html);
+    let note = doc.select(&sel("p.throttling")).next().unwrap();
+    assert_eq!(note.value().attr("data-intervals"), Some("unknown"));
+    let text: String = note.text().collect();
+    assert!(text.contains("unknown") && !text.contains('0'), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in fs::read_dir(fixture(PI)).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let system = fs::read_to_string(dir.path().join("system.csv")).unwrap();
+    let never: Vec<String> = system
+        .lines()
+        .map(|l| {
+            if l.contains(",machine_throttled,machine,") {
+                l.replace(",1,", ",0,").replace(",1.0,", ",0.0,")
+            } else {
+                l.into()
+            }
+        })
+        .collect();
+    fs::write(dir.path().join("system.csv"), never.join("\n") + "\n").unwrap();
+    let (_out, html) = report(dir.path());
+    let doc = Html::parse_document(&html);
+    let note = doc.select(&sel("p.throttling")).next().unwrap();
+    assert_eq!(note.value().attr("data-intervals"), Some("0"), "{:?}", note.text().collect::<String>());
 }
 
 #[test]
@@ -223,6 +285,8 @@ fn compare_lists_a_model_present_in_only_one_snapshot() {
 mod bad_input;
 #[path = "report/browser.rs"]
 mod browser;
+#[path = "report/figures.rs"]
+mod figures;
 #[path = "report/special_files.rs"]
 mod special_files;
 

@@ -660,3 +660,18 @@ fn what_if_detail_80x24_and_160x48() {
         insta::assert_snapshot!(format!("what_if_detail_{label}_160x48"), what_if_view(View::Detail, id, 160, 48));
     }
 }
+
+/// Two measured models give no coefficients (two points always lie on a line): the Beyond
+/// view says once why, with no table of dashes and no best predictor.
+#[test]
+fn beyond_with_two_models_says_once_that_correlations_need_three() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let two = fixture::state(2, 40);
+        let screen = text(&draw(&two, &ui(View::Beyond), &Theme::default(), w, h));
+        assert_eq!(screen.matches("correlations need 3 or more").count(), 1, "{w}x{h}:\n{screen}");
+        assert!(w < 160 || screen.contains("correlations need 3 or more measured models (2 so far)"), "{screen}");
+        assert!(!screen.contains("Spearman") && !screen.contains('◀'), "{w}x{h}:\n{screen}");
+        let many = text(&draw(&fixture::state(6, 40), &ui(View::Beyond), &Theme::default(), w, h));
+        assert!(many.contains("Spearman") && !many.contains("correlations need"), "{w}x{h}:\n{many}");
+    }
+}

@@ -159,12 +159,15 @@ pub struct ContentionSummary {
     pub max_steal_pct: Option<f64>,
     /// The most CPU other processes used in any sample, in cores.
     pub max_other_cores: Option<f64>,
+    /// Cores online, as the latest sample counted them.
+    pub cores: Option<u32>,
 }
 
 impl ContentionSummary {
     /// Folds in one sample.
     pub fn record(&mut self, sample: &SystemSample) {
         let Some(c) = sample.contention.as_deref() else { return };
+        self.cores = Some(c.cores);
         self.max_steal_pct = Some(self.max_steal_pct.map_or(c.steal_pct, |m| m.max(c.steal_pct)));
         if let Some(other) = c.other_cores {
             self.max_other_cores = Some(self.max_other_cores.map_or(other, |m| m.max(other)));
@@ -173,6 +176,19 @@ impl ContentionSummary {
             self.samples_known += 1;
             self.samples_contended += u64::from(contended);
         }
+    }
+
+    /// Fewer intra-op threads than `threads` that would have left the cores other work used
+    /// free: `(threads, cores, other cores)`, from the busiest sample; `None` without
+    /// contention or when `threads` already leaves them (at least one thread stays).
+    #[must_use]
+    pub fn fewer_threads(&self, threads: usize) -> Option<(usize, u32, f64)> {
+        let (cores, other) = (self.cores?, self.max_other_cores?);
+        if self.samples_contended == 0 || !other.is_finite() {
+            return None;
+        }
+        let free = (f64::from(cores) - other).floor().max(1.0) as usize;
+        (free < threads).then_some((free, cores, other))
     }
 
     /// The share of samples with a verdict that were contended; `None` without any.

@@ -83,6 +83,44 @@ impl Arch {
         }
     }
 
+    /// What the architecture is, in one line (for `--list-models`).
+    #[must_use]
+    pub fn description(self) -> &'static str {
+        match self {
+            Arch::Vgg16 => "VGG-16 with batch norm: plain 3x3 convolutions, large linear layers",
+            Arch::InceptionV3 => "Inception-v3: parallel 1x1, 3x3 and factorised 7x7 branches",
+            Arch::InceptionV4 => "Inception-v4: a deeper Inception with a uniform stem",
+            Arch::ResNet50 => "ResNet-50: bottleneck residual blocks (1x1, 3x3, 1x1)",
+            Arch::SeResNet50 => "SE-ResNet-50: ResNet-50 with squeeze-and-excitation gates",
+            Arch::Xception => "Xception: depthwise-separable convolutions with residual links",
+            Arch::MobileNet => "MobileNet: depthwise-separable convolutions, few MACs",
+            Arch::MobileNetV2 => "MobileNetV2: inverted residuals with linear bottlenecks",
+            Arch::ShuffleNet => "ShuffleNet: grouped 1x1 convolutions and channel shuffles",
+            Arch::ShuffleNetV2 => "ShuffleNetV2: channel split and shuffle, for memory access cost",
+            Arch::Tiny => "a small conv/BN/ReLU/pool/linear net for smoke tests",
+        }
+    }
+
+    /// Trainable parameters when built for [`crate::core::model::NUM_CLASSES`] classes, as
+    /// infertop builds it: the reference's own counts (`tests/nets.rs` checks each against a
+    /// built network), known without building one.
+    #[must_use]
+    pub fn parameters(self) -> u64 {
+        match self {
+            Arch::Vgg16 => 34_015_396,
+            Arch::InceptionV3 => 22_318_148,
+            Arch::InceptionV4 => 41_296_516,
+            Arch::ResNet50 => 23_705_252,
+            Arch::SeResNet50 => 26_262_804,
+            Arch::Xception => 21_013_988,
+            Arch::MobileNet => 3_315_428,
+            Arch::MobileNetV2 => 2_369_380,
+            Arch::ShuffleNet => 1_012_108,
+            Arch::ShuffleNetV2 => 1_360_896,
+            Arch::Tiny => 8_436,
+        }
+    }
+
     /// Builds the network's variables under `p` and returns it.
     #[must_use]
     pub fn build(self, p: &nn::Path, num_classes: i64) -> Box<dyn Net> {

@@ -1,6 +1,7 @@
 //! The headless front end's lines: one per model and one for the machine, in text or JSON,
 //! the closing summary, and where snapshots went. Pure formatting of the core's state.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,20 +9,38 @@ use std::time::Duration;
 use super::records::{model_records, summary_records, system_record, Record};
 use crate::cli::LineFormat;
 use crate::core::contention;
+use crate::core::ops::Category;
 use crate::core::sampler::SystemSample;
 use crate::core::state::MonitorState;
 use crate::core::summary::ModelSummary;
 use crate::core::variant::OUTPUT_TOLERANCE;
-use crate::core::what_if::{comparisons, Comparison};
+use crate::core::what_if::{comparisons, Comparison, Verdict};
 use crate::export::{ExportError, FinalSnapshot, Report};
+
+/// What the text lines' short fields mean, printed once before the first line (text format
+/// only: JSON records name their fields). It holds none of the words tests and scripts look for
+/// in a model's line (`p50`, `inf/s`), so it is never taken for one.
+pub(super) const LEGEND: &str = "\
+lines: n= timed inferences; prof= profiled ones (op times, kept out of latency); [a-b] after \
+the median: its 95% interval; ops: share of op time by kind; flt/inf: page faults per \
+inference; cold: first inference after a model switch minus the warm median";
+
+/// Writes [`LEGEND`] in text format.
+pub(super) fn legend(out: &mut impl Write, format: LineFormat) -> io::Result<()> {
+    match format {
+        LineFormat::Text => writeln!(out, "{LEGEND}"),
+        LineFormat::Jsonl => Ok(()),
+    }
+}
 
 /// The closing lines: `summary after 12.0s (reason):` in text mode, then the machine's line and
 /// one line per model (`summary` records in JSON), then a warning when other work competed for
-/// the cores during the run.
+/// the cores during the run, with the `--threads` that would have left it room when fewer than
+/// the run's `threads`.
 pub(super) fn summary_lines(
     out: &mut impl Write,
     state: &MonitorState,
-    elapsed: Duration,
+    (elapsed, threads): (Duration, usize),
     reason: &str,
     format: LineFormat,
 ) -> io::Result<()> {
@@ -40,7 +59,23 @@ pub(super) fn summary_lines(
     if let Some(message) = state.contention.warning() {
         writeln!(out, "{}", warning_line(message, format))?;
     }
+    if let Some(hint) = fewer_threads_hint(&state.contention, threads) {
+        match format {
+            LineFormat::Text => writeln!(out, "hint: {hint}")?,
+            LineFormat::Jsonl => writeln!(out, "{}", warning_line(hint, format))?,
+        }
+    }
     Ok(())
+}
+
+/// `--threads N leaves the other work room ...` when contention was measured and fewer threads
+/// than the run's would leave the cores other work used.
+fn fewer_threads_hint(contention: &contention::ContentionSummary, threads: usize) -> Option<String> {
+    let (n, cores, other) = contention.fewer_threads(threads)?;
+    Some(format!(
+        "--threads {n} leaves room for the other work (it used up to {other:.2} of {cores} cores), so inferences \
+         stop competing with it"
+    ))
 }
 
 /// `warning: <message>`, or a `warning` record.
@@ -141,10 +176,11 @@ pub fn text_line(summary: &ModelSummary, peak_gmacs: Option<f64>, elapsed: Durat
             let ci = s.p50_ci_ms.map_or_else(String::new, |(lo, hi)| format!(" [{lo:.2}-{hi:.2}]"));
             let faults = summary.faults_per_inference.map_or_else(String::new, |f| format!("  {f:.0} flt/inf"));
             let cold = summary.switch_cost_ms.map_or_else(String::new, |c| format!("  cold {c:+.2} ms"));
+            let ops = op_shares(summary);
             let energy =
                 summary.energy_mj_per_inference.map_or_else(String::new, |mj| format!("  {} mJ/inf", figure(mj)));
             format!(
-                "{head} n={:<6} prof={:<4} p50 {:>8.2} ms{ci}  p90 {}  p99 {}  {:>7.1} inf/s{faults}{cold}{energy}{work}",
+                "{head} n={:<6} prof={:<4} p50 {:>8.2} ms{ci}  p90 {}  p99 {}  {:>7.1} inf/s{ops}{faults}{cold}{energy}{work}",
                 s.count,
                 model.window.seen(),
                 s.p50_ms,
@@ -156,6 +192,26 @@ pub fn text_line(summary: &ModelSummary, peak_gmacs: Option<f64>, elapsed: Durat
     }
 }
 
+/// `  ops Conv2D 62% BatchNorm 12% ReLU 8% rest 18%`: the three largest shares of op time by
+/// kind, the rest together; empty before a profiled inference.
+fn op_shares(summary: &ModelSummary) -> String {
+    let mut shares: Vec<(Category, f64)> =
+        Category::ALL.iter().zip(summary.shares).filter_map(|(c, s)| Some((*c, s?))).collect();
+    if shares.is_empty() {
+        return String::new();
+    }
+    shares.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let rest: f64 = shares.iter().skip(3).map(|(_, s)| s).sum();
+    let mut text = String::from("  ops");
+    for (category, share) in shares.iter().take(3) {
+        let _ = write!(text, " {} {:.0}%", category.label(), 100.0 * share);
+    }
+    if shares.len() > 3 {
+        let _ = write!(text, " rest {:.0}%", 100.0 * rest);
+    }
+    text
+}
+
 /// Under a variant's line: how it compares with its original.
 /// `           vs resnet50: p50 -12.3% [-15.0%, -9.1%] faster; output max rel diff 3.1e-07 (agrees)`
 #[must_use]
@@ -163,10 +219,14 @@ pub fn what_if_line(c: &Comparison, state: &MonitorState) -> String {
     let base = state.models.get(c.base).map_or("?", |m| &*m.name);
     let pct = |v: f64| format!("{:+.1}%", 100.0 * v);
     let delta = match (c.delta_p50, c.delta_ci) {
+        // Until both medians have an interval, one side may still be a first, cold inference
+        // (a 3 s first run against a 40 ms variant read "-98.8% pending"): no figure yet.
+        _ if c.verdict == Verdict::Pending => "p50 not compared yet (too few inferences for an interval)".into(),
         (Some(d), Some((lo, hi))) => format!("p50 {} [{}, {}]", pct(d), pct(lo), pct(hi)),
         (Some(d), None) => format!("p50 {}", pct(d)),
         _ => "p50 -".into(),
     };
+    let verdict = if c.verdict == Verdict::Pending { String::new() } else { format!(" {}", c.verdict.label()) };
     let check = match &c.check {
         Ok(k) => format!(
             "output max rel diff {:.1e} ({} tolerance {OUTPUT_TOLERANCE:.0e})",
@@ -175,7 +235,7 @@ pub fn what_if_line(c: &Comparison, state: &MonitorState) -> String {
         ),
         Err(e) => format!("output not checked: {e}"),
     };
-    format!("{:12}vs {base}: {delta} {}; {check}", "", c.verdict.label())
+    format!("{:12}vs {base}: {delta}{verdict}; {check}", "")
 }
 
 /// A positive figure with three significant digits or more (`0.0421`, `4.21`, `42.1`, `421`).
@@ -207,7 +267,6 @@ fn power_text(sample: &SystemSample) -> String {
 /// "unknown".
 #[must_use]
 pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
-    let mhz = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.0}"));
     let temp = sample.headline_temp().map_or_else(|| "n/a".to_string(), |t| format!("{:.1}°C {}", t.celsius, t.name));
     let throttle = throttle_text(sample);
     let mem = sample.memory.map_or_else(
@@ -217,14 +276,31 @@ pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
     let rss = sample.process_rss_bytes.map_or_else(|| "n/a".to_string(), |b| format!("{:.0} MiB", b as f64 / MIB));
     let cpu = sample.process_cpu_pct.map_or_else(|| "n/a".to_string(), |p| format!("{p:.0}%"));
     format!(
-        "[{:>7.1}s] system  clock {} MHz (max {}, measured {})  temp {temp}  power {}  throttle {throttle}  mem {mem}  rss {rss}  cpu {cpu}  contention: {}",
+        "[{:>7.1}s] system  clock {}  temp {temp}  power {}  throttle {throttle}  mem {mem}  rss {rss}  cpu {cpu}  contention: {}",
         elapsed.as_secs_f64(),
-        mhz(sample.max_cur_mhz()),
-        mhz(sample.max_policy_mhz()),
-        mhz(sample.measured_mhz),
+        clock_text(sample),
         power_text(sample),
         contention::describe(sample.contention.as_deref()),
     )
+}
+
+/// `1500 MHz (max 1500, measured 1498)` from cpufreq, `2954 MHz measured (no cpufreq)` from the
+/// engine's own loop alone, or `n/a`; a figure missing in the parentheses is left out.
+fn clock_text(sample: &SystemSample) -> String {
+    let known = |label: &str, v: Option<f64>| v.map(|v| format!("{label} {v:.0}"));
+    match (sample.max_cur_mhz(), sample.measured_mhz) {
+        (Some(cur), measured) => {
+            let others: Vec<String> =
+                [known("max", sample.max_policy_mhz()), known("measured", measured)].into_iter().flatten().collect();
+            if others.is_empty() {
+                format!("{cur:.0} MHz")
+            } else {
+                format!("{cur:.0} MHz ({})", others.join(", "))
+            }
+        }
+        (None, Some(measured)) => format!("{measured:.0} MHz measured (no cpufreq)"),
+        (None, None) => "n/a".into(),
+    }
 }
 
 /// The throttle verdict, and the firmware's own flags where there are some.
@@ -253,28 +329,4 @@ const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 const MIB: f64 = 1024.0 * 1024.0;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::power::{PowerReading, PowerScope};
-
-    fn with_power(power: Option<PowerReading>) -> String {
-        system_line(&SystemSample { power: power.map(Box::new), ..SystemSample::default() }, Duration::ZERO)
-    }
-
-    #[test]
-    fn power_reads_as_watts_needs_root_or_n_a_never_zero() {
-        let mut jetson = PowerReading::new("ina3221/VDD_IN".into(), PowerScope::BoardInput);
-        jetson.watts = Some(6.238_848);
-        assert!(with_power(Some(jetson)).contains("  power 6.24 W ina3221/VDD_IN  "));
-        let mut rapl = PowerReading::new("RAPL package-0".into(), PowerScope::CpuPackage);
-        assert!(with_power(Some(rapl.clone())).contains("  power n/a (RAPL package-0)  "), "one reading so far");
-        rapl.needs_root = true;
-        assert!(with_power(Some(rapl)).contains("  power needs root (RAPL package-0)  "));
-        assert!(with_power(None).contains("  power n/a  "));
-    }
-
-    #[test]
-    fn figures_keep_three_digits() {
-        assert_eq!([figure(0.042_13), figure(4.213), figure(42.13), figure(421.3)], ["0.042", "4.21", "42.1", "421"]);
-    }
-}
+mod tests;

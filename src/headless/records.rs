@@ -167,7 +167,7 @@ mod tests {
         let elapsed = Duration::from_secs(2);
         let mut out = Vec::new();
         lines::print_lines(&mut out, state, elapsed, LineFormat::Jsonl).unwrap();
-        lines::summary_lines(&mut out, state, elapsed, "duration reached", LineFormat::Jsonl).unwrap();
+        lines::summary_lines(&mut out, state, (elapsed, 1), "duration reached", LineFormat::Jsonl).unwrap();
         soak_lines::write(&mut out, state, LineFormat::Jsonl).unwrap();
         let mut lines: Vec<String> = String::from_utf8(out).unwrap().lines().map(String::from).collect();
         let error = || ExportError::new("cannot write", Path::new("/full"), &std::io::Error::other("disk full"));

@@ -1,9 +1,15 @@
 //! The figures, drawn with `plotters` into SVG strings: scatter plots with labelled points,
 //! stacked share bars, lines over time with shaded intervals, and ratios with their intervals.
 
+mod axis;
+mod place;
+
+use plotters::coord::combinators::BindKeyPoints;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+
+use place::{centre_above, centre_below, label_offsets, left_centre, right_of_axis};
 
 use super::study::Scatter;
 use super::timeline::Line;
@@ -13,6 +19,8 @@ use super::ReportError;
 pub const SIZE: (u32, u32) = (580, 400);
 const WIDE: (u32, u32) = (1160, 360);
 const FONT: &str = "sans-serif";
+/// Height of a title drawn above a figure's plot.
+const TITLE_HEIGHT: u32 = 34;
 /// Room right of stacked bars for their legend.
 const LEGEND_WIDTH: u32 = 200;
 
@@ -101,10 +109,16 @@ pub fn scatter(s: &Scatter) -> Result<String, ReportError> {
     let (x0, x1) = span(s.points.iter().map(|p| p.1), x_log);
     let (y0, y1) = span(s.points.iter().map(|p| p.2), y_log);
     let title = format!("{} against {}", s.y.key(), s.x.key());
+    // The plot's extent inside the figure (less margins, label areas and caption), for ticks
+    // whose labels keep apart: x labels side by side, y labels one above the other.
+    let x_ticks = axis::log_ticks(x0, x1, f64::from(SIZE.0 - 24 - 56), |v| 7.0 * tick(v).len() as f64);
+    let y_ticks = axis::log_ticks(y0, y1, f64::from(SIZE.1 - 24 - 42 - 30), |_| 14.0);
+    let x_log_coord = || (x0..x1).log_scale().with_key_points(x_ticks.clone());
+    let y_log_coord = || (y0..y1).log_scale().with_key_points(y_ticks.clone());
     svg(&title, SIZE, |root| match (x_log, y_log) {
-        (true, true) => draw_scatter(root, s, &title, (x0..x1).log_scale(), (y0..y1).log_scale()),
-        (true, false) => draw_scatter(root, s, &title, (x0..x1).log_scale(), x0_lin(y0, y1)),
-        (false, true) => draw_scatter(root, s, &title, x0_lin(x0, x1), (y0..y1).log_scale()),
+        (true, true) => draw_scatter(root, s, &title, x_log_coord(), y_log_coord()),
+        (true, false) => draw_scatter(root, s, &title, x_log_coord(), x0_lin(y0, y1)),
+        (false, true) => draw_scatter(root, s, &title, x0_lin(x0, x1), y_log_coord()),
         (false, false) => draw_scatter(root, s, &title, x0_lin(x0, x1), x0_lin(y0, y1)),
     })
 }
@@ -142,10 +156,12 @@ where
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(|e| e.to_string())?;
-    let points = s.points.iter().enumerate().map(|(i, (label, px, py))| {
+    let at: Vec<(i32, i32)> = s.points.iter().map(|(_, px, py)| chart.backend_coord(&(*px, *py))).collect();
+    let offsets = label_offsets(&at, &s.points.iter().map(|p| p.0.chars().count()).collect::<Vec<_>>());
+    let points = s.points.iter().zip(offsets).enumerate().map(|(i, ((label, px, py), offset))| {
         EmptyElement::at((*px, *py))
             + Circle::new((0, 0), 6, colour(i).filled())
-            + Text::new(label.clone(), (7, -14), (FONT, 13).into_font())
+            + Text::new(label.clone(), offset, (FONT, 13).into_font())
     });
     chart.draw_series(points).map_err(|e| e.to_string())?;
     Ok(())
@@ -174,11 +190,16 @@ pub fn stacked_bars(
     svg(title, WIDE, |root| {
         let n = groups.len().max(1) as f64;
         let (plot, side) = root.split_horizontally(WIDE.0 - LEGEND_WIDTH);
+        // The title in a band of its own: plotters puts a caption right on the plot's top, where
+        // the bars' labels (time, MACs) stand.
+        let (head, plot) = plot.split_vertically(TITLE_HEIGHT);
+        let centre = i32::try_from((WIDE.0 - LEGEND_WIDTH) / 2).unwrap_or(0);
+        let style = TextStyle::from((FONT, 18).into_font()).pos(centre_below());
+        head.draw(&Text::new(title, (centre, 8), style)).map_err(|e| e.to_string())?;
         let mut chart = ChartBuilder::on(&plot)
-            .caption(title, (FONT, 18))
             .margin(12)
-            // Room above the bars for their labels (time, MACs) under the caption.
-            .margin_top(24)
+            // Room above the bars for their labels.
+            .margin_top(20)
             .x_label_area_size(40)
             .y_label_area_size(50)
             .build_cartesian_2d(0.0..n, 0.0..100.0)
@@ -237,31 +258,26 @@ fn legend(area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, layers: &[
     Ok(())
 }
 
-fn left_centre() -> plotters::style::text_anchor::Pos {
-    use plotters::style::text_anchor::{HPos, Pos, VPos};
-    Pos::new(HPos::Left, VPos::Center)
-}
-
-fn centre_below() -> plotters::style::text_anchor::Pos {
-    use plotters::style::text_anchor::{HPos, Pos, VPos};
-    Pos::new(HPos::Center, VPos::Top)
-}
-
-fn centre_above() -> plotters::style::text_anchor::Pos {
-    use plotters::style::text_anchor::{HPos, Pos, VPos};
-    Pos::new(HPos::Center, VPos::Bottom)
-}
-
-/// Lines over time (seconds) with `shaded` intervals drawn behind them in light red.
+/// Lines over time (seconds) with `shaded` intervals drawn behind them in light red. A line is
+/// broken where it has no data (a model between its turns); values an outlier would flatten
+/// the others under go above the axis ([`axis::off_scale`]), are drawn at its top as ▲, and
+/// the second value returned says so, for the caption.
 ///
 /// # Errors
 /// When plotters fails to draw.
-pub fn lines(title: &str, y_desc: &str, lines: &[Line], shaded: &[(f64, f64)]) -> Result<String, ReportError> {
+pub fn lines(
+    title: &str,
+    y_desc: &str,
+    lines: &[Line],
+    shaded: &[(f64, f64)],
+) -> Result<(String, Option<String>), ReportError> {
     let all = || lines.iter().flat_map(|l| l.1.iter());
     let (_, t1) = span(all().map(|p| p.0).chain(shaded.iter().map(|s| s.1)), false);
-    let (y0, y1) = span(all().map(|p| p.1), false);
+    let off = axis::off_scale(all().map(|p| p.1));
+    let top = |v: f64| off.map_or(v, |o| v.min(o.ceiling));
+    let (y0, y1) = span(all().map(|p| top(p.1)), false);
     let y0 = if all().all(|p| p.1 >= 0.0) { y0.max(0.0) } else { y0 };
-    svg(title, WIDE, |root| {
+    let svg = svg(title, WIDE, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 18))
             .margin(12)
@@ -287,11 +303,24 @@ pub fn lines(title: &str, y_desc: &str, lines: &[Line], shaded: &[(f64, f64)]) -
         }
         for (i, (name, points)) in lines.iter().enumerate() {
             let c = colour(i);
-            chart
-                .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], c.stroke_width(2)));
+            let clamped: Vec<(f64, f64)> = points.iter().map(|&(t, v)| (t, top(v))).collect();
+            for (k, part) in axis::segments(&clamped).into_iter().enumerate() {
+                // A lone point of a segment would draw nothing as a line.
+                let dots = (part.len() == 1).then(|| Circle::new(part[0], 2, c.filled()));
+                chart.draw_series(dots).map_err(|e| e.to_string())?;
+                let series = chart
+                    .draw_series(LineSeries::new(part.iter().copied(), c.stroke_width(2)))
+                    .map_err(|e| e.to_string())?;
+                if k == 0 {
+                    series
+                        .label(name.clone())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], c.stroke_width(2)));
+                }
+            }
+            if let Some(o) = off {
+                let above = points.iter().filter(|p| p.1 > o.ceiling).map(|&(t, _)| (t, o.ceiling));
+                chart.draw_series(above.map(|p| TriangleMarker::new(p, 5, c.filled()))).map_err(|e| e.to_string())?;
+            }
         }
         chart
             .configure_series_labels()
@@ -301,7 +330,12 @@ pub fn lines(title: &str, y_desc: &str, lines: &[Line], shaded: &[(f64, f64)]) -
             .draw()
             .map_err(|e| e.to_string())?;
         Ok(())
-    })
+    })?;
+    let note = off.map(|o| {
+        let points = if o.above == 1 { "point lies" } else { "points lie" };
+        format!("{} {points} above the axis (up to {}), drawn at its top as ▲.", o.above, tick(o.highest))
+    });
+    Ok((svg, note))
 }
 
 /// A ratio per model with its interval, on a log axis, with a line at 1.
@@ -328,7 +362,12 @@ pub fn ratios(title: &str, ratios: &[Ratio]) -> Result<String, ReportError> {
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(130)
-            .build_cartesian_2d((lo..hi).log_scale(), 0.0..n)
+            .build_cartesian_2d(
+                (lo..hi).log_scale().with_key_points(axis::log_ticks(lo, hi, f64::from(WIDE.0 - 24 - 130), |v| {
+                    7.0 * tick(v).len() as f64
+                })),
+                0.0..n,
+            )
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
@@ -356,9 +395,4 @@ pub fn ratios(title: &str, ratios: &[Ratio]) -> Result<String, ReportError> {
         }
         Ok(())
     })
-}
-
-fn right_of_axis() -> plotters::style::text_anchor::Pos {
-    use plotters::style::text_anchor::{HPos, Pos, VPos};
-    Pos::new(HPos::Right, VPos::Center)
 }

@@ -149,3 +149,20 @@ fn the_run_summary_counts_known_samples_and_keeps_the_worst() {
         Some("2 of 4 samples were taken while other work used the cores (other processes up to 2.00 cores, steal up to 9.1%)")
     );
 }
+
+/// Fewer threads are suggested only after contention, and only when they leave other work the
+/// cores it used: 1.0 of 2 cores busy elsewhere leaves one; a run at one thread needs no hint.
+#[test]
+fn fewer_threads_leave_the_cores_other_work_used() {
+    let mut summary = ContentionSummary { cores: Some(2), max_other_cores: Some(1.0), ..ContentionSummary::default() };
+    assert_eq!(summary.fewer_threads(2), None, "no sample was contended");
+    summary.samples_known = 1;
+    summary.samples_contended = 1;
+    assert_eq!(summary.fewer_threads(2), Some((1, 2, 1.0)));
+    assert_eq!(summary.fewer_threads(1), None);
+    summary.cores = Some(8);
+    summary.max_other_cores = Some(2.5);
+    assert_eq!(summary.fewer_threads(8), Some((5, 8, 2.5)));
+    summary.max_other_cores = Some(f64::NAN);
+    assert_eq!(summary.fewer_threads(8), None);
+}

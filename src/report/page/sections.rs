@@ -223,31 +223,41 @@ pub fn split_section(snap: &Snapshot) -> String {
     out
 }
 
+/// How long the machine was throttled, or that nothing said: a snapshot without a throttle
+/// series (no sensor reported one) reads "unknown", never "0 intervals".
+fn throttling_note(snap: &Snapshot, shaded: &[(f64, f64)]) -> String {
+    if !snap.system.iter().any(|p| p.metric == Metric::Throttled) {
+        return "<p class=\"throttling\" data-intervals=\"unknown\">Throttled: unknown (no throttle sensor in this \
+                snapshot).</p>\n"
+            .into();
+    }
+    // `+ 0.0`: an empty float sum is -0.0, which would print as "-0.0 s".
+    let throttled_s: f64 = shaded.iter().map(|(a, b)| b - a).sum::<f64>() + 0.0;
+    format!(
+        "<p class=\"throttling\" data-intervals=\"{0}\">Throttled: {0} interval{1} ({throttled_s:.1} s), shaded in red.</p>\n",
+        shaded.len(),
+        if shaded.len() == 1 { "" } else { "s" }
+    )
+}
+
+/// A figure's caption, and what its axis leaves above it.
+fn with_off_scale(caption: &str, off: Option<String>) -> String {
+    off.map_or_else(|| caption.into(), |off| format!("{caption} <span class=\"off-scale\">{}</span>", escape(&off)))
+}
+
 /// Latency, clocks, temperature and power over time, throttled intervals shaded.
 pub fn timeline_section(snap: &Snapshot) -> Result<String, ReportError> {
     let mut out = String::from("<h2 id=\"timeline\">Over time</h2>\n");
     let shaded = throttled_intervals(&snap.system);
-    // `+ 0.0`: an empty float sum is -0.0, which would print as "-0.0 s".
-    let throttled_s: f64 = shaded.iter().map(|(a, b)| b - a).sum::<f64>() + 0.0;
-    let _ = writeln!(
-        out,
-        "<p class=\"throttling\" data-intervals=\"{}\">Throttled: {} interval{} ({throttled_s:.1} s), shaded in red.</p>",
-        shaded.len(),
-        shaded.len(),
-        if shaded.len() == 1 { "" } else { "s" }
-    );
+    out.push_str(&throttling_note(snap, &shaded));
     let mut missing = Vec::new();
     let latency = latency_lines(&snap.inferences);
     if latency.is_empty() {
         missing.push("latency (no inferences.csv: a one-shot snapshot)");
     } else {
-        let svg = chart::lines("warm latency per model", "latency (ms, median per bin)", &latency, &shaded)?;
-        out.push_str(&html::figure(
-            "timeline-latency",
-            "lines",
-            &svg,
-            "Warm inference latency per model over the run (median of each time bin).",
-        ));
+        let (svg, off) = chart::lines("warm latency per model", "latency (ms, median per bin)", &latency, &shaded)?;
+        let caption = "Warm inference latency per model over the run (median of each time bin).";
+        out.push_str(&html::figure("timeline-latency", "lines", &svg, &with_off_scale(caption, off)));
     }
     let panels = [
         (
@@ -273,8 +283,8 @@ pub fn timeline_section(snap: &Snapshot) -> Result<String, ReportError> {
             missing.push(title);
             continue;
         }
-        let svg = chart::lines(title, unit, &lines, &shaded)?;
-        out.push_str(&html::figure(id, "lines", &svg, caption));
+        let (svg, off) = chart::lines(title, unit, &lines, &shaded)?;
+        out.push_str(&html::figure(id, "lines", &svg, &with_off_scale(caption, off)));
     }
     if !missing.is_empty() {
         out.push_str(&html::absent(&format!("Not in this snapshot, not drawn: {}.", missing.join(", "))));

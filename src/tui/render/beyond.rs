@@ -98,6 +98,12 @@ fn correlations(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
     let block = ctx.panel(&format!("correlation with latency · {}", count(n, "model")));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    // Two points always lie on a line: no coefficients to show, said once.
+    if n < MIN_MODELS {
+        let have = if n == 0 { String::new() } else { format!(" ({n} so far)") };
+        ctx.message(frame, inner, &format!("correlations need {MIN_MODELS} or more measured models{have}"));
+        return;
+    }
     let cols = [
         Column::left("latency vs", 12, 0),
         Column::right("Pearson", 8, 0),
@@ -106,7 +112,7 @@ fn correlations(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
     ];
     let shown = columns::layout(&cols, inner.width);
     let coef = |v: Option<f64>| v.map_or_else(|| NONE.into(), |v| format!("{v:+.2}"));
-    let mut lines: Vec<_> = b
+    let lines: Vec<_> = b
         .correlations
         .iter()
         .map(|c| {
@@ -128,9 +134,6 @@ fn correlations(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
             }
         })
         .collect();
-    if n < MIN_MODELS {
-        lines.push(Line::styled(format!("needs {MIN_MODELS} or more measured models"), ctx.theme.dim));
-    }
     columns::draw(frame, inner, columns::header(&cols, &shown, ctx.theme.header), lines, None, ctx.theme.highlight);
 }
 

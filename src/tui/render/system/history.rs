@@ -40,7 +40,10 @@ impl Track {
         }
         // A flat series sits in the middle of a band of ±1 unit instead of filling the height.
         let pad = if hi - lo < 1e-9 { 1.0_f64.max(hi.abs() * 0.01) } else { (hi - lo) * 0.05 };
-        Some([lo - pad, hi + pad])
+        // A series that never goes below zero (latency, clock, power) gets no negative axis: a
+        // 2 s outlier's 5 % margin would put the bottom of an 8 ms series at -99 ms.
+        let bottom = if lo >= 0.0 { (lo - pad).max(0.0) } else { lo - pad };
+        Some([bottom, hi + pad])
     }
 }
 
@@ -323,6 +326,16 @@ mod tests {
             Track { rank: 0, name: "temp", unit: "°C", main: vec![(0.0, 48.7), (1.0, 48.7)], second: Vec::new() };
         let [lo, hi] = track.bounds().unwrap();
         assert!(lo < 48.7 && hi > 48.7 && hi - lo <= 2.0 + 1e-9, "{lo} {hi}");
+    }
+
+    #[test]
+    fn a_series_that_never_goes_below_zero_gets_no_negative_axis() {
+        let main = vec![(0.0, 8.2), (1.0, 8.4), (2.0, 1990.0), (3.0, 8.3)];
+        let [lo, hi] = Track { rank: 0, name: "latency", unit: "ms", main, second: Vec::new() }.bounds().unwrap();
+        assert!((0.0..=8.2).contains(&lo) && hi >= 1990.0, "{lo} {hi}");
+        let main = vec![(0.0, -3.0), (1.0, 5.0)];
+        let [lo, _] = Track { rank: 0, name: "delta", unit: "°C", main, second: Vec::new() }.bounds().unwrap();
+        assert!(lo < -3.0, "a series below zero keeps its margin: {lo}");
     }
 
     #[test]
