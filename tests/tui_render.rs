@@ -675,3 +675,22 @@ fn beyond_with_two_models_says_once_that_correlations_need_three() {
         assert!(many.contains("Spearman") && !many.contains("correlations need"), "{w}x{h}:\n{many}");
     }
 }
+
+/// At 160x48 the System view's scatters sit in their own column, behind a rule from their
+/// title to the time axis, so their dots never read as part of the history's rows.
+#[test]
+fn the_system_views_scatters_are_ruled_off_from_the_history() {
+    let terminal = draw(&fixture(), &ui(View::System), &Theme::default(), 160, 48);
+    let buffer = terminal.backend().buffer();
+    let lines: Vec<String> = (0..48).map(|y| (0..160).map(|x| buffer[(x, y)].symbol()).collect()).collect();
+    let top = lines.iter().position(|l| l.contains("ms vs clock MHz")).expect("the clock scatter");
+    let axis = lines.iter().position(|l| l.contains("time since start")).expect("the time axis");
+    // The rule's column: the nearest '│' left of the title on its row, inside the panel.
+    let row: Vec<char> = lines[top].chars().collect();
+    let title_x = lines[top].find("ms vs clock").map(|b| lines[top][..b].chars().count()).unwrap();
+    let rule_x = (0..title_x).rev().find(|&c| row[c] == '│').expect("a rule left of the title");
+    assert!(rule_x > 100, "the rule is the scatters', not the panel's border: {}", lines[top]);
+    for (y, line) in lines.iter().enumerate().take(axis + 1).skip(top) {
+        assert_eq!(line.chars().nth(rule_x), Some('│'), "row {y}: {line}");
+    }
+}

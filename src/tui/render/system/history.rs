@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
+use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType};
 use ratatui::Frame;
 
 use crate::core::sampler::SystemSample;
@@ -112,7 +112,11 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     };
     time_charts(frame, charts, ctx);
     if let Some(scatter) = scatter {
-        scatters(frame, scatter, ctx);
+        // A rule keeps the scatters' dots from reading as part of the history's rows.
+        let rule = Block::new().borders(Borders::LEFT).border_style(ctx.theme.border);
+        let inner = rule.inner(scatter);
+        frame.render_widget(rule, scatter);
+        scatters(frame, inner, ctx);
     }
 }
 
