@@ -12,6 +12,7 @@ use crate::core::latency_model::observe::observations;
 use crate::core::latency_model::{leave_one_out, Prediction};
 use crate::core::layer_kind::layer_kinds;
 use crate::core::layer_shape::layer_shapes;
+use crate::core::predict::{predict_model, ModelPrediction};
 use crate::core::profiled_window::LeftOut;
 use crate::core::profiler::dims_text;
 use crate::core::roofline::{roofline, Limits, Roofline, Split};
@@ -127,6 +128,9 @@ pub struct ModelRecord<'a> {
     pub latency_ms_left_out_mac_fit: Option<f64>,
     /// The same from the op-level model (per op kind: a·MACs + b·bytes + c·calls).
     pub latency_ms_left_out_op_fit: Option<f64>,
+    /// The latency this machine's kernel calibration predicts from the model's shapes alone
+    /// (`core::predict`; no timing of the model in it); empty without a calibration.
+    pub latency_ms_predicted: Option<f64>,
     /// For a what-if variant's row (`resnet50 ⟨fold-bn⟩`): the change (`fold-bn`,
     /// `threads=1`) and the model it changes; empty for a model of the manifest.
     pub variant: Option<String>,
@@ -202,6 +206,9 @@ pub struct LayerRecord<'a> {
     /// True when no other layer is nested inside (leaf layers do not overlap).
     pub leaf: bool,
     pub ms: Option<f64>,
+    /// What the kernel calibration predicts for the layer's ops (`core::predict`), beside `ms`;
+    /// empty without a calibration.
+    pub predicted_ms: Option<f64>,
     /// `ms` over the model's whole forward pass as the profiler saw it.
     pub time_share: Option<f64>,
     pub macs: f64,
@@ -320,6 +327,7 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>, left_out: Opti
         overhead_ms: split.map(|s| s.overhead_ms),
         latency_ms_left_out_mac_fit: left_out.map(|p| p.mac_model_ms),
         latency_ms_left_out_op_fit: left_out.map(|p| p.op_model_ms),
+        latency_ms_predicted: prediction(state, m).map(|p| p.ms),
         ..ModelRecord::default()
     }
 }
@@ -373,6 +381,12 @@ pub fn op_rows(state: &MonitorState) -> Vec<OpRecord<'_>> {
     out
 }
 
+/// `model` predicted from the state's kernel calibration, if it has one.
+fn prediction(state: &MonitorState, model: &ModelState) -> Option<ModelPrediction> {
+    let calibration = state.calibration.as_ref()?;
+    predict_model(&state.tree, model, calibration.0.predictor())
+}
+
 /// `layers.csv`: per model (in model order), its layers, longest first.
 #[must_use]
 pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
@@ -385,6 +399,7 @@ pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
         let split = model_roofline(state, m);
         let mut kinds = layer_kinds(&state.tree, m);
         let mut shapes = layer_shapes(&state.tree, m);
+        let predicted = prediction(state, m);
         for r in analysis::layer_rows(&state.tree, m) {
             let kind = kinds.remove(&r.layer);
             let shape = shapes.remove(&r.layer).unwrap_or_default();
@@ -408,6 +423,7 @@ pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
                 groups: conv.map(|c| c.groups),
                 leaf: r.leaf,
                 ms: measured.then_some(r.ms),
+                predicted_ms: predicted.as_ref().and_then(|p| p.layers.get(&r.layer).copied()),
                 time_share,
                 macs: r.macs,
                 mac_share,
