@@ -27,14 +27,22 @@ fn calibration(threads: usize) -> Calibration {
     if env("INFERTOP_BENCH_RECALIBRATE").is_none() {
         if let Ok(Some(found)) = calibration::load(&path, threads) {
             if found.complete() {
-                println!("calibration: cached ({} samples, took {:.0} s when made)", found.samples.len(), found.seconds);
+                println!(
+                    "calibration: cached ({} samples, took {:.0} s when made)",
+                    found.samples.len(),
+                    found.seconds
+                );
                 return found;
             }
         }
     }
-    let made = calibrate(&Options::new(threads, false), |_, _| {}, |c| {
-        let _ = calibration::store(&path, c);
-    });
+    let made = calibrate(
+        &Options::new(threads, false),
+        |_, _| {},
+        |c| {
+            let _ = calibration::store(&path, c);
+        },
+    );
     println!("calibration: {} samples in {:.0} s ({threads} threads)", made.samples.len(), made.seconds);
     made
 }
@@ -46,7 +54,8 @@ fn measure(plan: &Plan, needed: u64) -> MonitorState {
     let deadline = Instant::now() + Duration::from_secs(900);
     let enough = |s: &MonitorState| {
         s.models.iter().all(|m| {
-            m.status.key() == "failed" || (m.profiled >= needed && m.latency.summary().is_some_and(|l| l.count >= needed))
+            m.status.key() == "failed"
+                || (m.profiled >= needed && m.latency.summary().is_some_and(|l| l.count >= needed))
         })
     };
     while !enough(&session.state) && Instant::now() < deadline {

@@ -76,7 +76,8 @@ fn plan(args: &PredictArgs) -> Result<Plan, UsageError> {
         if !file.is_file() {
             return Err(UsageError::Predict(format!("cannot read '{}': no such file", file.display())));
         }
-        let input: [i64; 3] = args.input.clone().try_into().map_err(|_| UsageError::Predict("--input takes three sizes".into()))?;
+        let input: [i64; 3] =
+            args.input.clone().try_into().map_err(|_| UsageError::Predict("--input takes three sizes".into()))?;
         if input.iter().any(|d| *d <= 0) {
             return Err(UsageError::Predict(format!("--input {input:?}: sizes must be positive")));
         }
@@ -111,7 +112,11 @@ pub fn predict_command(args: &PredictArgs) -> anyhow::Result<()> {
     }
     let state = &session.state;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:<16} {:>12} {:>12} {:>12}  (this machine, {} threads)", "model", "predicted ms", "kernels ms", "overhead ms", calibration.threads)?;
+    writeln!(
+        out,
+        "{:<16} {:>12} {:>12} {:>12}  (this machine, {} threads)",
+        "model", "predicted ms", "kernels ms", "overhead ms", calibration.threads
+    )?;
     let mut predicted = 0;
     for m in &state.models {
         let Some(p) = predict_model(&state.tree, m, &predictor) else {
@@ -120,8 +125,15 @@ pub fn predict_command(args: &PredictArgs) -> anyhow::Result<()> {
         };
         predicted += 1;
         let unmodelled: usize = p.ops.iter().filter(|o| o.basis == Basis::Unmodelled).count();
-        writeln!(out, "{:<16} {:>12.3} {:>12.3} {:>12.3}{}", m.name, p.ms, p.kernel_ms, p.dispatch_ms + p.unmodelled_ms,
-            if unmodelled > 0 { format!("  ({unmodelled} ops not calibrated)") } else { String::new() })?;
+        writeln!(
+            out,
+            "{:<16} {:>12.3} {:>12.3} {:>12.3}{}",
+            m.name,
+            p.ms,
+            p.kernel_ms,
+            p.dispatch_ms + p.unmodelled_ms,
+            if unmodelled > 0 { format!("  ({unmodelled} ops not calibrated)") } else { String::new() }
+        )?;
         let mut leaves: Vec<(&str, f64)> = p
             .ops
             .iter()
@@ -137,7 +149,10 @@ pub fn predict_command(args: &PredictArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     if predicted == 0 {
-        anyhow::bail!("no model could be predicted{}", state.engine_error.as_ref().map(|e| format!(": {e}")).unwrap_or_default());
+        anyhow::bail!(
+            "no model could be predicted{}",
+            state.engine_error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+        );
     }
     Ok(())
 }

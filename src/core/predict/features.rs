@@ -18,8 +18,15 @@ pub struct Features {
 }
 
 /// Ops whose time is their dispatch (views, inference-mode identities): one constant each.
-pub const CHEAP_OPS: [&str; 7] =
-    ["aten::view", "aten::transpose", "aten::split", "aten::dropout", "aten::feature_dropout", "aten::expand_as", "aten::flatten"];
+pub const CHEAP_OPS: [&str; 7] = [
+    "aten::view",
+    "aten::transpose",
+    "aten::split",
+    "aten::dropout",
+    "aten::feature_dropout",
+    "aten::expand_as",
+    "aten::flatten",
+];
 
 fn ln(x: f64) -> f64 {
     x.max(1.0).ln()
@@ -37,7 +44,8 @@ pub fn features(name: &str, shapes: &OpShapes) -> Option<Features> {
     let output = shapes.output.as_deref().unwrap_or(input);
     let (n_in, n_out) = (numel(input), numel(output));
     let side = |s: &[i64], i: usize| s.get(i).copied().unwrap_or(1) as f64;
-    let make = |kind: &str, values: Vec<f64>, work: f64| Some(Features { kind: kind.into(), values, work: work.max(1.0) });
+    let make =
+        |kind: &str, values: Vec<f64>, work: f64| Some(Features { kind: kind.into(), values, work: work.max(1.0) });
     match name {
         "aten::conv2d" | "aten::_convolution" | "aten::convolution" => conv(input, output, shapes.conv.as_ref()?),
         "aten::linear" => {
@@ -49,8 +57,17 @@ pub fn features(name: &str, shapes: &OpShapes) -> Option<Features> {
             make(name, vec![ln(side(input, 1)), ln(side(input, 2)), ln(side(output, 2)), ln(n_in), ln(n_out)], n_in)
         }
         "aten::cat" => make(name, vec![ln(side(input, 1)), ln(side(output, 1)), ln(side(output, 2)), ln(n_out)], n_out),
-        "aten::batch_norm" | "aten::relu_" | "aten::relu" | "aten::relu6_" | "aten::hardtanh_" | "aten::sigmoid"
-        | "aten::add" | "aten::add_" | "aten::mul" | "aten::adaptive_avg_pool2d" | "aten::contiguous" => {
+        "aten::batch_norm"
+        | "aten::relu_"
+        | "aten::relu"
+        | "aten::relu6_"
+        | "aten::hardtanh_"
+        | "aten::sigmoid"
+        | "aten::add"
+        | "aten::add_"
+        | "aten::mul"
+        | "aten::adaptive_avg_pool2d"
+        | "aten::contiguous" => {
             let spatial: f64 = input.iter().skip(2).map(|d| *d as f64).product();
             make(name, vec![ln(side(input, 1)), ln(spatial), ln(n_in)], n_in)
         }
@@ -96,7 +113,8 @@ impl Config {
         let same = |name, c, hw| (name, OpShapes { input: img(c, hw, hw), output: img(c, hw, hw), conv: None });
         match *self {
             Config::Conv { c_in, c_out, hw, kernel, stride, padding, groups } => {
-                let (oh, ow) = (out_side(hw, kernel[0], stride, padding[0]), out_side(hw, kernel[1], stride, padding[1]));
+                let (oh, ow) =
+                    (out_side(hw, kernel[0], stride, padding[0]), out_side(hw, kernel[1], stride, padding[1]));
                 let conv = ConvGeometry {
                     weight: vec![c_out, c_in / groups, kernel[0], kernel[1]],
                     stride: vec![stride, stride],
@@ -157,7 +175,8 @@ mod tests {
 
     #[test]
     fn a_depthwise_convolution_has_its_own_kind_and_its_macs_as_work() {
-        let config = Config::Conv { c_in: 32, c_out: 32, hw: 8, kernel: [3, 3], stride: 1, padding: [1, 1], groups: 32 };
+        let config =
+            Config::Conv { c_in: 32, c_out: 32, hw: 8, kernel: [3, 3], stride: 1, padding: [1, 1], groups: 32 };
         let (name, shapes) = config.describe();
         let f = features(name, &shapes).unwrap();
         assert_eq!(f.kind, "conv-depthwise");

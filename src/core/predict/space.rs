@@ -46,22 +46,74 @@ pub enum Cheap {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Config {
-    Conv { c_in: i64, c_out: i64, hw: i64, kernel: [i64; 2], stride: i64, padding: [i64; 2], groups: i64 },
-    Linear { c_in: i64, c_out: i64 },
-    BatchNorm { c: i64, hw: i64 },
-    Unary { unary: Unary, c: i64, hw: i64 },
+    Conv {
+        c_in: i64,
+        c_out: i64,
+        hw: i64,
+        kernel: [i64; 2],
+        stride: i64,
+        padding: [i64; 2],
+        groups: i64,
+    },
+    Linear {
+        c_in: i64,
+        c_out: i64,
+    },
+    BatchNorm {
+        c: i64,
+        hw: i64,
+    },
+    Unary {
+        unary: Unary,
+        c: i64,
+        hw: i64,
+    },
     /// `a + b` (or `a += b` in place).
-    Add { c: i64, hw: i64, in_place: bool },
+    Add {
+        c: i64,
+        hw: i64,
+        in_place: bool,
+    },
     /// `x * s` with `s` of shape `[1, c, 1, 1]` expanded (squeeze-and-excitation).
-    Scale { c: i64, hw: i64 },
-    MaxPool { c: i64, hw: i64, k: i64, stride: i64, pad: i64 },
-    AvgPool { c: i64, hw: i64, k: i64, stride: i64, pad: i64 },
-    GlobalAvgPool { c: i64, hw: i64 },
+    Scale {
+        c: i64,
+        hw: i64,
+    },
+    MaxPool {
+        c: i64,
+        hw: i64,
+        k: i64,
+        stride: i64,
+        pad: i64,
+    },
+    AvgPool {
+        c: i64,
+        hw: i64,
+        k: i64,
+        stride: i64,
+        pad: i64,
+    },
+    GlobalAvgPool {
+        c: i64,
+        hw: i64,
+    },
     /// `parts` tensors of `c` channels each joined along the channels.
-    Cat { c: i64, parts: i64, hw: i64 },
+    Cat {
+        c: i64,
+        parts: i64,
+        hw: i64,
+    },
     /// The copy in a channel shuffle: `contiguous()` of `[1, g, c/g, h, w]` transposed.
-    Shuffle { c: i64, groups: i64, hw: i64 },
-    Cheap { cheap: Cheap, c: i64, hw: i64 },
+    Shuffle {
+        c: i64,
+        groups: i64,
+        hw: i64,
+    },
+    Cheap {
+        cheap: Cheap,
+        c: i64,
+        hw: i64,
+    },
 }
 
 /// Output side of a convolution or pooling window.
@@ -77,7 +129,8 @@ impl Config {
     pub fn is_valid(&self) -> bool {
         match *self {
             Config::Conv { c_in, c_out, hw, kernel, stride, padding, groups } => {
-                let (oh, ow) = (out_side(hw, kernel[0], stride, padding[0]), out_side(hw, kernel[1], stride, padding[1]));
+                let (oh, ow) =
+                    (out_side(hw, kernel[0], stride, padding[0]), out_side(hw, kernel[1], stride, padding[1]));
                 let macs = (c_out * oh * ow * kernel[0] * kernel[1] * (c_in / groups.max(1))) as f64;
                 oh > 0 && ow > 0 && c_in % groups == 0 && c_out % groups == 0 && macs <= MAX_MACS
             }
@@ -180,10 +233,13 @@ fn draw_once(kind: &str, rng: &mut Rng) -> Config {
             let padding = [k / 2, k / 2];
             Config::Conv { c_in: groups * per, c_out, hw, kernel: [k, k], stride, padding, groups }
         }
-        "linear" => Config::Linear { c_in: rng.pick(&CHANNELS), c_out: rng.pick(&[10, 16, 64, 100, 256, 512, 1000, 4096]) },
+        "linear" => {
+            Config::Linear { c_in: rng.pick(&CHANNELS), c_out: rng.pick(&[10, 16, 64, 100, 256, 512, 1000, 4096]) }
+        }
         "batch-norm" => Config::BatchNorm { c, hw },
         "unary" => {
-            let unary = rng.pick(&[Unary::ReluInPlace, Unary::ReluInPlace, Unary::Relu, Unary::Relu6InPlace, Unary::Sigmoid]);
+            let unary =
+                rng.pick(&[Unary::ReluInPlace, Unary::ReluInPlace, Unary::Relu, Unary::Relu6InPlace, Unary::Sigmoid]);
             Config::Unary { unary, c, hw }
         }
         "add" => Config::Add { c, hw, in_place: rng.chance(0.3) },
@@ -199,13 +255,24 @@ fn draw_once(kind: &str, rng: &mut Rng) -> Config {
             }
         }
         "global-avg-pool" => Config::GlobalAvgPool { c, hw },
-        "cat" => Config::Cat { c: rng.pick(&[8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384]), parts: rng.pick(&[2, 2, 3, 4]), hw },
+        "cat" => Config::Cat {
+            c: rng.pick(&[8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384]),
+            parts: rng.pick(&[2, 2, 3, 4]),
+            hw,
+        },
         "shuffle" => {
             let groups = rng.pick(&[2, 3, 4, 8]);
             Config::Shuffle { c: groups * rng.pick(&[8, 16, 24, 30, 60, 120]), groups, hw }
         }
         _ => {
-            let cheap = rng.pick(&[Cheap::View, Cheap::Transpose, Cheap::Split, Cheap::Dropout, Cheap::FeatureDropout, Cheap::ExpandAs]);
+            let cheap = rng.pick(&[
+                Cheap::View,
+                Cheap::Transpose,
+                Cheap::Split,
+                Cheap::Dropout,
+                Cheap::FeatureDropout,
+                Cheap::ExpandAs,
+            ]);
             Config::Cheap { cheap, c, hw }
         }
     }
