@@ -5,8 +5,8 @@
 //! and the error, and per model the share of its measured leaf-layer time in layers predicted
 //! within ±10 % and ±20 %.
 //!
-//! `cargo bench --bench predict`. `INFERTOP_BENCH_INFERENCES` (default 30): profiled and timed
-//! inferences per model; `INFERTOP_BENCH_RECALIBRATE=1` calibrates even when a cache exists;
+//! `cargo bench --bench predict`. `INFERTOP_BENCH_INFERENCES` (default 30): timed inferences per
+//! model (and 16 profiled ones for the layer times); `INFERTOP_BENCH_RECALIBRATE=1` calibrates even when a cache exists;
 //! `INFERTOP_BENCH_THREADS` (default: all cores); `INFERTOP_BENCH_ONLY=builtin|outside`.
 
 use std::path::Path;
@@ -47,7 +47,12 @@ fn calibration(threads: usize) -> Calibration {
     made
 }
 
-/// Runs `plan` until every model has `needed` profiled and timed inferences (or 15 minutes).
+/// Profiled inferences the layer times need: the state keeps the latest 32 minus stalled ones
+/// (`core::profiled_window`), so on a busy machine more may never be kept at once.
+const PROFILED: u64 = 16;
+
+/// Runs `plan` until every model has `needed` timed and [`PROFILED`] profiled inferences (or 15
+/// minutes).
 fn measure(plan: &Plan, needed: u64) -> MonitorState {
     let plan = Plan { sample_every: None, profile_every: 2, ..plan.clone() };
     let mut session = Session::start(&plan, false).expect("engine starts");
@@ -55,7 +60,7 @@ fn measure(plan: &Plan, needed: u64) -> MonitorState {
     let enough = |s: &MonitorState| {
         s.models.iter().all(|m| {
             m.status.key() == "failed"
-                || (m.profiled >= needed && m.latency.summary().is_some_and(|l| l.count >= needed))
+                || (m.profiled >= PROFILED && m.latency.summary().is_some_and(|l| l.count >= needed))
         })
     };
     while !enough(&session.state) && Instant::now() < deadline {
@@ -128,7 +133,7 @@ fn main() {
     let threads = env("INFERTOP_BENCH_THREADS")
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
-    println!("predict: {threads} threads, {needed} profiled + {needed} timed inferences per model");
+    println!("predict: {threads} threads, {PROFILED} profiled + {needed} timed inferences per model");
     let calibration = calibration(threads);
     let only = env("INFERTOP_BENCH_ONLY").unwrap_or_default();
     if only.is_empty() || only == "builtin" {
