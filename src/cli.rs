@@ -259,6 +259,66 @@ pub enum Command {
         #[arg(short = 'h', long = "help", action = ArgAction::Help)]
         help: Option<bool>,
     },
+    /// Time single ops (convolutions, batch norm, pooling, ...) over a sampled space of
+    /// configurations on this machine and cache them for `predict` (progress on stderr).
+    Calibrate(CalibrateArgs),
+    /// Predict models' latency on this machine from the calibration, layer by layer, after one
+    /// shape-capturing pass and without timing them (calibrates first if there is none).
+    Predict(PredictArgs),
+}
+
+/// `infertop calibrate`'s options.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct CalibrateArgs {
+    /// Intra-op threads for libtorch (default: all cores); a calibration is for one count.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+    /// A quarter of the configurations, three timed calls each (about a tenth of the time).
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// `infertop predict`'s options.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct PredictArgs {
+    /// A `TorchScript` file to predict (its input is --input).
+    #[arg(value_name = "MODEL.pt", conflicts_with_all = ["only", "models"])]
+    pub model: Option<PathBuf>,
+    /// Built-in models (or the manifest's) to predict, comma separated.
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub only: Vec<String>,
+    /// A model-set manifest (TOML) instead of the built-in set.
+    #[arg(long, value_name = "FILE")]
+    pub models: Option<PathBuf>,
+    /// One image as CHANNELS,HEIGHT,WIDTH for MODEL.pt.
+    #[arg(long, value_delimiter = ',', num_args = 3, default_values_t = [3, 32, 32], requires = "model")]
+    pub input: Vec<i64>,
+    /// Intra-op threads for libtorch (default: all cores); picks the calibration.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+    /// Layers listed per model, longest predicted first.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+}
+
+impl CalibrateArgs {
+    /// The thread count: the flag, or every core.
+    #[must_use]
+    pub fn thread_count(&self) -> usize {
+        all_cores_or(self.threads)
+    }
+}
+
+impl PredictArgs {
+    /// The thread count: the flag, or every core.
+    #[must_use]
+    pub fn thread_count(&self) -> usize {
+        all_cores_or(self.threads)
+    }
+}
+
+fn all_cores_or(threads: Option<u16>) -> usize {
+    threads.map_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get), usize::from)
 }
 
 /// The schedule `--schedule` picks.

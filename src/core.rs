@@ -26,6 +26,7 @@ pub mod ops;
 pub mod optree;
 pub mod peak;
 pub mod power;
+pub mod predict;
 pub mod profiled_window;
 pub mod profiler;
 pub mod roofline;

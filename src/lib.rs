@@ -6,6 +6,7 @@ pub mod cli;
 pub mod core;
 pub mod export;
 pub mod headless;
+pub mod predict;
 pub mod report;
 pub mod signals;
 pub mod tui;
@@ -110,6 +111,8 @@ fn run_command(command: &cli::Command) -> anyhow::Result<()> {
     let (written, output) = match command {
         cli::Command::Report { snapshot, output, .. } => (report::write_report(snapshot, output), output),
         cli::Command::Compare { a, b, output, .. } => (report::write_compare(a, b, output), output),
+        cli::Command::Calibrate(args) => return predict::calibrate_command(args),
+        cli::Command::Predict(args) => return predict::predict_command(args),
     };
     match written {
         Ok(()) => {
@@ -159,4 +162,7 @@ pub enum UsageError {
     /// A snapshot folder `report` or `compare` cannot read, or an output it must not replace.
     #[error(transparent)]
     Report(report::ReportError),
+    /// What `predict` was asked to predict: a missing file, an unknown name.
+    #[error("{0}")]
+    Predict(String),
 }

@@ -28,13 +28,14 @@ latency_ms_full_clock,throttled_inferences,status,error,top1_error_pct,source,ba
 profiled_iterations,profiled_kept,profiled_stalled,profiled_contended,percentile_window,op_ms,latency_ms_profiled_mean,profiler_cost,peak_gmacs_per_s,cold_iterations,\
 cold_latency_ms_p50,switch_cost_ms,minor_faults_per_inference,context_switches_per_inference,\
 energy_mj_per_inference,energy_mj_per_gmac,energy_iterations,power_source,bandwidth_gb_per_s,compute_ms,memory_ms,\
-below_peak_ms,outside_kernels_ms,latency_ms_left_out_mac_fit,latency_ms_left_out_op_fit,variant,base_model,output_max_abs_diff,\
+below_peak_ms,outside_kernels_ms,latency_ms_left_out_mac_fit,latency_ms_left_out_op_fit,latency_ms_predicted,variant,base_model,\
+output_max_abs_diff,\
 output_max_rel_diff,output_agrees,delta_p50,delta_p50_ci_low,delta_p50_ci_high,what_if_verdict";
 const OPS_HEADER: &str =
     "model,op,parent_op,category,calls_per_inference,self_ms,total_ms,macs,bytes,gmacs_per_s,compute_ms,memory_ms,\
 below_peak_ms,outside_kernels_ms";
 const LAYERS_HEADER: &str = "model,layer,kind,kernel,input_shape,output_shape,kernel_size,stride,padding,\
-dilation,groups,leaf,ms,time_share,macs,mac_share,bytes,gmacs_per_s,\
+dilation,groups,leaf,ms,predicted_ms,time_share,macs,mac_share,bytes,gmacs_per_s,\
 time_share_per_mac_share,compute_ms,memory_ms,below_peak_ms,outside_kernels_ms";
 const SYSTEM_HEADER: &str = "t_ms,metric,source,value,running_model";
 const SHARES: [&str; 9] = [

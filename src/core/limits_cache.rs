@@ -38,7 +38,7 @@ pub fn best_of_runs_in(path: &Path, key: &str, measure: impl FnOnce(Duration) ->
 }
 
 /// `$XDG_CACHE_HOME/infertop`, or `~/.cache/infertop`.
-fn cache_dir() -> Option<PathBuf> {
+pub(crate) fn cache_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;

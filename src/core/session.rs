@@ -213,7 +213,7 @@ impl Session {
             schedule: plan.schedule,
         };
         let engine = engine::spawn(config, tx)?;
-        Ok(Self {
+        let mut session = Self {
             state: MonitorState::new(&plan.names()),
             events: rx,
             engine: Some(engine),
@@ -221,7 +221,9 @@ impl Session {
             sampler_stop,
             journal: None,
             traces: None,
-        })
+        };
+        session.state.calibration = crate::core::predict::cached(plan.threads);
+        Ok(session)
     }
 
     /// Sends a journal entry for every inference and system sample applied from now on,

@@ -160,6 +160,8 @@ pub struct MonitorState {
     pub first_throttled_ms: Option<u64>,
     /// A thermal soak, when the run is one (`--soak`); it sees every event.
     pub soak: Option<Soak>,
+    /// This machine's kernel calibration, when one is cached: predicted times (issue #29).
+    pub calibration: Option<crate::core::predict::CalibrationHandle>,
     last_model: Option<ModelId>,
 }
 
@@ -185,6 +187,7 @@ impl MonitorState {
             contention: ContentionSummary::default(),
             first_throttled_ms: None,
             soak: None,
+            calibration: None,
             last_model: None,
         }
     }

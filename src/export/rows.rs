@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::core::analysis;
 use crate::core::latency_model::observe::observations;
 use crate::core::latency_model::{leave_one_out, Prediction};
+use crate::core::predict::{predict_model, ModelPrediction};
 use crate::core::profiled_window::LeftOut;
 use crate::core::roofline::{roofline, Limits, Roofline, Split};
 use crate::core::state::{ModelState, MonitorState, LATENCY_WINDOW};
@@ -131,6 +132,9 @@ pub struct ModelRecord<'a> {
     pub latency_ms_left_out_mac_fit: Option<f64>,
     /// The same from the op-level model (per op kind: a·MACs + b·bytes + c·calls).
     pub latency_ms_left_out_op_fit: Option<f64>,
+    /// The latency this machine's kernel calibration predicts from the model's shapes alone
+    /// (`core::predict`; no timing of the model in it); empty without a calibration.
+    pub latency_ms_predicted: Option<f64>,
     /// For a what-if variant's row (`resnet50 ⟨fold-bn⟩`): the change (`fold-bn`,
     /// `threads=1`) and the model it changes; empty for a model of the manifest.
     pub variant: Option<String>,
@@ -287,6 +291,7 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>, left_out: Opti
         outside_kernels_ms,
         latency_ms_left_out_mac_fit: left_out.map(|p| p.mac_model_ms),
         latency_ms_left_out_op_fit: left_out.map(|p| p.op_model_ms),
+        latency_ms_predicted: prediction(state, m).map(|p| p.ms),
         ..ModelRecord::default()
     }
 }
@@ -339,4 +344,10 @@ pub fn op_rows(state: &MonitorState) -> Vec<OpRecord<'_>> {
         }
     }
     out
+}
+
+/// `model` predicted from the state's kernel calibration, if it has one.
+fn prediction(state: &MonitorState, model: &ModelState) -> Option<ModelPrediction> {
+    let calibration = state.calibration.as_ref()?;
+    predict_model(&state.tree, model, calibration.0.predictor())
 }

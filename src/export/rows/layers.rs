@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{as_f64, model_roofline, profiled, split_columns};
+use super::{as_f64, model_roofline, prediction, profiled, split_columns};
 use crate::core::analysis::{self, model_profile};
 use crate::core::layer_kind::layer_kinds;
 use crate::core::layer_shape::layer_shapes;
@@ -36,6 +36,9 @@ pub struct LayerRecord<'a> {
     /// True when no other layer is nested inside (leaf layers do not overlap).
     pub leaf: bool,
     pub ms: Option<f64>,
+    /// What the kernel calibration predicts for the layer's ops (`core::predict`), beside `ms`;
+    /// empty without a calibration.
+    pub predicted_ms: Option<f64>,
     /// `ms` over the model's whole forward pass as the profiler saw it.
     pub time_share: Option<f64>,
     pub macs: f64,
@@ -66,6 +69,7 @@ pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
         let split = model_roofline(state, m);
         let mut kinds = layer_kinds(&state.tree, m);
         let mut shapes = layer_shapes(&state.tree, m);
+        let predicted = prediction(state, m);
         for r in analysis::layer_rows(&state.tree, m) {
             let kind = kinds.remove(&r.layer);
             let shape = shapes.remove(&r.layer).unwrap_or_default();
@@ -89,6 +93,7 @@ pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
                 groups: conv.map(|c| c.groups),
                 leaf: r.leaf,
                 ms: measured.then_some(r.ms),
+                predicted_ms: predicted.as_ref().and_then(|p| p.layers.get(&r.layer).copied()),
                 time_share,
                 macs: r.macs,
                 mac_share,

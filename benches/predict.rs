@@ -1,0 +1,150 @@
+//! How well the per-kernel latency model predicts whole models (issue #29): calibrate this
+//! machine (or reuse its cached calibration), predict the ten built-in models and the models of
+//! `models/outside.toml` from the calibration alone, then measure each in one session (half the
+//! inferences profiled, for the layer times) and print per model the prediction, the warm p50
+//! and the error, and per model the share of its measured leaf-layer time in layers predicted
+//! within ±10 % and ±20 %.
+//!
+//! `cargo bench --bench predict`. `INFERTOP_BENCH_INFERENCES` (default 30): timed inferences per
+//! model (and 16 profiled ones for the layer times); `INFERTOP_BENCH_RECALIBRATE=1` calibrates even when a cache exists;
+//! `INFERTOP_BENCH_THREADS` (default: all cores); `INFERTOP_BENCH_ONLY=builtin|outside`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use infertop::core::analysis::layer_rows;
+use infertop::core::predict::calibration::{self, calibrate};
+use infertop::core::predict::{predict_model, Calibration, Options};
+use infertop::core::session::{Plan, Session};
+use infertop::core::state::MonitorState;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|s| !s.is_empty())
+}
+
+fn calibration(threads: usize) -> Calibration {
+    let path = calibration::cache_path().expect("a cache folder");
+    if env("INFERTOP_BENCH_RECALIBRATE").is_none() {
+        if let Ok(Some(found)) = calibration::load(&path, threads) {
+            if found.complete() {
+                println!(
+                    "calibration: cached ({} samples, took {:.0} s when made)",
+                    found.samples.len(),
+                    found.seconds
+                );
+                return found;
+            }
+        }
+    }
+    let made = calibrate(
+        &Options::new(threads, false),
+        |_, _| {},
+        |c| {
+            let _ = calibration::store(&path, c);
+        },
+    );
+    println!("calibration: {} samples in {:.0} s ({threads} threads)", made.samples.len(), made.seconds);
+    made
+}
+
+/// Profiled inferences the layer times need: the state keeps the latest 32 minus stalled ones
+/// (`core::profiled_window`), so on a busy machine more may never be kept at once.
+const PROFILED: u64 = 16;
+
+/// Runs `plan` until every model has `needed` timed and [`PROFILED`] profiled inferences (or 15
+/// minutes).
+fn measure(plan: &Plan, needed: u64) -> MonitorState {
+    let plan = Plan { sample_every: None, profile_every: 2, ..plan.clone() };
+    let mut session = Session::start(&plan, false).expect("engine starts");
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let enough = |s: &MonitorState| {
+        s.models.iter().all(|m| {
+            m.status.key() == "failed"
+                || (m.profiled >= PROFILED && m.latency.summary().is_some_and(|l| l.count >= needed))
+        })
+    };
+    while !enough(&session.state) && Instant::now() < deadline {
+        match session.events.blocking_recv() {
+            Some(e) => session.state.apply(e),
+            None => break,
+        }
+    }
+    session.stop();
+    std::mem::replace(&mut session.state, MonitorState::new::<&str>(&[]))
+}
+
+/// Per model: (name, predicted, measured, layers within 10 %, within 20 %).
+fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usize, usize) {
+    let predictor = calibration.predictor();
+    println!("\n{title}");
+    println!(
+        "{:<18} {:>10} {:>10} {:>8} {:>9} {:>9} {:>10} {:>8}",
+        "model", "pred ms", "p50 ms", "error", "lay±10%", "lay±20%", "overhd ms", "pred s"
+    );
+    let (mut within, mut count) = (0, 0);
+    let (mut all_time, mut all_10, mut all_20) = (0.0, 0.0, 0.0);
+    for m in &state.models {
+        let started = Instant::now();
+        let Some(p) = predict_model(&state.tree, m, &predictor) else {
+            println!("{:<18} no prediction ({})", m.name, m.status.key());
+            continue;
+        };
+        let took = started.elapsed().as_secs_f64();
+        let Some(p50) = m.latency.summary().map(|l| l.p50_ms) else { continue };
+        let error = p.ms / p50 - 1.0;
+        count += 1;
+        within += usize::from(error.abs() <= 0.10);
+        let (mut time, mut t10, mut t20) = (0.0, 0.0, 0.0);
+        for layer in layer_rows(&state.tree, m).into_iter().filter(|l| l.leaf && l.ms > 0.0) {
+            let predicted = p.layers.get(&layer.layer).copied().unwrap_or(0.0);
+            let e = (predicted / layer.ms - 1.0).abs();
+            time += layer.ms;
+            t10 += if e <= 0.10 { layer.ms } else { 0.0 };
+            t20 += if e <= 0.20 { layer.ms } else { 0.0 };
+        }
+        (all_time, all_10, all_20) = (all_time + time, all_10 + t10, all_20 + t20);
+        let share = |t: f64| if time > 0.0 { t / time * 100.0 } else { f64::NAN };
+        println!(
+            "{:<18} {:>10.2} {:>10.2} {:>+7.1}% {:>8.0}% {:>8.0}% {:>10.2} {:>8.3}",
+            m.name,
+            p.ms,
+            p50,
+            error * 100.0,
+            share(t10),
+            share(t20),
+            p.dispatch_ms + p.unmodelled_ms,
+            took
+        );
+    }
+    let share = |t: f64| if all_time > 0.0 { t / all_time * 100.0 } else { f64::NAN };
+    println!(
+        "{within} of {count} models within ±10 %; leaf-layer time within ±10 %: {:.0} %, within ±20 %: {:.0} %",
+        share(all_10),
+        share(all_20)
+    );
+    (within, count)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let needed: u64 = env("INFERTOP_BENCH_INFERENCES").and_then(|s| s.parse().ok()).unwrap_or(30);
+    let threads = env("INFERTOP_BENCH_THREADS")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    println!("predict: {threads} threads, {PROFILED} profiled + {needed} timed inferences per model");
+    let calibration = calibration(threads);
+    let only = env("INFERTOP_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "builtin" {
+        let plan = Plan::new(None, &[], None, threads, true).expect("built-in manifest");
+        let state = measure(&plan, needed);
+        report("built-in models (predicted from the calibration alone)", &state, &calibration);
+    }
+    if only.is_empty() || only == "outside" {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/outside.toml");
+        let plan = Plan::new(Some(&manifest), &[], None, threads, true).expect("models/outside.toml");
+        let state = measure(&plan, needed);
+        report("models outside the built-ins (models/outside.toml)", &state, &calibration);
+    }
+}

@@ -1,0 +1,142 @@
+//! Latency prediction from a kernel calibration (issue #29): a predictor recovers the law that
+//! generated synthetic timings; a real calibration of a few configurations feeds a real
+//! prediction of a small built-in model; bad input to `infertop predict` is one clear line.
+
+use infertop::core::predict::calibration::{self, calibrate, Calibration, Sample};
+use infertop::core::predict::forest::{Predictor, Timed};
+use infertop::core::predict::space::sample_space;
+use infertop::core::predict::{predict_model, Basis, Options};
+use infertop::core::session::{Plan, Session};
+use infertop::core::state::MonitorState;
+
+/// The law the synthetic timings follow: 50 MACs per ns plus 3 µs for a convolution, and 2 µs
+/// per call of a view.
+fn law(op: &str, macs: f64) -> f64 {
+    if op == "aten::conv2d" {
+        macs / 50.0 + 3000.0
+    } else {
+        2000.0
+    }
+}
+
+fn macs_of(shapes: &infertop::core::profiler::OpShapes) -> f64 {
+    let geometry = shapes.conv.as_ref().unwrap();
+    let out: i64 = shapes.output.as_ref().unwrap()[2..].iter().product();
+    (out * geometry.weight.iter().product::<i64>()) as f64
+}
+
+#[test]
+fn a_predictor_fitted_on_synthetic_timings_recovers_their_law() {
+    let configs = sample_space(0.6, 1);
+    let mut timed = Vec::new();
+    for config in &configs {
+        let (op, shapes) = config.describe();
+        let convolution = op == "aten::conv2d" && shapes.conv.as_ref().is_some_and(|g| g.groups == 1);
+        if convolution || op == "aten::view" {
+            let ns = law(op, if convolution { macs_of(&shapes) } else { 0.0 });
+            timed.push(Timed { op: op.into(), shapes, ns });
+        }
+    }
+    // Fitted on the even convolutions (and every view), checked on the odd ones it never saw.
+    let train: Vec<Timed> =
+        timed.iter().enumerate().filter(|(i, t)| i % 2 == 0 || t.op == "aten::view").map(|(_, t)| t.clone()).collect();
+    let predictor = Predictor::fit(&train);
+    let mut errors: Vec<f64> = timed
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .filter(|t| t.op == "aten::conv2d")
+        .map(|t| (predictor.predict(&t.op, Some(&t.shapes)).0 / t.ns - 1.0).abs())
+        .collect();
+    errors.sort_by(f64::total_cmp);
+    assert!(errors.len() > 50, "{} held-out convolutions", errors.len());
+    let median = errors[errors.len() / 2];
+    assert!(median < 0.10, "median error {median:.3} on held-out convolutions");
+    let (view_ns, basis) =
+        predictor.predict("aten::view", timed.iter().find(|t| t.op == "aten::view").map(|t| &t.shapes));
+    assert_eq!((view_ns, basis), (2000.0, Basis::Dispatch));
+    // An op calibration never saw costs the median dispatch time, and says so.
+    assert_eq!(predictor.predict("aten::never_seen", None), (2000.0, Basis::Unmodelled));
+}
+
+/// Runs the calibration pass (no timing loop) of `plan` and returns the state.
+fn shapes_pass(plan: &Plan) -> MonitorState {
+    let mut session = Session::start(&Plan { sample_every: None, ..plan.clone() }, true).expect("engine starts");
+    while let Some(event) = session.events.blocking_recv() {
+        session.apply(event);
+        if session.state.engine_stopped {
+            break;
+        }
+    }
+    std::mem::replace(&mut session.state, MonitorState::new::<&str>(&[]))
+}
+
+#[test]
+fn a_real_tiny_calibration_predicts_a_real_model_and_a_larger_input_predicts_more() {
+    // One configuration of most kinds, one timed call each: seconds, even emulated.
+    let options = Options { threads: 1, scale: 0.004, reps: 1, seed: 3 };
+    let mut saved = 0;
+    let made = calibrate(&options, |_, _| {}, |_| saved += 1);
+    assert!(saved >= 1 && made.complete() && made.samples.len() >= 14, "{} samples", made.samples.len());
+    assert!(made.samples.iter().all(|s| s.ns.is_finite() && s.ns > 0.0));
+    let predictor = made.predictor();
+
+    let mut plan = Plan::new(None, &["tiny".to_string()], None, 1, true).expect("built-in tiny");
+    let mut large = plan.models[0].clone();
+    large.name = "tiny@64".into();
+    large.input = [3, 64, 64];
+    plan.models.push(large);
+    let state = shapes_pass(&plan);
+    let small = predict_model(&state.tree, &state.models[0], &predictor).expect("tiny predicted");
+    let large = predict_model(&state.tree, &state.models[1], &predictor).expect("tiny@64 predicted");
+    for p in [&small, &large] {
+        assert!(p.ms.is_finite() && p.ms > 0.0, "{p:?}");
+        assert!((p.kernel_ms + p.dispatch_ms + p.unmodelled_ms - p.ms).abs() < 1e-9);
+        assert!(p.kernel_ms > 0.0, "the convolutions have a kernel predictor");
+        assert!(!p.layers.is_empty());
+    }
+    assert!(large.kernel_ms > small.kernel_ms, "four times the pixels: {} vs {} ms", large.kernel_ms, small.kernel_ms);
+}
+
+#[test]
+fn the_cache_keeps_a_calibration_and_names_a_corrupt_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(calibration::CACHE_FILE);
+    assert_eq!(calibration::load(&path, 2).unwrap(), None, "no file: no calibration");
+    let config = sample_space(0.002, 1).remove(0);
+    let made = Calibration {
+        machine: infertop::core::peak::machine_key(2),
+        threads: 2,
+        planned: 3,
+        seconds: 1.0,
+        samples: vec![Sample { config, ns: 1234.5 }],
+    };
+    calibration::store(&path, &made).unwrap();
+    let back = calibration::load(&path, 2).unwrap().unwrap();
+    assert_eq!(back, made);
+    assert!(!back.complete(), "1 of 3: a partial calibration");
+    assert_eq!(calibration::load(&path, 3).unwrap(), None, "another thread count is another key");
+    std::fs::write(&path, "{ not json").unwrap();
+    let err = calibration::load(&path, 2).unwrap_err().to_string();
+    assert!(err.starts_with(&path.display().to_string()) && err.contains("infertop calibrate"), "{err}");
+}
+
+#[path = "binary/command.rs"]
+mod binary;
+
+fn infertop(args: &[&str]) -> std::process::Output {
+    binary::infertop().args(args).output().expect("infertop runs")
+}
+
+#[test]
+fn predict_names_a_missing_model_file_in_one_line() {
+    let out = infertop(&["predict", "/nonexistent/model.pt"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/model.pt") && err.contains("no such file"), "{err}");
+    let out = infertop(&["predict", "--only", "nosuchmodel"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = infertop(&["calibrate", "--threads", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}
