@@ -259,11 +259,15 @@ pub enum Command {
         #[arg(short = 'h', long = "help", action = ArgAction::Help)]
         help: Option<bool>,
     },
-    /// Time single ops (convolutions, batch norm, pooling, ...) over a sampled space of
-    /// configurations on this machine and cache them for `predict` (progress on stderr).
+    /// Time single ops on this machine and cache them for `predict`.
+    ///
+    /// Convolutions, batch norm, pooling, ... over a sampled space of configurations, with
+    /// progress on stderr.
     Calibrate(CalibrateArgs),
-    /// Predict models' latency on this machine from the calibration, layer by layer, after one
-    /// shape-capturing pass and without timing them (calibrates first if there is none).
+    /// Predict models' latency here from the calibration, layer by layer.
+    ///
+    /// After one shape-capturing pass and without timing them (calibrates first if there is
+    /// none).
     Predict(PredictArgs),
 }
 
