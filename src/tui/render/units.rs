@@ -166,6 +166,12 @@ pub fn fit(text: &str, width: usize) -> String {
 /// its end with `…` between: `features.12.conv.3` stays told apart from `features.13.conv.3`.
 #[must_use]
 pub fn fit_middle(text: &str, width: usize) -> String {
+    cut_keeping(text, width, width.saturating_sub(1) / 2)
+}
+
+/// `text` cut to `width` characters with `…` after its first `head` characters, the rest of the
+/// width from its end (`text` itself when it fits).
+fn cut_keeping(text: &str, width: usize, head: usize) -> String {
     let len = text.chars().count();
     if len <= width {
         return text.to_string();
@@ -173,7 +179,6 @@ pub fn fit_middle(text: &str, width: usize) -> String {
     if width == 0 {
         return String::new();
     }
-    let head = (width - 1) / 2;
     let tail = width - 1 - head;
     let mut out: String = text.chars().take(head).collect();
     out.push('…');
@@ -186,16 +191,7 @@ pub fn fit_middle(text: &str, width: usize) -> String {
 /// the rows apart stays.
 #[must_use]
 pub fn fit_front(text: &str, width: usize) -> String {
-    let len = text.chars().count();
-    if len <= width {
-        return text.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut out = String::from("…");
-    out.extend(text.chars().skip(len - (width - 1)));
-    out
+    cut_keeping(text, width, 0)
 }
 
 #[cfg(test)]
