@@ -13,8 +13,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use infertop::core::analysis::layer_rows;
+use infertop::core::model_prediction::predict_model;
 use infertop::core::predict::calibration::{self, calibrate};
-use infertop::core::predict::{predict_model, Calibration, Options};
+use infertop::core::predict::{Calibration, Options};
 use infertop::core::session::{Plan, Session};
 use infertop::core::state::MonitorState;
 

@@ -2,6 +2,7 @@
 //! the terminal (`tests/core_boundary.rs` keeps the terminal crates out of it).
 
 pub mod analysis;
+pub mod applicable;
 pub mod bandwidth;
 pub mod beyond;
 pub mod bounded_read;
@@ -14,12 +15,15 @@ pub mod episode;
 pub mod event;
 pub mod explain;
 pub mod journal;
+pub mod kernel_throttle;
 pub mod latency_model;
 pub mod layer_kind;
 pub mod layer_shape;
 pub mod limits_cache;
 pub mod manifest;
 pub mod model;
+pub mod model_id;
+pub mod model_prediction;
 pub mod nets;
 pub mod oneline;
 pub mod ops;
@@ -31,6 +35,7 @@ pub mod profiled_window;
 pub mod profiler;
 pub mod roofline;
 pub mod rusage;
+pub mod sample;
 pub mod sampler;
 pub mod schedule;
 pub mod session;
@@ -42,5 +47,6 @@ pub mod sysfs;
 pub mod throttle;
 pub mod timeline;
 pub mod trace;
+pub mod trace_doc;
 pub mod variant;
 pub mod what_if;

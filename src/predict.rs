@@ -9,8 +9,9 @@ use anyhow::Context as _;
 
 use crate::cli::{CalibrateArgs, PredictArgs};
 use crate::core::manifest::{ModelSource, ModelSpec};
+use crate::core::model_prediction::predict_model;
 use crate::core::predict::calibration::{self, calibrate, Calibration};
-use crate::core::predict::{predict_model, Basis, Options};
+use crate::core::predict::{Basis, Options};
 use crate::core::session::{Plan, Session};
 use crate::UsageError;
 

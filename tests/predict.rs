@@ -2,10 +2,11 @@
 //! generated synthetic timings; a real calibration of a few configurations feeds a real
 //! prediction of a small built-in model; bad input to `infertop predict` is one clear line.
 
+use infertop::core::model_prediction::predict_model;
 use infertop::core::predict::calibration::{self, calibrate, Calibration, Sample};
 use infertop::core::predict::forest::{Predictor, Timed};
 use infertop::core::predict::space::sample_space;
-use infertop::core::predict::{predict_model, Basis, Options};
+use infertop::core::predict::{Basis, Options};
 use infertop::core::session::{Plan, Session};
 use infertop::core::state::MonitorState;
 

@@ -25,7 +25,7 @@ use infertop::core::event::{Control, Event};
 use infertop::core::profiler::NodeTiming;
 use infertop::core::session::{Plan, Session};
 use infertop::core::state::MonitorState;
-use infertop::core::trace::TraceDoc;
+use infertop::core::trace_doc::TraceDoc;
 use infertop::export::trace::{trace_json, write_trace, TraceWriter};
 use infertop::tui::app::UiState;
 use infertop::tui::keymap::{action_for, Action};

@@ -13,7 +13,6 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::core::sampler::SystemSample;
 use procfs::Reading;
 
 /// Other processes count as competing from this much CPU on, in cores averaged over the
@@ -164,9 +163,9 @@ pub struct ContentionSummary {
 }
 
 impl ContentionSummary {
-    /// Folds in one sample.
-    pub fn record(&mut self, sample: &SystemSample) {
-        let Some(c) = sample.contention.as_deref() else { return };
+    /// Folds in one sample's contention (`None`: the sample had no verdict to give).
+    pub fn record(&mut self, contention: Option<&Contention>) {
+        let Some(c) = contention else { return };
         self.cores = Some(c.cores);
         self.max_steal_pct = Some(self.max_steal_pct.map_or(c.steal_pct, |m| m.max(c.steal_pct)));
         if let Some(other) = c.other_cores {

@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use crate::core::profiler::{NodeInfo, NodeTiming};
 use crate::core::rusage::Usage;
-use crate::core::sampler::SystemSample;
+use crate::core::sample::SystemSample;
 use crate::core::trace::TraceCapture;
 use crate::core::variant::{OutputCheck, VariantOf};
 
-/// Index of a model in the run's model list (manifest order after `--only`).
-pub type ModelId = usize;
+pub use crate::core::model_id::ModelId;
 
 /// What the engine knows about a model once it is loaded.
 #[derive(Clone, Debug, PartialEq)]

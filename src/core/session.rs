@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use crate::core::applicable::{self, NotApplicable, RunFacts};
 use crate::core::clock::ClockProbe;
 use crate::core::engine::{self, EngineConfig, EngineHandle};
 use crate::core::episode::{Episode, Replay};
@@ -18,8 +19,8 @@ use crate::core::rusage::make_allocation_deterministic;
 use crate::core::sampler::{Sampler, SamplerConfig};
 use crate::core::schedule::{Schedule, DEFAULT_DWELL};
 use crate::core::state::MonitorState;
-use crate::core::trace::TraceDoc;
-use crate::core::variant::{self, variant_name, NotApplicable, RunFacts, Variant, VariantOf, VariantRequest};
+use crate::core::trace_doc::TraceDoc;
+use crate::core::variant::{variant_name, Variant, VariantOf, VariantRequest};
 
 /// Where traced inferences go, resolved against the state; called on the front end's thread,
 /// so it must not block (a writer thread does the writing).
@@ -134,7 +135,7 @@ impl Plan {
                     spec.what_if.push(*r);
                 }
             }
-            let variants = variant::expand(&spec, &spec.what_if, facts)?;
+            let variants = applicable::expand(&spec, &spec.what_if, facts)?;
             rows.push(spec.clone());
             rows.extend(variants.into_iter().map(|v| variant_row(&spec, v)));
         }

@@ -236,7 +236,7 @@ impl MonitorState {
                 if self.machine.throttled == Some(true) {
                     self.first_throttled_ms.get_or_insert(sample.at_ms);
                 }
-                self.contention.record(&sample);
+                self.contention.record(sample.contention.as_deref());
                 self.system.push(sample);
                 self.running_at_sample.push(self.last_model);
             }

@@ -2,10 +2,9 @@
 //! verdict ([`verdict`]) current when it ran; per model this keeps latency while throttled vs
 //! not, and latency normalised to the full clock.
 
-pub mod kernel;
 pub mod verdict;
 
-use crate::core::sampler::SystemSample;
+use crate::core::sample::SystemSample;
 use crate::core::stats::Ring;
 use verdict::ThrottleVerdict;
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::core::analysis;
 use crate::core::latency_model::observe::observations;
 use crate::core::latency_model::{leave_one_out, Prediction};
-use crate::core::predict::{predict_model, ModelPrediction};
+use crate::core::model_prediction::{predict_model, ModelPrediction};
 use crate::core::profiled_window::LeftOut;
 use crate::core::roofline::{roofline, Limits, Roofline, Split};
 use crate::core::state::{ModelState, MonitorState, LATENCY_WINDOW};

@@ -40,10 +40,10 @@ mod power;
 use serde::Serialize;
 
 use super::rows::as_f64;
+use crate::core::kernel_throttle::KernelThrottle;
 use crate::core::sampler::{SystemSample, ThrottleBits, ThrottleSource};
 use crate::core::state::MonitorState;
 use crate::core::sysfs::cpufreq::khz_to_mhz;
-use crate::core::throttle::kernel::KernelThrottle;
 use crate::core::throttle::MachineTag;
 
 /// One row of `system.csv`.
@@ -203,8 +203,8 @@ fn flag(on: bool) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::kernel_throttle::{SeenDuringRun, ThrottleCounters};
     use crate::core::sysfs::{CoolingDevice, CoolingKind, CpuFreqPolicy, TripKind, TripPoint, ZoneTrips};
-    use crate::core::throttle::kernel::{SeenDuringRun, ThrottleCounters};
 
     /// A laptop whose package throttled once since the sample before, with its clock capped.
     fn laptop() -> SystemSample {

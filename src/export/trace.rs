@@ -16,7 +16,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use super::files::write_atomic;
 use super::ExportError;
 use crate::core::session::TraceSink;
-use crate::core::trace::{CounterPoint, SliceKind, TraceDoc, TraceSlice};
+use crate::core::trace_doc::{CounterPoint, SliceKind, TraceDoc, TraceSlice};
 
 /// µs, as the format wants them, from ns. Half a nanosecond is added so that a reader that
 /// multiplies by 1000 and truncates (as Perfetto's JSON importer does) gets the exact

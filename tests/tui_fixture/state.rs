@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use infertop::core::contention::{Contention, Reasons};
 use infertop::core::event::{Event, Inference, ModelInfo};
+use infertop::core::kernel_throttle::{KernelThrottle, SeenDuringRun};
 use infertop::core::power::{PowerReading, PowerScope, RailPower};
 use infertop::core::profiler::{ConvGeometry, NodeId, NodeInfo, NodeKind, NodeTiming, OpShapes};
 use infertop::core::rusage::Usage;
@@ -21,7 +22,6 @@ use infertop::core::sampler::{
 };
 use infertop::core::state::MonitorState;
 use infertop::core::sysfs::{CoolingDevice, CoolingKind, TripKind, TripPoint, ZoneTrips};
-use infertop::core::throttle::kernel::{KernelThrottle, SeenDuringRun};
 
 /// Model names in id order; the first `n` run, then one fails and one is still loading.
 const NAMES: [&str; 10] = [

@@ -137,7 +137,7 @@ fn the_run_summary_counts_known_samples_and_keeps_the_worst() {
     let mut summary = ContentionSummary::default();
     assert_eq!((summary.contended_share(), summary.warning()), (None, None));
     for contention in [None, quiet, quiet, busy, unknown] {
-        summary.record(&SystemSample { contention: contention.map(Box::new), ..SystemSample::default() });
+        summary.record(contention.as_ref());
     }
     // `unknown` has a verdict after all: 1 of its 11 ticks was stolen (9 %).
     assert_eq!((summary.samples_known, summary.samples_contended), (4, 2));

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
+use crate::core::kernel_throttle::{KernelThrottle, SeenDuringRun, ThrottleCounters};
 use crate::core::sysfs::{self, CpuFreqPolicy, CpuThrottleCounters};
-use crate::core::throttle::kernel::{KernelThrottle, SeenDuringRun, ThrottleCounters};
 
 /// Readings kept between samples.
 #[derive(Default)]

@@ -9,8 +9,8 @@
 
 use serde::Serialize;
 
-use super::kernel::{freq_capped, KernelThrottle};
-use crate::core::sampler::SystemSample;
+use crate::core::kernel_throttle::{freq_capped, KernelThrottle};
+use crate::core::sample::SystemSample;
 use crate::core::sysfs::{ThrottleBits, ThrottleSource, ThrottleState};
 
 /// Where a finding comes from.
@@ -134,6 +134,22 @@ fn counters(kernel: &KernelThrottle) -> Option<Finding> {
 fn recent(source: Source, now: Option<bool>, seen: bool) -> Option<Finding> {
     let now = now?;
     Some(Finding { source, now: Some(now), during_run: Some(seen || now), since_boot: None })
+}
+
+// The sample's own verdict methods are written here, beside the verdict, so that the sample
+// (data) does not depend on the throttle sources that judge it.
+impl SystemSample {
+    /// What every throttle source says, and all of them together.
+    #[must_use]
+    pub fn throttle_verdict(&self) -> ThrottleVerdict {
+        ThrottleVerdict::of(self)
+    }
+
+    /// Whether any source says the machine is throttled now; `None` where none can tell.
+    #[must_use]
+    pub fn is_throttled(&self) -> Option<bool> {
+        self.throttle_verdict().now()
+    }
 }
 
 #[cfg(test)]

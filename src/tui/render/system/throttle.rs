@@ -5,9 +5,9 @@
 use ratatui::text::{Line, Span};
 
 use super::{label, policy_label, Ctx};
+use crate::core::kernel_throttle::ThrottleCounters;
 use crate::core::sampler::{SystemSample, ThrottleBits, ThrottleReport, ThrottleSource};
 use crate::core::sysfs::{CoolingDevice, CoolingKind, ZoneTrips};
-use crate::core::throttle::kernel::ThrottleCounters;
 use crate::core::throttle::verdict::{Source, ThrottleVerdict};
 
 /// `yes` (in the theme's bad colour), `no` (good) or `unknown`.
