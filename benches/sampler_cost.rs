@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use infertop::core::clock;
+use infertop::core::effective_mhz;
 use infertop::core::sampler::{Sampler, SamplerConfig};
 
 /// Every recorded tree (`tests/fixtures/sysfs/`).
@@ -79,7 +79,7 @@ fn sampler(c: &mut Criterion) {
     c.bench_function("sample: rpi4 tree (sysfs + sysinfo)", |b| b.iter(|| pi.sample()));
     let mut live = Sampler::new(SamplerConfig { throttle_command: None, ..SamplerConfig::default() });
     c.bench_function("sample: this machine (sysfs + sysinfo)", |b| b.iter(|| live.sample()));
-    c.bench_function("effective clock probe", |b| b.iter(clock::effective_mhz));
+    c.bench_function("effective clock probe", |b| b.iter(effective_mhz));
 }
 
 criterion_group!(benches, sampler);

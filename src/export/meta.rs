@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::progress::FolderProgress;
 use super::utc_rfc3339;
-use crate::core::contention::{self, ContentionSummary};
-use crate::core::peak;
+use crate::core::contention::{ContentionSummary, LOAD_MARGIN, OTHER_CORES, STEAL_PCT};
+use crate::core::peak::{cpu_model, torch_version};
 use crate::core::session::Plan;
 use crate::core::state::MonitorState;
 
@@ -95,7 +95,7 @@ impl MachineInfo {
         // SAFETY: sysconf only reads a system constant.
         let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
         Self {
-            cpu_model: peak::cpu_model(),
+            cpu_model: cpu_model(),
             board: read_text("/proc/device-tree/model"),
             cores: usize::try_from(online).ok().filter(|n| *n > 0),
             usable_cores: std::thread::available_parallelism().ok().map(usize::from),
@@ -178,9 +178,9 @@ impl From<&ContentionSummary> for ContentionJson {
             max_steal_pct: s.max_steal_pct,
             max_other_cpu_cores: s.max_other_cores,
             warning: s.warning(),
-            threshold_other_cpu_cores: contention::OTHER_CORES,
-            threshold_steal_pct: contention::STEAL_PCT,
-            threshold_load_above_cores_and_threads: contention::LOAD_MARGIN,
+            threshold_other_cpu_cores: OTHER_CORES,
+            threshold_steal_pct: STEAL_PCT,
+            threshold_load_above_cores_and_threads: LOAD_MARGIN,
         }
     }
 }
@@ -230,7 +230,7 @@ pub(super) fn run_json<'a>(
     RunJson {
         snapshot_format: 2,
         infertop_version: env!("CARGO_PKG_VERSION"),
-        libtorch_version: peak::torch_version(),
+        libtorch_version: torch_version(),
         started_at: utc_rfc3339(meta.started_at),
         snapshot_at: utc_rfc3339(now),
         elapsed_s: now.duration_since(meta.started_at).map_or(0.0, |d| d.as_secs_f64()),

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::core::analysis;
+use crate::core::analysis::op_rows as model_op_rows;
 use crate::core::latency_model::observe::observations;
 use crate::core::latency_model::{leave_one_out, Prediction};
 use crate::core::model_prediction::{predict_model, ModelPrediction};
@@ -321,7 +321,7 @@ pub fn op_rows(state: &MonitorState) -> Vec<OpRecord<'_>> {
         let measured = profiled(m);
         let timed = |v: f64| measured.then_some(v);
         let split = model_roofline(state, m);
-        for r in analysis::op_rows(&state.tree, m, true) {
+        for r in model_op_rows(&state.tree, m, true) {
             let top_level = r.parent_op.is_none();
             let [compute_ms, memory_ms, below_peak_ms, outside_kernels_ms] =
                 split_columns(split.as_ref().filter(|_| top_level).and_then(|s| s.ops.get(&r.op).copied()));

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::records::{model_records, summary_records, system_record, Record};
 use crate::cli::LineFormat;
-use crate::core::contention;
+use crate::core::contention::{describe as describe_contention, ContentionSummary};
 use crate::core::ops::Category;
 use crate::core::sampler::SystemSample;
 use crate::core::state::MonitorState;
@@ -70,7 +70,7 @@ pub(super) fn summary_lines(
 
 /// `--threads N leaves the other work room ...` when contention was measured and fewer threads
 /// than the run's would leave the cores other work used.
-fn fewer_threads_hint(contention: &contention::ContentionSummary, threads: usize) -> Option<String> {
+fn fewer_threads_hint(contention: &ContentionSummary, threads: usize) -> Option<String> {
     let (n, cores, other) = contention.fewer_threads(threads)?;
     Some(format!(
         "--threads {n} leaves room for the other work (it used up to {other:.2} of {cores} cores), so inferences \
@@ -280,7 +280,7 @@ pub fn system_line(sample: &SystemSample, elapsed: Duration) -> String {
         elapsed.as_secs_f64(),
         clock_text(sample),
         power_text(sample),
-        contention::describe(sample.contention.as_deref()),
+        describe_contention(sample.contention.as_deref()),
     )
 }
 

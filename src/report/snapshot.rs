@@ -22,7 +22,7 @@ use serde::Deserialize;
 pub use rows::{InferenceRow, Metric, ModelRow, OpRow, SystemPoint, SystemRow, CATEGORIES};
 
 use super::ReportError;
-use crate::core::bounded_read;
+use crate::core::bounded_read::{open_bounded, read_text_at_most};
 
 /// The `snapshot_format` this version reads (and writes, see `export::meta`).
 pub const SNAPSHOT_FORMAT: u64 = 2;
@@ -138,7 +138,7 @@ impl Snapshot {
 
 fn read_run_json(folder: &Path) -> Result<RunInfo, ReportError> {
     let path = folder.join("run.json");
-    let text = bounded_read::read_text_at_most(&path, MAX_RUN_JSON_BYTES).map_err(|e| {
+    let text = read_text_at_most(&path, MAX_RUN_JSON_BYTES).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound { " (not an infertop snapshot folder)" } else { "" };
         ReportError::snapshot(&path, format!("{e}{hint}"))
     })?;
@@ -176,7 +176,7 @@ fn for_each_row<T: DeserializeOwned>(
         Some(limit) => limit,
         None => fs::metadata(path).map_err(|e| ReportError::snapshot(path, e))?.len(),
     };
-    let file = bounded_read::open_bounded(path, limit, MAX_LINE_BYTES).map_err(|e| ReportError::snapshot(path, e))?;
+    let file = open_bounded(path, limit, MAX_LINE_BYTES).map_err(|e| ReportError::snapshot(path, e))?;
     let mut reader = csv::Reader::from_reader(std::io::BufReader::with_capacity(1 << 16, file));
     // Read first and on their own: `deserialize` drops an error reading them (a header line
     // past the bound) and then reads as if the file were empty.

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{as_f64, model_roofline, prediction, profiled, split_columns};
-use crate::core::analysis::{self, model_profile};
+use crate::core::analysis::{layer_rows as model_layer_rows, model_profile, rate};
 use crate::core::layer_kind::layer_kinds;
 use crate::core::layer_shape::layer_shapes;
 use crate::core::profiler::dims_text;
@@ -70,7 +70,7 @@ pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
         let mut kinds = layer_kinds(&state.tree, m);
         let mut shapes = layer_shapes(&state.tree, m);
         let predicted = prediction(state, m);
-        for r in analysis::layer_rows(&state.tree, m) {
+        for r in model_layer_rows(&state.tree, m) {
             let kind = kinds.remove(&r.layer);
             let shape = shapes.remove(&r.layer).unwrap_or_default();
             let conv = shape.conv.as_ref();
@@ -98,7 +98,7 @@ pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
                 macs: r.macs,
                 mac_share,
                 bytes: r.bytes,
-                gmacs_per_s: (measured && r.macs > 0.0).then(|| analysis::rate(r.macs, r.ms)),
+                gmacs_per_s: (measured && r.macs > 0.0).then(|| rate(r.macs, r.ms)),
                 time_share_per_mac_share: time_share.zip(mac_share).filter(|(_, m)| *m > 0.0).map(|(t, m)| t / m),
                 compute_ms,
                 memory_ms,
