@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use infertop::core::effective_mhz;
+use infertop::core::clock::effective_mhz;
 use infertop::core::sampler::{Sampler, SamplerConfig};
 
 /// Every recorded tree (`tests/fixtures/sysfs/`).

@@ -12,6 +12,7 @@ pub mod counters;
 pub mod energy;
 pub mod engine;
 pub mod episode;
+pub mod epoch;
 pub mod event;
 pub mod explain;
 pub mod journal;

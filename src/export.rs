@@ -19,8 +19,8 @@
 //! is an empty field, never 0. The system series is long rather than wide because its columns
 //! would depend on the machine (a policy per cluster, any number of sensors); a long table has
 //! the same five columns everywhere and pivots in one call (`df.pivot_table(index="t_ms",
-//! columns=["metric", "source"], values="value")`). Its `t_ms` counts from the session's epoch,
-//! which is close to `started_at` in `run.json`; `inferences.csv`'s `t_ms` uses the same clock.
+//! columns=["metric", "source"], values="value")`). Its `t_ms` counts from the session's epoch
+//! (`core::epoch`, the one time axis of a run), which is close to `started_at` in `run.json`; `inferences.csv`'s `t_ms` uses the same clock.
 //!
 //! Two kinds of folder. A **run folder** ([`RunExport`], headless mode) is written as the run
 //! goes: its time series are appended row by row and each export (periodic, and the final one)

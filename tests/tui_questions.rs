@@ -76,15 +76,12 @@ fn q2_the_share_outside_convolutions_and_its_op_kinds() {
             .collect();
         kinds.sort_by(|a, b| b.1.total_cmp(&a.1));
         let (kind, share) = kinds[0];
-        let short = infertop::tui::render::breakdown::short(kind);
+        let short = kind.short();
         assert!(line.contains(&format!(": {short} {}", pct(share))), "the biggest kind first: {line}");
         assert!(line.contains(infertop::tui::render::breakdown::glyph(kind)), "its glyph is in the bar: {line}");
         // Every kind that reads above 0.0% is either listed whole or counted in "+N".
         let readable: Vec<&(Category, f64)> = kinds.iter().filter(|(_, s)| pct(*s) != "0.0%").collect();
-        let listed = readable
-            .iter()
-            .filter(|(c, s)| line.contains(&format!(" {} {}", infertop::tui::render::breakdown::short(*c), pct(*s))))
-            .count();
+        let listed = readable.iter().filter(|(c, s)| line.contains(&format!(" {} {}", c.short(), pct(*s)))).count();
         let more: usize = line.split(" +").nth(1).map_or(0, |n| n.trim_end_matches(['│', ' ']).parse().unwrap_or(0));
         assert_eq!(listed + more, readable.len(), "{line}");
     }

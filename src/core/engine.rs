@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tch::{Device, Kind, Tensor};
 
 use crate::core::clock::ClockProbe;
+use crate::core::epoch::Epoch;
 use crate::core::event::{Control, Event, Inference, ModelId, ModelInfo, VariantInfo};
 use crate::core::manifest::{ModelSource, ModelSpec};
 use crate::core::model::{LoadedModel, ModelError};
@@ -42,8 +43,8 @@ pub struct EngineConfig {
     pub calibrate_only: bool,
     /// Effective-clock measurements the sampler asks for, run between inferences.
     pub clock: Option<Arc<ClockProbe>>,
-    /// The session's time zero: inference times count from it, as system samples do.
-    pub epoch: Instant,
+    /// The session's time zero ([`crate::core::epoch`]).
+    pub epoch: Epoch,
     /// How the engine moves between models.
     pub schedule: Schedule,
 }
@@ -544,7 +545,7 @@ impl Engine {
             r.counted += 1;
         }
         self.seq += 1;
-        let at_ns = u64::try_from(self.config.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let at_ns = self.config.epoch.ns();
         let inference = Inference { model: r.id, seq: self.seq, wall_ns, at_ns, profiled, cold, usage, ops };
         // A closed channel means the front end is gone; the loop sees `cancelled` next.
         if self.send(Event::Inference(inference)).is_err() {

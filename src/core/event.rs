@@ -43,7 +43,7 @@ pub struct Inference {
     pub seq: u64,
     /// Wall time of the forward pass.
     pub wall_ns: u64,
-    /// When it ended, in ns since the session's epoch (the clock system samples use too).
+    /// When it ended, in ns since the session's epoch ([`crate::core::epoch`]).
     pub at_ns: u64,
     /// Whether the op profiler recorded this inference (its latency then includes the
     /// profiler's overhead).

@@ -15,21 +15,6 @@ const NAMED_SHARE: f64 = 0.05;
 /// A kernel is considered from this share of the convolutions' kernel time.
 const KERNEL_SHARE: f64 = 0.10;
 
-/// Short names of the op categories for the line.
-fn short(category: Category) -> &'static str {
-    match category {
-        Category::Conv2d => "conv",
-        Category::BatchNorm => "BN",
-        Category::Relu => "ReLU",
-        Category::Concat => "concat",
-        Category::Add => "add",
-        Category::Pool => "pool",
-        Category::Linear => "linear",
-        Category::Bookkeeping => "bookkeeping",
-        Category::Other => "other",
-    }
-}
-
 /// The line for `model` (`None` before its ops are timed), e.g. `BN+ReLU 26%,
 /// _slow_conv2d_forward 28% of conv at 420 kernel MMAC/s (1% of peak), 30% kernel below peak,
 /// 14% outside kernels`. The
@@ -50,7 +35,7 @@ pub fn beyond_macs_line(tree: &OpTree, model: &ModelState, limits: Option<&Limit
     outside.sort_by(|a, b| b.1.total_cmp(&a.1));
     outside.truncate(2);
     if !outside.is_empty() {
-        let names: Vec<&str> = outside.iter().map(|(c, _)| short(*c)).collect();
+        let names: Vec<&str> = outside.iter().map(|(c, _)| c.short()).collect();
         let share: f64 = outside.iter().map(|(_, s)| s).sum();
         parts.push(format!("{} {:.0}%", names.join("+"), share * 100.0));
     }

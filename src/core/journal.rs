@@ -22,7 +22,7 @@ pub struct InferenceEntry {
     /// The engine's count of inferences in this run, across models (1 for the first).
     pub seq: u64,
     pub model: Arc<str>,
-    /// When it ended, in ns since the session's epoch (system samples' `at_ms` clock).
+    /// When it ended, in ns since the session's epoch ([`crate::core::epoch`]).
     pub at_ns: u64,
     /// Wall time of the forward pass.
     pub wall_ns: u64,

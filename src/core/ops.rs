@@ -29,37 +29,50 @@ impl Category {
         Category::Other,
     ];
 
-    /// Display label.
+    /// Every name of the category, from the one table of them ([`Category::names`]).
     #[must_use]
-    pub fn label(self) -> &'static str {
-        match self {
-            Category::Conv2d => "Conv2D",
-            Category::BatchNorm => "BatchNorm",
-            Category::Relu => "ReLU",
-            Category::Concat => "Concat",
-            Category::Add => "Add",
-            Category::Pool => "Pool",
-            Category::Linear => "Linear",
-            Category::Bookkeeping => "Bookkeeping",
-            Category::Other => "Other",
-        }
+    pub const fn names(self) -> CategoryNames {
+        let (label, key, short) = match self {
+            Category::Conv2d => ("Conv2D", "conv2d", "conv"),
+            Category::BatchNorm => ("BatchNorm", "batchnorm", "BN"),
+            Category::Relu => ("ReLU", "relu", "ReLU"),
+            Category::Concat => ("Concat", "concat", "cat"),
+            Category::Add => ("Add", "add", "add"),
+            Category::Pool => ("Pool", "pool", "pool"),
+            Category::Linear => ("Linear", "linear", "linear"),
+            Category::Bookkeeping => ("Bookkeeping", "bookkeeping", "alloc/view"),
+            Category::Other => ("Other", "other", "other"),
+        };
+        CategoryNames { label, key, short }
     }
 
-    /// Column-name form (`share_conv2d`).
+    /// Display label (tables, legends, the glossary).
     #[must_use]
-    pub fn key(self) -> &'static str {
-        match self {
-            Category::Conv2d => "conv2d",
-            Category::BatchNorm => "batchnorm",
-            Category::Relu => "relu",
-            Category::Concat => "concat",
-            Category::Add => "add",
-            Category::Pool => "pool",
-            Category::Linear => "linear",
-            Category::Bookkeeping => "bookkeeping",
-            Category::Other => "other",
-        }
+    pub const fn label(self) -> &'static str {
+        self.names().label
     }
+
+    /// Column-name form (`share_conv2d`, `ops.csv`'s `category`).
+    #[must_use]
+    pub const fn key(self) -> &'static str {
+        self.names().key
+    }
+
+    /// Short name, where a line lists several kinds (the Models breakdown, the Beyond MACs
+    /// line).
+    #[must_use]
+    pub const fn short(self) -> &'static str {
+        self.names().short
+    }
+}
+
+/// A category's names. One table, so that the screen, the CSV columns and the report never
+/// name one kind two ways.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CategoryNames {
+    pub label: &'static str,
+    pub key: &'static str,
+    pub short: &'static str,
 }
 
 /// Tensor bookkeeping: allocation, views, copies and reshapes that move no arithmetic.
@@ -201,6 +214,18 @@ pub fn kernel_name(op: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_category_has_its_own_label_key_and_short_name() {
+        for pick in [|n: CategoryNames| n.label, |n: CategoryNames| n.key, |n: CategoryNames| n.short] {
+            let mut names: Vec<&str> = Category::ALL.iter().map(|c| pick(c.names())).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), Category::ALL.len(), "two categories share a name: {names:?}");
+        }
+        // The key is a CSV column suffix: lower case, no separators.
+        assert!(Category::ALL.iter().all(|c| c.key().chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())));
+    }
 
     #[test]
     fn categories_of_the_ops_a_conv_net_emits() {

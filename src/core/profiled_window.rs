@@ -48,7 +48,7 @@ pub enum LeftOut {
 
 #[derive(Clone, Debug, PartialEq)]
 struct Entry {
-    /// When it started and ended (ns on the session's clock).
+    /// When it started and ended (ns since the session's epoch, [`crate::core::epoch`]).
     start_ns: u64,
     end_ns: u64,
     wall_ns: u64,

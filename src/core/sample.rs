@@ -31,8 +31,8 @@ pub struct LoadAverage {
 /// empty list means "n/a" (a VM has no sensors), never zero.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct SystemSample {
-    /// When the sample was taken, in ms since the sampler was created (a caller with its own
-    /// clock may overwrite it).
+    /// When the sample was taken, in ms since the session's epoch ([`crate::core::epoch`]): the
+    /// session stamps each sample it sends; a sampler used alone counts from its creation.
     pub at_ms: u64,
     /// Usage of each core in %, by core index; empty when unknown.
     pub usage_pct: Vec<f32>,

@@ -12,6 +12,7 @@ use crate::core::applicable::{self, NotApplicable, RunFacts};
 use crate::core::clock::ClockProbe;
 use crate::core::engine::{self, EngineConfig, EngineHandle};
 use crate::core::episode::{Episode, Replay};
+use crate::core::epoch::Epoch;
 use crate::core::event::{Control, Event};
 use crate::core::journal::{JournalSink, Pending};
 use crate::core::manifest::{check_input_size, EntryProblem, Manifest, ManifestError, ModelSpec};
@@ -185,7 +186,7 @@ impl Session {
         make_allocation_deterministic();
         let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
         // One time zero for engine and sampler, so inferences and samples share an axis.
-        let epoch = Instant::now();
+        let epoch = Epoch::now();
         let clock = Arc::new(ClockProbe::default());
         let sampler_stop = Arc::new(AtomicBool::new(false));
         let sampler = match plan.sample_every.filter(|_| !calibrate_only) {
@@ -345,7 +346,7 @@ struct SamplerLink {
     /// The engine measures the effective clock when asked, between inferences.
     clock: Arc<ClockProbe>,
     stop: Arc<AtomicBool>,
-    epoch: Instant,
+    epoch: Epoch,
 }
 
 /// The sampler's thread: a sample every `every`, each carrying the latest effective clock the
@@ -380,7 +381,7 @@ fn spawn_sampler(plan: &Plan, every: Duration, link: SamplerLink) -> std::io::Re
                 replay.advance(link.epoch.elapsed());
             }
             let mut sample = sampler.sample();
-            sample.at_ms = u64::try_from(link.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+            sample.at_ms = link.epoch.ms();
             sample.measured_mhz = link.clock.latest();
             link.clock.request();
             if link.events.blocking_send(Event::System(sample)).is_err() {

@@ -1,7 +1,7 @@
 //! A thermal soak: run the model set until the board's temperature stops rising, and compare
 //! each model's latency cold (the first minutes) with its latency hot (after the plateau).
 //!
-//! Phases, on the events' own clock (ms since the session's epoch):
+//! Phases, on the events' own clock (ms since the session's epoch, [`crate::core::epoch`]):
 //! 1. **cold**: from the first timed inference once the machine's limits are measured (the
 //!    engine measures them after its first inference, a pause of seconds on a slow board that
 //!    would otherwise eat the cold phase), for `phase`; every warm latency is kept per model;

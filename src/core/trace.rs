@@ -3,8 +3,8 @@
 //! an event; [`crate::core::trace_doc`] resolves it against the state.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
 
+use crate::core::epoch::Epoch;
 use crate::core::model_id::ModelId;
 
 use crate::core::profiler::{monotonic_ns, Span, SpanRecording};
@@ -69,7 +69,7 @@ pub struct TraceCapture {
     /// Its wall time, as the engine timed it.
     pub wall_ns: u64,
     /// Every op and scope closed, children before parents, in ns since the session's epoch
-    /// (the clock of system samples' `at_ms`).
+    /// ([`crate::core::epoch`]).
     pub spans: Vec<Span>,
     /// The recording thread's OS id (`gettid`) and name.
     pub tid: i64,
@@ -84,10 +84,10 @@ impl TraceCapture {
     /// The capture of `recording`, made on the calling (recording) thread; `epoch` is the
     /// session's time zero.
     #[must_use]
-    pub fn new(model: ModelId, seq: u64, wall_ns: u64, recording: SpanRecording, epoch: Instant) -> Self {
+    pub fn new(model: ModelId, seq: u64, wall_ns: u64, recording: SpanRecording, epoch: Epoch) -> Self {
         // The shim's clock and `Instant` are both CLOCK_MONOTONIC: read together, they give
         // the epoch on the shim's clock.
-        let since_epoch = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let since_epoch = epoch.ns();
         let epoch_ns = monotonic_ns().saturating_sub(since_epoch);
         let spans = recording
             .spans

@@ -46,7 +46,7 @@ pub struct TraceSlice {
     pub category: Option<Category>,
     pub node: NodeId,
     pub parent: Option<NodeId>,
-    /// ns since the session's epoch.
+    /// ns since the session's epoch ([`crate::core::epoch`]).
     pub start_ns: u64,
     pub dur_ns: u64,
     /// `dur_ns` less the time in the slices it opened.
@@ -59,7 +59,7 @@ pub struct TraceSlice {
 /// Values of one counter track at one time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CounterPoint {
-    /// ns since the session's epoch.
+    /// ns since the session's epoch ([`crate::core::epoch`]).
     pub at_ns: u64,
     /// Series name and value (`policy0` and its MHz).
     pub values: Vec<(String, f64)>,

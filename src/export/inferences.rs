@@ -15,8 +15,8 @@ use crate::core::sampler::SystemSample;
 /// One row of `inferences.csv`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct InferenceRecord<'a> {
-    /// When the inference ended, in ms since the run's epoch: the clock of `system.csv`'s
-    /// `t_ms` (which is whole ms).
+    /// When the inference ended, in ms since the session's epoch (`core::epoch`), as
+    /// `system.csv`'s `t_ms` (which is whole ms).
     pub t_ms: f64,
     /// The engine's count of inferences in this run, across models (1 for the first).
     pub seq: u64,

@@ -3,7 +3,7 @@
 //! complete (`X`) slices on the engine thread, metadata (`M`) naming the process and thread,
 //! and counter (`C`) tracks of the clocks and temperatures sampled around the inference.
 //!
-//! Times are µs since the session's start (`system.csv`'s `t_ms` × 1000), so a trace lines up
+//! Times are µs since the session's epoch (`core::epoch`; `system.csv`'s `t_ms` × 1000), so a trace lines up
 //! with the run folder's series.
 
 use std::path::{Path, PathBuf};

@@ -3,10 +3,19 @@
 
 use serde::Deserialize;
 
+use crate::core::ops::Category;
+
 /// The time categories of `models.csv`'s `share_*` columns and `ops.csv`'s `category`, in the
-/// order the figures stack them.
-pub const CATEGORIES: [&str; 9] =
-    ["conv2d", "batchnorm", "relu", "concat", "add", "pool", "linear", "bookkeeping", "other"];
+/// order the figures stack them: the core's one table of category names.
+pub const CATEGORIES: [&str; 9] = {
+    let mut keys = [""; 9];
+    let mut i = 0;
+    while i < keys.len() {
+        keys[i] = Category::ALL[i].key();
+        i += 1;
+    }
+    keys
+};
 
 /// One row of `models.csv`.
 #[derive(Clone, Debug, Deserialize)]

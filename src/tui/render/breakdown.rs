@@ -34,22 +34,6 @@ pub fn glyph(c: Category) -> char {
     }
 }
 
-/// A kind's short name, for the shares after the bar.
-#[must_use]
-pub fn short(c: Category) -> &'static str {
-    match c {
-        Category::Conv2d => "conv",
-        Category::BatchNorm => "BN",
-        Category::Relu => "ReLU",
-        Category::Concat => "cat",
-        Category::Add => "add",
-        Category::Pool => "pool",
-        Category::Linear => "linear",
-        Category::Bookkeeping => "alloc/view",
-        Category::Other => "other",
-    }
-}
-
 /// A kind's colour, taken from the theme's styles (each meets its contrast minimum).
 fn style(theme: &Theme, c: Category) -> Style {
     match c {
@@ -105,7 +89,7 @@ fn legend(theme: &Theme, width: usize) -> Line<'static> {
     let mut spans = Vec::new();
     let mut used = 0;
     for c in Category::ALL {
-        let text = format!("{} {}  ", glyph(c), short(c));
+        let text = format!("{} {}  ", glyph(c), c.short());
         used += text.chars().count();
         if used > width {
             break;
@@ -144,7 +128,7 @@ fn bar_line(ctx: &Ctx, row: &ModelRow, name_width: usize, width: usize) -> Line<
     // kernels" cannot be read as this line's "outside conv".
     let mut text = row.non_conv_share.map_or_else(String::new, |s| format!(" outside conv {}:", pct(s)));
     let room = rest.saturating_sub(bar_width);
-    let parts: Vec<String> = outside.iter().map(|(c, s)| format!(" {} {}", short(*c), pct(*s))).collect();
+    let parts: Vec<String> = outside.iter().map(|(c, s)| format!(" {} {}", c.short(), pct(*s))).collect();
     for (i, part) in parts.iter().enumerate() {
         // Whole entries only, and room kept to say how many kinds did not fit.
         let left = parts.len() - i - 1;

@@ -10,7 +10,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::breakdown::short as kind;
 use super::units::ms;
 use super::Ctx;
 use crate::core::event::ModelId;
@@ -158,7 +157,7 @@ fn items(c: &Comparison, label: Option<Variant>, theme: &Theme) -> Vec<Vec<Span<
         vec![Span::raw("shares unchanged")]
     } else {
         let top: Vec<String> =
-            shares.iter().take(TOP_SHARES).map(|(k, d)| format!("{} {}", kind(*k), points(*d))).collect();
+            shares.iter().take(TOP_SHARES).map(|(k, d)| format!("{} {}", k.short(), points(*d))).collect();
         vec![Span::raw(format!("shares {} pt", top.join(" ")))]
     });
     out.push(match c.delta_split {
