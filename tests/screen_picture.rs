@@ -33,8 +33,8 @@ const PROFILED: u64 = 4;
 const PICTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screen.svg");
 
 /// Runs four small built-in models of the kinds the README talks about (depthwise separable,
-/// inverted residual, grouped with channel shuffle: the MobileNets and ShuffleNets), which are
-/// also quick under emulation, until each has `TIMED` warm inferences and
+/// inverted residual, grouped with channel shuffle: `mobilenet`, `mobilenetv2`, `shufflenet`,
+/// `shufflenetv2`), which are also quick under emulation, until each has `TIMED` warm inferences and
 /// `PROFILED` profiled ones, the machine's limits are measured and the sampler has run twice
 /// (contention needs two samples). Ends on counts, never on a clock.
 fn measured() -> MonitorState {
