@@ -26,7 +26,7 @@ WITH_ARCH = arch_env="$$(bash scripts/arch-env.sh $(1))" && eval "$$arch_env" &&
 BUNDLE = $(call WITH_ARCH,$(1)) cargo build --release --locked && \
 	tarball="$$(bash scripts/bundle.sh $(1) "$$INFERTOP_RELEASE_BIN" "$$LIBTORCH" $(BUNDLE_DIR))" &&
 
-.PHONY: run test test-native test-aarch64 lint bench build libtorch bundle bundle-smoke clean-cache
+.PHONY: run test test-native test-aarch64 lint bench build libtorch bundle bundle-smoke screen clean-cache
 
 libtorch:
 	@$(WITH_LIBTORCH) echo "LIBTORCH=$$LIBTORCH"
@@ -73,6 +73,11 @@ bundle-smoke:
 
 lint:
 	@$(WITH_LIBTORCH) $(LINT)
+
+# Redraws docs/screen.svg, the README's picture of the live screen, from a real short run
+# (tests/screen_picture.rs, which fails while the picture no longer matches the screen).
+screen:
+	@$(WITH_LIBTORCH) INFERTOP_UPDATE_SCREEN=1 cargo test --locked --test screen_picture
 
 bench:
 	@$(WITH_LIBTORCH) cargo bench

@@ -5,6 +5,7 @@ pub mod keymap;
 pub mod mouse;
 pub mod render;
 pub mod rows;
+pub mod screen_svg;
 pub mod tables;
 pub mod terminal;
 pub mod theme;

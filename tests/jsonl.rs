@@ -1,5 +1,5 @@
-//! JSON lines from the real binary against `docs/jsonl.schema.json`, and the README's table of
-//! record types against the same schema, so the three cannot drift apart.
+//! JSON lines from the real binary against `docs/jsonl.schema.json`, and the table of record types
+//! in `docs/snapshots.md` against the same schema, so the three cannot drift apart.
 
 #[path = "binary/command.rs"]
 mod binary;
@@ -149,12 +149,12 @@ fn summary_prints_summary_records_as_json_lines() {
     }
 }
 
-/// The README's table (under "JSON lines") names each record type the schema defines and, for
+/// The table in `docs/snapshots.md` (under "JSON lines") names each record type the schema defines and, for
 /// each, exactly its fields: listed one by one, or as "every column of `models.csv`".
 #[test]
-fn the_readme_table_of_record_types_matches_the_schema() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let section = readme.split("### JSON lines").nth(1).expect("a JSON lines section");
+fn the_documented_table_of_record_types_matches_the_schema() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/snapshots.md")).unwrap();
+    let section = doc.split("## JSON lines").nth(1).expect("a JSON lines section");
     let rows: Vec<&str> =
         section.lines().skip_while(|l| !l.starts_with('|')).take_while(|l| l.starts_with('|')).collect();
     let schema = jsonl_schema::schema();
@@ -176,7 +176,7 @@ fn the_readme_table_of_record_types_matches_the_schema() {
             listed.extend(model_columns.iter().cloned());
         }
         let defined: BTreeSet<String> = jsonl_schema::fields(&schema, kind).into_iter().collect();
-        assert_eq!(listed, defined, "README row for {kind}: {row}");
+        assert_eq!(listed, defined, "docs/snapshots.md row for {kind}: {row}");
     }
     documented.sort();
     let mut defined = jsonl_schema::record_types(&schema);

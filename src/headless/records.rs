@@ -1,7 +1,7 @@
 //! JSON lines (`--format jsonl`): one record per line, each with a `type`, and the same fields
 //! as the CSV rows of its kind, so a log and a snapshot read alike. An unknown value is
-//! `null`, never 0. `docs/jsonl.schema.json` is the schema (a JSON Schema), and the README's
-//! table of record types is checked against it, as is every record the tests see.
+//! `null`, never 0. `docs/jsonl.schema.json` is the schema (a JSON Schema), and the table of
+//! record types in `docs/snapshots.md` is checked against it, as is every record the tests see.
 //!
 //! | `type` | when | fields |
 //! |---|---|---|
