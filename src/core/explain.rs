@@ -4,11 +4,10 @@
 //! model's MACs over its whole latency), and the roofline's time beyond the floors in its two
 //! parts, inside the kernels (below peak) and outside them.
 
-use crate::core::analysis::{conv_breakdown, model_profile};
+use crate::core::analysis::conv_breakdown;
 use crate::core::ops::{is_conv_kernel, kernel_name, Category};
 use crate::core::optree::OpTree;
-use crate::core::roofline::{roofline, Limits};
-use crate::core::state::ModelState;
+use crate::core::summary::ModelSummary;
 
 /// A category outside the convolutions is named from this share of the op time.
 const NAMED_SHARE: f64 = 0.05;
@@ -20,8 +19,8 @@ const KERNEL_SHARE: f64 = 0.10;
 /// 14% outside kernels`. The
 /// kernel goes by its one name ([`kernel_name`]), as in Detail, `layers.csv` and the report.
 #[must_use]
-pub fn beyond_macs_line(tree: &OpTree, model: &ModelState, limits: Option<&Limits>) -> Option<String> {
-    let profile = model_profile(tree, model);
+pub fn beyond_macs_line(tree: &OpTree, summary: &ModelSummary) -> Option<String> {
+    let (model, profile, limits) = (summary.model, &summary.profile, summary.limits.as_ref());
     if profile.inferences == 0 || profile.op_ms <= 0.0 {
         return None;
     }
@@ -58,8 +57,8 @@ pub fn beyond_macs_line(tree: &OpTree, model: &ModelState, limits: Option<&Limit
             rate(slowest.gmacs_per_s())
         ));
     }
-    if let Some(limits) = limits {
-        let [_, _, below_peak, outside] = roofline(tree, model, limits).model.shares();
+    if let Some(split) = summary.roofline() {
+        let [_, _, below_peak, outside] = split.model.shares();
         parts.push(format!("{:.0}% kernel below peak", below_peak * 100.0));
         parts.push(format!("{:.0}% outside kernels", outside * 100.0));
     }

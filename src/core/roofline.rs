@@ -146,6 +146,15 @@ pub struct Roofline {
     pub ops: HashMap<Arc<str>, Split>,
 }
 
+/// A model's roofline once it has profiled inferences and the machine's limits are measured:
+/// the one rule every consumer goes through, by way of
+/// [`ModelSummary::roofline`](crate::core::summary::ModelSummary::roofline).
+#[must_use]
+pub fn model_roofline(state: &MonitorState, model: &ModelState) -> Option<Roofline> {
+    let limits = Limits::of(state)?;
+    (model.scope.is_some() && model.profiled > 0).then(|| roofline(&state.tree, model, &limits))
+}
+
 /// The split of every top-level op of `model`, summed.
 #[must_use]
 pub fn roofline(tree: &OpTree, model: &ModelState, limits: &Limits) -> Roofline {
@@ -338,6 +347,23 @@ mod tests {
             state.apply(Event::Inference(inference));
         }
         state
+    }
+
+    #[test]
+    fn the_summary_holds_the_roofline_once_both_limits_are_measured() {
+        let mut state = model_with_kernels();
+        let summary = crate::core::summary::ModelSummary::new(&state, 0, &state.models[0]);
+        assert!(summary.limits.is_none() && summary.roofline().is_none(), "no limits, no roofline");
+        state.peak_gmacs = Some(LIMITS.peak_gmacs);
+        state.bandwidth_gbs = Some(LIMITS.bandwidth_gbs);
+        let summary = crate::core::summary::ModelSummary::new(&state, 0, &state.models[0]);
+        let direct = roofline(&state.tree, &state.models[0], &LIMITS);
+        assert_eq!(summary.roofline(), Some(&direct));
+        // Asked twice, worked out once: the same value both times.
+        assert!(std::ptr::eq(summary.roofline().unwrap(), summary.roofline().unwrap()));
+        // A model with no profiled inference has none, limits or not.
+        state.models[0].profiled = 0;
+        assert!(crate::core::summary::ModelSummary::new(&state, 0, &state.models[0]).roofline().is_none());
     }
 
     #[test]

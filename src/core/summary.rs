@@ -2,9 +2,12 @@
 //! only formatted by the front ends and the export. An unknown figure is `None`, never 0, so a
 //! CSV field is empty, a JSON value `null` and a table cell a dash alike.
 
+use std::sync::OnceLock;
+
 use crate::core::analysis::{model_profile, profiled_latency_ms, ModelProfile};
 use crate::core::event::ModelId;
 use crate::core::ops::Category;
+use crate::core::roofline::{model_roofline, Limits, Roofline};
 use crate::core::state::{ModelState, ModelStatus, MonitorState};
 use crate::core::stats::LatencySummary;
 
@@ -13,6 +16,12 @@ use crate::core::stats::LatencySummary;
 pub struct ModelSummary<'a> {
     pub id: ModelId,
     pub model: &'a ModelState,
+    /// The state the figures come from (for the roofline, worked out on first use).
+    state: &'a MonitorState,
+    /// The machine's limits, once both are measured.
+    pub limits: Option<Limits>,
+    /// See [`Self::roofline`].
+    roofline: OnceLock<Option<Roofline>>,
     pub profile: ModelProfile,
     /// Latency of the timed (unprofiled) inferences.
     pub latency: Option<LatencySummary>,
@@ -60,7 +69,7 @@ pub struct ModelSummary<'a> {
 impl<'a> ModelSummary<'a> {
     /// The summary of model `id`.
     #[must_use]
-    pub fn new(state: &MonitorState, id: ModelId, model: &'a ModelState) -> Self {
+    pub fn new(state: &'a MonitorState, id: ModelId, model: &'a ModelState) -> Self {
         let profile = model_profile(&state.tree, model);
         let latency = model.latency.summary();
         // A calibration that found no op it can count MACs for knows nothing: unknown, not 0.
@@ -73,6 +82,9 @@ impl<'a> ModelSummary<'a> {
         Self {
             id,
             model,
+            state,
+            limits: Limits::of(state),
+            roofline: OnceLock::new(),
             latency,
             macs,
             inferences_per_s: latency.and_then(|s| images_per_s(model, s.mean_ms)),
@@ -97,6 +109,13 @@ impl<'a> ModelSummary<'a> {
             power_source: energy.and(model.energy.source.as_deref()),
             profile,
         }
+    }
+
+    /// The model's op time split four ways by the roofline ([`model_roofline`]), worked out
+    /// once, the first time a consumer asks (the table of every frame does not); `None` before
+    /// profiled inferences or the machine's limits.
+    pub fn roofline(&self) -> Option<&Roofline> {
+        self.roofline.get_or_init(|| model_roofline(self.state, self.model)).as_ref()
     }
 
     /// The profiler's cost over every model that knows it: the median of their

@@ -5,7 +5,7 @@
 use crate::core::analysis::model_profile;
 use crate::core::event::ModelId;
 use crate::core::ops::Category;
-use crate::core::roofline::{roofline, Limits};
+use crate::core::roofline::model_roofline;
 use crate::core::state::{ModelState, MonitorState};
 use crate::core::variant::{OutputCheck, Variant};
 
@@ -122,8 +122,7 @@ fn delta_shares(state: &MonitorState, model: &ModelState, base: &ModelState) -> 
 
 /// Roofline shares, variant minus original, once both are profiled and the limits measured.
 fn delta_split(state: &MonitorState, model: &ModelState, base: &ModelState) -> Option<[f64; 4]> {
-    let limits = Limits::of(state)?;
-    let split = |m: &ModelState| (m.profiled > 0).then(|| roofline(&state.tree, m, &limits).model.shares());
+    let split = |m: &ModelState| model_roofline(state, m).map(|r| r.model.shares());
     let (ours, theirs) = (split(model)?, split(base)?);
     Some(std::array::from_fn(|i| ours[i] - theirs[i]))
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::core::counters::LatencyHistogram;
 use crate::core::ops::Category;
-use crate::core::roofline::{roofline, Limits, PARTS};
+use crate::core::roofline::PARTS;
 use crate::core::sampler::MemoryUsage;
 use crate::core::state::MonitorState;
 use crate::core::summary::ModelSummary;
@@ -94,14 +94,15 @@ impl MetricsSnapshot {
     /// The figures of `state` now.
     #[must_use]
     pub fn of(state: &MonitorState) -> Self {
-        let limits = Limits::of(state);
-        let mut models: Vec<ModelMetrics> = ModelSummary::all(state).iter().map(model_metrics).collect();
-        for (metrics, model) in models.iter_mut().zip(&state.models) {
-            if let Some(limits) = limits.filter(|_| model.profiled > 0) {
-                let shares = roofline(&state.tree, model, &limits).model.shares();
-                metrics.roofline = PARTS.into_iter().zip(shares).collect();
-            }
-        }
+        let models = ModelSummary::all(state)
+            .iter()
+            .map(|summary| ModelMetrics {
+                roofline: summary
+                    .roofline()
+                    .map_or_else(Vec::new, |r| PARTS.into_iter().zip(r.model.shares()).collect()),
+                ..model_metrics(summary)
+            })
+            .collect();
         Self {
             models,
             machine: machine_metrics(state),

@@ -12,7 +12,7 @@ use crate::core::latency_model::observe::observations;
 use crate::core::latency_model::{leave_one_out, Prediction};
 use crate::core::model_prediction::{predict_model, ModelPrediction};
 use crate::core::profiled_window::LeftOut;
-use crate::core::roofline::{roofline, Limits, Roofline, Split};
+use crate::core::roofline::{model_roofline, Split};
 use crate::core::state::{ModelState, MonitorState, LATENCY_WINDOW};
 use crate::core::summary::ModelSummary;
 use crate::core::variant::OutputCheck;
@@ -225,8 +225,7 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>, left_out: Opti
     let lat = sum.latency;
     let info = m.info.as_ref();
     let shares = sum.shares;
-    let [compute_ms, memory_ms, below_peak_ms, outside_kernels_ms] =
-        split_columns(model_roofline(state, m).map(|r| r.model));
+    let [compute_ms, memory_ms, below_peak_ms, outside_kernels_ms] = split_columns(sum.roofline().map(|r| r.model));
     ModelRecord {
         model: &m.name,
         params: info.map(|i| i.params),
@@ -294,12 +293,6 @@ fn model_record<'a>(state: &MonitorState, sum: &ModelSummary<'a>, left_out: Opti
         latency_ms_predicted: prediction(state, m).map(|p| p.ms),
         ..ModelRecord::default()
     }
-}
-
-/// A model's roofline, once it has op times and the machine's limits are known.
-pub(super) fn model_roofline(state: &MonitorState, m: &ModelState) -> Option<Roofline> {
-    let limits = Limits::of(state)?;
-    profiled(m).then(|| roofline(&state.tree, m, &limits))
 }
 
 /// A count as a float; counts of MACs, bytes and nanoseconds stay far below 2^52.

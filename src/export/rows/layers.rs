@@ -3,11 +3,12 @@
 
 use serde::Serialize;
 
-use super::{as_f64, model_roofline, prediction, profiled, split_columns};
+use super::{as_f64, prediction, profiled, split_columns};
 use crate::core::analysis::{layer_rows as model_layer_rows, model_profile, rate};
 use crate::core::layer_kind::layer_kinds;
 use crate::core::layer_shape::layer_shapes;
 use crate::core::profiler::dims_text;
+use crate::core::roofline::model_roofline;
 use crate::core::state::MonitorState;
 
 /// One row of `layers.csv`: a named scope of a model, per inference.

@@ -16,7 +16,7 @@ use crate::core::event::ModelId;
 use crate::core::explain::beyond_macs_line;
 use crate::core::latency_model::observe::observations;
 use crate::core::latency_model::{leave_one_out, LatencyModels, GOOD_WITHIN};
-use crate::core::roofline::Limits;
+use crate::core::summary::ModelSummary;
 
 mod scatter;
 
@@ -65,7 +65,6 @@ fn scatter_panel(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
 
 /// One line per model: where its time beyond the MACs goes; the selected model first.
 fn why_lines(ctx: &Ctx, b: &BeyondMacs) -> Vec<Line<'static>> {
-    let limits = Limits::of(ctx.state);
     let mut order: Vec<ModelId> = b.gaps.iter().map(|g| g.model).collect();
     let rest: Vec<ModelId> = (0..ctx.state.models.len()).filter(|id| !order.contains(id)).collect();
     order.extend(rest);
@@ -74,7 +73,7 @@ fn why_lines(ctx: &Ctx, b: &BeyondMacs) -> Vec<Line<'static>> {
         .into_iter()
         .filter_map(|id| {
             let m = ctx.state.models.get(id)?;
-            let why = beyond_macs_line(&ctx.state.tree, m, limits.as_ref())?;
+            let why = beyond_macs_line(&ctx.state.tree, &ModelSummary::new(ctx.state, id, m))?;
             let style = if id == ctx.ui.selected { ctx.theme.highlight } else { ctx.theme.text };
             Some(Line::styled(format!("{} {}: {why}", key_of(id), m.name), style))
         })

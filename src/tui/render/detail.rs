@@ -10,7 +10,6 @@ use super::units::{bar, count, ms, pct};
 use super::{ops, what_if, Ctx};
 use crate::core::analysis::ModelProfile;
 use crate::core::profiled_window::LeftOut;
-use crate::core::roofline::{roofline, Limits};
 use crate::tui::rows::ModelRow;
 
 /// Label column of the category bars.
@@ -114,13 +113,13 @@ fn categories(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow, compact:
 /// `compact`: one line, in the what-if block's short names (`cmp 50 mem 6 <pk 32 out 12`).
 fn roofline_lines(ctx: &Ctx, row: &ModelRow, width: usize, compact: bool) -> Vec<Line<'static>> {
     let label = format!("{:<LABEL$}", "roofline");
-    let Some(limits) = Limits::of(ctx.state) else {
+    let Some(limits) = row.limits else {
         return vec![Line::styled(format!("{label}waiting for the peak and the bandwidth"), ctx.theme.dim)];
     };
-    if row.profile.inferences == 0 {
+    let Some(split) = row.roofline().filter(|_| row.profile.inferences > 0) else {
         return vec![Line::styled(format!("{label}waiting for profiled inferences"), ctx.theme.dim)];
-    }
-    let [compute, memory, below_peak, outside] = roofline(&ctx.state.tree, row.model, &limits).model.shares();
+    };
+    let [compute, memory, below_peak, outside] = split.model.shares();
     if compact {
         let part = |name: &str, v: f64| format!("{name} {:.0}", v * 100.0);
         return vec![Line::from(vec![
