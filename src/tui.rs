@@ -20,34 +20,16 @@ use tokio::time::{interval, interval_at, Instant, Interval, MissedTickBehavior};
 
 use crate::cli::Cli;
 use crate::core::event::Control;
-use crate::core::session::{Plan, Session, ITERATIONS_REACHED};
+use crate::core::session::{Plan, Session};
 use crate::core::state::MonitorState;
 use crate::export::listen::{self, MetricsServer};
 use crate::export::trace::TraceWriter;
 use crate::export::{self, ExportError, FinalSnapshot, PendingSnapshot, Report, RunExport, RunMeta};
-use crate::signals::{wind_down, Signal, Signals};
+use crate::run_loop::{End, FrontEnd, Output, OutputLost, RunLoop, Watcher};
+use crate::signals::Signals;
 use app::UiState;
 use keymap::Action;
 use theme::Theme;
-
-/// Why the live screen ended.
-#[derive(Debug)]
-enum End {
-    /// `q` or Ctrl-C at the keyboard: the user is there and has `e` for a snapshot.
-    Quit,
-    Duration,
-    /// Every model timed its `--iterations`.
-    Iterations,
-    /// `--soak` measured cold, heated and measured hot.
-    SoakDone,
-    Signal(Signal),
-    /// The terminal is gone (an SSH session dropped, a tmux window killed).
-    TerminalLost(io::Error),
-    /// The engine failed; its reason is in the state.
-    EngineFailed,
-    /// Some thread panicked; the panic hook restored the terminal and printed the message.
-    Panicked,
-}
 
 /// Runs the live monitor until `q`, Ctrl-C, a signal, `--duration`, or the loss of the
 /// terminal, starting with `first` (resolved and validated by the caller before anything is
@@ -63,127 +45,174 @@ pub async fn run(
     export_base: &Path,
     metrics: Option<&MetricsServer>,
 ) -> anyhow::Result<()> {
-    let themes = theme::cycle_from(first);
     let mut signals = Signals::new()?;
+    let run_loop = RunLoop::from_cli(cli, Watcher::Person);
     let snapshots = Snapshots { base: export_base.to_path_buf(), meta: crate::run_meta(cli, plan, "tui") };
-    let (mut stream, mut exports) = run_folder(cli, export_base, &snapshots.meta)?;
-    let mut session = Session::start(plan, false)?;
-    session.state.soak = cli.soak_config().map(crate::core::soak::Soak::new);
+    let (stream, exports) = run_folder(cli, export_base, &snapshots.meta)?;
+    let mut session = run_loop.start_session(plan)?;
     if let Some(stream) = &stream {
         session.set_journal(stream.journal());
     }
-    let mut tracing = Tracing::start(cli, plan, export_base, &mut session)?;
-    let mut ui = UiState { run_threads: Some(cli.thread_count()), ..UiState::default() };
-    let mut cpu = CpuMeter::new();
-    let mut pending: PendingSnapshot = None;
+    let tracing = Tracing::start(cli, plan, export_base, &mut session)?;
+    let started = Instant::now();
     // Declared after the session so that it is dropped (and the terminal restored) first.
-    let mut guard = terminal::TerminalGuard::enter(!cli.no_mouse)?;
-    let mut keys = EventStream::new();
-    let mut frames = interval(Duration::from_secs_f64(1.0 / f64::from(cli.fps)));
-    frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    // A soak ends itself (its phases run on the session's clock); the deadline is its backstop.
-    let deadline = cli
-        .run_limit()
-        .map(|d| Instant::now() + d + if cli.soak { crate::core::soak::DEADLINE_GRACE } else { Duration::ZERO });
-    // Frames are drawn only when something changed (an event, a key, a resize, a message), and
-    // at least every REDRAW_AT_LEAST: drawing 4 times a second while paused cost a Pi-class
-    // core for nothing.
-    let mut dirty = true;
-    let mut drawn_at = Instant::now();
-    let end = loop {
-        tokio::select! {
-            _ = frames.tick() => {
-                if terminal::panicked() { break End::Panicked; }
-                dirty |= session.drain() > 0;
-                if session.state.engine_error.is_some() { break End::EngineFailed; }
-                if dirty || drawn_at.elapsed() >= REDRAW_AT_LEAST {
-                    ui.clamp(&session.state);
-                    ui.ui_cpu_pct = cpu.update().or(ui.ui_cpu_pct);
-                    let theme = themes.get(ui.theme).unwrap_or(&themes[0]);
-                    let mut hits = mouse::FrameHits::default();
-                    if let Err(e) = guard.terminal().draw(|f| hits = render::draw(f, &session.state, &ui, theme)) {
-                        break End::TerminalLost(e);
-                    }
-                    ui.remember(hits);
-                    (dirty, drawn_at) = (false, Instant::now());
-                }
-                if deadline.is_some_and(|d| Instant::now() >= d) { break End::Duration; }
-                if session.state.iterations_done { break End::Iterations; }
-                if session.state.soak.as_ref().is_some_and(crate::core::soak::Soak::done) { break End::SoakDone; }
-            }
-            key = keys.next() => match key {
-                Some(Ok(TermEvent::Key(key))) => {
-                    let Some(action) = keymap::action(key, ui.typing) else { continue };
-                    if action == Action::Quit { break End::Quit; }
-                    if action == Action::Export && pending.is_none() {
-                        pending = snapshots.spawn(&session.state);
-                        ui.status = Some("export: writing…".into());
-                        dirty = true;
-                        continue;
-                    }
-                    apply_action(action, &mut ui, &themes, &mut session, &tracing);
-                    dirty = true;
-                }
-                Some(Ok(TermEvent::Mouse(event))) => dirty |= on_mouse(event, &mut ui, &themes, &mut session, &tracing),
-                // A resize, a focus change, a paste: draw again.
-                Some(Ok(_)) => dirty = true,
-                Some(Err(e)) => break End::TerminalLost(e),
-                None => break End::TerminalLost(io::Error::new(io::ErrorKind::UnexpectedEof, "the terminal closed")),
-            },
-            written = export::snapshot_written(&mut pending) => {
-                ui.status = Some(Snapshots::describe(&written));
-                dirty = true;
-            }
-            written = tracing.writer.written() => {
-                ui.status = Some(Tracing::describe(&written));
-                dirty = true;
-            }
-            () = next_tick(exports.as_mut()) => export_now(stream.as_mut(), &session.state),
-            report = next_report(stream.as_mut()) => {
-                ui.status = Some(Snapshots::describe_report(report));
-                dirty = true;
-            }
-            // A scrape of --listen: a snapshot of the state as of the latest frame.
-            server = listen::wanted(metrics) => server.publish(&session.state),
-            signal = signals.next() => break End::Signal(signal),
-        }
+    let mut screen = Screen {
+        guard: Some(terminal::TerminalGuard::enter(!cli.no_mouse)?),
+        keys: EventStream::new(),
+        frames: interval(Duration::from_secs_f64(1.0 / f64::from(cli.fps))),
+        ui: UiState { run_threads: Some(cli.thread_count()), ..UiState::default() },
+        themes: theme::cycle_from(first),
+        cpu: CpuMeter::new(),
+        pending: None,
+        snapshots,
+        stream,
+        exports,
+        tracing,
+        metrics,
+        dirty: true,
+        drawn_at: Instant::now(),
     };
-    // Never unwraps: a terminal that is gone cannot be restored, and that is fine.
-    drop(guard);
-    wind_down(&mut session, &mut signals, || {
-        crate::eprintln_best_effort("infertop: stopping after the current inference (Ctrl-C again to quit now)");
-    })
-    .await;
+    screen.frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let end = run_loop.drive(&mut session, &mut signals, &mut screen).await;
+    let Screen { snapshots, stream, tracing, .. } = screen;
     tracing.finish();
     let saved = snapshots.finish(&end, stream, &session.state);
-    let where_saved = saved.as_ref().map_or_else(String::new, |s| format!("; {}", s.describe()));
-    match end {
-        End::Panicked => anyhow::bail!("stopped after a panic (its message is above){where_saved}"),
-        End::EngineFailed => {
-            let error = session.state.engine_error.clone().unwrap_or_default();
-            anyhow::bail!("the engine stopped: {error}{where_saved}")
+    run_loop.exit_status(&end, &session.state, saved.as_ref(), started.elapsed())
+}
+
+/// The live screen while measuring: the terminal, its keys and mouse, the frames, the UI state,
+/// and the snapshots, exports and traces it was asked for.
+struct Screen<'a> {
+    /// `None` once the run ended: dropping it gives the terminal back.
+    guard: Option<terminal::TerminalGuard>,
+    keys: EventStream,
+    frames: Interval,
+    ui: UiState,
+    themes: Vec<Theme>,
+    cpu: CpuMeter,
+    pending: PendingSnapshot,
+    snapshots: Snapshots,
+    stream: Option<RunExport>,
+    exports: Option<Interval>,
+    tracing: Tracing,
+    metrics: Option<&'a MetricsServer>,
+    /// Frames are drawn only when something changed (an event, a key, a resize, a message),
+    /// and at least every [`REDRAW_AT_LEAST`]: drawing 4 times a second while paused cost a
+    /// Pi-class core for nothing.
+    dirty: bool,
+    drawn_at: Instant,
+}
+
+/// What the live screen waits for.
+enum Input<'a> {
+    /// Time for a frame: drain the events, draw if anything changed.
+    Frame,
+    /// A key, a click, a resize; an error or the end of the stream when the terminal is gone.
+    Terminal(Option<io::Result<TermEvent>>),
+    SnapshotWritten(Result<PathBuf, ExportError>),
+    TraceWritten(Result<PathBuf, ExportError>),
+    /// Time for a periodic export (`--export-every`).
+    Export,
+    Report(Report),
+    Scrape(&'a MetricsServer),
+}
+
+impl<'a> FrontEnd for Screen<'a> {
+    type Input = Input<'a>;
+
+    async fn next(&mut self) -> Input<'a> {
+        tokio::select! {
+            _ = self.frames.tick() => Input::Frame,
+            event = self.keys.next() => Input::Terminal(event),
+            written = export::snapshot_written(&mut self.pending) => Input::SnapshotWritten(written),
+            written = self.tracing.writer.written() => Input::TraceWritten(written),
+            () = next_tick(self.exports.as_mut()) => Input::Export,
+            report = next_report(self.stream.as_mut()) => Input::Report(report),
+            server = listen::wanted(self.metrics) => Input::Scrape(server),
         }
-        _ if saved.as_ref().is_some_and(|s| s.path().is_none()) => {
-            anyhow::bail!("{}", where_saved.trim_start_matches("; "))
+    }
+
+    fn handle(&mut self, input: Input<'a>, session: &mut Session) -> Option<End> {
+        match input {
+            Input::Frame => return self.frame(session),
+            Input::Terminal(event) => return self.on_terminal(event, session),
+            Input::SnapshotWritten(written) => self.ui.status = Some(Snapshots::describe(&written)),
+            Input::TraceWritten(written) => self.ui.status = Some(Tracing::describe(&written)),
+            Input::Export => {
+                export_now(self.stream.as_mut(), &session.state);
+                return None;
+            }
+            Input::Report(report) => self.ui.status = Some(Snapshots::describe_report(report)),
+            // A scrape of --listen: a snapshot of the state as of the latest frame.
+            Input::Scrape(server) => {
+                server.publish(&session.state);
+                return None;
+            }
         }
-        _ => Ok(()),
+        self.dirty = true;
+        None
+    }
+
+    fn leave(&mut self, _end: &End) {
+        // Never unwraps: a terminal that is gone cannot be restored, and that is fine.
+        self.guard = None;
     }
 }
 
-impl End {
-    /// Why the screen ended, for the line on stderr.
-    fn reason(&self) -> String {
-        match self {
-            End::Quit => "quit".into(),
-            End::Duration => "duration reached".into(),
-            End::Iterations => ITERATIONS_REACHED.into(),
-            End::SoakDone => "soak done".into(),
-            End::Signal(s) => s.reason().into(),
-            End::TerminalLost(e) => format!("the terminal is gone: {e}"),
-            End::EngineFailed => "the engine failed".into(),
-            End::Panicked => "a panic".into(),
+impl Screen<'_> {
+    /// Drains what arrived and draws, if anything changed or the screen is due a redraw.
+    fn frame(&mut self, session: &mut Session) -> Option<End> {
+        if terminal::panicked() {
+            return Some(End::Panicked);
         }
+        self.dirty |= session.drain() > 0;
+        if !self.dirty && self.drawn_at.elapsed() < REDRAW_AT_LEAST {
+            return None;
+        }
+        let guard = self.guard.as_mut()?;
+        self.ui.clamp(&session.state);
+        self.ui.ui_cpu_pct = self.cpu.update().or(self.ui.ui_cpu_pct);
+        let theme = self.themes.get(self.ui.theme).unwrap_or(&self.themes[0]);
+        let mut hits = mouse::FrameHits::default();
+        if let Err(e) = guard.terminal().draw(|f| hits = render::draw(f, &session.state, &self.ui, theme)) {
+            return Some(terminal_lost(e));
+        }
+        self.ui.remember(hits);
+        (self.dirty, self.drawn_at) = (false, Instant::now());
+        None
     }
+
+    /// Acts on a key, a click or a resize; ends the run on `q` or when the terminal is gone.
+    fn on_terminal(&mut self, event: Option<io::Result<TermEvent>>, session: &mut Session) -> Option<End> {
+        match event {
+            Some(Ok(TermEvent::Key(key))) => {
+                let action = keymap::action(key, self.ui.typing)?;
+                if action == Action::Quit {
+                    return Some(End::Quit);
+                }
+                if action == Action::Export && self.pending.is_none() {
+                    self.pending = self.snapshots.spawn(&session.state);
+                    self.ui.status = Some("export: writing…".into());
+                } else {
+                    apply_action(action, &mut self.ui, &self.themes, session, &self.tracing);
+                }
+                self.dirty = true;
+            }
+            Some(Ok(TermEvent::Mouse(event))) => {
+                self.dirty |= on_mouse(event, &mut self.ui, &self.themes, session, &self.tracing);
+            }
+            // A resize, a focus change, a paste: draw again.
+            Some(Ok(_)) => self.dirty = true,
+            Some(Err(e)) => return Some(terminal_lost(e)),
+            None => return Some(terminal_lost(io::Error::new(io::ErrorKind::UnexpectedEof, "the terminal closed"))),
+        }
+        None
+    }
+}
+
+/// The end of a run whose terminal is gone.
+fn terminal_lost(error: io::Error) -> End {
+    End::Output(OutputLost { output: Output::Terminal, error })
 }
 
 /// The run folder, with `--export-dir` or `--export-every` (checked at start): the run's time
