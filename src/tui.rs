@@ -5,6 +5,7 @@ pub mod keymap;
 pub mod mouse;
 pub mod render;
 pub mod rows;
+mod screen;
 pub mod tables;
 pub mod terminal;
 pub mod theme;
@@ -14,21 +15,20 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, EventStream};
-use futures::StreamExt;
-use tokio::time::{interval, interval_at, Instant, Interval, MissedTickBehavior};
+use tokio::time::{interval_at, Instant, Interval};
 
 use crate::cli::Cli;
 use crate::core::event::Control;
 use crate::core::session::{Plan, Session};
 use crate::core::state::MonitorState;
-use crate::export::listen::{self, MetricsServer};
+use crate::export::listen::MetricsServer;
 use crate::export::trace::TraceWriter;
 use crate::export::{self, ExportError, FinalSnapshot, PendingSnapshot, Report, RunExport, RunMeta};
-use crate::run_loop::{End, FrontEnd, Output, OutputLost, RunLoop, Watcher};
+use crate::run_loop::{End, RunLoop, Watcher};
 use crate::signals::Signals;
 use app::UiState;
 use keymap::Action;
+use screen::{Screen, Work};
 use theme::Theme;
 
 /// Runs the live monitor until `q`, Ctrl-C, a signal, `--duration`, or the loss of the
@@ -56,163 +56,13 @@ pub async fn run(
     let tracing = Tracing::start(cli, plan, export_base, &mut session)?;
     let started = Instant::now();
     // Declared after the session so that it is dropped (and the terminal restored) first.
-    let mut screen = Screen {
-        guard: Some(terminal::TerminalGuard::enter(!cli.no_mouse)?),
-        keys: EventStream::new(),
-        frames: interval(Duration::from_secs_f64(1.0 / f64::from(cli.fps))),
-        ui: UiState { run_threads: Some(cli.thread_count()), ..UiState::default() },
-        themes: theme::cycle_from(first),
-        cpu: CpuMeter::new(),
-        pending: None,
-        snapshots,
-        stream,
-        exports,
-        tracing,
-        metrics,
-        dirty: true,
-        drawn_at: Instant::now(),
-    };
-    screen.frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut screen =
+        Screen::enter(cli, theme::cycle_from(first), Work { snapshots, stream, exports, tracing }, metrics)?;
     let end = run_loop.drive(&mut session, &mut signals, &mut screen).await;
-    let Screen { snapshots, stream, tracing, .. } = screen;
+    let Work { snapshots, stream, tracing, .. } = screen.into_work();
     tracing.finish();
     let saved = snapshots.finish(&end, stream, &session.state);
     run_loop.exit_status(&end, &session.state, saved.as_ref(), started.elapsed())
-}
-
-/// The live screen while measuring: the terminal, its keys and mouse, the frames, the UI state,
-/// and the snapshots, exports and traces it was asked for.
-struct Screen<'a> {
-    /// `None` once the run ended: dropping it gives the terminal back.
-    guard: Option<terminal::TerminalGuard>,
-    keys: EventStream,
-    frames: Interval,
-    ui: UiState,
-    themes: Vec<Theme>,
-    cpu: CpuMeter,
-    pending: PendingSnapshot,
-    snapshots: Snapshots,
-    stream: Option<RunExport>,
-    exports: Option<Interval>,
-    tracing: Tracing,
-    metrics: Option<&'a MetricsServer>,
-    /// Frames are drawn only when something changed (an event, a key, a resize, a message),
-    /// and at least every [`REDRAW_AT_LEAST`]: drawing 4 times a second while paused cost a
-    /// Pi-class core for nothing.
-    dirty: bool,
-    drawn_at: Instant,
-}
-
-/// What the live screen waits for.
-enum Input<'a> {
-    /// Time for a frame: drain the events, draw if anything changed.
-    Frame,
-    /// A key, a click, a resize; an error or the end of the stream when the terminal is gone.
-    Terminal(Option<io::Result<TermEvent>>),
-    SnapshotWritten(Result<PathBuf, ExportError>),
-    TraceWritten(Result<PathBuf, ExportError>),
-    /// Time for a periodic export (`--export-every`).
-    Export,
-    Report(Report),
-    Scrape(&'a MetricsServer),
-}
-
-impl<'a> FrontEnd for Screen<'a> {
-    type Input = Input<'a>;
-
-    async fn next(&mut self) -> Input<'a> {
-        tokio::select! {
-            _ = self.frames.tick() => Input::Frame,
-            event = self.keys.next() => Input::Terminal(event),
-            written = export::snapshot_written(&mut self.pending) => Input::SnapshotWritten(written),
-            written = self.tracing.writer.written() => Input::TraceWritten(written),
-            () = next_tick(self.exports.as_mut()) => Input::Export,
-            report = next_report(self.stream.as_mut()) => Input::Report(report),
-            server = listen::wanted(self.metrics) => Input::Scrape(server),
-        }
-    }
-
-    fn handle(&mut self, input: Input<'a>, session: &mut Session) -> Option<End> {
-        match input {
-            Input::Frame => return self.frame(session),
-            Input::Terminal(event) => return self.on_terminal(event, session),
-            Input::SnapshotWritten(written) => self.ui.status = Some(Snapshots::describe(&written)),
-            Input::TraceWritten(written) => self.ui.status = Some(Tracing::describe(&written)),
-            Input::Export => {
-                export_now(self.stream.as_mut(), &session.state);
-                return None;
-            }
-            Input::Report(report) => self.ui.status = Some(Snapshots::describe_report(report)),
-            // A scrape of --listen: a snapshot of the state as of the latest frame.
-            Input::Scrape(server) => {
-                server.publish(&session.state);
-                return None;
-            }
-        }
-        self.dirty = true;
-        None
-    }
-
-    fn leave(&mut self, _end: &End) {
-        // Never unwraps: a terminal that is gone cannot be restored, and that is fine.
-        self.guard = None;
-    }
-}
-
-impl Screen<'_> {
-    /// Drains what arrived and draws, if anything changed or the screen is due a redraw.
-    fn frame(&mut self, session: &mut Session) -> Option<End> {
-        if terminal::panicked() {
-            return Some(End::Panicked);
-        }
-        self.dirty |= session.drain() > 0;
-        if !self.dirty && self.drawn_at.elapsed() < REDRAW_AT_LEAST {
-            return None;
-        }
-        let guard = self.guard.as_mut()?;
-        self.ui.clamp(&session.state);
-        self.ui.ui_cpu_pct = self.cpu.update().or(self.ui.ui_cpu_pct);
-        let theme = self.themes.get(self.ui.theme).unwrap_or(&self.themes[0]);
-        let mut hits = mouse::FrameHits::default();
-        if let Err(e) = guard.terminal().draw(|f| hits = render::draw(f, &session.state, &self.ui, theme)) {
-            return Some(terminal_lost(e));
-        }
-        self.ui.remember(hits);
-        (self.dirty, self.drawn_at) = (false, Instant::now());
-        None
-    }
-
-    /// Acts on a key, a click or a resize; ends the run on `q` or when the terminal is gone.
-    fn on_terminal(&mut self, event: Option<io::Result<TermEvent>>, session: &mut Session) -> Option<End> {
-        match event {
-            Some(Ok(TermEvent::Key(key))) => {
-                let action = keymap::action(key, self.ui.typing)?;
-                if action == Action::Quit {
-                    return Some(End::Quit);
-                }
-                if action == Action::Export && self.pending.is_none() {
-                    self.pending = self.snapshots.spawn(&session.state);
-                    self.ui.status = Some("export: writing…".into());
-                } else {
-                    apply_action(action, &mut self.ui, &self.themes, session, &self.tracing);
-                }
-                self.dirty = true;
-            }
-            Some(Ok(TermEvent::Mouse(event))) => {
-                self.dirty |= on_mouse(event, &mut self.ui, &self.themes, session, &self.tracing);
-            }
-            // A resize, a focus change, a paste: draw again.
-            Some(Ok(_)) => self.dirty = true,
-            Some(Err(e)) => return Some(terminal_lost(e)),
-            None => return Some(terminal_lost(io::Error::new(io::ErrorKind::UnexpectedEof, "the terminal closed"))),
-        }
-        None
-    }
-}
-
-/// The end of a run whose terminal is gone.
-fn terminal_lost(error: io::Error) -> End {
-    End::Output(OutputLost { output: Output::Terminal, error })
 }
 
 /// The run folder, with `--export-dir` or `--export-every` (checked at start): the run's time
@@ -231,23 +81,6 @@ fn run_folder(
     let part_bytes = Some(cli.inferences_part_bytes());
     let stream = RunExport::start(export_base, meta.clone(), part_bytes).map_err(crate::UsageError::ExportDir)?;
     Ok((Some(stream), exports))
-}
-
-/// Asks the run folder, if any, for a periodic export of `state`.
-fn export_now(stream: Option<&mut RunExport>, state: &MonitorState) {
-    if let Some(stream) = stream {
-        stream.request_export(state);
-    }
-}
-
-/// The next tick of `--export-every`; never, without it.
-async fn next_tick(interval: Option<&mut Interval>) {
-    match interval {
-        Some(interval) => {
-            interval.tick().await;
-        }
-        None => std::future::pending().await,
-    }
 }
 
 /// Applies a key's action to the UI state, and to the engine or the state where it concerns
@@ -353,9 +186,6 @@ fn op_profile_switched(was_off: bool, ui: &UiState, session: &Session) -> String
     }
 }
 
-/// The longest the screen goes without a redraw when nothing changed.
-const REDRAW_AT_LEAST: Duration = Duration::from_secs(2);
-
 /// Where snapshots go, and the run's settings that go with them.
 struct Snapshots {
     base: PathBuf,
@@ -406,14 +236,6 @@ impl Snapshots {
             (_, Some(stream)) => Some(stream.finish(state)),
             (_, None) => Some(export::write_final_snapshot(&self.base, state, &self.meta)),
         }
-    }
-}
-
-/// The run folder's next report; never, without one.
-async fn next_report(stream: Option<&mut RunExport>) -> Report {
-    match stream {
-        Some(stream) => stream.report().await,
-        None => std::future::pending().await,
     }
 }
 
