@@ -10,6 +10,8 @@
 //! same bench measures an emulated build. `INFERTOP_BENCH_ROUNDS` (default 3) sets the rounds;
 //! the median is printed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
+
 #[path = "../tests/binary/command.rs"]
 mod binary;
 

@@ -6,6 +6,8 @@
 //! the window. Needs a quiet machine only for the start-up; the figure is the process's own CPU
 //! time.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
+
 #[path = "../tests/binary/command.rs"]
 mod binary;
 #[path = "../tests/binary/pty.rs"]

@@ -9,6 +9,8 @@
 //! `INFERTOP_BENCH_INFERENCES` (default 40) is how many profiled and timed inferences each
 //! model needs before the fit.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
+
 use std::time::{Duration, Instant};
 
 use infertop::core::latency_model::observe::observations;

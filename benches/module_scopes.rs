@@ -6,6 +6,8 @@
 //!
 //! `cargo bench --bench module_scopes`. `INFERTOP_BENCH_SECONDS` (default 3) per model.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
+
 use std::time::{Duration, Instant};
 
 use infertop::core::manifest::{ModelSource, ModelSpec};

@@ -9,6 +9,8 @@
 //! model (and 16 profiled ones for the layer times); `INFERTOP_BENCH_RECALIBRATE=1` calibrates even when a cache exists;
 //! `INFERTOP_BENCH_THREADS` (default: all cores); `INFERTOP_BENCH_ONLY=builtin|outside`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -11,6 +11,8 @@
 //! (default 4) for the time per model, `INFERTOP_BENCH_THREADS` for the thread count
 //! (default: all cores).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
+
 use std::time::{Duration, Instant};
 
 use infertop::core::manifest::Manifest;

@@ -7,6 +7,8 @@
 //! whole command's work (read, compute, draw, write) per run, min and median of a few runs.
 //! Plain harness: `cargo bench --bench report [-- RUNS]`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
+
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};

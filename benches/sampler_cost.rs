@@ -10,6 +10,8 @@
 //!
 //! A short run: `cargo bench --bench sampler_cost -- --warm-up-time 1 --measurement-time 3`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -16,6 +16,8 @@
 //! `shufflenetv2,resnet50`: the fastest built-in, where a fixed cost weighs most, and a slow
 //! one) the models, `INFERTOP_BENCH_SCRAPE_MS` (default 1000) the scrape interval.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

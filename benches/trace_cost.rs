@@ -9,6 +9,8 @@
 //! `cargo bench --bench trace_cost`. `INFERTOP_BENCH_ROUNDS` (default 20) pairs per model,
 //! `INFERTOP_BENCH_THREADS` the thread count (default: all cores).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
+
 use std::time::Instant;
 
 use infertop::core::manifest::Manifest;

@@ -15,6 +15,8 @@
 //! `INFERTOP_BENCH_ROUNDS` (default 2; the profiler phases repeat four times as often) for how
 //! many times the phases repeat; `INFERTOP_BENCH_ONLY=schedule` or `=profiler` runs one target.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

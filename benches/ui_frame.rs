@@ -3,6 +3,8 @@
 //! time of the drawing thread, since that is what a frame takes away from inference on a
 //! small board; at the default 4 frames per second, 1 ms per frame is 0.4 % of one core.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
+
 #[path = "../tests/tui_fixture/state.rs"]
 mod fixture;
 

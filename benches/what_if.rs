@@ -9,6 +9,8 @@
 //! `INFERTOP_BENCH_INFERENCES` (default 30) is how many warm inferences each row needs;
 //! `INFERTOP_BENCH_MODELS` (comma separated) picks models.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
+
 use std::time::{Duration, Instant};
 
 use infertop::core::session::{Plan, Session};

@@ -8,6 +8,7 @@ pub mod export;
 pub mod headless;
 pub mod predict;
 pub mod report;
+pub mod run_loop;
 pub mod signals;
 pub mod tui;
 

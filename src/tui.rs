@@ -5,6 +5,7 @@ pub mod keymap;
 pub mod mouse;
 pub mod render;
 pub mod rows;
+mod screen;
 pub mod screen_svg;
 pub mod tables;
 pub mod terminal;
@@ -15,40 +16,21 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, EventStream};
-use futures::StreamExt;
-use tokio::time::{interval, interval_at, Instant, Interval, MissedTickBehavior};
+use tokio::time::{interval_at, Instant, Interval};
 
 use crate::cli::Cli;
 use crate::core::event::Control;
-use crate::core::session::{Plan, Session, ITERATIONS_REACHED};
+use crate::core::session::{Plan, Session};
 use crate::core::state::MonitorState;
-use crate::export::listen::{self, MetricsServer};
+use crate::export::listen::MetricsServer;
 use crate::export::trace::TraceWriter;
 use crate::export::{self, ExportError, FinalSnapshot, PendingSnapshot, Report, RunExport, RunMeta};
-use crate::signals::{wind_down, Signal, Signals};
+use crate::run_loop::{End, RunLoop, Watcher};
+use crate::signals::Signals;
 use app::UiState;
 use keymap::Action;
+use screen::{Screen, Work};
 use theme::Theme;
-
-/// Why the live screen ended.
-#[derive(Debug)]
-enum End {
-    /// `q` or Ctrl-C at the keyboard: the user is there and has `e` for a snapshot.
-    Quit,
-    Duration,
-    /// Every model timed its `--iterations`.
-    Iterations,
-    /// `--soak` measured cold, heated and measured hot.
-    SoakDone,
-    Signal(Signal),
-    /// The terminal is gone (an SSH session dropped, a tmux window killed).
-    TerminalLost(io::Error),
-    /// The engine failed; its reason is in the state.
-    EngineFailed,
-    /// Some thread panicked; the panic hook restored the terminal and printed the message.
-    Panicked,
-}
 
 /// Runs the live monitor until `q`, Ctrl-C, a signal, `--duration`, or the loss of the
 /// terminal, starting with `first` (resolved and validated by the caller before anything is
@@ -64,127 +46,24 @@ pub async fn run(
     export_base: &Path,
     metrics: Option<&MetricsServer>,
 ) -> anyhow::Result<()> {
-    let themes = theme::cycle_from(first);
     let mut signals = Signals::new()?;
+    let run_loop = RunLoop::from_cli(cli, Watcher::Person);
     let snapshots = Snapshots { base: export_base.to_path_buf(), meta: crate::run_meta(cli, plan, "tui") };
-    let (mut stream, mut exports) = run_folder(cli, export_base, &snapshots.meta)?;
-    let mut session = Session::start(plan, false)?;
-    session.state.soak = cli.soak_config().map(crate::core::soak::Soak::new);
+    let (stream, exports) = run_folder(cli, export_base, &snapshots.meta)?;
+    let mut session = run_loop.start_session(plan)?;
     if let Some(stream) = &stream {
         session.set_journal(stream.journal());
     }
-    let mut tracing = Tracing::start(cli, plan, export_base, &mut session)?;
-    let mut ui = UiState { run_threads: Some(cli.thread_count()), ..UiState::default() };
-    let mut cpu = CpuMeter::new();
-    let mut pending: PendingSnapshot = None;
+    let tracing = Tracing::start(cli, plan, export_base, &mut session)?;
+    let started = Instant::now();
     // Declared after the session so that it is dropped (and the terminal restored) first.
-    let mut guard = terminal::TerminalGuard::enter(!cli.no_mouse)?;
-    let mut keys = EventStream::new();
-    let mut frames = interval(Duration::from_secs_f64(1.0 / f64::from(cli.fps)));
-    frames.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    // A soak ends itself (its phases run on the session's clock); the deadline is its backstop.
-    let deadline = cli
-        .run_limit()
-        .map(|d| Instant::now() + d + if cli.soak { crate::core::soak::DEADLINE_GRACE } else { Duration::ZERO });
-    // Frames are drawn only when something changed (an event, a key, a resize, a message), and
-    // at least every REDRAW_AT_LEAST: drawing 4 times a second while paused cost a Pi-class
-    // core for nothing.
-    let mut dirty = true;
-    let mut drawn_at = Instant::now();
-    let end = loop {
-        tokio::select! {
-            _ = frames.tick() => {
-                if terminal::panicked() { break End::Panicked; }
-                dirty |= session.drain() > 0;
-                if session.state.engine_error.is_some() { break End::EngineFailed; }
-                if dirty || drawn_at.elapsed() >= REDRAW_AT_LEAST {
-                    ui.clamp(&session.state);
-                    ui.ui_cpu_pct = cpu.update().or(ui.ui_cpu_pct);
-                    let theme = themes.get(ui.theme).unwrap_or(&themes[0]);
-                    let mut hits = mouse::FrameHits::default();
-                    if let Err(e) = guard.terminal().draw(|f| hits = render::draw(f, &session.state, &ui, theme)) {
-                        break End::TerminalLost(e);
-                    }
-                    ui.remember(hits);
-                    (dirty, drawn_at) = (false, Instant::now());
-                }
-                if deadline.is_some_and(|d| Instant::now() >= d) { break End::Duration; }
-                if session.state.iterations_done { break End::Iterations; }
-                if session.state.soak.as_ref().is_some_and(crate::core::soak::Soak::done) { break End::SoakDone; }
-            }
-            key = keys.next() => match key {
-                Some(Ok(TermEvent::Key(key))) => {
-                    let Some(action) = keymap::action(key, ui.typing) else { continue };
-                    if action == Action::Quit { break End::Quit; }
-                    if action == Action::Export && pending.is_none() {
-                        pending = snapshots.spawn(&session.state);
-                        ui.status = Some("export: writing…".into());
-                        dirty = true;
-                        continue;
-                    }
-                    apply_action(action, &mut ui, &themes, &mut session, &tracing);
-                    dirty = true;
-                }
-                Some(Ok(TermEvent::Mouse(event))) => dirty |= on_mouse(event, &mut ui, &themes, &mut session, &tracing),
-                // A resize, a focus change, a paste: draw again.
-                Some(Ok(_)) => dirty = true,
-                Some(Err(e)) => break End::TerminalLost(e),
-                None => break End::TerminalLost(io::Error::new(io::ErrorKind::UnexpectedEof, "the terminal closed")),
-            },
-            written = export::snapshot_written(&mut pending) => {
-                ui.status = Some(Snapshots::describe(&written));
-                dirty = true;
-            }
-            written = tracing.writer.written() => {
-                ui.status = Some(Tracing::describe(&written));
-                dirty = true;
-            }
-            () = next_tick(exports.as_mut()) => export_now(stream.as_mut(), &session.state),
-            report = next_report(stream.as_mut()) => {
-                ui.status = Some(Snapshots::describe_report(report));
-                dirty = true;
-            }
-            // A scrape of --listen: a snapshot of the state as of the latest frame.
-            server = listen::wanted(metrics) => server.publish(&session.state),
-            signal = signals.next() => break End::Signal(signal),
-        }
-    };
-    // Never unwraps: a terminal that is gone cannot be restored, and that is fine.
-    drop(guard);
-    wind_down(&mut session, &mut signals, || {
-        crate::eprintln_best_effort("infertop: stopping after the current inference (Ctrl-C again to quit now)");
-    })
-    .await;
+    let mut screen =
+        Screen::enter(cli, theme::cycle_from(first), Work { snapshots, stream, exports, tracing }, metrics)?;
+    let end = run_loop.drive(&mut session, &mut signals, &mut screen).await;
+    let Work { snapshots, stream, tracing, .. } = screen.into_work();
     tracing.finish();
     let saved = snapshots.finish(&end, stream, &session.state);
-    let where_saved = saved.as_ref().map_or_else(String::new, |s| format!("; {}", s.describe()));
-    match end {
-        End::Panicked => anyhow::bail!("stopped after a panic (its message is above){where_saved}"),
-        End::EngineFailed => {
-            let error = session.state.engine_error.clone().unwrap_or_default();
-            anyhow::bail!("the engine stopped: {error}{where_saved}")
-        }
-        _ if saved.as_ref().is_some_and(|s| s.path().is_none()) => {
-            anyhow::bail!("{}", where_saved.trim_start_matches("; "))
-        }
-        _ => Ok(()),
-    }
-}
-
-impl End {
-    /// Why the screen ended, for the line on stderr.
-    fn reason(&self) -> String {
-        match self {
-            End::Quit => "quit".into(),
-            End::Duration => "duration reached".into(),
-            End::Iterations => ITERATIONS_REACHED.into(),
-            End::SoakDone => "soak done".into(),
-            End::Signal(s) => s.reason().into(),
-            End::TerminalLost(e) => format!("the terminal is gone: {e}"),
-            End::EngineFailed => "the engine failed".into(),
-            End::Panicked => "a panic".into(),
-        }
-    }
+    run_loop.exit_status(&end, &session.state, saved.as_ref(), started.elapsed())
 }
 
 /// The run folder, with `--export-dir` or `--export-every` (checked at start): the run's time
@@ -203,23 +82,6 @@ fn run_folder(
     let part_bytes = Some(cli.inferences_part_bytes());
     let stream = RunExport::start(export_base, meta.clone(), part_bytes).map_err(crate::UsageError::ExportDir)?;
     Ok((Some(stream), exports))
-}
-
-/// Asks the run folder, if any, for a periodic export of `state`.
-fn export_now(stream: Option<&mut RunExport>, state: &MonitorState) {
-    if let Some(stream) = stream {
-        stream.request_export(state);
-    }
-}
-
-/// The next tick of `--export-every`; never, without it.
-async fn next_tick(interval: Option<&mut Interval>) {
-    match interval {
-        Some(interval) => {
-            interval.tick().await;
-        }
-        None => std::future::pending().await,
-    }
 }
 
 /// Applies a key's action to the UI state, and to the engine or the state where it concerns
@@ -325,9 +187,6 @@ fn op_profile_switched(was_off: bool, ui: &UiState, session: &Session) -> String
     }
 }
 
-/// The longest the screen goes without a redraw when nothing changed.
-const REDRAW_AT_LEAST: Duration = Duration::from_secs(2);
-
 /// Where snapshots go, and the run's settings that go with them.
 struct Snapshots {
     base: PathBuf,
@@ -378,14 +237,6 @@ impl Snapshots {
             (_, Some(stream)) => Some(stream.finish(state)),
             (_, None) => Some(export::write_final_snapshot(&self.base, state, &self.meta)),
         }
-    }
-}
-
-/// The run folder's next report; never, without one.
-async fn next_report(stream: Option<&mut RunExport>) -> Report {
-    match stream {
-        Some(stream) => stream.report().await,
-        None => std::future::pending().await,
     }
 }
 

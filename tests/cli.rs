@@ -1,5 +1,7 @@
 //! The real binary's command line: usage errors exit 2 with one line, help exits 0.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 

@@ -3,6 +3,8 @@
 //! copy of it is the second (both described in the fixtures' README). Every expected figure is
 //! worked out by hand from the recorded counters in the comments.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

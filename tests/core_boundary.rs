@@ -2,6 +2,8 @@
 //! `src/export` (which both front ends share) names ratatui, crossterm, or infertop's own TUI,
 //! headless printer, command line or signal handling.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 use std::path::{Path, PathBuf};
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -3,6 +3,8 @@
 //! throttle penalty) equal what follows by hand from the recording; the binary plays one
 //! faster than real time and its snapshot holds the recorded values in order.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 #[path = "support/bounded_run.rs"]

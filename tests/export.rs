@@ -1,6 +1,7 @@
 //! Snapshots written from a state built from real events (two built-in nets profiled on this
 //! thread the way the engine does it, plus system samples), then read back with the `csv` crate.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
 #![allow(clippy::float_cmp)] // MAC and byte counts are integers held in f64: exact comparison is the test.
 
 use std::collections::HashMap;

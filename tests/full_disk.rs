@@ -3,6 +3,8 @@
 //! the run folder, in the snapshot that ends the run elsewhere, or counted lost in its
 //! `run.json`; the failing exports are said once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 #[path = "support/scrape.rs"]

@@ -1,5 +1,7 @@
 //! The real binary in headless mode on a real (small) model.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 

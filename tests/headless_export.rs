@@ -2,6 +2,8 @@
 //! folder whose CSVs parse back and agree with each other, a final snapshot after SIGINT, and
 //! an unwritable folder refused before measuring starts.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 

@@ -2,6 +2,8 @@
 //! (`| head -1`), its terminal vanishes (an SSH drop), the user presses Ctrl-C twice during a
 //! long inference. Each must leave a complete snapshot.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 

@@ -2,6 +2,8 @@
 //! periodic exports append to the time series instead of copying them (one folder whose
 //! series only grow), and rotation by size loses no row.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 

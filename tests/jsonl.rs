@@ -1,6 +1,8 @@
 //! JSON lines from the real binary against `docs/jsonl.schema.json`, and the table of record types
 //! in `docs/snapshots.md` against the same schema, so the three cannot drift apart.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 #[path = "support/jsonl_schema.rs"]

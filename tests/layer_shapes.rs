@@ -2,6 +2,7 @@
 //! of known layers of built-in nets at 32x32 (worked out from `src/core/nets/`), and of a
 //! `TorchScript` model with nested submodules, whose layers come from its module hierarchy.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
 #![allow(clippy::float_cmp)] // MAC counts are integers held in f64: exact comparison is the test.
 
 use std::path::Path;

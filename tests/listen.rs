@@ -2,6 +2,8 @@
 //! that trickles its request a byte at a time and sixty that connect and say nothing hold up no
 //! scrape, and each is closed once its request's deadline passes; `:PORT` listens on loopback.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 #[path = "support/scrape.rs"]

@@ -1,6 +1,8 @@
 //! The model-set manifest: the built-in set, defaults, `select`, path resolution, and one broken
 //! fixture per error case (`tests/fixtures/manifests/`), each with its exact one-line message.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 use std::path::{Path, PathBuf};
 
 use infertop::core::manifest::{Manifest, ManifestError, ModelSource, BUILTIN_SOURCE};

@@ -2,6 +2,8 @@
 //! shape `[batch, 100]`, `VarStore` names that match the reference's `state_dict` keys, and an
 //! error, not a panic, for an input they cannot take.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 use std::panic::{AssertUnwindSafe, PanicHookInfo};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

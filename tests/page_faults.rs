@@ -4,6 +4,8 @@
 //! depending on what had run before.) Alone in its own test binary: the counter is the
 //! process's, and other tests' threads would add their own faults.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 

@@ -3,6 +3,8 @@
 //! wrap), "needs root" apart from 0, the PMIC command, and energy per inference charged over
 //! intervals played by rewriting a copy of a tree between samples.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "sysfs_fixture/trees.rs"]
 mod trees;
 

@@ -2,6 +2,8 @@
 //! generated synthetic timings; a real calibration of a few configurations feeds a real
 //! prediction of a small built-in model; bad input to `infertop predict` is one clear line.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 use infertop::core::model_prediction::predict_model;
 use infertop::core::predict::calibration::{self, calibrate, Calibration, Sample};
 use infertop::core::predict::forest::{Predictor, Timed};

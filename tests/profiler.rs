@@ -1,5 +1,6 @@
 //! The op profiler on small real nets: op names, call counts, times, MACs, categories.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
 #![allow(clippy::float_cmp)] // MAC and byte counts are integers held in f64: exact comparison is the test.
 
 use std::collections::HashMap;

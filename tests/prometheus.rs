@@ -4,6 +4,8 @@
 //! wrote. Both programs come from Debian (`scripts/ensure-prometheus.sh`, which `make test`
 //! runs); without them the tests fail under `make test` and say how to install them elsewhere.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 #[path = "support/scrape.rs"]

@@ -2,6 +2,8 @@
 //! the real binary writes the page, `scraper` parses it, the coefficients are recomputed here
 //! from the CSV files, and Debian's chromium renders the page to a PNG.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 #[path = "support/bounded_run.rs"]

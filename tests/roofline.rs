@@ -2,6 +2,7 @@
 //! measured through libtorch, the roofline split of every op's time, and the latency models
 //! fitted on what the run measured.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
 #![allow(clippy::float_cmp)] // the export carries the very values the core computed
 
 #[path = "binary/command.rs"]

@@ -4,6 +4,8 @@
 //! disappears when the run is discarded; a final export that fails lands in the temporary
 //! folder.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

@@ -6,6 +6,8 @@
 //! match the picture, so a changed screen needs a new picture: `make screen` (this test with
 //! `INFERTOP_UPDATE_SCREEN=1`) writes it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "support/screen.rs"]
 mod screen;
 

@@ -6,6 +6,8 @@
 //! In every file the sampler reads, a FIFO comes before a `/dev/zero` link, so a reader that
 //! blocks again stops on the FIFO and fails by timeout rather than filling memory.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 

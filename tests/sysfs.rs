@@ -1,6 +1,8 @@
 //! The sampler on recorded board layouts (`tests/fixtures/sysfs/*`, described in its README),
 //! and a throttling episode played by rewriting a copy of one between samples.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "sysfs_fixture/trees.rs"]
 mod trees;
 

@@ -2,6 +2,8 @@
 //! cooling devices, trip points and frequency limits, combined with the Raspberry Pi firmware
 //! flags into one verdict; and episodes played by rewriting a copy of a tree between samples.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "sysfs_fixture/trees.rs"]
 mod trees;
 

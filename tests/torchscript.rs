@@ -1,5 +1,6 @@
 //! `TorchScript` models made here (traced from a Rust closure and saved), run through a manifest.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
 #![allow(clippy::float_cmp)] // MAC and byte counts are integers held in f64: exact comparison is the test.
 
 use std::path::Path;

@@ -8,6 +8,8 @@
 //! ns). infertop writes each value half a nanosecond above the exact one, so that reading gives
 //! back the exact ns the shim measured, and the sums below hold with no tolerance at all.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 #[path = "binary/pty.rs"]

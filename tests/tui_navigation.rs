@@ -4,6 +4,8 @@
 //! sorted on every column both ways and filtered, clicks and the wheel, and no panic at any
 //! size whatever was chosen.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "tui_fixture/state.rs"]
 mod fixture;
 #[path = "support/screen.rs"]

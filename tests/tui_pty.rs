@@ -3,6 +3,8 @@
 //! error before the terminal is touched. The pty comes from `openpty(3)`, so nothing beyond
 //! libc is needed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "binary/command.rs"]
 mod binary;
 #[path = "binary/pty.rs"]

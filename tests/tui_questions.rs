@@ -2,6 +2,8 @@
 //! `TestBackend` buffer after the keys a person would press; the expected answers come from
 //! the core's own summaries of the same state, not from the drawing code.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "tui_fixture/state.rs"]
 mod fixture;
 #[path = "support/screen.rs"]

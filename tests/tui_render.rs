@@ -2,6 +2,8 @@
 //! 160x48 from a fixed state built from events, styles of the cells where the theme matters,
 //! empty data, every size from 20x5 to 300x100, and theme files with one mistake each.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "tui_fixture/state.rs"]
 mod fixture;
 

@@ -4,6 +4,8 @@
 //! as branches of their original, the detail view's what-if block, and no trace of any of it
 //! in a run without variants.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
+
 #[path = "tui_fixture/state.rs"]
 mod fixture;
 #[path = "support/screen.rs"]

@@ -2,6 +2,7 @@
 //! channels-last reaches libtorch's channels-last kernels, a thread sweep names a best count,
 //! oneDNN switched off runs the fallback kernels, and a variant that does not fit is refused.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
 #![allow(clippy::float_cmp)] // call counts held in f64: exact comparison is the test
 #[path = "binary/command.rs"]
 mod binary;

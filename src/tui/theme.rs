@@ -110,6 +110,10 @@ pub struct Theme {
 }
 
 impl Default for Theme {
+    #[expect(
+        clippy::expect_used,
+        reason = "the dark theme is text compiled into the binary, parsed by a test of every built-in theme"
+    )]
     fn default() -> Self {
         builtin("dark").expect("the built-in dark theme is valid (tested)")
     }
