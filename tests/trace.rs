@@ -81,14 +81,18 @@ impl Checked {
         &self.slices[self.model]
     }
 
-    /// Summed durations of the ops no op called: the inference's op time.
-    fn top_level_op_ns(&self) -> i64 {
+    /// The calls of ops no op called: the inference's op time is theirs.
+    fn top_level_ops(&self) -> Vec<&Slice> {
         let ops: HashSet<u64> = self.slices.iter().filter(|s| s.cat.starts_with("op")).map(|s| s.node).collect();
         self.slices
             .iter()
             .filter(|s| s.cat.starts_with("op") && s.parent_node.is_none_or(|p| !ops.contains(&p)))
-            .map(|s| s.dur)
-            .sum()
+            .collect()
+    }
+
+    /// Summed durations of the ops no op called: the inference's op time.
+    fn top_level_op_ns(&self) -> i64 {
+        self.top_level_ops().iter().map(|s| s.dur).sum()
     }
 }
 
@@ -272,10 +276,22 @@ fn a_traced_resnet50_inference_agrees_with_its_counters_and_nests() {
     let model = checked.model();
     let self_sum: i64 = checked.slices.iter().map(|s| s.self_ns).sum();
     assert_eq!(self_sum, model.dur, "self times add up to the model's scope");
-    // What lies in the model's scope but in no op is infertop's own scope bookkeeping and the
-    // Rust between ops: measured 0.15 % of resnet50's 774 ms here; a tenth leaves room for a
-    // loaded machine.
-    assert!(checked.top_level_op_ns() as f64 >= 0.9 * model.dur as f64, "op time {op_ns} ns of {} ns", model.dur);
+    // The top-level ops run one after another inside the model's scope: none overlaps the next
+    // and all lie within the scope, so the op time is part of the scope's. How much of the scope
+    // lies between ops depends on how busy the machine is (a descheduled engine thread waits
+    // there), so it is not a test's business.
+    let mut top = checked.top_level_ops();
+    top.sort_by_key(|s| s.start);
+    assert!(top.len() > 100, "resnet50 runs hundreds of top-level ops, the trace shows {}", top.len());
+    // 2 ns: each time is read back from µs with three decimals, truncated.
+    for pair in top.windows(2) {
+        assert!(pair[0].end() <= pair[1].start + 2, "{} overlaps {}", pair[0].name, pair[1].name);
+    }
+    assert!(
+        top.iter().all(|s| s.start + 2 >= model.start && s.end() <= model.end() + 2),
+        "an op outside the model's scope"
+    );
+    assert!(checked.top_level_op_ns() <= model.dur + 2 * i64::try_from(top.len()).unwrap());
     assert!(u64::try_from(model.dur).unwrap() <= doc.wall_ns, "the scope lies inside the timed inference");
 }
 
