@@ -31,9 +31,9 @@ fn main() -> ExitCode {
 
 fn build() -> Result<(), String> {
     for file in SHIM_FILES.iter().chain(SHIM_HEADERS) {
-        println!("cargo:rerun-if-changed=src/core/profiler/{file}");
+        println!("cargo:rerun-if-changed=src/core/profiling/profiler/{file}");
     }
-    println!("cargo:rerun-if-changed=src/core/variant/libtorch.cpp");
+    println!("cargo:rerun-if-changed=src/core/models/variant/libtorch.cpp");
     let lib = env("DEP_TCH_LIBTORCH_LIB").map(PathBuf::from).ok_or(
         "torch-sys exported no libtorch folder (DEP_TCH_LIBTORCH_LIB): it needs to be a direct \
          dependency, built without its doc-only feature",
@@ -43,8 +43,8 @@ fn build() -> Result<(), String> {
     let abi = if pytorch { python_cxx11_abi()? } else { cxx11_abi() };
     cc::Build::new()
         .cpp(true)
-        .files(SHIM_FILES.iter().map(|f| format!("src/core/profiler/{f}")))
-        .file("src/core/variant/libtorch.cpp")
+        .files(SHIM_FILES.iter().map(|f| format!("src/core/profiling/profiler/{f}")))
+        .file("src/core/models/variant/libtorch.cpp")
         .include(&include)
         .include(include.join("torch/csrc/api/include"))
         .flag("-std=c++20")

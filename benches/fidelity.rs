@@ -8,7 +8,7 @@
 //! - the category shares of the contended phase against the quiet phase's. Target: no category
 //!   more than 5 points away;
 //! - beside them, what a plain mean over every profiled inference would have said (the
-//!   aggregation before `core::profiled_window`), computed from the same events.
+//!   aggregation before `core::state::profiled_window`), computed from the same events.
 //!
 //! `make bench` runs it with the others, or `cargo bench --bench fidelity`. Set
 //! `INFERTOP_BENCH_SECONDS` (default 40) for each phase, `INFERTOP_BENCH_MODELS` (default
@@ -21,11 +21,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use infertop::core::analysis::model_profile;
-use infertop::core::event::Event;
-use infertop::core::ops::Category;
-use infertop::core::profiled_window::LeftOut;
-use infertop::core::profiler::NodeId;
-use infertop::core::session::{Plan, Session};
+use infertop::core::profiling::Category;
+use infertop::core::profiling::NodeId;
+use infertop::core::run::Event;
+use infertop::core::run::{Plan, Session};
+use infertop::core::state::LeftOut;
 use infertop::core::state::MonitorState;
 
 /// What one phase measured of model 0.

@@ -13,10 +13,10 @@
 
 use std::time::{Duration, Instant};
 
-use infertop::core::latency_model::observe::observations;
-use infertop::core::latency_model::{leave_one_out, GOOD_WITHIN};
-use infertop::core::roofline::{roofline, Limits};
-use infertop::core::session::{Plan, Session};
+use infertop::core::analysis::observations;
+use infertop::core::analysis::{leave_one_out, GOOD_WITHIN};
+use infertop::core::analysis::{roofline, Limits};
+use infertop::core::run::{Plan, Session};
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {

@@ -10,11 +10,11 @@
 
 use std::time::{Duration, Instant};
 
-use infertop::core::manifest::{ModelSource, ModelSpec};
-use infertop::core::model::LoadedModel;
-use infertop::core::nets::Arch;
-use infertop::core::profiler::{follow_modules, save_scripted_test_net, Recorder, Scope};
-use infertop::core::stats::quantile_sorted;
+use infertop::core::common::quantile_sorted;
+use infertop::core::models::Arch;
+use infertop::core::models::LoadedModel;
+use infertop::core::models::{ModelSource, ModelSpec};
+use infertop::core::profiling::{follow_modules, save_scripted_test_net, Recorder, Scope};
 use tch::{Device, Kind, Tensor};
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -15,10 +15,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use infertop::core::analysis::layer_rows;
-use infertop::core::model_prediction::predict_model;
-use infertop::core::predict::calibration::{self, calibrate};
-use infertop::core::predict::{Calibration, Options};
-use infertop::core::session::{Plan, Session};
+use infertop::core::analysis::predict_model;
+use infertop::core::limits::{calibrate, calibration};
+use infertop::core::limits::{Calibration, Options};
+use infertop::core::run::{Plan, Session};
 use infertop::core::state::MonitorState;
 
 fn env(name: &str) -> Option<String> {
@@ -51,7 +51,7 @@ fn calibration(threads: usize) -> Calibration {
 }
 
 /// Profiled inferences the layer times need: the state keeps the latest 32 minus stalled ones
-/// (`core::profiled_window`), so on a busy machine more may never be kept at once.
+/// (`core::state::profiled_window`), so on a busy machine more may never be kept at once.
 const PROFILED: u64 = 16;
 
 /// Runs `plan` until every model has `needed` timed and [`PROFILED`] profiled inferences (or 15

@@ -15,10 +15,10 @@
 
 use std::time::{Duration, Instant};
 
-use infertop::core::manifest::Manifest;
-use infertop::core::model::LoadedModel;
-use infertop::core::profiler::{Recorder, Scope};
-use infertop::core::stats::quantile_sorted;
+use infertop::core::common::quantile_sorted;
+use infertop::core::models::LoadedModel;
+use infertop::core::models::Manifest;
+use infertop::core::profiling::{Recorder, Scope};
 use tch::{Device, Kind, Tensor};
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -16,8 +16,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use infertop::core::clock::effective_mhz;
-use infertop::core::sampler::{Sampler, SamplerConfig};
+use infertop::core::machine::effective_mhz;
+use infertop::core::machine::{Sampler, SamplerConfig};
 
 /// Every recorded tree (`tests/fixtures/sysfs/`).
 const TREES: [&str; 5] = ["rpi4", "rpi5", "jetson-orin-nano", "x86-laptop", "vm"];

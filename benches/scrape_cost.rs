@@ -24,9 +24,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use infertop::core::event::Event;
-use infertop::core::session::{Plan, Session};
-use infertop::core::stats::quantile_sorted;
+use infertop::core::common::quantile_sorted;
+use infertop::core::run::Event;
+use infertop::core::run::{Plan, Session};
 use infertop::export::listen::MetricsServer;
 use infertop::export::metrics::{encode, MetricsSnapshot};
 

@@ -13,11 +13,11 @@
 
 use std::time::Instant;
 
-use infertop::core::manifest::Manifest;
-use infertop::core::model::LoadedModel;
-use infertop::core::profiler::{Recorder, Scope};
-use infertop::core::stats::quantile_sorted;
-use infertop::core::trace::TRACE_RESERVE;
+use infertop::core::common::quantile_sorted;
+use infertop::core::models::LoadedModel;
+use infertop::core::models::Manifest;
+use infertop::core::profiling::{Recorder, Scope};
+use infertop::core::run::TRACE_RESERVE;
 use tch::{Device, Kind, Tensor};
 
 fn median(mut v: Vec<f64>) -> f64 {

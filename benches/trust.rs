@@ -20,9 +20,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use infertop::core::event::{Control, Event};
-use infertop::core::session::{Plan, Session};
-use infertop::core::stats::quantile_sorted;
+use infertop::core::common::quantile_sorted;
+use infertop::core::run::{Control, Event};
+use infertop::core::run::{Plan, Session};
 
 fn median(v: &[f64]) -> Option<f64> {
     let mut v = v.to_vec();

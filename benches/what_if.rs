@@ -13,10 +13,10 @@
 
 use std::time::{Duration, Instant};
 
-use infertop::core::session::{Plan, Session};
+use infertop::core::analysis::{comparisons, Comparison, Verdict};
+use infertop::core::models::{Variant, VariantRequest};
+use infertop::core::run::{Plan, Session};
 use infertop::core::state::MonitorState;
-use infertop::core::variant::{Variant, VariantRequest};
-use infertop::core::what_if::{comparisons, Comparison, Verdict};
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -27,7 +27,7 @@ fn main() {
     let only: Vec<String> =
         std::env::var("INFERTOP_BENCH_MODELS").map(|s| s.split(',').map(str::to_string).collect()).unwrap_or_default();
     let mut variants = vec![Variant::FoldBn, Variant::ChannelsLast, Variant::Threads(1)];
-    if infertop::core::variant::ffi::mkldnn_available() {
+    if infertop::core::models::mkldnn_available() {
         variants.push(Variant::NoMkldnn);
     }
     let requests: Vec<VariantRequest> = variants.iter().map(|v| VariantRequest::One(*v)).collect();

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
-use crate::core::schedule::Schedule;
+use crate::core::run::Schedule;
 use crate::UsageError;
 use values::{
     parse_duration, parse_dwell, parse_export_every, parse_inferences_max_mb, parse_listen, parse_print_every,
@@ -79,7 +79,7 @@ pub struct Cli {
     /// threads), threads=N.. (every count from N to the cores), no-mkldnn (`oneDNN` convolutions
     /// off). Each variant's output is checked against the original's first.
     #[arg(long, value_name = "LIST", value_delimiter = ',', num_args = 1.., help_heading = MODELS)]
-    pub what_if: Vec<crate::core::variant::VariantRequest>,
+    pub what_if: Vec<crate::core::models::VariantRequest>,
 
     /// Print lines instead of the live screen (automatic without a terminal).
     #[arg(long, help_heading = RUN)]
@@ -102,7 +102,7 @@ pub struct Cli {
     /// Untimed inferences per model before timing starts.
     ///
     /// With 0, the first timed inference is kept apart as cold.
-    #[arg(long, value_name = "N", default_value_t = crate::core::session::DEFAULT_WARMUP, value_parser = parse_warmup, help_heading = RUN)]
+    #[arg(long, value_name = "N", default_value_t = crate::core::run::DEFAULT_WARMUP, value_parser = parse_warmup, help_heading = RUN)]
     pub warmup: usize,
 
     /// Intra-op threads for libtorch (default: all cores).
@@ -365,7 +365,7 @@ impl Cli {
         if !self.sysfs_root.is_dir() {
             return flag("--sysfs-root", format!("'{}' is not a folder", self.sysfs_root.display()));
         }
-        match crate::core::episode::Episode::load(&self.sysfs_root) {
+        match crate::core::machine::Episode::load(&self.sysfs_root) {
             Err(e) => return flag("--sysfs-root", e.to_string()),
             Ok(None) if (self.replay_speed - 1.0).abs() > f64::EPSILON => {
                 let problem = format!("'{}' holds no recorded episode (episode.toml)", self.sysfs_root.display());
@@ -382,9 +382,9 @@ impl Cli {
     /// The soak the flags ask for, `None` without `--soak`. Its longest time is `--duration`
     /// (default [`SoakConfig`]'s), which then also ends the run.
     #[must_use]
-    pub fn soak_config(&self) -> Option<crate::core::soak::SoakConfig> {
-        let default = crate::core::soak::SoakConfig::default();
-        self.soak.then(|| crate::core::soak::SoakConfig {
+    pub fn soak_config(&self) -> Option<crate::core::state::SoakConfig> {
+        let default = crate::core::state::SoakConfig::default();
+        self.soak.then(|| crate::core::state::SoakConfig {
             phase: self.soak_phase,
             window: self.soak_window,
             max: self.duration.unwrap_or(default.max),

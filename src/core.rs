@@ -1,53 +1,18 @@
-//! The measuring core: engine, profiler, sampler, statistics and state. It knows nothing about
-//! the terminal (`tests/core_boundary.rs` keeps the terminal crates out of it).
+//! The measuring core: running models, profiling them, watching the machine, folding it all
+//! into a state and analysing it. It knows nothing about the terminal, CSV or HTTP.
+//!
+//! Eight groups, each a folder whose files are private to the core: the front ends see only what
+//! each group re-exports (its facade), and the compiler holds them to it. From the bottom up,
+//! each group uses only groups below it: `common`, `profiling`, `machine`, `limits`, `models`,
+//! `run`, `state`, `analysis`. The one exception is at the top of `run`: the session (and its
+//! journal) builds and feeds the `state`. `tests/core_boundary.rs` checks that order, that no
+//! two files import each other in a circle, and that the terminal, CSV and HTTP crates stay out.
 
 pub mod analysis;
-pub mod applicable;
-pub mod bandwidth;
-pub mod beyond;
-pub mod bounded_read;
-pub mod clock;
-pub mod contention;
-pub mod counters;
-pub mod energy;
-pub mod engine;
-pub mod episode;
-pub mod epoch;
-pub mod event;
-pub mod explain;
-pub mod journal;
-pub mod kernel_throttle;
-pub mod latency_model;
-pub mod layer_kind;
-pub mod layer_shape;
-pub mod limits_cache;
-pub mod manifest;
-pub mod model;
-pub mod model_id;
-pub mod model_prediction;
-pub mod nets;
-pub mod oneline;
-pub mod ops;
-pub mod optree;
-pub mod peak;
-pub mod power;
-pub mod predict;
-pub mod profiled_window;
-pub mod profiler;
-pub mod roofline;
-pub mod rusage;
-pub mod sample;
-pub mod sampler;
-pub mod schedule;
-pub mod session;
-pub mod soak;
+pub mod common;
+pub mod limits;
+pub mod machine;
+pub mod models;
+pub mod profiling;
+pub mod run;
 pub mod state;
-pub mod stats;
-pub mod summary;
-pub mod sysfs;
-pub mod throttle;
-pub mod timeline;
-pub mod trace;
-pub mod trace_doc;
-pub mod variant;
-pub mod what_if;

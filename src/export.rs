@@ -20,7 +20,7 @@
 //! would depend on the machine (a policy per cluster, any number of sensors); a long table has
 //! the same five columns everywhere and pivots in one call (`df.pivot_table(index="t_ms",
 //! columns=["metric", "source"], values="value")`). Its `t_ms` counts from the session's epoch
-//! (`core::epoch`, the one time axis of a run), which is close to `started_at` in `run.json`; `inferences.csv`'s `t_ms` uses the same clock.
+//! (`core::run::epoch`, the one time axis of a run), which is close to `started_at` in `run.json`; `inferences.csv`'s `t_ms` uses the same clock.
 //!
 //! Two kinds of folder. A **run folder** ([`RunExport`], headless mode) is written as the run
 //! goes: its time series are appended row by row and each export (periodic, and the final one)
@@ -95,7 +95,7 @@ pub struct ExportError {
 
 impl ExportError {
     pub(crate) fn new(action: &'static str, path: &Path, err: &io::Error) -> Self {
-        let reason = crate::core::oneline::one_line(&err.to_string());
+        let reason = crate::core::common::one_line(&err.to_string());
         Self { action, path: path.to_path_buf(), reason, kind: err.kind() }
     }
 }

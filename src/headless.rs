@@ -11,10 +11,10 @@ use std::path::Path;
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 
 use crate::cli::{Cli, LineFormat};
-use crate::core::event::Control;
-use crate::core::session::{Plan, Session};
+use crate::core::analysis::ModelSummary;
+use crate::core::run::Control;
+use crate::core::run::{Plan, Session};
 use crate::core::state::MonitorState;
-use crate::core::summary::ModelSummary;
 use crate::export::listen::{self, MetricsServer};
 use crate::export::trace::TraceWriter;
 use crate::export::{ExportError, Report, RunExport};
@@ -243,13 +243,13 @@ mod tests {
 
     use super::*;
     use crate::cli::LineFormat;
-    use crate::core::event::Event;
-    use crate::core::sampler::SystemSample;
+    use crate::core::machine::SystemSample;
+    use crate::core::run::Event;
 
     /// A run with a contended sample ends with a warning line, in either format.
     #[test]
     fn the_summary_warns_of_contention() {
-        use crate::core::contention::{Contention, Reasons};
+        use crate::core::machine::{Contention, Reasons};
         let mut state = MonitorState::new(&["a"]);
         let summary = |state: &MonitorState, format| {
             let mut out = Vec::new();

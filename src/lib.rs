@@ -30,10 +30,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     }
     cli.validate()?;
     let mut plan =
-        core::session::Plan::new(cli.models.as_deref(), &cli.only, cli.batch, cli.thread_count(), !cli.no_op_profile)
+        core::run::Plan::new(cli.models.as_deref(), &cli.only, cli.batch, cli.thread_count(), !cli.no_op_profile)
             .map_err(UsageError::Plan)?;
     plan.what_if(&cli.what_if).map_err(UsageError::Plan)?;
-    let plan = core::session::Plan {
+    let plan = core::run::Plan {
         sample_every: Some(cli.sample_every),
         sysfs_root: cli.sysfs_root.clone(),
         replay_speed: cli.replay_speed,
@@ -80,8 +80,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
 fn list_models(cli: &Cli) -> anyhow::Result<()> {
     use std::io::Write as _;
     let manifest = match &cli.models {
-        Some(path) => core::manifest::Manifest::load(path),
-        None => Ok(core::manifest::Manifest::builtin()),
+        Some(path) => core::models::Manifest::load(path),
+        None => Ok(core::models::Manifest::builtin()),
     };
     let manifest = manifest.map_err(|e| UsageError::Plan(e.into()))?;
     let models = if cli.only.is_empty() {
@@ -136,7 +136,7 @@ fn eprintln_best_effort(line: &str) {
 }
 
 /// The settings a snapshot records, for the front end named `front_end`.
-fn run_meta(cli: &Cli, plan: &core::session::Plan, front_end: &str) -> export::RunMeta {
+fn run_meta(cli: &Cli, plan: &core::run::Plan, front_end: &str) -> export::RunMeta {
     let mut meta = export::RunMeta::from_plan(plan, std::time::SystemTime::now());
     meta.front_end = front_end.into();
     meta.duration = cli.duration;
@@ -153,7 +153,7 @@ pub enum UsageError {
     Flag { flag: &'static str, problem: String },
     /// The manifest, `--only` or `--batch`.
     #[error(transparent)]
-    Plan(core::session::PlanError),
+    Plan(core::run::PlanError),
     #[error(transparent)]
     Theme(tui::theme::ThemeError),
     #[error("--export-dir: {0}")]

@@ -4,12 +4,12 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use infertop::core::oneline::one_line;
+use infertop::core::common::one_line;
 use infertop::Cli;
 
 fn main() -> ExitCode {
     // First of all, so that every later allocation follows the same rules.
-    infertop::core::rusage::make_allocation_deterministic();
+    infertop::core::machine::make_allocation_deterministic();
     let code = match Cli::try_parse() {
         // --help and --version.
         Err(e) if !e.use_stderr() => {
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
 /// user pressed Ctrl-C twice), ending the normal way would run libtorch's static destructors
 /// under it, which can crash or hang: then the process ends at once, after flushing output.
 fn exit(code: u8) -> ExitCode {
-    if infertop::core::engine::threads_running() > 0 {
+    if infertop::core::run::threads_running() > 0 {
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
         // SAFETY: _exit ends the process without touching any Rust or C++ state.

@@ -8,11 +8,11 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use crate::cli::{CalibrateArgs, PredictArgs};
-use crate::core::manifest::{ModelSource, ModelSpec};
-use crate::core::model_prediction::predict_model;
-use crate::core::predict::calibration::{self, calibrate, Calibration};
-use crate::core::predict::{Basis, Options};
-use crate::core::session::{Plan, Session};
+use crate::core::analysis::predict_model;
+use crate::core::limits::{calibrate, calibration, Calibration};
+use crate::core::limits::{Basis, Options};
+use crate::core::models::{ModelSource, ModelSpec};
+use crate::core::run::{Plan, Session};
 use crate::UsageError;
 
 /// `infertop calibrate`: a fresh calibration, saved to the cache; prints where.

@@ -46,12 +46,12 @@ pub enum ReportError {
 
 impl ReportError {
     pub(crate) fn snapshot(path: &Path, reason: impl std::fmt::Display) -> Self {
-        let reason = crate::core::oneline::one_line(&reason.to_string());
+        let reason = crate::core::common::one_line(&reason.to_string());
         Self::Snapshot { path: path.to_path_buf(), reason }
     }
 
     pub(crate) fn figure(figure: &str, reason: impl std::fmt::Display) -> Self {
-        Self::Figure { figure: figure.into(), reason: crate::core::oneline::one_line(&reason.to_string()) }
+        Self::Figure { figure: figure.into(), reason: crate::core::common::one_line(&reason.to_string()) }
     }
 }
 
@@ -84,7 +84,7 @@ fn check_output(path: &Path) -> Result<(), ReportError> {
     match fs::metadata(path) {
         Ok(meta) if !meta.is_file() => Err(ReportError::Output {
             path: path.to_path_buf(),
-            reason: format!("it is {}, not a regular file", crate::core::bounded_read::describe(meta.file_type())),
+            reason: format!("it is {}, not a regular file", crate::core::common::describe(meta.file_type())),
         }),
         // Missing (or a link to nothing): a new file. Any other failure shows at the write.
         _ => Ok(()),
@@ -97,7 +97,7 @@ fn check_output(path: &Path) -> Result<(), ReportError> {
 fn write_atomic(path: &Path, text: &str) -> Result<(), ReportError> {
     let err = |e: std::io::Error| ReportError::Write {
         path: path.to_path_buf(),
-        reason: crate::core::oneline::one_line(&e.to_string()),
+        reason: crate::core::common::one_line(&e.to_string()),
     };
     let name = path.file_name().ok_or_else(|| err(std::io::Error::other("not a file name")))?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));

@@ -13,9 +13,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::cli::Cli;
-use crate::core::session::{Plan, Session, ITERATIONS_REACHED};
-use crate::core::soak::{Soak, SoakConfig, DEADLINE_GRACE};
+use crate::core::run::{Plan, Session, ITERATIONS_REACHED};
 use crate::core::state::{ModelStatus, MonitorState};
+use crate::core::state::{Soak, SoakConfig, DEADLINE_GRACE};
 use crate::export::FinalSnapshot;
 use crate::signals::{wind_down, Signal, Signals};
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::signal::unix::{signal, Signal as Stream, SignalKind};
 
-use crate::core::session::Session;
+use crate::core::run::Session;
 
 /// A signal that ends a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,8 +19,8 @@ use std::time::Duration;
 use tokio::time::{interval_at, Instant, Interval};
 
 use crate::cli::Cli;
-use crate::core::event::Control;
-use crate::core::session::{Plan, Session};
+use crate::core::run::Control;
+use crate::core::run::{Plan, Session};
 use crate::core::state::MonitorState;
 use crate::export::listen::MetricsServer;
 use crate::export::trace::TraceWriter;

@@ -135,12 +135,12 @@ fn list_models_prints_each_model_and_exits_0() {
     let out = infertop(&["--list-models"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    let manifest = infertop::core::manifest::Manifest::builtin();
+    let manifest = infertop::core::models::Manifest::builtin();
     for m in &manifest.models {
         let line = text.lines().find(|l| l.starts_with(&format!("{} ", m.name))).unwrap_or_else(|| panic!("{text}"));
         let arch = match &m.source {
-            infertop::core::manifest::ModelSource::Arch(arch) => *arch,
-            infertop::core::manifest::ModelSource::TorchScript(_) => panic!("the built-in set is all arch"),
+            infertop::core::models::ModelSource::Arch(arch) => *arch,
+            infertop::core::models::ModelSource::TorchScript(_) => panic!("the built-in set is all arch"),
         };
         assert!(line.contains(&format!("{:.1} ", arch.parameters() as f64 / 1e6)) || m.name == "tiny", "{line}");
     }

@@ -12,9 +12,9 @@ use std::time::{Duration, SystemTime};
 #[path = "binary/command.rs"]
 mod binary;
 
-use infertop::core::contention::{Contention, Reasons};
-use infertop::core::event::Event;
-use infertop::core::sampler::{Sampler, SamplerConfig, SystemSample};
+use infertop::core::machine::{Contention, Reasons};
+use infertop::core::machine::{Sampler, SamplerConfig, SystemSample};
+use infertop::core::run::Event;
 use infertop::core::state::MonitorState;
 use infertop::export::{write_snapshot, RunMeta};
 
@@ -287,7 +287,7 @@ fn meta() -> RunMeta {
         front_end: "headless".into(),
         duration: None,
         args: Vec::new(),
-        schedule: infertop::core::schedule::Schedule::RoundRobin,
+        schedule: infertop::core::run::Schedule::RoundRobin,
         profile_every: 4,
         warmup: 2,
         iterations: None,

@@ -4,12 +4,12 @@
 
 use std::path::PathBuf;
 
-use infertop::core::event::{Control, Event};
-use infertop::core::manifest::{ModelSource, ModelSpec};
-use infertop::core::nets::Arch;
-use infertop::core::profiled_window::LeftOut;
-use infertop::core::schedule::Schedule;
-use infertop::core::session::{Plan, Session};
+use infertop::core::models::Arch;
+use infertop::core::models::{ModelSource, ModelSpec};
+use infertop::core::run::Schedule;
+use infertop::core::run::{Control, Event};
+use infertop::core::run::{Plan, Session};
+use infertop::core::state::LeftOut;
 
 fn tiny(name: &str) -> ModelSpec {
     ModelSpec::new(name, ModelSource::Arch(Arch::Tiny), [3, 32, 32])

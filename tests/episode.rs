@@ -17,8 +17,8 @@ mod trees;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use infertop::core::episode::{Episode, Replay};
-use infertop::core::event::{Event, Inference};
+use infertop::core::machine::{Episode, Replay};
+use infertop::core::run::{Event, Inference};
 use infertop::core::state::MonitorState;
 
 fn episode_dir(name: &str) -> PathBuf {

@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use infertop::core::event::{Event, Inference, ModelInfo};
-use infertop::core::nets::{parameter_count, Arch};
-use infertop::core::profiler::{NodeKind, Recorder, Scope};
-use infertop::core::sampler::{
+use infertop::core::machine::{
     CpuFreqPolicy, LoadAverage, MemoryUsage, SystemSample, TempReading, ThrottleBits, ThrottleReport, ThrottleSource,
     ThrottleState,
 };
+use infertop::core::models::{parameter_count, Arch};
+use infertop::core::profiling::{NodeKind, Recorder, Scope};
+use infertop::core::run::{Event, Inference, ModelInfo};
 use infertop::core::state::MonitorState;
 use infertop::export::{
     check_writable, default_export_base, write_final_snapshot, write_snapshot, FinalSnapshot, RunMeta, FILES,
@@ -196,7 +196,7 @@ fn meta() -> RunMeta {
         front_end: "headless".into(),
         duration: Some(Duration::from_secs(60)),
         args: vec!["infertop".into(), "--headless".into()],
-        schedule: infertop::core::schedule::Schedule::Dwell(Duration::from_millis(500)),
+        schedule: infertop::core::run::Schedule::Dwell(Duration::from_millis(500)),
         profile_every: 4,
         warmup: 2,
         iterations: None,

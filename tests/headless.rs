@@ -61,7 +61,7 @@ fn iterations_end_the_run_after_that_many_timed_inferences_per_model() {
 /// A model line's `ops` field (`ops Conv2D 58% BatchNorm 27% Pool 14% rest 1%`): the three
 /// largest shares of op time, each the one models.csv holds, largest first, then the rest.
 fn assert_op_shares_match_the_csv(line: &str, row: &std::collections::HashMap<String, String>) {
-    use infertop::core::ops::Category;
+    use infertop::core::profiling::Category;
     let ops = line.split("  ops ").nth(1).unwrap_or_else(|| panic!("no op shares: {line}"));
     let words: Vec<&str> = ops.split("  ").next().unwrap().split(' ').collect();
     let mut shares: Vec<(Category, f64)> = Category::ALL

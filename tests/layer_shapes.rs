@@ -1,5 +1,5 @@
 //! What each layer is, on real models: kinds, input and output shapes and convolution geometry
-//! of known layers of built-in nets at 32x32 (worked out from `src/core/nets/`), and of a
+//! of known layers of built-in nets at 32x32 (worked out from `src/core/models/nets/`), and of a
 //! `TorchScript` model with nested submodules, whose layers come from its module hierarchy.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
@@ -9,10 +9,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use infertop::core::analysis::model_profile;
-use infertop::core::manifest::{ModelSource, ModelSpec};
-use infertop::core::nets::Arch;
-use infertop::core::schedule::Schedule;
-use infertop::core::session::{Plan, Session};
+use infertop::core::models::Arch;
+use infertop::core::models::{ModelSource, ModelSpec};
+use infertop::core::run::Schedule;
+use infertop::core::run::{Plan, Session};
 use infertop::core::state::MonitorState;
 use infertop::export::LayerRecord;
 
@@ -113,7 +113,7 @@ fn known_layers_of_resnet50_and_shufflenetv2_have_their_kinds_shapes_and_geometr
 fn a_scripted_model_with_submodules_gets_one_layer_per_module_with_kinds_and_shapes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("scripted.pt");
-    infertop::core::profiler::save_scripted_test_net(&path).expect("the scripted test net saves");
+    infertop::core::profiling::save_scripted_test_net(&path).expect("the scripted test net saves");
     let state = measured(vec![spec("scripted", ModelSource::TorchScript(path.clone()), [3, 16, 16])], 3);
     let rows = infertop::export::layer_rows(&state);
     let mut leaves: Vec<_> = rows.iter().filter(|r| r.leaf).map(|r| r.layer.as_str()).collect();

@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use infertop::core::manifest::{Manifest, ManifestError, ModelSource, BUILTIN_SOURCE};
-use infertop::core::nets::Arch;
+use infertop::core::models::Arch;
+use infertop::core::models::{Manifest, ManifestError, ModelSource, BUILTIN_SOURCE};
 
 const ARCHS: &str = "vgg16, inceptionv3, inceptionv4, resnet50, seresnet50, xception, \
                      mobilenet, mobilenetv2, shufflenet, shufflenetv2, tiny";
@@ -36,7 +36,7 @@ fn parse(text: &str) -> Result<Manifest, ManifestError> {
     Manifest::parse(text, "test.toml", Path::new("."))
 }
 
-fn names(models: &[infertop::core::manifest::ModelSpec]) -> Vec<&str> {
+fn names(models: &[infertop::core::models::ModelSpec]) -> Vec<&str> {
     models.iter().map(|m| m.name.as_str()).collect()
 }
 

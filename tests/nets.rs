@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, PanicHookInfo};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use infertop::core::nets::{parameter_count, Arch};
+use infertop::core::models::{parameter_count, Arch};
 use tch::{nn, Device, Kind, Tensor};
 
 #[path = "binary/command.rs"]
@@ -17,7 +17,7 @@ mod binary;
 const NUM_CLASSES: i64 = 100;
 
 /// Builds `arch` with seeded weights.
-fn build(arch: Arch) -> (nn::VarStore, Box<dyn infertop::core::nets::Net>) {
+fn build(arch: Arch) -> (nn::VarStore, Box<dyn infertop::core::models::Net>) {
     tch::manual_seed(0);
     let vs = nn::VarStore::new(Device::Cpu);
     let net = arch.build(&vs.root(), NUM_CLASSES);

@@ -9,8 +9,8 @@
 #[path = "binary/command.rs"]
 mod binary;
 
-use infertop::core::manifest::Manifest;
-use infertop::core::session::{Plan, Session};
+use infertop::core::models::Manifest;
+use infertop::core::run::{Plan, Session};
 
 #[test]
 fn resnet50_without_the_profiler_averages_under_100_minor_faults_per_warm_inference() {

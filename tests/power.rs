@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use infertop::core::event::{Event, Inference};
-use infertop::core::power::{PowerReading, PowerScope};
-use infertop::core::profiler::{NodeInfo, NodeKind};
-use infertop::core::sampler::{Sampler, SamplerConfig};
+use infertop::core::machine::{PowerReading, PowerScope};
+use infertop::core::machine::{Sampler, SamplerConfig};
+use infertop::core::profiling::{NodeInfo, NodeKind};
+use infertop::core::run::{Event, Inference};
 use infertop::core::state::MonitorState;
 use infertop::export::model_rows;
 use trees::{copy_of, fixture, offline, sample_of, write};
@@ -26,7 +26,7 @@ const JETSON_AMPS: &str = "sys/class/hwmon/hwmon1/curr1_input";
 const LAPTOP_PACKAGE: &str = "sys/class/powercap/intel-rapl:0/energy_uj";
 const LAPTOP_ZONES: [&str; 3] = ["intel-rapl:0", "intel-rapl:0:0", "intel-rapl:0:1"];
 
-fn power(sample: &infertop::core::sampler::SystemSample) -> &PowerReading {
+fn power(sample: &infertop::core::machine::SystemSample) -> &PowerReading {
     sample.power.as_deref().expect("a power source")
 }
 
@@ -153,7 +153,7 @@ fn drop_file_permission_override() -> bool {
 /// "needs root", with no watts and no counter value, never 0. Tests may run as root, whom a
 /// mode does not stop; the sampler then runs on a thread that gave up root's override, so the
 /// kernel really refuses the open (the error mapping alone is also checked in
-/// `core::sysfs`'s unit tests).
+/// `core::machine::sysfs`'s unit tests).
 #[test]
 fn a_counter_only_root_may_read_is_needs_root_not_zero() {
     use std::os::unix::fs::PermissionsExt as _;
@@ -215,7 +215,7 @@ fn a_pi5_reads_its_pmic_rails_through_the_command() {
     let t0 = Instant::now();
     let p = sampler.sample_at(t0).power.expect("the PMIC");
     assert_eq!((p.source.as_str(), p.scope), ("PMIC rails", PowerScope::PmicRails));
-    // The rails' V × I added up, as worked out by hand in `core::power::pmic`.
+    // The rails' V × I added up, as worked out by hand in `core::machine::power::pmic`.
     assert!((p.watts.unwrap() - 4.501_49).abs() < 1e-5, "{:?}", p.watts);
     assert_eq!(p.rails.len(), 12);
     let held = sampler.sample_at(t0 + Duration::from_millis(500)).power.unwrap();

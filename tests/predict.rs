@@ -4,12 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
 
-use infertop::core::model_prediction::predict_model;
-use infertop::core::predict::calibration::{self, calibrate, Calibration, Sample};
-use infertop::core::predict::forest::{Predictor, Timed};
-use infertop::core::predict::space::sample_space;
-use infertop::core::predict::{Basis, Options};
-use infertop::core::session::{Plan, Session};
+use infertop::core::analysis::predict_model;
+use infertop::core::limits::sample_space;
+use infertop::core::limits::{calibrate, calibration, Calibration, Sample};
+use infertop::core::limits::{Basis, Options};
+use infertop::core::limits::{Predictor, Timed};
+use infertop::core::run::{Plan, Session};
 use infertop::core::state::MonitorState;
 
 /// The law the synthetic timings follow: 50 MACs per ns plus 3 µs for a convolution, and 2 µs
@@ -22,7 +22,7 @@ fn law(op: &str, macs: f64) -> f64 {
     }
 }
 
-fn macs_of(shapes: &infertop::core::profiler::OpShapes) -> f64 {
+fn macs_of(shapes: &infertop::core::profiling::OpShapes) -> f64 {
     let geometry = shapes.conv.as_ref().unwrap();
     let out: i64 = shapes.output.as_ref().unwrap()[2..].iter().product();
     (out * geometry.weight.iter().product::<i64>()) as f64
@@ -108,7 +108,7 @@ fn the_cache_keeps_a_calibration_and_names_a_corrupt_file() {
     assert_eq!(calibration::load(&path, 2).unwrap(), None, "no file: no calibration");
     let config = sample_space(0.002, 1).remove(0);
     let made = Calibration {
-        machine: infertop::core::peak::machine_key(2),
+        machine: infertop::core::limits::machine_key(2),
         threads: 2,
         planned: 3,
         seconds: 1.0,

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use infertop::core::analysis::{model_profile, op_rows};
-use infertop::core::event::{Event, Inference};
-use infertop::core::ops::Category;
-use infertop::core::profiler::{NodeId, NodeInfo, NodeKind, NodeTiming, ProfilerError, Recorder, Scope};
+use infertop::core::profiling::Category;
+use infertop::core::profiling::{NodeId, NodeInfo, NodeKind, NodeTiming, ProfilerError, Recorder, Scope};
+use infertop::core::run::{Event, Inference};
 use infertop::core::state::MonitorState;
 use tch::{nn, nn::Module, Device, Kind, Tensor};
 
@@ -169,7 +169,7 @@ fn times_nest_and_categories_add_up_to_op_time() {
     for (wall, ops) in &runs {
         let top: u64 = ops
             .iter()
-            .filter(|t| state.tree.get(t.node).is_some_and(infertop::core::optree::Node::is_top_level_op))
+            .filter(|t| state.tree.get(t.node).is_some_and(infertop::core::profiling::Node::is_top_level_op))
             .map(|t| t.total_ns)
             .sum();
         assert!(top <= *wall, "top-level {top} ns > wall {wall} ns");

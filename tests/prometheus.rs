@@ -237,7 +237,7 @@ fn prometheus_scrapes_a_run_and_agrees_with_its_run_folder() {
     assert_eq!(hist_count as usize, warm.len(), "histogram count against the warm timed rows");
     let sum: f64 = warm.iter().sum();
     assert!((hist_sum - sum).abs() <= 1e-9 * sum.max(1.0), "sum {hist_sum} against {sum}");
-    assert_eq!(buckets.len(), infertop::core::counters::LATENCY_BOUNDS_S.len() + 1);
+    assert_eq!(buckets.len(), infertop::core::state::LATENCY_BOUNDS_S.len() + 1);
     for (le, count) in &buckets {
         let expected = warm.iter().filter(|s| *s <= le).count();
         assert_eq!(*count as usize, expected, "bucket le={le}");
@@ -245,7 +245,7 @@ fn prometheus_scrapes_a_run_and_agrees_with_its_run_folder() {
     // The screen's p50: over the latest warm latencies the state keeps.
     let mut window: Vec<f64> = warm[warm.len().saturating_sub(infertop::core::state::LATENCY_WINDOW)..].to_vec();
     window.sort_by(f64::total_cmp);
-    let expected_p50 = infertop::core::stats::quantile_sorted(&window, 0.5).unwrap();
+    let expected_p50 = infertop::core::common::quantile_sorted(&window, 0.5).unwrap();
     assert!((p50 - expected_p50).abs() <= 1e-12, "p50 {p50} against {expected_p50}");
     let system = std::fs::read_to_string(folder.join("system.csv")).unwrap();
     assert!(system_values(&system, "temp_c", "cpu-thermal").contains(&celsius), "{celsius} °C");

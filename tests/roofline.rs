@@ -12,17 +12,17 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use infertop::core::analysis::leave_one_out;
+use infertop::core::analysis::observations;
 use infertop::core::analysis::{conv_kernels, model_profile};
-use infertop::core::bandwidth::measure_gbs;
-use infertop::core::latency_model::leave_one_out;
-use infertop::core::latency_model::observe::observations;
-use infertop::core::limits_cache::best_of_runs_in;
-use infertop::core::manifest::{ModelSource, ModelSpec};
-use infertop::core::nets::Arch;
-use infertop::core::ops::Category;
-use infertop::core::roofline::{roofline, Limits};
-use infertop::core::schedule::Schedule;
-use infertop::core::session::{Plan, Session};
+use infertop::core::analysis::{roofline, Limits};
+use infertop::core::limits::best_of_runs_in;
+use infertop::core::limits::measure_gbs;
+use infertop::core::models::Arch;
+use infertop::core::models::{ModelSource, ModelSpec};
+use infertop::core::profiling::Category;
+use infertop::core::run::Schedule;
+use infertop::core::run::{Plan, Session};
 use infertop::core::state::MonitorState;
 
 fn built_in(arch: Arch) -> ModelSpec {
@@ -93,7 +93,7 @@ fn the_roofline_parts_add_up_to_the_op_time_and_the_latency_models_fit_three_rea
         let r = roofline(&state.tree, m, &limits);
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.max(1e-9);
         assert!(close(r.model.total_ms(), op_ms), "{}: {r:?} vs {op_ms}", m.name);
-        let by_category: f64 = r.categories.values().map(infertop::core::roofline::Split::total_ms).sum();
+        let by_category: f64 = r.categories.values().map(infertop::core::analysis::Split::total_ms).sum();
         assert!(close(by_category, op_ms), "{}: categories {by_category} vs {op_ms}", m.name);
         // Convolutions have a floor (at 32x32 often their bytes: weights outweigh the pixels);
         // BatchNorm does no MACs, so only its bytes can bind it.

@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use infertop::core::event::{Event, Inference, ModelInfo};
-use infertop::core::journal::{InferenceEntry, JournalEntry, JournalSink, SampleEntry};
-use infertop::core::power::{PowerReading, PowerScope};
-use infertop::core::sampler::{CpuFreqPolicy, SystemSample, TempReading};
+use infertop::core::machine::{CpuFreqPolicy, SystemSample, TempReading};
+use infertop::core::machine::{PowerReading, PowerScope};
+use infertop::core::run::{Event, Inference, ModelInfo};
+use infertop::core::run::{InferenceEntry, JournalEntry, JournalSink, SampleEntry};
 use infertop::core::state::MonitorState;
 use infertop::export::{FinalSnapshot, Report, RunExport, RunMeta};
 
@@ -28,7 +28,7 @@ fn meta() -> RunMeta {
         front_end: "headless".into(),
         duration: None,
         args: vec![],
-        schedule: infertop::core::schedule::Schedule::RoundRobin,
+        schedule: infertop::core::run::Schedule::RoundRobin,
         profile_every: 4,
         warmup: 2,
         iterations: None,

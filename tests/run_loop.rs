@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use infertop::core::manifest::{ModelSource, ModelSpec};
-use infertop::core::nets::Arch;
-use infertop::core::schedule::Schedule;
-use infertop::core::session::{Plan, Session};
+use infertop::core::models::Arch;
+use infertop::core::models::{ModelSource, ModelSpec};
+use infertop::core::run::Schedule;
+use infertop::core::run::{Plan, Session};
 use infertop::core::state::MonitorState;
 use infertop::run_loop::{End, FrontEnd, RunLoop, Watcher};
 use infertop::signals::Signals;

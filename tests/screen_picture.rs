@@ -13,10 +13,10 @@ mod screen;
 
 use std::time::{Duration, Instant};
 
-use infertop::core::manifest::{ModelSource, ModelSpec};
-use infertop::core::nets::Arch;
-use infertop::core::schedule::Schedule;
-use infertop::core::session::{Plan, Session};
+use infertop::core::models::Arch;
+use infertop::core::models::{ModelSource, ModelSpec};
+use infertop::core::run::Schedule;
+use infertop::core::run::{Plan, Session};
 use infertop::core::state::MonitorState;
 use infertop::tui::app::{UiState, View};
 use infertop::tui::screen_svg::{self, Defaults, CELL_HEIGHT, CELL_WIDTH};

@@ -18,7 +18,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use infertop::core::sampler::{CpuFreqPolicy, Sampler, SamplerConfig, ThrottleState};
+use infertop::core::machine::{CpuFreqPolicy, Sampler, SamplerConfig, ThrottleState};
 
 fn mkfifo(path: &Path) {
     let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();

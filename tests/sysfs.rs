@@ -10,7 +10,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use infertop::core::sampler::{Sampler, SamplerConfig, SystemSample, ThrottleBits, ThrottleSource, ThrottleState};
+use infertop::core::machine::{Sampler, SamplerConfig, SystemSample, ThrottleBits, ThrottleSource, ThrottleState};
 use trees::{copy_of, fixture, offline, sample_of, write};
 
 fn temps(sample: &SystemSample) -> Vec<(&str, f64)> {

@@ -9,10 +9,10 @@ mod trees;
 
 use std::time::{Duration, Instant};
 
-use infertop::core::sampler::SystemSample;
-use infertop::core::sysfs::{CoolingKind, TripKind};
-use infertop::core::throttle::verdict::Source;
-use infertop::core::throttle::MachineTag;
+use infertop::core::machine::FindingSource as Source;
+use infertop::core::machine::MachineTag;
+use infertop::core::machine::SystemSample;
+use infertop::core::machine::{CoolingKind, TripKind};
 use trees::{copy_of, offline, sample_of, write};
 
 /// The combined verdict: (now, during this run, since boot).

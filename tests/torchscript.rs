@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use infertop::core::analysis::{model_profile, op_rows};
-use infertop::core::session::{Plan, Session};
+use infertop::core::run::{Plan, Session};
 use infertop::core::state::{ModelStatus, MonitorState};
 use tch::{nn, nn::Module, CModule, Device, Kind, Tensor};
 
@@ -110,13 +110,13 @@ fn a_scripted_exception_names_its_cause_in_one_line() {
 /// The op tree of one calibrated and one timed inference of the scripted test net (nested
 /// submodules), with the shim following `TorchScript` modules or not, and the frames left open.
 /// On a thread of its own: the shim's tree is the thread's.
-fn scripted_tree(path: &Path, modules: bool) -> (Vec<infertop::core::profiler::NodeInfo>, usize) {
+fn scripted_tree(path: &Path, modules: bool) -> (Vec<infertop::core::profiling::NodeInfo>, usize) {
     let path = path.to_path_buf();
     std::thread::spawn(move || scripted_tree_here(&path, modules)).join().expect("no panic")
 }
 
-fn scripted_tree_here(path: &Path, modules: bool) -> (Vec<infertop::core::profiler::NodeInfo>, usize) {
-    use infertop::core::profiler::{follow_modules, Recorder, Scope};
+fn scripted_tree_here(path: &Path, modules: bool) -> (Vec<infertop::core::profiling::NodeInfo>, usize) {
+    use infertop::core::profiling::{follow_modules, Recorder, Scope};
     let _g = tch::no_grad_guard();
     let model = CModule::load(path).expect("the scripted net loads");
     let x = Tensor::randn([1, 3, 16, 16], (Kind::Float, Device::Cpu));
@@ -136,7 +136,7 @@ fn scripted_tree_here(path: &Path, modules: bool) -> (Vec<infertop::core::profil
 
 #[test]
 fn scripted_submodules_become_nested_scopes_that_close_with_the_model_and_keep_the_macs() {
-    use infertop::core::profiler::{save_scripted_test_net, NodeKind};
+    use infertop::core::profiling::{save_scripted_test_net, NodeKind};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("scripted.pt");
     save_scripted_test_net(&path).expect("the scripted net saves");
@@ -156,8 +156,8 @@ fn scripted_submodules_become_nested_scopes_that_close_with_the_model_and_keep_t
     assert_eq!(scope_path("aten::relu"), ["features.act", "features", "model:scripted-tree", "<root>"]);
     assert_eq!(scope_path("aten::linear"), ["fc", "model:scripted-tree", "<root>"]);
     assert_eq!(scope_path("aten::adaptive_avg_pool2d"), ["model:scripted-tree", "<root>"], "the model's own op");
-    let macs = |nodes: &[infertop::core::profiler::NodeInfo]| -> f64 {
-        let top = |n: &&infertop::core::profiler::NodeInfo| {
+    let macs = |nodes: &[infertop::core::profiling::NodeInfo]| -> f64 {
+        let top = |n: &&infertop::core::profiling::NodeInfo| {
             n.kind == NodeKind::Op
                 && nodes.iter().find(|p| Some(p.id) == n.parent).is_some_and(|p| p.kind == NodeKind::Scope)
         };

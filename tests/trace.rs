@@ -23,11 +23,11 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use infertop::core::event::{Control, Event};
-use infertop::core::profiler::NodeTiming;
-use infertop::core::session::{Plan, Session};
+use infertop::core::profiling::NodeTiming;
+use infertop::core::run::{Control, Event};
+use infertop::core::run::{Plan, Session};
 use infertop::core::state::MonitorState;
-use infertop::core::trace_doc::TraceDoc;
+use infertop::core::state::TraceDoc;
 use infertop::export::trace::{trace_json, write_trace, TraceWriter};
 use infertop::tui::app::UiState;
 use infertop::tui::keymap::{action_for, Action};
@@ -257,7 +257,7 @@ fn a_traced_resnet50_inference_agrees_with_its_counters_and_nests() {
     let state: &MonitorState = &session.state;
     let op_ns: u64 = ops
         .iter()
-        .filter(|t| state.tree.get(t.node).is_some_and(infertop::core::optree::Node::is_top_level_op))
+        .filter(|t| state.tree.get(t.node).is_some_and(infertop::core::profiling::Node::is_top_level_op))
         .map(|t| t.total_ns)
         .sum();
     assert_eq!(doc.top_level_op_ns(), op_ns);
@@ -488,8 +488,8 @@ fn c_in_the_live_screen_writes_a_trace_and_says_where() {
 
 fn tiny_plan(names: &[&str], op_profile: bool) -> Plan {
     let spec = |name: &str| {
-        use infertop::core::manifest::{ModelSource, ModelSpec};
-        ModelSpec::new(name, ModelSource::Arch(infertop::core::nets::Arch::Tiny), [3, 32, 32])
+        use infertop::core::models::{ModelSource, ModelSpec};
+        ModelSpec::new(name, ModelSource::Arch(infertop::core::models::Arch::Tiny), [3, 32, 32])
     };
     Plan {
         models: names.iter().map(|n| spec(n)).collect(),
@@ -502,7 +502,7 @@ fn tiny_plan(names: &[&str], op_profile: bool) -> Plan {
         sample_every: None,
         sysfs_root: "/".into(),
         replay_speed: 1.0,
-        schedule: infertop::core::schedule::Schedule::RoundRobin,
+        schedule: infertop::core::run::Schedule::RoundRobin,
     }
 }
 

@@ -10,9 +10,9 @@ mod fixture;
 mod screen;
 
 use crossterm::event::KeyCode;
+use infertop::core::analysis::ModelSummary;
 use infertop::core::analysis::{conv_breakdown, layer_rows};
-use infertop::core::ops::{is_conv_kernel, Category};
-use infertop::core::summary::ModelSummary;
+use infertop::core::profiling::{is_conv_kernel, Category};
 use infertop::tui::app::{UiState, View};
 use infertop::tui::rows::SortKey;
 use screen::Screen;
@@ -169,7 +169,7 @@ fn q2_with_ten_models_the_selected_models_breakdown_stays_on_screen() {
 #[test]
 fn q6_what_infertop_costs() {
     let mut state = fixture::state(5, 40);
-    state.apply(infertop::core::event::Event::Profiling { every: 4 });
+    state.apply(infertop::core::run::Event::Profiling { every: 4 });
     let (cost, _) = ModelSummary::profiler_cost_of_run(&ModelSummary::all(&state), 4).expect("profiled and timed");
     let s = Screen::new(state, UiState { view: View::System, ..UiState::default() }, 80, 24);
     let (_, line) = s.find("profiler ");
@@ -215,7 +215,7 @@ fn the_kernel_goes_by_one_name_and_its_rate_is_labelled_as_the_kernels() {
         let kernel = conv_breakdown(&s.state.tree, m)
             .into_iter()
             .find(|r| is_conv_kernel(&r.op))
-            .map(|r| infertop::core::ops::kernel_name(&r.op).to_string())
+            .map(|r| infertop::core::profiling::kernel_name(&r.op).to_string())
             .expect("a kernel");
         let start = text.find(&format!(" {}: ", m.name)).unwrap_or_else(|| panic!("{} not in {text}", m.name));
         let end = text[start..].find("outside kernels").map_or(text.len(), |e| start + e + "outside kernels".len());
@@ -225,7 +225,7 @@ fn the_kernel_goes_by_one_name_and_its_rate_is_labelled_as_the_kernels() {
         // (#30: the slow path's 28 % of resnet50's convolution time was left out before).
         let kernels: Vec<_> = conv_breakdown(&s.state.tree, m).into_iter().filter(|r| is_conv_kernel(&r.op)).collect();
         let all: f64 = kernels.iter().map(|r| r.total_ms).sum();
-        let mine = kernels.iter().find(|r| infertop::core::ops::kernel_name(&r.op) == kernel).unwrap();
+        let mine = kernels.iter().find(|r| infertop::core::profiling::kernel_name(&r.op) == kernel).unwrap();
         let gmacs = mine.macs / (mine.total_ms * 1e6);
         let peak = s.state.peak_gmacs.unwrap();
         let expected = format!(

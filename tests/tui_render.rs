@@ -9,14 +9,14 @@ mod fixture;
 
 use std::path::Path;
 
-use infertop::core::contention::{Contention, Reasons};
-use infertop::core::event::{Event, Inference, ModelInfo};
-use infertop::core::kernel_throttle::{KernelThrottle, SeenDuringRun, ThrottleCounters};
-use infertop::core::power::{PowerReading, PowerScope};
-use infertop::core::profiler::{NodeInfo, NodeKind};
-use infertop::core::sampler::SystemSample;
+use infertop::core::machine::SystemSample;
+use infertop::core::machine::{Contention, Reasons};
+use infertop::core::machine::{CoolingDevice, CoolingKind, TripKind, TripPoint, ZoneTrips};
+use infertop::core::machine::{KernelThrottle, SeenDuringRun, ThrottleCounters};
+use infertop::core::machine::{PowerReading, PowerScope};
+use infertop::core::profiling::{NodeInfo, NodeKind};
+use infertop::core::run::{Event, Inference, ModelInfo};
 use infertop::core::state::MonitorState;
-use infertop::core::sysfs::{CoolingDevice, CoolingKind, TripKind, TripPoint, ZoneTrips};
 use infertop::tui::app::{UiState, View};
 use infertop::tui::keymap::Action;
 use infertop::tui::render::render;

@@ -12,10 +12,10 @@ mod fixture;
 mod screen;
 
 use crossterm::event::KeyCode;
-use infertop::core::event::Event;
+use infertop::core::analysis::{comparisons, Comparison, Verdict};
+use infertop::core::models::Variant;
+use infertop::core::run::Event;
 use infertop::core::state::MonitorState;
-use infertop::core::variant::Variant;
-use infertop::core::what_if::{comparisons, Comparison, Verdict};
 use infertop::tui::app::{UiState, View};
 use infertop::tui::mouse::TableHit;
 use infertop::tui::rows::{ordered_rows, SortKey};

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use infertop::core::manifest::{ModelSource, ModelSpec};
-use infertop::core::model::{LoadedModel, ModelError};
-use infertop::core::nets::Arch;
+use infertop::core::models::Arch;
+use infertop::core::models::{LoadedModel, ModelError};
+use infertop::core::models::{ModelSource, ModelSpec};
 use tch::{nn, Device, Kind, Tensor};
 
 fn spec(weights: &Path) -> ModelSpec {

@@ -10,15 +10,15 @@ mod binary;
 use std::path::Path;
 
 use infertop::core::analysis::op_rows;
-use infertop::core::manifest::ModelSpec;
-use infertop::core::model::LoadedModel;
-use infertop::core::nets::Arch;
-use infertop::core::ops::Category;
-use infertop::core::session::{Plan, Session};
+use infertop::core::analysis::{best_threads, comparisons, Verdict};
+use infertop::core::models::Arch;
+use infertop::core::models::LoadedModel;
+use infertop::core::models::ModelSpec;
+use infertop::core::models::{is_channels_last, mkldnn_available};
+use infertop::core::models::{Variant, OUTPUT_TOLERANCE};
+use infertop::core::profiling::Category;
+use infertop::core::run::{Plan, Session};
 use infertop::core::state::MonitorState;
-use infertop::core::variant::ffi::{is_channels_last, mkldnn_available};
-use infertop::core::variant::{Variant, OUTPUT_TOLERANCE};
-use infertop::core::what_if::{best_threads, comparisons, Verdict};
 use tch::{nn, nn::Module, CModule, Device, Kind, Tensor};
 
 fn run_until(session: &mut Session, what: &str, pred: impl Fn(&MonitorState) -> bool) {
@@ -327,7 +327,7 @@ fn headless_lines_and_models_csv_carry_the_comparison() {
 fn every_built_in_pairs_each_batch_norm_with_its_convolution() {
     for arch in Arch::ALL {
         let vs = nn::VarStore::new(Device::Cpu);
-        let (_net, plan) = infertop::core::nets::fold::build_folded(|| arch.build(&vs.root(), 100));
+        let (_net, plan) = infertop::core::models::build_folded(|| arch.build(&vs.root(), 100));
         let norms = vs.variables().keys().filter(|k| k.ends_with(".running_mean")).count();
         assert!(norms > 0, "{arch:?} has batch norms");
         assert_eq!((plan.folded(), plan.unpaired()), (norms, 0), "{arch:?}");

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::core::manifest::{Manifest, ModelSource, ModelSpec, BUILTIN_SOURCE};
+use crate::core::models::{Manifest, ModelSource, ModelSpec, BUILTIN_SOURCE};
 
 /// The columns of the list, in order.
 const HEADER: [&str; 8] = ["name", "source", "input", "batch", "params", "top-1 err", "runs", "what it is"];

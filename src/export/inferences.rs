@@ -7,15 +7,15 @@
 
 use serde::Serialize;
 
-use crate::core::energy::millijoules;
-use crate::core::journal::InferenceEntry;
-use crate::core::power::PowerReading;
-use crate::core::sampler::SystemSample;
+use crate::core::machine::PowerReading;
+use crate::core::machine::SystemSample;
+use crate::core::run::InferenceEntry;
+use crate::core::state::millijoules;
 
 /// One row of `inferences.csv`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct InferenceRecord<'a> {
-    /// When the inference ended, in ms since the session's epoch (`core::epoch`), as
+    /// When the inference ended, in ms since the session's epoch (`core::run::epoch`), as
     /// `system.csv`'s `t_ms` (which is whole ms).
     pub t_ms: f64,
     /// The engine's count of inferences in this run, across models (1 for the first).
@@ -40,7 +40,7 @@ pub struct InferenceRecord<'a> {
     pub minor_faults: Option<u64>,
     pub context_switches: Option<u64>,
     /// The energy the machine's power source measured over the inference: the mean power of
-    /// the sample interval it ran in times its wall time (see `core::energy`). Empty without a
+    /// the sample interval it ran in times its wall time (see `core::state::energy`). Empty without a
     /// power source, in the first interval (no mean power yet), and for the inferences of an
     /// interval no sample closed (the run's last).
     pub energy_mj: Option<f64>,

@@ -1,6 +1,6 @@
 //! `run.json`: what ran, where, with which settings and versions, and when.
 
-use crate::core::schedule::Schedule;
+use crate::core::run::Schedule;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use super::progress::FolderProgress;
 use super::utc_rfc3339;
-use crate::core::contention::{ContentionSummary, LOAD_MARGIN, OTHER_CORES, STEAL_PCT};
-use crate::core::peak::{cpu_model, torch_version};
-use crate::core::session::Plan;
+use crate::core::limits::{cpu_model, torch_version};
+use crate::core::machine::{ContentionSummary, LOAD_MARGIN, OTHER_CORES, STEAL_PCT};
+use crate::core::run::Plan;
 use crate::core::state::MonitorState;
 
 /// The settings of a run, filled in by the front end that writes the snapshot.

@@ -10,13 +10,13 @@ mod exposition;
 
 use std::sync::Arc;
 
-use crate::core::counters::LatencyHistogram;
-use crate::core::ops::Category;
-use crate::core::roofline::PARTS;
-use crate::core::sampler::MemoryUsage;
+use crate::core::analysis::ModelSummary;
+use crate::core::analysis::PARTS;
+use crate::core::machine::MemoryUsage;
+use crate::core::machine::ThrottleVerdict;
+use crate::core::profiling::Category;
+use crate::core::state::LatencyHistogram;
 use crate::core::state::MonitorState;
-use crate::core::summary::ModelSummary;
-use crate::core::throttle::verdict::ThrottleVerdict;
 
 pub use exposition::{encode, CONTENT_TYPE};
 
@@ -46,7 +46,7 @@ pub struct ModelMetrics {
     /// Energy per warm inference, in joules, with the power source it comes from.
     pub energy_j: Option<(f64, Arc<str>)>,
     /// The roofline split of op time as shares (`compute`, `memory`, `below_peak`,
-    /// `outside_kernels`: [`crate::core::roofline::PARTS`]); empty until the machine's limits and
+    /// `outside_kernels`: [`crate::core::analysis::PARTS`]); empty until the machine's limits and
     /// a profiled inference are known.
     pub roofline: Vec<(&'static str, f64)>,
 }

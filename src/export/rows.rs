@@ -7,16 +7,16 @@
 
 use serde::Serialize;
 
+use crate::core::analysis::observations;
 use crate::core::analysis::op_rows as model_op_rows;
-use crate::core::latency_model::observe::observations;
-use crate::core::latency_model::{leave_one_out, Prediction};
-use crate::core::model_prediction::{predict_model, ModelPrediction};
-use crate::core::profiled_window::LeftOut;
-use crate::core::roofline::{model_roofline, Split};
+use crate::core::analysis::ModelSummary;
+use crate::core::analysis::{comparisons, Comparison};
+use crate::core::analysis::{leave_one_out, Prediction};
+use crate::core::analysis::{model_roofline, Split};
+use crate::core::analysis::{predict_model, ModelPrediction};
+use crate::core::models::OutputCheck;
+use crate::core::state::LeftOut;
 use crate::core::state::{ModelState, MonitorState, LATENCY_WINDOW};
-use crate::core::summary::ModelSummary;
-use crate::core::variant::OutputCheck;
-use crate::core::what_if::{comparisons, Comparison};
 
 mod layers;
 pub use layers::{layer_rows, LayerRecord};
@@ -82,7 +82,7 @@ pub struct ModelRecord<'a> {
     pub bytes: Option<f64>,
     /// Profiled inferences (their latency includes the profiler's cost).
     pub profiled_iterations: u64,
-    /// Of the latest profiled inferences (`core::profiled_window`), those whose op times are in
+    /// Of the latest profiled inferences (`core::state::profiled_window`), those whose op times are in
     /// the shares, `op_ms` and `ops.csv`/`layers.csv`, and those left out: stalled (wall time
     /// far above the others') or run while other work competed for the cores.
     pub profiled_kept: u64,
@@ -94,7 +94,7 @@ pub struct ModelRecord<'a> {
     /// Mean wall time of the profiled inferences (`op_ms` is part of it).
     pub latency_ms_profiled_mean: Option<f64>,
     /// What the op profiler adds to the inferences it records (0.06: 6 % slower; see
-    /// `core::summary`); empty with `--profile-every 1`.
+    /// `core::analysis::summary`); empty with `--profile-every 1`.
     pub profiler_cost: Option<f64>,
     pub peak_gmacs_per_s: Option<f64>,
     /// First inferences after a switch from another model (dwell schedule), kept out of the
@@ -107,7 +107,7 @@ pub struct ModelRecord<'a> {
     pub minor_faults_per_inference: Option<f64>,
     pub context_switches_per_inference: Option<f64>,
     /// Energy per warm inference in mJ: each inference's wall time times the mean power of the
-    /// sample interval it ran in, averaged (see `core::energy`); empty without a power source.
+    /// sample interval it ran in, averaged (see `core::state::energy`); empty without a power source.
     pub energy_mj_per_inference: Option<f64>,
     /// `energy_mj_per_inference` per billion MACs.
     pub energy_mj_per_gmac: Option<f64>,
@@ -118,7 +118,7 @@ pub struct ModelRecord<'a> {
     pub power_source: Option<&'a str>,
     /// The machine's memory bandwidth through libtorch (GB/s), beside `peak_gmacs_per_s`.
     pub bandwidth_gb_per_s: Option<f64>,
-    /// The roofline split of `op_ms` (see `core::roofline`): time the MACs at the peak explain
+    /// The roofline split of `op_ms` (see `core::analysis::roofline`): time the MACs at the peak explain
     /// (compute floor), time the bytes at the bandwidth explain (memory floor), time inside the
     /// convolution and matrix-multiply kernels beyond their floor (below peak), and the rest
     /// (outside kernels: dispatch, bookkeeping, allocation, ops without such a kernel). The four
@@ -133,7 +133,7 @@ pub struct ModelRecord<'a> {
     /// The same from the op-level model (per op kind: a·MACs + b·bytes + c·calls).
     pub latency_ms_left_out_op_fit: Option<f64>,
     /// The latency this machine's kernel calibration predicts from the model's shapes alone
-    /// (`core::predict`; no timing of the model in it); empty without a calibration.
+    /// (`core::limits::kernels`; no timing of the model in it); empty without a calibration.
     pub latency_ms_predicted: Option<f64>,
     /// For a what-if variant's row (`resnet50 ⟨fold-bn⟩`): the change (`fold-bn`,
     /// `threads=1`) and the model it changes; empty for a model of the manifest.

@@ -22,7 +22,7 @@ use super::series::SeriesFile;
 use super::staging::{claim_staging, publish};
 use super::system::{sample_records, SystemRecord};
 use super::{snapshot_name, write_aggregates, write_run_json, ExportError, RunMeta};
-use crate::core::journal::{InferenceEntry, JournalEntry};
+use crate::core::run::{InferenceEntry, JournalEntry};
 use crate::core::state::MonitorState;
 
 /// Entries the writer never received, counted where they were dropped.

@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
-use crate::core::soak::{HeatingEnd, Phase, Soak};
 use crate::core::state::MonitorState;
+use crate::core::state::{HeatingEnd, Phase, Soak};
 
 fn phase(p: &Phase) -> Value {
     json!({ "count": p.count, "p50_ms": p.p50_ms, "p50_ci_ms": p.p50_ci.map(|(a, b)| [a, b]) })

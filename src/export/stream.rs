@@ -19,7 +19,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use super::run_folder::{RunFolder, Salvage, Unqueued};
 use super::{or_in_temp_dir, ExportError, FinalSnapshot, RunMeta};
-use crate::core::journal::{JournalEntry, JournalSink};
+use crate::core::run::{JournalEntry, JournalSink};
 use crate::core::state::MonitorState;
 
 /// Entries the queue holds: seconds of the fastest model's inferences, a few MB.

@@ -15,14 +15,14 @@
 //! | `cooling_state`, `cooling_max_state` | cooling device (`cpufreq-cpu0`, `Processor#2`, `pwm-fan`) | its `cur_state` and `max_state` |
 //! | `passive_trip_c` | zone | the zone's lowest passive trip point |
 //! | `trip_reached` | zone | 0/1: the zone is at or above a passive, hot or critical trip (zones that have one) |
-//! | `throttle_source` | `firmware`, `thermal_throttle`, `cooling_device`, `trip_point`, `freq_cap` | 0/1: what each source the machine has says about now (see `core::throttle::verdict`) |
+//! | `throttle_source` | `firmware`, `thermal_throttle`, `cooling_device`, `trip_point`, `freq_cap` | 0/1: what each source the machine has says about now (see `core::machine::throttle::verdict`) |
 //! | `machine_throttled` | `machine` | 0/1: the verdict now, what inferences are tagged with: any source says throttled |
 //! | `machine_throttled_during_run`, `machine_throttled_since_boot` | `machine` | 0/1: the verdict over this run and since boot, where a source knows |
 //! | `mem_total_bytes`, `mem_used_bytes`, `mem_available_bytes`, `swap_total_bytes`, `swap_used_bytes` | `system` | memory |
 //! | `load_avg` | `1m`, `5m`, `15m` | load average |
 //! | `process_rss_bytes`, `process_cpu_pct`, `process_cpu_time_ms` | `process` | infertop itself |
 //! | `cores`, `cpu_busy_pct`, `steal_pct`, `other_cpu_cores` | `proc_stat` | since the sample before: cores online, % of all cores' time busy and stolen, CPU of everything but infertop in cores |
-//! | `contended` | `proc_stat` | 0/1: other work competed for the cores (see `core::contention`) |
+//! | `contended` | `proc_stat` | 0/1: other work competed for the cores (see `core::machine::contention`) |
 //! | `process_cpu_cores`, `process_threads` | `proc_self` | infertop over the same interval: CPU in cores, threads |
 //! | `power_w` | the power source (`ina3221/VDD_IN`, `RAPL package-0`, `PMIC rails`) | watts now: a monitor's latest reading; for RAPL counters the mean since the sample before |
 //! | `power_interval_w` | the power source | mean watts since the sample before, what energy per inference is charged with (none at the first sample) |
@@ -40,11 +40,11 @@ mod power;
 use serde::Serialize;
 
 use super::rows::as_f64;
-use crate::core::kernel_throttle::KernelThrottle;
-use crate::core::sampler::{SystemSample, ThrottleBits, ThrottleSource};
+use crate::core::machine::khz_to_mhz;
+use crate::core::machine::KernelThrottle;
+use crate::core::machine::MachineTag;
+use crate::core::machine::{SystemSample, ThrottleBits, ThrottleSource};
 use crate::core::state::MonitorState;
-use crate::core::sysfs::cpufreq::khz_to_mhz;
-use crate::core::throttle::MachineTag;
 
 /// One row of `system.csv`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -203,8 +203,8 @@ fn flag(on: bool) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::kernel_throttle::{SeenDuringRun, ThrottleCounters};
-    use crate::core::sysfs::{CoolingDevice, CoolingKind, CpuFreqPolicy, TripKind, TripPoint, ZoneTrips};
+    use crate::core::machine::{CoolingDevice, CoolingKind, CpuFreqPolicy, TripKind, TripPoint, ZoneTrips};
+    use crate::core::machine::{SeenDuringRun, ThrottleCounters};
 
     /// A laptop whose package throttled once since the sample before, with its clock capped.
     fn laptop() -> SystemSample {
@@ -277,7 +277,7 @@ mod tests {
 
     #[test]
     fn power_gets_rows_and_a_refused_counter_is_no_zero() {
-        use crate::core::power::{EnergyCounter, PowerReading, PowerScope, RailPower};
+        use crate::core::machine::{EnergyCounter, PowerReading, PowerScope, RailPower};
         let mut rapl = PowerReading::new("RAPL package-0".into(), PowerScope::CpuPackage);
         rapl.needs_root = true;
         rapl.counters = vec![EnergyCounter { name: "package-0".into(), energy_uj: None, needs_root: true }];

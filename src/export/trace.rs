@@ -3,7 +3,7 @@
 //! complete (`X`) slices on the engine thread, metadata (`M`) naming the process and thread,
 //! and counter (`C`) tracks of the clocks and temperatures sampled around the inference.
 //!
-//! Times are µs since the session's epoch (`core::epoch`; `system.csv`'s `t_ms` × 1000), so a trace lines up
+//! Times are µs since the session's epoch (`core::run::epoch`; `system.csv`'s `t_ms` × 1000), so a trace lines up
 //! with the run folder's series.
 
 use std::path::{Path, PathBuf};
@@ -15,8 +15,8 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use super::files::write_atomic;
 use super::ExportError;
-use crate::core::session::TraceSink;
-use crate::core::trace_doc::{CounterPoint, SliceKind, TraceDoc, TraceSlice};
+use crate::core::run::TraceSink;
+use crate::core::state::{CounterPoint, SliceKind, TraceDoc, TraceSlice};
 
 /// µs, as the format wants them, from ns. Half a nanosecond is added so that a reader that
 /// multiplies by 1000 and truncates (as Perfetto's JSON importer does) gets the exact
@@ -159,7 +159,7 @@ impl TraceWriter {
         &self.dir
     }
 
-    /// A sink for [`crate::core::session::Session::set_trace_sink`] that queues every trace
+    /// A sink for [`crate::core::run::Session::set_trace_sink`] that queues every trace
     /// for this writer (never blocking).
     #[must_use]
     pub fn sink(&self) -> TraceSink {

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use super::records::{model_records, summary_records, system_record, Record};
 use crate::cli::LineFormat;
-use crate::core::contention::{describe as describe_contention, ContentionSummary};
-use crate::core::ops::Category;
-use crate::core::sampler::SystemSample;
+use crate::core::analysis::ModelSummary;
+use crate::core::analysis::{comparisons, Comparison, Verdict};
+use crate::core::machine::SystemSample;
+use crate::core::machine::{describe as describe_contention, ContentionSummary};
+use crate::core::models::OUTPUT_TOLERANCE;
+use crate::core::profiling::Category;
 use crate::core::state::MonitorState;
-use crate::core::summary::ModelSummary;
-use crate::core::variant::OUTPUT_TOLERANCE;
-use crate::core::what_if::{comparisons, Comparison, Verdict};
 use crate::export::{ExportError, FinalSnapshot, Report};
 
 /// What the text lines' short fields mean, printed once before the first line (text format

@@ -102,10 +102,10 @@ mod tests {
 
     use super::*;
     use crate::cli::LineFormat;
-    use crate::core::contention::{Contention, Reasons};
-    use crate::core::event::{Event, Inference, ModelInfo};
-    use crate::core::sampler::{CpuFreqPolicy, SystemSample, TempReading};
-    use crate::core::soak::{Soak, SoakConfig};
+    use crate::core::machine::{Contention, Reasons};
+    use crate::core::machine::{CpuFreqPolicy, SystemSample, TempReading};
+    use crate::core::run::{Event, Inference, ModelInfo};
+    use crate::core::state::{Soak, SoakConfig};
     use crate::export::{ExportError, FinalSnapshot, Report};
     use crate::headless::{lines, soak_lines};
 

@@ -5,8 +5,8 @@
 use std::io::{self, Write};
 
 use crate::cli::LineFormat;
-use crate::core::soak::{HeatingEnd, Phase, Soak};
 use crate::core::state::MonitorState;
+use crate::core::state::{HeatingEnd, Phase, Soak};
 
 /// Writes the report when the run was a soak; nothing otherwise.
 pub(super) fn write(out: &mut impl Write, state: &MonitorState, format: LineFormat) -> io::Result<()> {

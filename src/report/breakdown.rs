@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::snapshot::{OpRow, CATEGORIES};
-use crate::core::ops::{is_conv_kernel, kernel_name, short_name};
+use crate::core::profiling::{is_conv_kernel, kernel_name, short_name};
 
 /// A model's time and MACs per category, per inference, in [`CATEGORIES`] order.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -10,7 +10,7 @@ use super::html::{self, escape};
 use super::snapshot::Snapshot;
 use super::study::{self, Scatter};
 use super::{chart, ReportError};
-use crate::core::beyond::MIN_MODELS;
+use crate::core::analysis::MIN_MODELS;
 
 /// Models with fewer warm inferences than this get a "few samples" warning: below it the p90
 /// is not even given.

@@ -22,7 +22,7 @@ use serde::Deserialize;
 pub use rows::{InferenceRow, Metric, ModelRow, OpRow, SystemPoint, SystemRow, CATEGORIES};
 
 use super::ReportError;
-use crate::core::bounded_read::{open_bounded, read_text_at_most};
+use crate::core::common::{open_bounded, read_text_at_most};
 
 /// The `snapshot_format` this version reads (and writes, see `export::meta`).
 pub const SNAPSHOT_FORMAT: u64 = 2;

@@ -3,7 +3,7 @@
 //! Pearson's and Spearman's coefficients.
 
 use super::snapshot::ModelRow;
-use crate::core::stats::{pearson, spearman};
+use crate::core::common::{pearson, spearman};
 
 /// One of the model quantities plotted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::core::event::{Event, Inference};
+use crate::core::run::{Event, Inference};
 use crate::export::ExportError;
 
 fn run_loop(watcher: Watcher) -> RunLoop {

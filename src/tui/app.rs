@@ -1,7 +1,7 @@
 //! UI state: view, selection, sort, pause, focus, help, theme, and each table's scroll, sort
 //! and filter. Measurement state lives in the core; nothing here changes it.
 
-use crate::core::event::{Control, ModelId};
+use crate::core::run::{Control, ModelId};
 use crate::core::state::MonitorState;
 use crate::tui::keymap::Action;
 use crate::tui::mouse::FrameHits;

@@ -57,7 +57,7 @@ impl<'a> Ctx<'a> {
 
     /// Model `id`'s name as the tables show it.
     #[must_use]
-    pub fn name(&self, id: crate::core::event::ModelId) -> &str {
+    pub fn name(&self, id: crate::core::run::ModelId) -> &str {
         self.names.get(id).map_or("", String::as_str)
     }
 

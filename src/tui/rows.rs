@@ -3,8 +3,8 @@
 
 use std::cmp::Ordering;
 
+use crate::core::analysis::ModelSummary;
 use crate::core::state::MonitorState;
-use crate::core::summary::ModelSummary;
 use crate::tui::variants::WhatIf;
 
 /// A column of the models table to sort by (`s` cycles, `S` reverses). Numeric keys sort the
@@ -126,8 +126,8 @@ fn key(row: &ModelRow, sort: SortKey) -> Option<f64> {
         SortKey::NonConv => row.non_conv_share,
         SortKey::Penalty => row.throttle_penalty,
         SortKey::Params => row.model.info.as_ref().map(|i| i.params as f64),
-        SortKey::P90 => latency.and_then(crate::core::stats::LatencySummary::p90),
-        SortKey::P99 => latency.and_then(crate::core::stats::LatencySummary::p99),
+        SortKey::P90 => latency.and_then(crate::core::common::LatencySummary::p90),
+        SortKey::P99 => latency.and_then(crate::core::common::LatencySummary::p99),
         SortKey::InferencesPerS => row.inferences_per_s,
         SortKey::PeakShare => row.peak_share,
         SortKey::Samples => latency.map(|s| s.count as f64),

@@ -15,7 +15,7 @@ use super::terminal::{self, TerminalGuard};
 use super::theme::Theme;
 use super::{apply_action, mouse, on_mouse, render, CpuMeter, Snapshots, Tracing};
 use crate::cli::Cli;
-use crate::core::session::Session;
+use crate::core::run::Session;
 use crate::core::state::MonitorState;
 use crate::export::listen::{self, MetricsServer};
 use crate::export::{self, ExportError, PendingSnapshot, Report, RunExport};

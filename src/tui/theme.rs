@@ -11,7 +11,7 @@ use std::str::FromStr;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
-use crate::core::oneline::one_line;
+use crate::core::common::one_line;
 
 /// Built-in themes, name and TOML, in the order `t` cycles through them.
 const BUILTINS: [(&str, &str); 3] = [

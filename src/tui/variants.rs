@@ -3,10 +3,10 @@
 //! sorts by, and how a variant row's name reads beside its original. Derived once per frame
 //! from the state; drawing lives in `render/what_if.rs`.
 
-use crate::core::event::ModelId;
+use crate::core::analysis::{comparisons, Comparison, Verdict};
+use crate::core::models::{Variant, VariantRequest};
+use crate::core::run::ModelId;
 use crate::core::state::MonitorState;
-use crate::core::variant::{Variant, VariantRequest};
-use crate::core::what_if::{comparisons, Comparison, Verdict};
 use crate::tui::render::units::fit;
 
 /// How a model row relates to what-if variants.
@@ -175,7 +175,7 @@ fn variant_row(state: &MonitorState, id: ModelId) -> Option<(ModelId, Variant)> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::variant::variant_name;
+    use crate::core::models::variant_name;
 
     fn names(rows: &[&str]) -> MonitorState {
         MonitorState::new(rows)

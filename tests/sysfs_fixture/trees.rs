@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use infertop::core::sampler::{Sampler, SamplerConfig, SystemSample};
+use infertop::core::machine::{Sampler, SamplerConfig, SystemSample};
 
 pub fn fixture(board: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sysfs").join(board)

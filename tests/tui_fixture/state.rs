@@ -10,18 +10,18 @@ pub mod what_if;
 
 use std::sync::Arc;
 
-use infertop::core::contention::{Contention, Reasons};
-use infertop::core::event::{Event, Inference, ModelInfo};
-use infertop::core::kernel_throttle::{KernelThrottle, SeenDuringRun};
-use infertop::core::power::{PowerReading, PowerScope, RailPower};
-use infertop::core::profiler::{ConvGeometry, NodeId, NodeInfo, NodeKind, NodeTiming, OpShapes};
-use infertop::core::rusage::Usage;
-use infertop::core::sampler::{
+use infertop::core::machine::Usage;
+use infertop::core::machine::{Contention, Reasons};
+use infertop::core::machine::{CoolingDevice, CoolingKind, TripKind, TripPoint, ZoneTrips};
+use infertop::core::machine::{
     CpuFreqPolicy, LoadAverage, MemoryUsage, SystemSample, TempReading, ThrottleBits, ThrottleReport, ThrottleSource,
     ThrottleState,
 };
+use infertop::core::machine::{KernelThrottle, SeenDuringRun};
+use infertop::core::machine::{PowerReading, PowerScope, RailPower};
+use infertop::core::profiling::{ConvGeometry, NodeId, NodeInfo, NodeKind, NodeTiming, OpShapes};
+use infertop::core::run::{Event, Inference, ModelInfo};
 use infertop::core::state::MonitorState;
-use infertop::core::sysfs::{CoolingDevice, CoolingKind, TripKind, TripPoint, ZoneTrips};
 
 /// Model names in id order; the first `n` run, then one fails and one is still loading.
 const NAMES: [&str; 10] = [

@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use infertop::core::event::{Event, Inference, ModelInfo, VariantInfo};
-use infertop::core::rusage::Usage;
+use infertop::core::machine::Usage;
+use infertop::core::models::{variant_name, OutputCheck, Variant, VariantOf};
+use infertop::core::run::{Event, Inference, ModelInfo, VariantInfo};
 use infertop::core::state::MonitorState;
-use infertop::core::variant::{variant_name, OutputCheck, Variant, VariantOf};
 
 use super::{sample, shape, Shape, Tree};
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::core::event::{Event, Inference};
+use crate::core::run::{Event, Inference};
 
 fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()

@@ -241,7 +241,7 @@ fn throttle_families(encoder: &mut DescriptorEncoder, machine: &MachineMetrics) 
 fn memory_families(encoder: &mut DescriptorEncoder, machine: &MachineMetrics) -> fmt::Result {
     let bytes = |v: Option<u64>| v.map(|b| (Vec::new(), b as f64)).into_iter().collect::<Vec<_>>();
     let memory = machine.memory;
-    let field = |f: fn(&crate::core::sampler::MemoryUsage) -> u64| bytes(memory.as_ref().map(f));
+    let field = |f: fn(&crate::core::machine::MemoryUsage) -> u64| bytes(memory.as_ref().map(f));
     gauges(encoder, "memory_total", "The machine's memory.", Some(&Unit::Bytes), &field(|m| m.total_bytes))?;
     gauges(encoder, "memory_used", "The machine's memory in use.", Some(&Unit::Bytes), &field(|m| m.used_bytes))?;
     let help = "The machine's memory available for new work without swapping.";

@@ -2,8 +2,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::*;
-use crate::core::event::{Event, Inference, ModelInfo};
-use crate::core::sampler::{Sampler, SamplerConfig};
+use crate::core::machine::{Sampler, SamplerConfig};
+use crate::core::run::{Event, Inference, ModelInfo};
 
 fn info(name: &str) -> ModelInfo {
     ModelInfo {

@@ -4,11 +4,11 @@
 use serde::Serialize;
 
 use super::{as_f64, prediction, profiled, split_columns};
+use crate::core::analysis::layer_kinds;
+use crate::core::analysis::layer_shapes;
+use crate::core::analysis::model_roofline;
 use crate::core::analysis::{layer_rows as model_layer_rows, model_profile, rate};
-use crate::core::layer_kind::layer_kinds;
-use crate::core::layer_shape::layer_shapes;
-use crate::core::profiler::dims_text;
-use crate::core::roofline::model_roofline;
+use crate::core::profiling::dims_text;
 use crate::core::state::MonitorState;
 
 /// One row of `layers.csv`: a named scope of a model, per inference.
@@ -37,7 +37,7 @@ pub struct LayerRecord<'a> {
     /// True when no other layer is nested inside (leaf layers do not overlap).
     pub leaf: bool,
     pub ms: Option<f64>,
-    /// What the kernel calibration predicts for the layer's ops (`core::predict`), beside `ms`;
+    /// What the kernel calibration predicts for the layer's ops (`core::limits::kernels`), beside `ms`;
     /// empty without a calibration.
     pub predicted_ms: Option<f64>,
     /// `ms` over the model's whole forward pass as the profiler saw it.

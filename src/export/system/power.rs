@@ -1,7 +1,7 @@
 //! The power rows of `system.csv`: the chosen source's watts, every rail's, every RAPL counter.
 
 use super::{flag, Cell};
-use crate::core::power::PowerReading;
+use crate::core::machine::PowerReading;
 
 /// The rows of a sample's power reading, as (metric, source, value).
 pub(super) fn power_rows(p: &PowerReading, rows: &mut Vec<Cell>) {

@@ -1,7 +1,7 @@
 //! The headless lines' wording: unknown figures, the clock, what-if comparisons, the legend.
 
 use super::*;
-use crate::core::power::{PowerReading, PowerScope};
+use crate::core::machine::{PowerReading, PowerScope};
 
 fn with_power(power: Option<PowerReading>) -> String {
     system_line(&SystemSample { power: power.map(Box::new), ..SystemSample::default() }, Duration::ZERO)
@@ -28,7 +28,7 @@ fn the_clock_reads_reported_then_measured_and_never_n_a_mhz() {
     assert_eq!(clock(SystemSample::default()), "n/a");
     let measured_only = SystemSample { measured_mhz: Some(2954.4), ..SystemSample::default() };
     assert_eq!(clock(measured_only), "2954 MHz measured (no cpufreq)");
-    let policy = |cur_khz, max_khz| crate::core::sysfs::CpuFreqPolicy {
+    let policy = |cur_khz, max_khz| crate::core::machine::CpuFreqPolicy {
         policy: 0,
         cpus: Vec::new(),
         cur_khz,
@@ -51,8 +51,8 @@ fn comparison(verdict: Verdict, delta: f64) -> Comparison {
     Comparison {
         model: 1,
         base: 0,
-        variant: crate::core::variant::Variant::FoldBn,
-        check: Ok(crate::core::variant::OutputCheck { max_abs: 0.0, max_rel: 0.0 }),
+        variant: crate::core::models::Variant::FoldBn,
+        check: Ok(crate::core::models::OutputCheck { max_abs: 0.0, max_rel: 0.0 }),
         delta_p50: Some(delta),
         delta_ci: Some((delta - 0.01, delta + 0.01)),
         delta_shares: Vec::new(),

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::core::ops::Category;
+use crate::core::profiling::Category;
 
 /// The time categories of `models.csv`'s `share_*` columns and `ops.csv`'s `category`, in the
 /// order the figures stack them: the core's one table of category names.

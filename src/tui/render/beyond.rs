@@ -10,13 +10,13 @@ use ratatui::Frame;
 use super::columns::{self, Column};
 use super::units::{count, ms, num, NONE};
 use super::Ctx;
+use crate::core::analysis::beyond_macs_line;
+use crate::core::analysis::observations;
 use crate::core::analysis::ModelProfile;
-use crate::core::beyond::{beyond_macs_with, BeyondMacs, MIN_MODELS};
-use crate::core::event::ModelId;
-use crate::core::explain::beyond_macs_line;
-use crate::core::latency_model::observe::observations;
-use crate::core::latency_model::{leave_one_out, LatencyModels, GOOD_WITHIN};
-use crate::core::summary::ModelSummary;
+use crate::core::analysis::ModelSummary;
+use crate::core::analysis::{beyond_macs_with, BeyondMacs, MIN_MODELS};
+use crate::core::analysis::{leave_one_out, LatencyModels, GOOD_WITHIN};
+use crate::core::run::ModelId;
 
 mod scatter;
 

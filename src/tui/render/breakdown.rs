@@ -13,7 +13,7 @@ use ratatui::Frame;
 
 use super::units::{count, fit, ms, pct};
 use super::Ctx;
-use crate::core::ops::Category;
+use crate::core::profiling::Category;
 use crate::core::state::ModelStatus;
 use crate::tui::rows::ModelRow;
 use crate::tui::theme::Theme;

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::units::{bar, count, ms, pct};
 use super::{ops, what_if, Ctx};
 use crate::core::analysis::ModelProfile;
-use crate::core::profiled_window::LeftOut;
+use crate::core::state::LeftOut;
 use crate::tui::rows::ModelRow;
 
 /// Label column of the category bars.
@@ -107,7 +107,7 @@ fn categories(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow, compact:
     frame.render_widget(ratatui::widgets::Paragraph::new(lines), inner);
 }
 
-/// The model's op time split four ways by the roofline (see [`crate::core::roofline`]): the
+/// The model's op time split four ways by the roofline (see [`crate::core::analysis::model_roofline`]): the
 /// floors its MACs at the peak and its bytes at the bandwidth explain, then the time beyond
 /// them inside the convolution and matrix-multiply kernels (below peak) and outside them.
 /// `compact`: one line, in the what-if block's short names (`cmp 50 mem 6 <pk 32 out 12`).

@@ -15,9 +15,9 @@ use ratatui::Frame;
 
 use super::units::bytes;
 use super::Ctx;
-use crate::core::contention::Contention;
-use crate::core::sampler::{CpuFreqPolicy, SystemSample};
-use crate::core::summary::ModelSummary;
+use crate::core::analysis::ModelSummary;
+use crate::core::machine::Contention;
+use crate::core::machine::{CpuFreqPolicy, SystemSample};
 
 /// Draws the view. The machine panel is as tall as its lines: a source the machine lacks
 /// takes no line.

@@ -12,10 +12,10 @@ use ratatui::Frame;
 
 use super::units::ms;
 use super::Ctx;
-use crate::core::event::ModelId;
+use crate::core::analysis::{best_threads, Comparison, Verdict};
+use crate::core::models::{Variant, OUTPUT_TOLERANCE};
+use crate::core::run::ModelId;
 use crate::core::state::ModelStatus;
-use crate::core::variant::{Variant, OUTPUT_TOLERANCE};
-use crate::core::what_if::{best_threads, Comparison, Verdict};
 use crate::tui::theme::Theme;
 use crate::tui::variants::{short, Role};
 

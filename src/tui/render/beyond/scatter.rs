@@ -9,7 +9,7 @@ use ratatui::widgets::canvas::{Canvas, Line as Segment};
 use ratatui::Frame;
 
 use super::key_of;
-use crate::core::beyond::{BeyondMacs, ModelPoint};
+use crate::core::analysis::{BeyondMacs, ModelPoint};
 use crate::tui::render::Ctx;
 
 /// Axis bounds in whole decades around `values` (log10 already), at least one decade wide.

@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType};
 use ratatui::Frame;
 
-use crate::core::sampler::SystemSample;
+use crate::core::machine::SystemSample;
 use crate::tui::render::Ctx;
 
 /// Width of the scale column left of the charts (`1800 MHz`, `74.5 °C`).

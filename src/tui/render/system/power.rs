@@ -6,8 +6,8 @@
 use ratatui::text::Span;
 
 use super::Ctx;
-use crate::core::power::{PowerReading, RailPower};
-use crate::core::sampler::SystemSample;
+use crate::core::machine::SystemSample;
+use crate::core::machine::{PowerReading, RailPower};
 
 /// Other rails shown at most: a Pi 5's PMIC has twelve.
 const OTHER_RAILS: usize = 3;

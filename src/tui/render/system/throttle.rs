@@ -5,10 +5,10 @@
 use ratatui::text::{Line, Span};
 
 use super::{label, policy_label, Ctx};
-use crate::core::kernel_throttle::ThrottleCounters;
-use crate::core::sampler::{SystemSample, ThrottleBits, ThrottleReport, ThrottleSource};
-use crate::core::sysfs::{CoolingDevice, CoolingKind, ZoneTrips};
-use crate::core::throttle::verdict::{Source, ThrottleVerdict};
+use crate::core::machine::ThrottleCounters;
+use crate::core::machine::{CoolingDevice, CoolingKind, ZoneTrips};
+use crate::core::machine::{FindingSource as Source, ThrottleVerdict};
+use crate::core::machine::{SystemSample, ThrottleBits, ThrottleReport, ThrottleSource};
 
 /// `yes` (in the theme's bad colour), `no` (good) or `unknown`.
 fn flag(ctx: &Ctx, value: Option<bool>) -> Span<'static> {
