@@ -18,7 +18,8 @@ pub(in crate::core) mod throttle;
 
 pub use clock::effective_mhz;
 pub use contention::{describe, Contention, ContentionSummary, Reasons, LOAD_MARGIN, OTHER_CORES, STEAL_PCT};
-pub use episode::{Episode, Replay};
+pub use episode::replay::Replay;
+pub use episode::Episode;
 pub use kernel_throttle::{KernelThrottle, SeenDuringRun, ThrottleCounters};
 pub use power::{EnergyCounter, PowerReading, PowerScope, RailPower};
 pub use rusage::{make_allocation_deterministic, Usage};

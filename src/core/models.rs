@@ -1,4 +1,4 @@
-//! What runs: the manifest, the built-in nets, TorchScript models, what-if variants and which of
+//! What runs: the manifest, the built-in nets, `TorchScript` models, what-if variants and which of
 //! them apply to a model.
 //!
 //! Its files are private to the core; what the front ends use is re-exported here.

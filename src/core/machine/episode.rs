@@ -21,7 +21,7 @@
 //! tree that cannot be played is a usage error naming `episode.toml` before a run starts.
 
 pub mod base_tree;
-mod replay;
+pub mod replay;
 
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
@@ -29,7 +29,6 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use base_tree::BaseTree;
-pub use replay::Replay;
 
 use crate::core::common::bounded_read::{self, ReadError};
 

@@ -12,12 +12,12 @@
 //! some Arm boards and costs milliseconds per core, and its components hide thermal zones as
 //! soon as any hwmon sensor exists.
 
+mod config;
 mod kernel_watch;
 mod power_watch;
 mod throttle_watch;
 mod worker;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
@@ -28,41 +28,11 @@ use crate::core::machine::power::PowerReading;
 use crate::core::machine::sample::{LoadAverage, MemoryUsage, SystemSample};
 use crate::core::machine::sysfs;
 use crate::core::machine::sysfs::{CpuFreqPolicy, TempReading, ThrottleState};
+pub use config::SamplerConfig;
 use kernel_watch::KernelWatch;
 use power_watch::PowerWatch;
 use throttle_watch::{ThrottleWatch, COMMAND_TIMEOUT};
 use worker::TimedWorker;
-
-/// What a [`Sampler`] reads and how.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SamplerConfig {
-    /// The filesystem root sysfs lives under: `/` on a board, a fixture tree in tests.
-    pub root: PathBuf,
-    /// The command (program and arguments) printing `throttled=0x…`, tried when no firmware
-    /// `get_throttled` file exists; `None` never runs one. It is given up after one failure.
-    pub throttle_command: Option<Vec<String>>,
-    /// The shortest time between two reads of the throttle flags: the firmware refreshes them
-    /// every 2 s, and each read of the sysfs file logs a kernel warning.
-    pub throttle_interval: Duration,
-    /// The command printing the Raspberry Pi 5 PMIC's rails, tried when no power monitor or
-    /// RAPL counter exists; `None` never runs one. It is given up after one failure.
-    pub power_command: Option<Vec<String>>,
-    /// Whether to read CPU usage, memory, load and this process through `sysinfo`. Those
-    /// describe the running machine, not `root`, so fixture tests turn them off.
-    pub system_stats: bool,
-}
-
-impl Default for SamplerConfig {
-    fn default() -> Self {
-        Self {
-            root: PathBuf::from("/"),
-            throttle_command: Some(vec!["vcgencmd".into(), "get_throttled".into()]),
-            throttle_interval: Duration::from_secs(2),
-            power_command: Some(vec!["vcgencmd".into(), "pmic_read_adc".into()]),
-            system_stats: true,
-        }
-    }
-}
 
 /// The longest a sample waits for its sensor files (2 s): the timeouts of the two commands a
 /// sample may run (throttle flags, PMIC), and far above the milliseconds a healthy read takes.

@@ -16,39 +16,16 @@ use crate::core::models::nets::Arch;
 use crate::core::models::variant::{VariantOf, VariantRequest};
 
 mod error;
+mod rules;
 pub use error::{Entry, EntryProblem, ManifestError};
+use rules::{INPUT_HINT, KEYS};
+pub use rules::{MAX_BATCH, MAX_INPUT_BYTES};
 
 /// The default manifest, compiled in so the program runs from any folder.
 const BUILTIN_TEXT: &str = include_str!("../../../models/manifest.toml");
 
 /// The [`Manifest::source`] of the compiled-in manifest.
 pub const BUILTIN_SOURCE: &str = "built-in";
-
-/// Every key a `[[model]]` table may hold; must match the fields of [`RawModel`].
-const KEYS: [&str; 11] = [
-    "name",
-    "arch",
-    "torchscript",
-    "input",
-    "batch",
-    "enabled",
-    "weights",
-    "top1_error",
-    "top5_error",
-    "notes",
-    "variants",
-];
-
-/// What `input` must look like, for error messages.
-const INPUT_HINT: &str = "3 positive integers [channels, height, width], e.g. [3, 32, 32]";
-
-/// The largest batch a model may run with, in the manifest and on the command line.
-pub const MAX_BATCH: i64 = 4096;
-
-/// The largest input one inference may take (batch included), in bytes of fp32. A model's
-/// activations are many times its input, so anything larger would exhaust a board's memory or
-/// take minutes per inference; 256 MiB is 5,000 CIFAR batches of 32x32 or 170 images at 1080p.
-pub const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// A validated model set.
 #[derive(Debug, Clone, PartialEq)]

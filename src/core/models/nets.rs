@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use tch::{nn, TchError, Tensor};
+use tch::nn;
 
 pub mod fold;
 mod inception_v3;
@@ -14,6 +14,7 @@ mod inception_v4;
 pub mod layers;
 mod mobilenet;
 mod mobilenet_v2;
+mod net;
 mod resnet;
 mod senet;
 mod shufflenet;
@@ -22,15 +23,7 @@ mod tiny;
 mod vgg;
 mod xception;
 
-/// A network ready for inference (eval mode, batch of NCHW images in, logits out).
-pub trait Net: fmt::Debug + Send {
-    /// Logits for a batch; `xs` is `[batch, 3, 32, 32]` for the built-ins.
-    ///
-    /// # Errors
-    /// What libtorch reports for an input the network cannot take (wrong channels, too small
-    /// a picture), as an error rather than a panic.
-    fn forward(&self, xs: &Tensor) -> Result<Tensor, TchError>;
-}
+pub use net::Net;
 
 /// The built-in architectures a manifest can name with `arch = "..."`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::core::machine::clock::ClockProbe;
-use crate::core::machine::episode::{Episode, Replay};
+use crate::core::machine::episode::replay::Replay;
+use crate::core::machine::episode::Episode;
 use crate::core::machine::rusage::make_allocation_deterministic;
 use crate::core::machine::sampler::{Sampler, SamplerConfig};
 use crate::core::models::applicable::{self, NotApplicable, RunFacts};

@@ -2,6 +2,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
+use super::replay::Replay;
 use super::*;
 
 /// An episode folder holding `toml` as its `episode.toml` and a base tree `base/` with one file.

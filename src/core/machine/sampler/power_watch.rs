@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::config::SamplerConfig;
 use super::throttle_watch::run_command;
-use super::SamplerConfig;
 use crate::core::machine::power::pmic::parse_pmic_adc;
 use crate::core::machine::power::source::{Choice, PowerSources};
 use crate::core::machine::power::{sum_all, EnergyCounter, PowerReading, RailPower};

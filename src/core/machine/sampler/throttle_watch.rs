@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::SamplerConfig;
+use super::config::SamplerConfig;
 use crate::core::machine::sysfs::{self, throttle, ThrottleBits, ThrottleReport, ThrottleSource, ThrottleState};
 
 /// Reads the throttle flags at most every `throttle_interval`, falling back from the firmware

@@ -18,7 +18,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{numbered_entries, read_parsed, read_trimmed, unique_names};
+use super::read::{numbered_entries, read_parsed, read_trimmed, unique_names};
 
 /// What a cooling device acts on, from its type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{numbered_entries, read_parsed, read_trimmed};
+use super::read::{numbered_entries, read_parsed, read_trimmed};
 
 /// One cpufreq policy. Every value is `None` when its file is missing or malformed, and a
 /// clock also when implausible ([`PLAUSIBLE_KHZ`]).

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{dir_entries, numbered_entries, read_parsed, read_trimmed};
+use super::read::{dir_entries, numbered_entries, read_parsed, read_trimmed};
 
 /// One rail as last read. `watts` is the chip's power reading where it has one, else V × I.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

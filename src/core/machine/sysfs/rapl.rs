@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{dir_entries, read_access, read_parsed, read_trimmed, Access};
+use super::read::{dir_entries, read_access, read_parsed, read_trimmed, Access};
 
 /// One zone with an energy counter.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{dir_entries, numbered_entries, read_parsed, read_trimmed, unique_names};
+use super::read::{dir_entries, numbered_entries, read_parsed, read_trimmed, unique_names};
 
 /// One temperature sensor's reading.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{numbered_entries, read_parsed};
+use super::read::{numbered_entries, read_parsed};
 
 /// One CPU's counters; each `None` where the file is missing or malformed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

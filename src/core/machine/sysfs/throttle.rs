@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{dir_entries, numbered_entries, read_trimmed, MAX_DIR_ENTRIES};
+use super::read::{dir_entries, numbered_entries, read_trimmed, MAX_DIR_ENTRIES};
 
 /// The four conditions of one half (now, or since boot) of the firmware word.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

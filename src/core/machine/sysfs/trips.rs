@@ -15,8 +15,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::read::{dir_entries, read_parsed, read_trimmed};
 use super::thermal::{millis_to_celsius, read_celsius, zones};
-use super::{dir_entries, read_parsed, read_trimmed};
 
 /// What the kernel does when a zone reaches a trip point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

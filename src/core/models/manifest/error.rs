@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::{INPUT_HINT, KEYS, MAX_BATCH, MAX_INPUT_BYTES};
+use super::rules::{INPUT_HINT, KEYS, MAX_BATCH, MAX_INPUT_BYTES};
 use crate::core::models::nets::{Arch, UnknownArch};
 
 /// Which `[[model]]` table an error is about: by name when it has a usable one.

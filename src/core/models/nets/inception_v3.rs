@@ -5,7 +5,7 @@
 use tch::{nn, TchError, Tensor};
 
 use super::layers::{linear, Act, Concat, ConvBn, ConvChain, ConvSpec, Dropout, Flatten, Layer, Pool};
-use super::Net;
+use super::net::Net;
 
 /// The reference's `BasicConv2d`: bias-free convolution, batch norm, `ReLU`.
 fn basic(p: &nn::Path, c_in: i64, c_out: i64, spec: ConvSpec) -> ConvBn {

@@ -8,7 +8,9 @@ use tch::{nn, Device, Kind, TchError, Tensor};
 use super::fold;
 use crate::core::profiling::profiler::Scope;
 
+mod step;
 mod steps;
+pub use step::Step;
 pub use steps::{Add, ChannelShuffle, Concat, Dropout, Flatten, Pool};
 
 /// A module with variables whose inference-mode forward pass reports libtorch errors.
@@ -129,45 +131,6 @@ pub fn batch_norm2d(p: &nn::Path, channels: i64) -> Layer<BatchNorm2d> {
 #[must_use]
 pub fn linear(p: &nn::Path, c_in: i64, c_out: i64) -> Layer<nn::Linear> {
     Layer::new(p, nn::linear(p, c_in, c_out, nn::LinearConfig::default()))
-}
-
-/// A parameter-free step (activation, pooling, reshape) with a label of its own.
-#[derive(Debug, Clone, Copy)]
-pub struct Step {
-    scope: Scope,
-}
-
-impl Step {
-    /// A step labelled `p`'s path (no variables are created under it).
-    #[must_use]
-    pub fn new(p: &nn::Path) -> Self {
-        Self { scope: Scope::at(p) }
-    }
-
-    /// Runs `f` on `xs` inside the scope.
-    ///
-    /// # Errors
-    /// `f`'s error.
-    pub fn run(&self, xs: &Tensor, f: impl FnOnce(&Tensor) -> Result<Tensor, TchError>) -> Result<Tensor, TchError> {
-        self.scope.run(|| f(xs))
-    }
-
-    /// Runs `f` inside the scope, for steps that take or return several tensors.
-    pub fn within<T>(&self, f: impl FnOnce() -> T) -> T {
-        self.scope.run(f)
-    }
-
-    /// Runs `f` on an owned `xs` inside the scope, for in-place ops such as `relu_`.
-    ///
-    /// # Errors
-    /// `f`'s error.
-    pub fn run_owned(
-        &self,
-        xs: Tensor,
-        f: impl FnOnce(Tensor) -> Result<Tensor, TchError>,
-    ) -> Result<Tensor, TchError> {
-        self.scope.run(|| f(xs))
-    }
 }
 
 /// The shape of a 2-D convolution: kernel, stride, padding, groups and bias. Starts from

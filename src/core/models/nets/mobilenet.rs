@@ -4,7 +4,7 @@
 use tch::{nn, TchError, Tensor};
 
 use super::layers::{linear, Act, ConvBn, ConvSpec, Flatten, Layer, Pool};
-use super::Net;
+use super::net::Net;
 
 /// A depthwise 3×3 conv-BN-ReLU (`depthwise.0..2`, no bias) then a pointwise 1×1
 /// conv-BN-ReLU (`pointwise.0..2`, which keeps its bias in the reference).

@@ -7,7 +7,7 @@
 use tch::{nn, TchError, Tensor};
 
 use super::layers::{conv, Act, Conv2d, ConvBn, ConvSpec, Flatten, Layer, Pool, Step};
-use super::Net;
+use super::net::Net;
 
 /// An inverted residual: 1×1 expansion by `t`, 3×3 depthwise (carrying the stride), 1×1
 /// linear projection; the input is added back when the shape is unchanged.

@@ -6,7 +6,7 @@ use tch::{nn, TchError, Tensor};
 use super::layers::{
     batch_norm2d, conv, linear, Act, Activation, Add, BatchNorm2d, Conv2d, ConvBn, ConvSpec, Flatten, Layer, Pool,
 };
-use super::Net;
+use super::net::Net;
 
 /// Channels out of the stem.
 pub(super) const STEM_CHANNELS: i64 = 64;

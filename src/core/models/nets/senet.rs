@@ -5,8 +5,8 @@
 use tch::{nn, TchError, Tensor};
 
 use super::layers::{linear, Act, Activation, Add, ConvBn, ConvSpec, Flatten, Layer, Pool, Step};
+use super::net::Net;
 use super::resnet::{stage, Projection, EXPANSION, STEM_CHANNELS};
-use super::Net;
 
 /// Squeeze-and-excitation reduction ratio.
 const REDUCTION: i64 = 16;

@@ -4,7 +4,7 @@
 use tch::{nn, TchError, Tensor};
 
 use super::layers::{linear, Act, Activation, ChannelShuffle, ConvBn, ConvSpec, Flatten, Layer, Pool, Step};
-use super::Net;
+use super::net::Net;
 
 /// Groups of the pointwise convolutions.
 const GROUPS: i64 = 3;

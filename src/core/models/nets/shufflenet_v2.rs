@@ -4,7 +4,7 @@
 use tch::{nn, TchError, Tensor};
 
 use super::layers::{linear, Act, ChannelShuffle, Concat, ConvBn, ConvSpec, Flatten, Layer, Pool, Step};
-use super::Net;
+use super::net::Net;
 
 /// Output channels of stages 2 to 4 and of `conv5`.
 const CHANNELS: [i64; 4] = [116, 232, 464, 1024];

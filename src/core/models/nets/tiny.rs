@@ -3,7 +3,7 @@
 use tch::{nn, TchError, Tensor};
 
 use super::layers::{batch_norm2d, conv, linear, BatchNorm2d, Conv2d, ConvSpec, Layer, Step};
-use super::Net;
+use super::net::Net;
 
 #[derive(Debug)]
 pub struct Tiny {

@@ -4,7 +4,7 @@
 use tch::{nn, TchError, Tensor};
 
 use super::layers::{linear, Act, Activation, ConvBn, ConvSpec, Dropout, Flatten, Layer, Pool};
-use super::Net;
+use super::net::Net;
 
 /// Output channels of the 3×3 convolutions of each block; every block ends in a max pool.
 const CONFIG_D: [&[i64]; 5] = [&[64, 64], &[128, 128], &[256, 256, 256], &[512, 512, 512], &[512, 512, 512]];

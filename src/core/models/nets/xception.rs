@@ -10,7 +10,7 @@ use tch::{nn, TchError, Tensor};
 use super::layers::{
     batch_norm2d, conv, linear, Act, Activation, Add, BatchNorm2d, Conv2d, ConvBn, ConvSpec, Flatten, Layer, Pool, Step,
 };
-use super::Net;
+use super::net::Net;
 
 /// A depthwise 3×3 convolution then a pointwise 1×1 one, both without bias and with no
 /// normalisation in between.

@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, CStr};
 
-use super::ProfilerError;
+use super::error::ProfilerError;
 
 /// Done.
 pub const OK: i32 = 0;

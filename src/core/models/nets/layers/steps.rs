@@ -3,7 +3,7 @@
 
 use tch::{nn, TchError, Tensor};
 
-use super::Step;
+use super::step::Step;
 
 /// A labelled pooling step.
 #[derive(Debug, Clone, Copy)]
