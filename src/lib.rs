@@ -9,6 +9,7 @@ pub mod headless;
 pub mod predict;
 pub mod report;
 pub mod run_loop;
+pub mod schema;
 pub mod signals;
 pub mod tui;
 

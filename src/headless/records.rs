@@ -29,7 +29,7 @@ pub(super) enum Record<'a> {
     Model {
         elapsed_s: f64,
         #[serde(flatten)]
-        model: ModelRecord<'a>,
+        model: ModelRecord,
     },
     /// A model's figures at the end of the run (or of `--summary`).
     Summary {
@@ -37,7 +37,7 @@ pub(super) enum Record<'a> {
         /// Why the run ended.
         reason: &'a str,
         #[serde(flatten)]
-        model: ModelRecord<'a>,
+        model: ModelRecord,
     },
     /// The latest system sample.
     System {

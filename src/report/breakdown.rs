@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::snapshot::{OpRow, CATEGORIES};
+use super::snapshot::{OpRecord, CATEGORIES};
 use crate::core::profiling::{is_conv_kernel, kernel_name, short_name};
 
 /// A model's time and MACs per category, per inference, in [`CATEGORIES`] order.
@@ -29,7 +29,7 @@ fn normalised(v: &[f64; 9]) -> Option<[f64; 9]> {
 /// `model`'s split from its top-level ops (those without a parent, whose times add up to the
 /// profiled op time); `None` when it has none.
 #[must_use]
-pub fn category_split(ops: &[OpRow], model: &str) -> Option<CategorySplit> {
+pub fn category_split(ops: &[OpRecord], model: &str) -> Option<CategorySplit> {
     let mut split = CategorySplit::default();
     let mut any = false;
     for op in ops.iter().filter(|o| o.model == model && o.parent_op.is_none()) {
@@ -60,15 +60,15 @@ pub struct ConvBreakdown {
 
 /// `model`'s convolution breakdown; empty when it has no profiled convolution.
 #[must_use]
-pub fn conv_breakdown(ops: &[OpRow], model: &str) -> ConvBreakdown {
-    let rows: Vec<&OpRow> = ops.iter().filter(|o| o.model == model).collect();
+pub fn conv_breakdown(ops: &[OpRecord], model: &str) -> ConvBreakdown {
+    let rows: Vec<&OpRecord> = ops.iter().filter(|o| o.model == model).collect();
     // The kernels that computed: a kernel that called another only wrapped it.
     let wrappers: BTreeSet<&str> = rows
         .iter()
         .filter(|o| is_conv_kernel(&o.op))
         .filter_map(|o| o.parent_op.as_deref().filter(|p| is_conv_kernel(p)))
         .collect();
-    let kernels: Vec<&OpRow> =
+    let kernels: Vec<&OpRecord> =
         rows.iter().copied().filter(|o| is_conv_kernel(&o.op) && !wrappers.contains(o.op.as_str())).collect();
     // Everything below the kernels, found by walking parent names down from them.
     let mut inside: BTreeSet<&str> = kernels.iter().map(|o| o.op.as_str()).collect();

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::chart::{self, Ratio};
 use super::html::{self, escape, num};
-use super::snapshot::{ModelRow, Snapshot, CATEGORIES};
+use super::snapshot::{ModelRecord, Snapshot, CATEGORIES};
 use super::ReportError;
 
 /// Ops listed per model in "which ops moved most".
@@ -14,7 +14,7 @@ pub const TOP_OPS: usize = 5;
 
 /// A model's name, and for a what-if variant what it varies: a variant's row is not a model of
 /// its own, and its ratio reads differently (the change it makes, run against itself).
-fn model_cell(m: &ModelRow) -> String {
+fn model_cell(m: &ModelRecord) -> String {
     match &m.variant {
         Some(change) => format!(
             "{} <span class=\"variant\">(what-if: {} of {})</span>",
@@ -29,7 +29,7 @@ fn model_cell(m: &ModelRow) -> String {
 /// Latency ratio B/A of the median, with an interval from the two medians' 95% intervals
 /// (B's low over A's high to B's high over A's low: conservative, both bounds at once).
 #[must_use]
-pub fn latency_ratio(a: &ModelRow, b: &ModelRow) -> Option<Ratio> {
+pub fn latency_ratio(a: &ModelRecord, b: &ModelRecord) -> Option<Ratio> {
     let (pa, pb) = (a.latency_ms_p50?, b.latency_ms_p50?);
     if pa <= 0.0 || pb <= 0.0 {
         return None;
@@ -71,9 +71,9 @@ pub fn moved_ops(a: &Snapshot, b: &Snapshot, model: &str) -> Vec<(String, f64, f
 pub fn compare_page(a: &Snapshot, b: &Snapshot) -> Result<String, ReportError> {
     let mut body = format!("<h1>infertop compare: {} (A) and {} (B)</h1>\n", escape(&a.name()), escape(&b.name()));
     body.push_str(&machines(a, b));
-    let in_b: BTreeMap<&str, &ModelRow> = b.models.iter().map(|m| (m.model.as_str(), m)).collect();
-    let in_a: BTreeMap<&str, &ModelRow> = a.models.iter().map(|m| (m.model.as_str(), m)).collect();
-    let both: Vec<(&ModelRow, &ModelRow)> =
+    let in_b: BTreeMap<&str, &ModelRecord> = b.models.iter().map(|m| (m.model.as_str(), m)).collect();
+    let in_a: BTreeMap<&str, &ModelRecord> = a.models.iter().map(|m| (m.model.as_str(), m)).collect();
+    let both: Vec<(&ModelRecord, &ModelRecord)> =
         a.models.iter().filter_map(|m| Some((m, *in_b.get(m.model.as_str())?))).collect();
     body.push_str(&only_in_one(a, b, &in_a, &in_b));
     body.push_str(&ratios_section(&both)?);
@@ -103,8 +103,8 @@ fn machines(a: &Snapshot, b: &Snapshot) -> String {
 fn only_in_one(
     a: &Snapshot,
     b: &Snapshot,
-    in_a: &BTreeMap<&str, &ModelRow>,
-    in_b: &BTreeMap<&str, &ModelRow>,
+    in_a: &BTreeMap<&str, &ModelRecord>,
+    in_b: &BTreeMap<&str, &ModelRecord>,
 ) -> String {
     let mut rows = Vec::new();
     for m in a.models.iter().filter(|m| !in_b.contains_key(m.model.as_str())) {
@@ -122,7 +122,7 @@ fn only_in_one(
     out
 }
 
-fn ratios_section(both: &[(&ModelRow, &ModelRow)]) -> Result<String, ReportError> {
+fn ratios_section(both: &[(&ModelRecord, &ModelRecord)]) -> Result<String, ReportError> {
     let mut out = String::from("<h2 id=\"ratios\">Latency B / A</h2>\n");
     let mut rows = Vec::new();
     let mut ratios = Vec::new();
@@ -151,7 +151,7 @@ fn ratios_section(both: &[(&ModelRow, &ModelRow)]) -> Result<String, ReportError
     Ok(out)
 }
 
-fn shares_section(both: &[(&ModelRow, &ModelRow)]) -> String {
+fn shares_section(both: &[(&ModelRecord, &ModelRecord)]) -> String {
     let mut headers = vec!["model"];
     headers.extend(CATEGORIES);
     let rows: Vec<Vec<String>> = both
@@ -171,7 +171,7 @@ fn shares_section(both: &[(&ModelRow, &ModelRow)]) -> String {
     out
 }
 
-fn ops_section(a: &Snapshot, b: &Snapshot, both: &[(&ModelRow, &ModelRow)]) -> String {
+fn ops_section(a: &Snapshot, b: &Snapshot, both: &[(&ModelRecord, &ModelRecord)]) -> String {
     let mut rows = Vec::new();
     for (ma, _) in both {
         for (op, x, y) in moved_ops(a, b, &ma.model) {

@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-pub use rows::{InferenceRow, Metric, ModelRow, OpRow, SystemPoint, SystemRow, CATEGORIES};
+pub use crate::schema::{ModelRecord, OpRecord, CATEGORIES};
+pub use rows::{InferenceRow, Metric, SystemPoint, SystemRow};
 
 use super::ReportError;
 use crate::core::common::{open_bounded, read_text_at_most};
@@ -39,8 +40,8 @@ pub const MAX_LINE_BYTES: u64 = 1 << 20;
 pub struct Snapshot {
     pub folder: PathBuf,
     pub run: RunInfo,
-    pub models: Vec<ModelRow>,
-    pub ops: Vec<OpRow>,
+    pub models: Vec<ModelRecord>,
+    pub ops: Vec<OpRecord>,
     /// The metrics the report draws, in file order (see [`SystemPoint`]).
     pub system: Vec<SystemPoint>,
     /// Every inference, all parts in order; empty for a one-shot snapshot.
@@ -113,7 +114,7 @@ impl Snapshot {
             return Err(ReportError::snapshot(folder, "not a folder"));
         }
         let run = read_run_json(folder)?;
-        let models: Vec<ModelRow> = read_table(&folder.join("models.csv"))?;
+        let models: Vec<ModelRecord> = read_table(&folder.join("models.csv"))?;
         if models.len() != run.models.len() {
             let reason =
                 format!("{} model rows, run.json lists {} models (truncated?)", models.len(), run.models.len());

@@ -2,7 +2,7 @@
 //! against time, time against computations, each over the models that have both values, with
 //! Pearson's and Spearman's coefficients.
 
-use super::snapshot::ModelRow;
+use super::snapshot::ModelRecord;
 use crate::core::common::{pearson, spearman};
 
 /// One of the model quantities plotted.
@@ -49,10 +49,10 @@ impl Quantity {
 
     /// The model's value, if known (and positive where the axis is logarithmic).
     #[must_use]
-    pub fn of(self, m: &ModelRow) -> Option<f64> {
+    pub fn of(self, m: &ModelRecord) -> Option<f64> {
         let v = match self {
             Self::Accuracy => m.accuracy_pct(),
-            Self::Size => m.params.map(|p| p / 1e6),
+            Self::Size => m.params.map(|p| p as f64 / 1e6),
             Self::Computations => m.macs_per_image.map(|p| p / 1e6),
             Self::Time => m.latency_ms_p50,
         }?;
@@ -91,7 +91,7 @@ impl Scatter {
 /// The plot of `y` against `x` over `models` that have both. What-if variants are left out, as
 /// in the live view: the same network twice would weigh it twice.
 #[must_use]
-pub fn scatter(models: &[ModelRow], y: Quantity, x: Quantity) -> Scatter {
+pub fn scatter(models: &[ModelRecord], y: Quantity, x: Quantity) -> Scatter {
     let points: Vec<(String, f64, f64)> = models
         .iter()
         .filter(|m| m.variant.is_none())
@@ -104,6 +104,6 @@ pub fn scatter(models: &[ModelRow], y: Quantity, x: Quantity) -> Scatter {
 
 /// The four plots of [`PLOTS`].
 #[must_use]
-pub fn all(models: &[ModelRow]) -> Vec<Scatter> {
+pub fn all(models: &[ModelRecord]) -> Vec<Scatter> {
     PLOTS.iter().map(|&(y, x)| scatter(models, y, x)).collect()
 }

@@ -5,14 +5,14 @@
 use std::fmt::Write as _;
 
 use crate::report::html::{self, escape, num};
-use crate::report::snapshot::{ModelRow, Snapshot};
+use crate::report::snapshot::{ModelRecord, Snapshot};
 
 /// A change as a signed percentage (`-12.3%`), or `n/a`.
 fn pct(v: Option<f64>) -> String {
     v.filter(|v| v.is_finite()).map_or_else(|| "n/a".into(), |v| format!("{:+.1}%", 100.0 * v))
 }
 
-fn output_check(m: &ModelRow) -> String {
+fn output_check(m: &ModelRecord) -> String {
     match (m.output_agrees, m.output_max_rel_diff) {
         (Some(true), Some(rel)) => format!("agrees (max rel diff {rel:.1e})"),
         (Some(false), Some(rel)) => format!("differs (max rel diff {rel:.1e})"),
@@ -24,7 +24,7 @@ fn output_check(m: &ModelRow) -> String {
 /// The section, or nothing when the snapshot has no variant rows.
 #[must_use]
 pub fn what_if_section(snap: &Snapshot) -> String {
-    let variants: Vec<&ModelRow> = snap.models.iter().filter(|m| m.variant.is_some()).collect();
+    let variants: Vec<&ModelRecord> = snap.models.iter().filter(|m| m.variant.is_some()).collect();
     if variants.is_empty() {
         return String::new();
     }
