@@ -1,5 +1,5 @@
-//! The snapshot's tables as types: one struct per row of `models.csv` and `ops.csv`, whose
-//! field names are the column headers. The export writes them and the report reads them back,
+//! The snapshot's tables as types: one struct per row of `models.csv`, `ops.csv`,
+//! `inferences.csv` and `system.csv`, whose field names are the column headers. The export writes them and the report reads them back,
 //! so a column is added, renamed or documented in one place.
 //!
 //! Times and MACs are per inference (one forward pass of the whole batch). An `Option` that is
@@ -7,6 +7,8 @@
 //! older versions: a column they lack reads as empty (or 0 for a count marked
 //! `#[serde(default)]`); only the columns every version wrote and that cannot be empty (the
 //! model's name, its status, its iterations) must be there.
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
@@ -232,6 +234,64 @@ pub struct OpRecord {
     pub outside_kernels_ms: Option<f64>,
 }
 
+/// One row of `inferences.csv`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InferenceRecord<'a> {
+    /// When the inference ended, in ms since the session's epoch (`core::run::epoch`), as
+    /// `system.csv`'s `t_ms` (which is whole ms).
+    pub t_ms: f64,
+    /// The engine's count of inferences in this run, across models (1 for the first).
+    #[serde(default)]
+    pub seq: u64,
+    pub model: Cow<'a, str>,
+    /// Wall time of the forward pass.
+    pub latency_ms: f64,
+    /// Recorded by the op profiler, whose overhead is then in `latency_ms`.
+    pub profiled: bool,
+    /// The first inference after a switch from another model.
+    pub cold: bool,
+    /// The machine as of the latest system sample (none before the first): the clock the
+    /// engine measured, the highest cpufreq reported, the hardware maximum, the headline
+    /// temperature (the hottest CPU sensor, see `SystemSample::headline_temp`),
+    /// and the throttle verdict from every source (`machine_throttled` in `system.csv`).
+    #[serde(default)]
+    pub freq_measured_mhz: Option<f64>,
+    #[serde(default)]
+    pub freq_cur_mhz: Option<f64>,
+    #[serde(default)]
+    pub freq_max_mhz: Option<f64>,
+    #[serde(default)]
+    pub temp_c: Option<f64>,
+    #[serde(default)]
+    pub throttled: Option<bool>,
+    /// What the process incurred during the inference (all threads).
+    #[serde(default)]
+    pub minor_faults: Option<u64>,
+    #[serde(default)]
+    pub context_switches: Option<u64>,
+    /// The energy the machine's power source measured over the inference: the mean power of
+    /// the sample interval it ran in times its wall time (see `core::state::energy`). Empty without a
+    /// power source, in the first interval (no mean power yet), and for the inferences of an
+    /// interval no sample closed (the run's last).
+    #[serde(default)]
+    pub energy_mj: Option<f64>,
+}
+
+/// One row of `system.csv`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SystemRecord<'a> {
+    /// When the sample was taken, in ms since the session's epoch (`core::run::epoch`).
+    pub t_ms: u64,
+    /// What was measured, with its unit at the end of the name.
+    pub metric: Cow<'a, str>,
+    /// Which core, policy, sensor or flag, or what a machine-wide value describes.
+    pub source: String,
+    pub value: f64,
+    /// The model whose inference was the latest when the sample arrived.
+    #[serde(default)]
+    pub running_model: Option<Cow<'a, str>>,
+}
+
 impl ModelRecord {
     /// The time shares in [`Category::ALL`] order; `None` when the model was never profiled.
     #[must_use]
@@ -355,6 +415,32 @@ mod tests {
             let err = read::<ModelRecord>(&keep(&[required])).unwrap_err().to_string();
             assert!(err.contains(required), "{err}");
         }
+    }
+
+    #[test]
+    fn written_inference_and_system_rows_read_back_as_themselves() {
+        let inference = InferenceRecord {
+            t_ms: 12.5,
+            seq: 3,
+            model: Cow::Borrowed("resnet50"),
+            latency_ms: 25.25,
+            profiled: true,
+            temp_c: Some(61.0),
+            throttled: Some(false),
+            minor_faults: Some(7),
+            ..InferenceRecord::default()
+        };
+        let back: Vec<InferenceRecord<'static>> = read(&write(std::slice::from_ref(&inference))).unwrap();
+        assert_eq!(back, [inference]);
+        let sample = SystemRecord {
+            t_ms: 500,
+            metric: Cow::Borrowed("temp_c"),
+            source: "cpu-thermal".into(),
+            value: 48.5,
+            running_model: Some(Cow::Borrowed("tiny")),
+        };
+        let back: Vec<SystemRecord<'static>> = read(&write(std::slice::from_ref(&sample))).unwrap();
+        assert_eq!(back, [sample]);
     }
 
     #[test]

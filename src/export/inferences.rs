@@ -5,46 +5,13 @@
 //! (`profiled_iterations`; with `--profile-every 1` they are the latency too). Here each is one
 //! row, flagged, so the statistics can be recomputed any way one likes.
 
-use serde::Serialize;
+use std::borrow::Cow;
 
 use crate::core::machine::PowerReading;
 use crate::core::machine::SystemSample;
 use crate::core::run::InferenceEntry;
 use crate::core::state::millijoules;
-
-/// One row of `inferences.csv`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct InferenceRecord<'a> {
-    /// When the inference ended, in ms since the session's epoch (`core::run::epoch`), as
-    /// `system.csv`'s `t_ms` (which is whole ms).
-    pub t_ms: f64,
-    /// The engine's count of inferences in this run, across models (1 for the first).
-    pub seq: u64,
-    pub model: &'a str,
-    /// Wall time of the forward pass.
-    pub latency_ms: f64,
-    /// Recorded by the op profiler, whose overhead is then in `latency_ms`.
-    pub profiled: bool,
-    /// The first inference after a switch from another model.
-    pub cold: bool,
-    /// The machine as of the latest system sample (none before the first): the clock the
-    /// engine measured, the highest cpufreq reported, the hardware maximum, the headline
-    /// temperature (the hottest CPU sensor, see `SystemSample::headline_temp`),
-    /// and the throttle verdict from every source (`machine_throttled` in `system.csv`).
-    pub freq_measured_mhz: Option<f64>,
-    pub freq_cur_mhz: Option<f64>,
-    pub freq_max_mhz: Option<f64>,
-    pub temp_c: Option<f64>,
-    pub throttled: Option<bool>,
-    /// What the process incurred during the inference (all threads).
-    pub minor_faults: Option<u64>,
-    pub context_switches: Option<u64>,
-    /// The energy the machine's power source measured over the inference: the mean power of
-    /// the sample interval it ran in times its wall time (see `core::state::energy`). Empty without a
-    /// power source, in the first interval (no mean power yet), and for the inferences of an
-    /// interval no sample closed (the run's last).
-    pub energy_mj: Option<f64>,
-}
+pub use crate::schema::InferenceRecord;
 
 impl<'a> InferenceRecord<'a> {
     /// The row of `e`, with its energy when known.
@@ -53,7 +20,7 @@ impl<'a> InferenceRecord<'a> {
         Self {
             t_ms: e.at_ns as f64 / 1e6,
             seq: e.seq,
-            model: &e.model,
+            model: Cow::Borrowed(&e.model),
             latency_ms: e.wall_ns as f64 / 1e6,
             profiled: e.profiled,
             cold: e.cold,

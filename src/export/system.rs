@@ -37,7 +37,7 @@
 
 mod power;
 
-use serde::Serialize;
+use std::borrow::Cow;
 
 use super::rows::as_f64;
 use crate::core::machine::khz_to_mhz;
@@ -45,20 +45,7 @@ use crate::core::machine::KernelThrottle;
 use crate::core::machine::MachineTag;
 use crate::core::machine::{SystemSample, ThrottleBits, ThrottleSource};
 use crate::core::state::MonitorState;
-
-/// One row of `system.csv`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct SystemRecord<'a> {
-    /// When the sample was taken, in ms since the sampler started.
-    pub t_ms: u64,
-    /// What was measured, with its unit at the end of the name.
-    pub metric: &'static str,
-    /// Which core, policy, sensor or flag, or what a machine-wide value describes.
-    pub source: String,
-    pub value: f64,
-    /// The model whose inference was the latest when the sample arrived.
-    pub running_model: Option<&'a str>,
-}
+pub use crate::schema::SystemRecord;
 
 /// Every row of the state's system history, oldest sample first, produced one sample at a
 /// time.
@@ -77,10 +64,10 @@ pub fn sample_records<'a>(
     let t_ms = sample.at_ms;
     sample_rows(sample).into_iter().map(move |(metric, source, value)| SystemRecord {
         t_ms,
-        metric,
+        metric: Cow::Borrowed(metric),
         source,
         value,
-        running_model,
+        running_model: running_model.map(Cow::Borrowed),
     })
 }
 

@@ -46,7 +46,7 @@ pub(super) enum Record<'a> {
         t_ms: u64,
         running_model: Option<&'a str>,
         /// Value by metric and source; a sensor the machine lacks is absent, as in the CSV.
-        metrics: BTreeMap<&'static str, BTreeMap<String, f64>>,
+        metrics: BTreeMap<String, BTreeMap<String, f64>>,
     },
     /// Where an export went (`path`), or why it failed (`error`); `final` for the run's last.
     Snapshot {
@@ -85,9 +85,9 @@ pub(super) fn system_record(state: &MonitorState, elapsed: Duration) -> Option<R
     let sample = state.system.last()?;
     let running_model =
         state.running_at_sample.last().copied().flatten().and_then(|id| state.models.get(id)).map(|m| &*m.name);
-    let mut metrics: BTreeMap<&'static str, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut metrics: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     for row in sample_records(sample, running_model) {
-        metrics.entry(row.metric).or_default().insert(row.source, row.value);
+        metrics.entry(row.metric.into_owned()).or_default().insert(row.source, row.value);
     }
     Some(Record::System { elapsed_s: elapsed.as_secs_f64(), t_ms: sample.at_ms, running_model, metrics })
 }

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-pub use crate::schema::{ModelRecord, OpRecord, CATEGORIES};
-pub use rows::{InferenceRow, Metric, SystemPoint, SystemRow};
+pub use crate::schema::{InferenceRecord, ModelRecord, OpRecord, SystemRecord, CATEGORIES};
+pub use rows::{Metric, SystemPoint};
 
 use super::ReportError;
 use crate::core::common::{open_bounded, read_text_at_most};
@@ -45,7 +45,7 @@ pub struct Snapshot {
     /// The metrics the report draws, in file order (see [`SystemPoint`]).
     pub system: Vec<SystemPoint>,
     /// Every inference, all parts in order; empty for a one-shot snapshot.
-    pub inferences: Vec<InferenceRow>,
+    pub inferences: Vec<InferenceRecord<'static>>,
 }
 
 /// What the report uses of `run.json`.

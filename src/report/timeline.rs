@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::snapshot::{InferenceRow, Metric, SystemPoint};
+use super::snapshot::{InferenceRecord, Metric, SystemPoint};
 
 /// Points per model in the latency-over-time figure at most.
 pub const LATENCY_BINS: usize = 400;
@@ -15,7 +15,7 @@ pub type Line = (String, Vec<(f64, f64)>);
 /// bins over the run. Cold inferences (the first after a switch) and profiled ones (slowed by
 /// the op profiler) are left out, as the latency statistics leave them out.
 #[must_use]
-pub fn latency_lines(inferences: &[InferenceRow]) -> Vec<Line> {
+pub fn latency_lines(inferences: &[InferenceRecord<'static>]) -> Vec<Line> {
     let warm = || inferences.iter().filter(|i| !i.cold && !i.profiled && i.latency_ms.is_finite());
     let (lo, hi) = warm().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), i| (lo.min(i.t_ms), hi.max(i.t_ms)));
     if lo > hi {
@@ -93,8 +93,15 @@ mod tests {
         assert!(throttled_intervals(&[]).is_empty());
     }
 
-    fn inference(t_ms: f64, model: &str, latency_ms: f64, profiled: bool, cold: bool) -> InferenceRow {
-        InferenceRow { t_ms, model: model.into(), latency_ms, profiled, cold }
+    fn inference(t_ms: f64, model: &str, latency_ms: f64, profiled: bool, cold: bool) -> InferenceRecord<'static> {
+        InferenceRecord {
+            t_ms,
+            model: model.to_string().into(),
+            latency_ms,
+            profiled,
+            cold,
+            ..InferenceRecord::default()
+        }
     }
 
     #[test]

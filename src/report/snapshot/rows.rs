@@ -1,18 +1,7 @@
-//! The rows the report reads from a snapshot's CSV files besides `models.csv` and `ops.csv`
-//! (whose rows are the export's own types, [`crate::schema`]). Columns it does not use are
-//! ignored, so a snapshot with more columns still reads; a missing column reads as empty where
-//! the field may be empty, and is an error where it may not.
+//! What the report draws of `system.csv`: the metrics it plots, as points. The rows themselves
+//! are the export's own type ([`crate::schema::SystemRecord`]).
 
-use serde::Deserialize;
-
-/// One row of `system.csv` (long form).
-#[derive(Clone, Debug, Deserialize)]
-pub struct SystemRow {
-    pub t_ms: f64,
-    pub metric: String,
-    pub source: String,
-    pub value: Option<f64>,
-}
+use crate::schema::SystemRecord;
 
 /// The system metrics the report draws.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -52,19 +41,8 @@ pub struct SystemPoint {
 impl SystemPoint {
     /// The row as a point, if it is a drawn metric with a value.
     #[must_use]
-    pub fn from_row(row: SystemRow) -> Option<Self> {
+    pub fn from_row(row: SystemRecord<'static>) -> Option<Self> {
         let metric = Metric::from_name(&row.metric)?;
-        Some(Self { t_ms: row.t_ms, metric, source: row.source, value: row.value? })
+        Some(Self { t_ms: row.t_ms as f64, metric, source: row.source, value: row.value })
     }
-}
-
-/// One row of `inferences.csv`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct InferenceRow {
-    pub t_ms: f64,
-    pub model: String,
-    pub latency_ms: f64,
-    /// Timed with the op profiler on: slower, and left out of latency statistics.
-    pub profiled: bool,
-    pub cold: bool,
 }
