@@ -12,6 +12,9 @@ use std::fmt::Write as _;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
+// The report's escaping: its five entities are valid XML as well as HTML.
+use crate::report::html::escape;
+
 /// Width of one cell in SVG units: an integer, so a run's column is its `x` divided by it.
 pub const CELL_WIDTH: u32 = 9;
 /// Height of one cell (one terminal row) in SVG units.
@@ -197,22 +200,6 @@ fn hex([r, g, b]: [u8; 3]) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
-/// Text as XML character data: the five characters with a meaning in markup become entities.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,7 +237,7 @@ mod tests {
         let mut buffer = Buffer::empty(Rect::new(0, 0, 13, 1));
         buffer.set_string(0, 0, r#"a<b & "c">'d'"#, Style::default());
         let svg = svg(&buffer, DEFAULTS);
-        assert!(svg.contains(">a&lt;b &amp; &quot;c&quot;&gt;&apos;d&apos;</tspan>"), "{svg}");
+        assert!(svg.contains(">a&lt;b &amp; &quot;c&quot;&gt;&#39;d&#39;</tspan>"), "{svg}");
         assert!(!tspans(&svg)[0].contains("<b"), "{svg}");
     }
 
