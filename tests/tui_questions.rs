@@ -101,6 +101,11 @@ fn q3_throttling_now_during_the_run_and_its_cost() {
     assert!(line.contains(now), "{line}");
     let during = if last.during_run() == Some(true) { "this run yes" } else { "this run no" };
     assert!(line.contains(during), "{line}");
+    // Why, whole: the sources behind the verdict continue under the text, not past the edge.
+    let verdict = labelled_text(&s, "throttle");
+    assert!(verdict.contains("(from ") && verdict.ends_with(')'), "the reason is cut: {verdict:?}");
+    let firmware = labelled_text(&s, "firmware");
+    assert!(firmware.ends_with("(get_throttled)"), "the firmware's reason is cut: {firmware:?}");
     s.press(KeyCode::Tab);
     assert_eq!(s.ui.view, View::Models);
     assert!(s.lines()[2].contains("thr+"));
@@ -109,6 +114,20 @@ fn q3_throttling_now_during_the_run_and_its_cost() {
         let shown = format!(" {:+.0}% ", m.throttle_penalty.unwrap() * 100.0);
         assert!(row.contains(&shown) || row.contains(" n.s. "), "{shown} in {row}");
     }
+}
+
+/// The text of a labelled line of the System view's machine panel with the lines that continue
+/// it (indented under its text), joined and trimmed.
+fn labelled_text(s: &Screen, label: &str) -> String {
+    let lines = s.lines();
+    let inner = |l: &str| l.trim_start_matches('│').trim_end_matches('│').to_string();
+    let start = lines.iter().position(|l| l.starts_with(&format!("│{label:<9}"))).expect("the label's line");
+    let mut text = inner(&lines[start])[9..].trim_end().to_string();
+    for l in lines[start + 1..].iter().map(|l| inner(l)).take_while(|l| l.starts_with("         ")) {
+        text.push(' ');
+        text.push_str(l.trim());
+    }
+    text
 }
 
 /// Which layers dominate: the detail view's layer table, largest first, with time shares.

@@ -11,6 +11,7 @@ pub mod ops;
 pub mod system;
 pub mod units;
 pub mod what_if;
+pub mod wrap;
 
 use std::cell::RefCell;
 

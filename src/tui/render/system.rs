@@ -8,6 +8,8 @@ mod history;
 mod power;
 mod throttle;
 
+use super::wrap;
+
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -19,10 +21,17 @@ use crate::core::analysis::ModelSummary;
 use crate::core::machine::Contention;
 use crate::core::machine::{CpuFreqPolicy, SystemSample};
 
+/// Rows left to the history when every long machine line may wrap; when that would leave
+/// fewer, only the throttle lines wrap.
+const HISTORY_MIN_ROWS: u16 = 8;
+
 /// Draws the view. The machine panel is as tall as its lines: a source the machine lacks
-/// takes no line.
+/// takes no line, and a line too long for the width continues under its text rather than
+/// being cut (the throttle lines first, when the history would otherwise lose its rows).
 pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let lines = ctx.state.system.last().map(|sample| info_lines(ctx, sample));
+    let room = area.height.saturating_sub(HISTORY_MIN_ROWS).saturating_sub(2);
+    let lines =
+        ctx.state.system.last().map(|sample| fitted(info_lines(ctx, sample), area.width.saturating_sub(2), room));
     let height = lines.as_ref().map_or(9, |lines| u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(2));
     let [info, history] = Layout::vertical([Constraint::Length(height), Constraint::Min(0)]).areas(area);
     let block = ctx.panel("machine");
@@ -35,16 +44,35 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     sparklines(frame, history, ctx);
 }
 
+/// The machine panel's lines wrapped at `width` within `rows`: all of them when they fit,
+/// else only those that say whether and why the board throttles (the others are cut at the
+/// edge).
+fn fitted(lines: Vec<(Line<'static>, bool)>, width: u16, rows: u16) -> Vec<Line<'static>> {
+    let indent = LABEL_WIDTH;
+    let all: Vec<Line<'static>> = lines.iter().flat_map(|(l, _)| wrap::hanging(l.clone(), width, indent)).collect();
+    if all.len() <= usize::from(rows) {
+        return all;
+    }
+    lines
+        .into_iter()
+        .flat_map(|(l, throttle)| if throttle { wrap::hanging(l, width, indent) } else { vec![l] })
+        .collect()
+}
+
+/// The width of the label column.
+const LABEL_WIDTH: u16 = 9;
+
 /// A line's label, in the header style and padded to the label column.
 fn label(ctx: &Ctx, text: &str) -> Span<'static> {
-    Span::styled(format!("{text:<9}"), ctx.theme.header)
+    Span::styled(format!("{text:<width$}", width = usize::from(LABEL_WIDTH)), ctx.theme.header)
 }
 
 fn mhz(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), |v| format!("{v:.0} MHz"))
 }
 
-fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<Line<'static>> {
+/// The panel's lines, each marked when it says whether and why the board throttles.
+fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<(Line<'static>, bool)> {
     let label = |text: &str| label(ctx, text);
     let temp = s.headline_temp().map_or_else(
         || "n/a (no sensors)".to_string(),
@@ -78,19 +106,22 @@ fn info_lines(ctx: &Ctx, s: &SystemSample) -> Vec<Line<'static>> {
         mhz(s.measured_mhz)
     );
     let mut lines = vec![
-        Line::from([vec![label("clock"), Span::raw(clock)], throttle::cap(ctx, s)].concat()),
-        Line::from([vec![label("temp"), Span::raw(temp)], power::spans(ctx, s)].concat()),
+        (Line::from([vec![label("clock"), Span::raw(clock)], throttle::cap(ctx, s)].concat()), true),
+        (Line::from([vec![label("temp"), Span::raw(temp)], power::spans(ctx, s)].concat()), false),
     ];
-    lines.extend(throttle::lines(ctx, s));
-    lines.extend([
-        Line::from(vec![label("memory"), Span::raw(memory)]),
-        Line::from(vec![
-            label("infertop"),
-            Span::raw(format!("RSS {rss} · CPU {cpu} · UI {ui_cpu} · profiler {}", profiler_cost(ctx))),
-        ]),
-        Line::from(vec![label("cores"), Span::raw(format!("{cores} · load {load}"))]),
-        Line::from([vec![label("sharing")], contention(ctx, s.contention.as_deref())].concat()),
-    ]);
+    lines.extend(throttle::lines(ctx, s).into_iter().map(|l| (l, true)));
+    lines.extend(
+        [
+            Line::from(vec![label("memory"), Span::raw(memory)]),
+            Line::from(vec![
+                label("infertop"),
+                Span::raw(format!("RSS {rss} · CPU {cpu} · UI {ui_cpu} · profiler {}", profiler_cost(ctx))),
+            ]),
+            Line::from(vec![label("cores"), Span::raw(format!("{cores} · load {load}"))]),
+            Line::from([vec![label("sharing")], contention(ctx, s.contention.as_deref())].concat()),
+        ]
+        .map(|l| (l, false)),
+    );
     lines
 }
 
