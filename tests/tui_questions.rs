@@ -10,7 +10,7 @@ mod fixture;
 mod screen;
 
 use crossterm::event::KeyCode;
-use infertop::core::analysis::ModelSummary;
+use infertop::core::analysis::{beyond_macs_line, ModelSummary};
 use infertop::core::analysis::{conv_breakdown, layer_rows};
 use infertop::core::profiling::{is_conv_kernel, Category};
 use infertop::tui::app::{UiState, View};
@@ -280,4 +280,48 @@ fn details_title_shows_the_op_time_beside_the_p50_at_80x24() {
         };
         assert!(line.contains(&format!("ops {} / p50 {} ms", shown(op), shown(p50))), "{line}");
     }
+}
+
+/// A message longer than the status line (a snapshot's path) wraps onto the rows above it
+/// instead of losing its end at 80 columns; the keys come back to one row once it is gone.
+#[test]
+fn a_long_status_message_reads_whole_at_80x24() {
+    let mut s = screen(View::Models);
+    let path = "/home/pi/infertop-snapshots/2026-12-07T19-53-28Z-resnet50-mobilenetv2-shufflenet-threads-4";
+    s.ui.status = Some(format!("snapshot: {path} (the snapshot folder failed: No space left on device)"));
+    s.frame();
+    let lines = s.lines();
+    let bottom: String = lines[lines.len() - 3..].iter().map(|l| l.trim()).collect::<Vec<_>>().join("");
+    assert!(bottom.replace(' ', "").contains(&path.replace(' ', "")), "the path is whole: {bottom}");
+    assert!(bottom.ends_with("device)"), "the end of the message is on screen: {bottom}");
+    assert!(lines[lines.len() - 4].starts_with('└'), "the view gave its rows: {}", lines[lines.len() - 4]);
+    s.ui.status = None;
+    s.frame();
+    assert!(s.lines()[23].contains("? help"), "{}", s.lines()[23]);
+    assert!(s.lines()[22].starts_with('└'));
+}
+
+/// Where each model's time beyond the MACs goes, for the three models of a typical comparison:
+/// every model's whole line is on the 80x24 Beyond MACs view, the selected one first.
+#[test]
+fn beyond_macs_says_where_the_time_goes_for_three_models_at_80x24() {
+    let s =
+        Screen::new(fixture::state(3, 40), UiState { view: View::Beyond, selected: 1, ..UiState::default() }, 80, 24);
+    let lines = s.lines();
+    let top = lines.iter().position(|l| l.contains("where the time beyond MACs goes")).expect("the panel");
+    let panel: String = lines[top + 1..]
+        .iter()
+        .take_while(|l| l.starts_with('│'))
+        .map(|l| l.trim_start_matches('│').trim_end_matches('│').trim_end())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut at = Vec::new();
+    // The fixture's failed and still-loading models have nothing to say.
+    for (id, m) in s.state.models.iter().enumerate() {
+        let Some(why) = beyond_macs_line(&s.state.tree, &ModelSummary::new(&s.state, id, m)) else { continue };
+        let line = format!("{} {}: {why}", infertop::tui::render::beyond::key_of(id), m.name);
+        at.push(panel.find(&line).unwrap_or_else(|| panic!("{line:?} is not whole in {panel:?}")));
+    }
+    assert_eq!(at.len(), 3, "three profiled models");
+    assert_eq!(at[1], 0, "the selected model comes first");
 }

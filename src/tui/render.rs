@@ -115,8 +115,10 @@ pub fn draw(frame: &mut Frame, state: &MonitorState, ui: &UiState, theme: &Theme
         return FrameHits::default();
     }
     let ctx = Ctx::new(state, ui, theme);
+    let status = header::status_lines(&ctx, area.width);
+    let status_rows = u16::try_from(status.len()).unwrap_or(header::STATUS_MAX_ROWS).clamp(1, header::STATUS_MAX_ROWS);
     let [top, body, bottom] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(status_rows)]).areas(area);
     header::tabs(frame, top, &ctx);
     match ui.view {
         View::Models => models::render(frame, body, &ctx),
@@ -124,7 +126,7 @@ pub fn draw(frame: &mut Frame, state: &MonitorState, ui: &UiState, theme: &Theme
         View::Beyond => beyond::render(frame, body, &ctx),
         View::System => system::render(frame, body, &ctx),
     }
-    header::status(frame, bottom, &ctx);
+    header::status(frame, bottom, status);
     if ui.show_help {
         help::render(frame, body, &ctx);
         return FrameHits::default();

@@ -20,6 +20,10 @@ use crate::core::run::ModelId;
 
 mod scatter;
 
+/// From this width on, the lines saying where each model's time goes sit under the chart;
+/// below it they take the whole width.
+const WIDE: u16 = 120;
+
 /// The letter a model goes by in the chart and the tables (`a` for the first model).
 #[must_use]
 pub fn key_of(model: ModelId) -> char {
@@ -33,14 +37,28 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let profiles: Vec<ModelProfile> = by_id.into_iter().map(|(_, p)| p).collect();
     let beyond = beyond_macs_with(ctx.state, &profiles);
     let fitted = leave_one_out(&observations(ctx.state));
-    let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
     let why = why_lines(ctx, &beyond);
-    // As many rows as the lines take wrapped (about: a line breaks at words), within a third.
-    let inner_width = usize::from(left.width.saturating_sub(2)).max(1);
+    // Narrow screens give the lines the whole width (two rows a model instead of four), so the
+    // three models of a typical comparison fit at 80x24; wide ones keep them under the chart.
+    let narrow = area.width < WIDE;
+    let why_width = if narrow { area.width } else { area.width / 2 };
+    let inner_width = usize::from(why_width.saturating_sub(2)).max(1);
+    // As many rows as the lines take wrapped (about: a line breaks at words), within a share
+    // of the height.
     let wrapped: usize = why.iter().map(|l| l.width().div_ceil(inner_width).max(1)).sum();
     let why_rows = u16::try_from(wrapped.max(1)).unwrap_or(u16::MAX).saturating_add(2);
-    let [chart, why_area] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(why_rows.min((left.height / 3).max(3)))]).areas(left);
+    let (chart, why_area, right) = if narrow {
+        let cap = (area.height * 2 / 5).max(3);
+        let [top, why_area] = Layout::vertical([Constraint::Min(0), Constraint::Length(why_rows.min(cap))]).areas(area);
+        let [chart, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
+        (chart, why_area, right)
+    } else {
+        let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+        let cap = (left.height / 3).max(3);
+        let [chart, why_area] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(why_rows.min(cap))]).areas(left);
+        (chart, why_area, right)
+    };
     let [corr, table] = Layout::vertical([Constraint::Length(7), Constraint::Min(0)]).areas(right);
     scatter_panel(frame, chart, ctx, &beyond);
     why_panel(frame, why_area, ctx, why);

@@ -7,6 +7,7 @@ use ratatui::widgets::Tabs;
 use ratatui::Frame;
 
 use super::units::{count, with_unit};
+use super::wrap;
 use super::Ctx;
 use crate::tui::app::View;
 
@@ -90,14 +91,24 @@ fn contention_warning(ctx: &Ctx, room: usize) -> Option<Span<'static>> {
     Some(if long.width() <= room { long } else { Span::styled(short, style) })
 }
 
-/// A message when there is one (export result, engine error), else the keys.
-pub fn status(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let line = if ctx.ui.typing {
-        Line::styled("filter: type a part of the name · Enter keep · Esc clear", ctx.theme.warn)
+/// Rows a status message may take at most; the keys always take one.
+pub const STATUS_MAX_ROWS: u16 = 3;
+
+/// The status line: a message when there is one (export result, engine error), wrapped when
+/// too long for `width` (a snapshot's path is the part that matters), else the keys.
+#[must_use]
+pub fn status_lines(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
+    let message = |line: Line<'static>| {
+        let mut lines = wrap::hanging(line, width, 2);
+        lines.truncate(usize::from(STATUS_MAX_ROWS));
+        lines
+    };
+    if ctx.ui.typing {
+        message(Line::styled("filter: type a part of the name · Enter keep · Esc clear", ctx.theme.warn))
     } else if let Some(msg) = &ctx.ui.status {
-        Line::styled(msg.clone(), ctx.theme.warn)
+        message(Line::styled(msg.clone(), ctx.theme.warn))
     } else if let Some(err) = &ctx.state.engine_error {
-        Line::styled(format!("engine: {err}"), ctx.theme.bad)
+        message(Line::styled(format!("engine: {err}"), ctx.theme.bad))
     } else {
         let (all_keys, few_keys) = if ctx.ui.view == View::Detail {
             (
@@ -116,9 +127,13 @@ pub fn status(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             let arrow = crate::tui::tables::arrow(ctx.ui.sort.ascending_by_default() != ctx.ui.sort_reversed);
             format!("sort: {} {arrow} · ", ctx.ui.sort.label())
         };
-        let fits = |text: &str| sort.chars().count() + text.chars().count() <= usize::from(area.width);
+        let fits = |text: &str| sort.chars().count() + text.chars().count() <= usize::from(width);
         let keys = if fits(all_keys) { all_keys } else { few_keys };
-        Line::from(vec![Span::styled(sort, ctx.theme.dim), Span::raw(keys)])
-    };
-    frame.render_widget(line, area);
+        vec![Line::from(vec![Span::styled(sort, ctx.theme.dim), Span::raw(keys)])]
+    }
+}
+
+/// Draws [`status_lines`] into `area`, one row each.
+pub fn status(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>) {
+    frame.render_widget(ratatui::widgets::Paragraph::new(lines), area);
 }
