@@ -325,3 +325,33 @@ fn beyond_macs_says_where_the_time_goes_for_three_models_at_80x24() {
     assert_eq!(at.len(), 3, "three profiled models");
     assert_eq!(at[1], 0, "the selected model comes first");
 }
+
+/// The latency-vs-MACs chart at the sizes people use: every measured model's letter is on it
+/// once, and the decade labels of both axes read whole (nothing drawn over them).
+#[test]
+fn the_beyond_chart_shows_every_model_once_and_whole_axis_labels() {
+    for (w, h) in [(80, 24), (100, 30), (120, 40), (160, 48)] {
+        let s = Screen::new(fixture::state(5, 40), UiState { view: View::Beyond, ..UiState::default() }, w, h);
+        let lines = s.lines();
+        let top = lines.iter().position(|l| l.contains("latency vs MACs")).expect("the chart");
+        let bottom = top + 1 + lines[top + 1..].iter().position(|l| l.starts_with('└')).expect("its bottom");
+        let half = usize::from(w / 2);
+        let chart: Vec<String> =
+            lines[top + 1..bottom].iter().map(|l| l.chars().skip(1).take(half - 2).collect()).collect();
+        let summaries = ModelSummary::all(&s.state);
+        let measured: Vec<char> = summaries
+            .iter()
+            .filter(|m| m.ms_per_gmac.is_some())
+            .map(|m| infertop::tui::render::beyond::key_of(m.id))
+            .collect();
+        assert!(measured.len() >= 3, "{measured:?}");
+        for key in measured {
+            let n: usize = chart.iter().map(|l| l.matches(key).count()).sum();
+            assert_eq!(n, 1, "{key} once at {w}x{h}:\n{}", chart.join("\n"));
+        }
+        let axis = chart.last().unwrap();
+        for label in ["100M", "1G", "10G"] {
+            assert!(axis.split_whitespace().any(|word| word.contains(label)), "{label} whole at {w}x{h}: {axis:?}");
+        }
+    }
+}
