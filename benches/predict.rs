@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use infertop::core::analysis::layer_rows;
-use infertop::core::analysis::predict_model;
+use infertop::core::limits::predict_scope;
 use infertop::core::limits::{calibrate, calibration};
 use infertop::core::limits::{Calibration, Options};
 use infertop::core::run::{Plan, Session};
@@ -88,7 +88,7 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
     let (mut all_time, mut all_10, mut all_20) = (0.0, 0.0, 0.0);
     for m in &state.models {
         let started = Instant::now();
-        let Some(p) = predict_model(&state.tree, m, &predictor) else {
+        let Some(p) = m.scope.and_then(|scope| predict_scope(&state.tree, scope, &predictor)) else {
             println!("{:<18} no prediction ({})", m.name, m.status.key());
             continue;
         };

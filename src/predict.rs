@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use crate::cli::{CalibrateArgs, PredictArgs};
-use crate::core::analysis::predict_model;
+use crate::core::limits::predict_scope;
 use crate::core::limits::{calibrate, calibration, Calibration};
 use crate::core::limits::{Basis, Options};
 use crate::core::models::{ModelSource, ModelSpec};
@@ -120,7 +120,7 @@ pub fn predict_command(args: &PredictArgs) -> anyhow::Result<()> {
     )?;
     let mut predicted = 0;
     for m in &state.models {
-        let Some(p) = predict_model(&state.tree, m, &predictor) else {
+        let Some(p) = m.scope.and_then(|scope| predict_scope(&state.tree, scope, &predictor)) else {
             writeln!(out, "{:<16} no prediction: {}", m.name, m.status.key())?;
             continue;
         };

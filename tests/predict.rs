@@ -4,11 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
 
-use infertop::core::analysis::predict_model;
 use infertop::core::limits::sample_space;
 use infertop::core::limits::{calibrate, calibration, Calibration, Sample};
+use infertop::core::limits::{predict_scope, Calibrated, CalibrationHandle};
 use infertop::core::limits::{Basis, Options};
 use infertop::core::limits::{Predictor, Timed};
+use infertop::core::run::Event;
 use infertop::core::run::{Plan, Session};
 use infertop::core::state::MonitorState;
 
@@ -90,8 +91,9 @@ fn a_real_tiny_calibration_predicts_a_real_model_and_a_larger_input_predicts_mor
     large.input = [3, 64, 64];
     plan.models.push(large);
     let state = shapes_pass(&plan);
-    let small = predict_model(&state.tree, &state.models[0], &predictor).expect("tiny predicted");
-    let large = predict_model(&state.tree, &state.models[1], &predictor).expect("tiny@64 predicted");
+    let predict = |m: usize| predict_scope(&state.tree, state.models[m].scope.expect("a scope"), &predictor);
+    let small = predict(0).expect("tiny predicted");
+    let large = predict(1).expect("tiny@64 predicted");
     for p in [&small, &large] {
         assert!(p.ms.is_finite() && p.ms > 0.0, "{p:?}");
         assert!((p.kernel_ms + p.dispatch_ms + p.unmodelled_ms - p.ms).abs() < 1e-9);
@@ -99,6 +101,17 @@ fn a_real_tiny_calibration_predicts_a_real_model_and_a_larger_input_predicts_mor
         assert!(!p.layers.is_empty());
     }
     assert!(large.kernel_ms > small.kernel_ms, "four times the pixels: {} vs {} ms", large.kernel_ms, small.kernel_ms);
+
+    // The same calibration handed to the state as the event a live run gets: every model that
+    // has its shapes is predicted there, as the views and the export read it.
+    let mut state = state;
+    let handle = CalibrationHandle(Calibrated::new(made));
+    state.apply(Event::Calibration(handle.clone()));
+    for (i, m) in state.models.iter().enumerate() {
+        let expected = predict_scope(&state.tree, m.scope.expect("a scope"), handle.0.predictor());
+        assert_eq!(m.prediction.as_deref(), expected.as_ref(), "model {i}");
+        assert!(m.prediction.is_some(), "model {i} predicted in the state");
+    }
 }
 
 #[test]

@@ -14,5 +14,7 @@ pub use cache::best_of_runs_in;
 pub use kernels::calibration::{calibrate, Calibration, Sample};
 pub use kernels::forest::{Predictor, Timed};
 pub use kernels::space::sample_space;
-pub use kernels::{calibration, Basis, Options};
+pub use kernels::{
+    calibration, predict_scope, Basis, Calibrated, CalibrationHandle, ModelPrediction, OpPrediction, Options,
+};
 pub use peak::{cpu_model, machine_key, torch_version};

@@ -11,7 +11,6 @@ use crate::core::analysis::ModelSummary;
 use crate::core::analysis::{comparisons, Comparison};
 use crate::core::analysis::{leave_one_out, Prediction};
 use crate::core::analysis::{model_roofline, Split};
-use crate::core::analysis::{predict_model, ModelPrediction};
 use crate::core::models::OutputCheck;
 use crate::core::state::LeftOut;
 use crate::core::state::{ModelState, MonitorState, LATENCY_WINDOW};
@@ -129,7 +128,7 @@ fn model_record(state: &MonitorState, sum: &ModelSummary, left_out: Option<&Pred
         outside_kernels_ms,
         latency_ms_left_out_mac_fit: left_out.map(|p| p.mac_model_ms),
         latency_ms_left_out_op_fit: left_out.map(|p| p.op_model_ms),
-        latency_ms_predicted: prediction(state, m).map(|p| p.ms),
+        latency_ms_predicted: m.prediction.as_ref().map(|p| p.ms),
         ..ModelRecord::default()
     }
 }
@@ -176,10 +175,4 @@ pub fn op_rows(state: &MonitorState) -> Vec<OpRecord> {
         }
     }
     out
-}
-
-/// `model` predicted from the state's kernel calibration, if it has one.
-fn prediction(state: &MonitorState, model: &ModelState) -> Option<ModelPrediction> {
-    let calibration = state.calibration.as_ref()?;
-    predict_model(&state.tree, model, calibration.0.predictor())
 }

@@ -8,6 +8,7 @@
 pub mod calibration;
 pub mod features;
 pub mod forest;
+pub mod model;
 pub mod space;
 pub mod timing;
 
@@ -15,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 
 pub use calibration::{Calibration, Options};
 pub use forest::{Basis, Predictor};
-// Where a model is predicted from these: [`crate::core::analysis::model_prediction`].
+pub use model::{predict_scope, ModelPrediction, OpPrediction};
 
 /// A calibration with its predictors fitted on first use, shared by the state and the export.
 #[derive(Debug)]

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::core::limits::kernels::CalibrationHandle;
 use crate::core::machine::rusage::Usage;
 use crate::core::machine::sample::SystemSample;
 use crate::core::models::variant::{OutputCheck, VariantOf};
@@ -99,6 +100,9 @@ pub enum Event {
     /// inference's [`Event::Inference`]. The state keeps nothing of it: a session hands it to
     /// its trace sink (see [`crate::core::run::session::Session::set_trace_sink`]).
     Trace(Box<TraceCapture>),
+    /// This machine's kernel calibration at the run's threads (cached, or made during the run):
+    /// what the models are predicted from.
+    Calibration(CalibrationHandle),
     /// Every model that did not fail has timed its `--iterations`; the engine stops next.
     IterationsDone,
     /// The engine thread has ended (with the reason when it failed).

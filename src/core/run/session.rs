@@ -225,7 +225,11 @@ impl Session {
             journal: None,
             traces: None,
         };
-        session.state.calibration = crate::core::limits::kernels::cached(plan.threads);
+        if let Some(calibration) = crate::core::limits::kernels::cached(plan.threads) {
+            // Fitted here, before the front end draws: the first prediction needs the forests.
+            let _ = calibration.0.predictor();
+            session.state.apply(Event::Calibration(calibration));
+        }
         Ok(session)
     }
 

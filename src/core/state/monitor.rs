@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::core::common::stats::{LatencyStats, Ring};
+use crate::core::limits::kernels::{predict_scope, CalibrationHandle, ModelPrediction};
 use crate::core::machine::contention::ContentionSummary;
 use crate::core::machine::rusage::Usage;
 use crate::core::machine::sample::SystemSample;
@@ -69,6 +70,9 @@ pub struct ModelState {
     pub energy: EnergyTotals,
     /// Counts since the start that [`MonitorState::reset`] leaves alone, for monitoring.
     pub counters: RunCounters,
+    /// What the kernel calibration predicts for this model on this machine, layer by layer
+    /// (issue #29): worked out once its calibration pass is in and a calibration is known.
+    pub prediction: Option<Arc<ModelPrediction>>,
 }
 
 impl ModelState {
@@ -94,6 +98,7 @@ impl ModelState {
             throttle: ThrottleStats::default(),
             energy: EnergyTotals::default(),
             counters: RunCounters::default(),
+            prediction: None,
         }
     }
 }
@@ -160,8 +165,9 @@ pub struct MonitorState {
     pub first_throttled_ms: Option<u64>,
     /// A thermal soak, when the run is one (`--soak`); it sees every event.
     pub soak: Option<Soak>,
-    /// This machine's kernel calibration, when one is cached: predicted times (issue #29).
-    pub calibration: Option<crate::core::limits::kernels::CalibrationHandle>,
+    /// This machine's kernel calibration, when one is cached or made: predicted times (issue
+    /// #29). Comes as [`Event::Calibration`], which predicts the models again.
+    pub calibration: Option<CalibrationHandle>,
     last_model: Option<ModelId>,
 }
 
@@ -203,6 +209,7 @@ impl MonitorState {
                 let m = self.model_mut(model, &info.name);
                 m.status = ModelStatus::Running;
                 m.info = Some(info);
+                self.predict(model);
             }
             Event::ModelFailed { model, name, error } => {
                 self.model_mut(model, &name).status = ModelStatus::Failed(error);
@@ -246,6 +253,7 @@ impl MonitorState {
             Event::Peak { gmacs_per_s } => self.peak_gmacs = Some(gmacs_per_s),
             Event::Bandwidth { gb_per_s } => self.bandwidth_gbs = Some(gb_per_s),
             Event::IterationsDone => self.iterations_done = true,
+            Event::Calibration(calibration) => self.set_calibration(calibration),
             Event::EngineStopped { error } => {
                 self.engine_stopped = true;
                 self.engine_error = error;
@@ -282,6 +290,26 @@ impl MonitorState {
                 }
             }
         }
+    }
+
+    /// Uses `calibration` for the predictions from now on, and predicts every model whose
+    /// calibration pass is in.
+    fn set_calibration(&mut self, calibration: CalibrationHandle) {
+        self.calibration = Some(calibration);
+        for id in 0..self.models.len() {
+            self.predict(id);
+        }
+    }
+
+    /// Model `id`'s prediction from the calibration and the shapes its calibration pass
+    /// recorded (none without either).
+    fn predict(&mut self, id: ModelId) {
+        let Some(m) = self.models.get(id) else { return };
+        let predicted = match (&self.calibration, m.scope) {
+            (Some(c), Some(scope)) => predict_scope(&self.tree, scope, c.0.predictor()).map(Arc::new),
+            _ => None,
+        };
+        self.models[id].prediction = predicted;
     }
 
     /// Forgets latencies and op times (models, op tree and calibration stay).

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{as_f64, prediction, profiled, split_columns};
+use super::{as_f64, profiled, split_columns};
 use crate::core::analysis::layer_kinds;
 use crate::core::analysis::layer_shapes;
 use crate::core::analysis::model_roofline;
@@ -70,7 +70,7 @@ pub fn layer_rows(state: &MonitorState) -> Vec<LayerRecord<'_>> {
         let split = model_roofline(state, m);
         let mut kinds = layer_kinds(&state.tree, m);
         let mut shapes = layer_shapes(&state.tree, m);
-        let predicted = prediction(state, m);
+        let predicted = m.prediction.as_deref();
         for r in model_layer_rows(&state.tree, m) {
             let kind = kinds.remove(&r.layer);
             let shape = shapes.remove(&r.layer).unwrap_or_default();

@@ -1,15 +1,14 @@
 //! A model predicted from its calibration pass: each top-level op from its recorded shapes by
-//! the calibration's predictors ([`crate::core::limits::kernels`]), summed per layer and per model.
-//! Apart from the calibration because it reads the model's state, and the state holds the
-//! calibration.
+//! the calibration's predictors, summed per layer and per model. It reads only the op tree
+//! under the model's scope, so the state can keep each model's prediction beside its
+//! measurements (computed once: the shapes do not change after the calibration pass).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::core::limits::kernels::{Basis, Predictor};
+use super::{Basis, Predictor};
 use crate::core::profiling::optree::OpTree;
 use crate::core::profiling::profiler::{NodeId, OpShapes};
-use crate::core::state::monitor::ModelState;
 
 /// One top-level op of a model, predicted.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,10 +40,10 @@ pub struct ModelPrediction {
     pub layers: HashMap<Arc<str>, f64>,
 }
 
-/// Predicts `model` from the shapes its calibration pass recorded; `None` before that pass.
+/// Predicts the model under `root` (its scope) from the shapes its calibration pass recorded;
+/// `None` when the pass recorded no op.
 #[must_use]
-pub fn predict_model(tree: &OpTree, model: &ModelState, predictor: &Predictor) -> Option<ModelPrediction> {
-    let root = model.scope?;
+pub fn predict_scope(tree: &OpTree, root: NodeId, predictor: &Predictor) -> Option<ModelPrediction> {
     let mut out = ModelPrediction::default();
     for id in tree.descendants(root) {
         let Some(node) = tree.get(id).filter(|n| n.is_top_level_op() && n.calib_calls > 0) else { continue };
