@@ -563,13 +563,17 @@ fn help_explains_every_column_and_abbreviation_and_scrolls() {
             View::Models,
             &[
                 "params", "MACs", "p50 ms", "p90 ms", "p99 ms", "inf/s", "ms/GMAC", "MAC/s", "%peak", "¬conv", "thr+",
-                "n", "faults", "cold+", "mJ/inf", "latency",
+                "n", "faults", "cold+", "mJ/inf", "pred ms", "×pred", "latency",
             ],
         ),
-        (View::Detail, &["[", "category", "time", "calls", "self ms", "total ms", "% time", "% conv", "kind", "layer"]),
+        (
+            View::Detail,
+            &["[", "category", "time", "calls", "self ms", "total ms", "% time", "% conv", "kind", "layer", "pred"],
+        ),
         (View::Beyond, &["Pearson", "Spearman", "op calls", "bytes moved", "×med", "MAC±", "ops±"]),
     ];
-    let state = fixture();
+    // Calibrated, so the predicted columns are drawn too.
+    let state = fixture::calibrated(fixture());
     let mut help = String::new();
     let mut help_open = UiState { show_help: true, ..ui(View::Models) };
     for _ in 0..100 {
@@ -590,9 +594,9 @@ fn help_explains_every_column_and_abbreviation_and_scrolls() {
 }
 
 /// Every title of the models table, in order.
-const MODEL_TITLES: [&str; 17] = [
+const MODEL_TITLES: [&str; 19] = [
     "model", "params", "MACs", "p50 ms", "p90 ms", "p99 ms", "inf/s", "ms/GMAC", "MAC/s", "%peak", "¬conv", "thr+",
-    "n", "faults", "cold+", "mJ/inf", "latency",
+    "n", "faults", "cold+", "mJ/inf", "pred ms", "×pred", "latency",
 ];
 
 /// The table's header line of the models view (the third line of the screen).
@@ -695,4 +699,40 @@ fn the_system_views_scatters_are_ruled_off_from_the_history() {
     for (y, line) in lines.iter().enumerate().take(axis + 1).skip(top) {
         assert_eq!(line.chars().nth(rule_x), Some('│'), "row {y}: {line}");
     }
+}
+
+/// With a calibration, the Models table shows each model's predicted latency and measured ÷
+/// predicted, and Detail's layer table each layer's predicted ms beside the measured: the
+/// figures the core predicted, as the export writes them.
+#[test]
+fn predictions_stand_beside_the_measurements_in_models_and_detail() {
+    let state = fixture::calibrated(fixture());
+    let models = text(&draw(&state, &ui(View::Models), &Theme::default(), 160, 48));
+    assert!(models.contains("pred ms") && models.contains("×pred"), "{models}");
+    let mut predicted = 0;
+    for m in infertop::core::analysis::ModelSummary::all(&state) {
+        let (Some(ms), Some(ratio)) = (m.predicted_ms, m.measured_over_predicted) else { continue };
+        predicted += 1;
+        let row = models.lines().find(|l| l.contains(&format!("│  {} ", m.model.name))).unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        let at = cells.iter().position(|c| *c == infertop::tui::render::units::ms(ms)).unwrap_or_else(|| {
+            panic!("{} predicted {ms} ms not in {row}", m.model.name);
+        });
+        assert_eq!(cells[at + 1], infertop::tui::render::units::ratio(ratio), "{row}");
+    }
+    assert!(predicted >= 3, "the calibration predicts the fixture's models");
+
+    let mut detail_ui = ui(View::Detail);
+    detail_ui.selected = 0;
+    let detail = text(&draw(&state, &detail_ui, &Theme::default(), 160, 48));
+    let header = detail.lines().find(|l| l.contains("layer") && l.contains(" ms")).unwrap();
+    assert!(header.contains(" pred"), "{header}");
+    let prediction = state.models[0].prediction.as_deref().expect("resnet18 predicted");
+    let mut shown = 0;
+    for (layer, ms) in &prediction.layers {
+        let Some(row) = detail.lines().find(|l| l.contains(&format!("│{layer} "))) else { continue };
+        assert!(row.contains(&format!(" {} ", infertop::tui::render::units::ms(*ms))), "{layer}: {ms} in {row}");
+        shown += 1;
+    }
+    assert!(shown >= 3, "predicted layers on screen:\n{detail}");
 }

@@ -32,11 +32,13 @@ pub enum SortKey {
     Faults,
     ColdCost,
     Energy,
+    Predicted,
+    OverPredicted,
 }
 
 impl SortKey {
     /// The cycle of `s`: the usual questions first, then every other column.
-    pub const ALL: [SortKey; 18] = [
+    pub const ALL: [SortKey; 20] = [
         SortKey::Order,
         SortKey::WhatIf,
         SortKey::Latency,
@@ -55,6 +57,8 @@ impl SortKey {
         SortKey::Faults,
         SortKey::ColdCost,
         SortKey::Energy,
+        SortKey::Predicted,
+        SortKey::OverPredicted,
     ];
 
     /// The key after this one; [`SortKey::WhatIf`] only when the run has variants (`what_if`),
@@ -98,6 +102,8 @@ impl SortKey {
             SortKey::Faults => "page faults",
             SortKey::ColdCost => "switch cost",
             SortKey::Energy => "energy",
+            SortKey::Predicted => "predicted latency",
+            SortKey::OverPredicted => "measured ÷ predicted",
         }
     }
 
@@ -134,6 +140,8 @@ fn key(row: &ModelRow, sort: SortKey) -> Option<f64> {
         SortKey::Faults => row.faults_per_inference,
         SortKey::ColdCost => row.switch_cost_ms,
         SortKey::Energy => row.energy_mj_per_inference,
+        SortKey::Predicted => row.predicted_ms,
+        SortKey::OverPredicted => row.measured_over_predicted,
     }
 }
 

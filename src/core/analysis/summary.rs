@@ -64,6 +64,11 @@ pub struct ModelSummary<'a> {
     pub energy_mj_per_gmac: Option<f64>,
     /// Where the energy figures come from (`ina3221/VDD_IN`, `RAPL package-0`).
     pub power_source: Option<&'a str>,
+    /// The latency the kernel calibration predicts (the sum of its ops, issue #29).
+    pub predicted_ms: Option<f64>,
+    /// Warm p50 over `predicted_ms`: what even a per-kernel model cannot see (1.3: 30 % more
+    /// time than its kernels account for).
+    pub measured_over_predicted: Option<f64>,
 }
 
 impl<'a> ModelSummary<'a> {
@@ -79,6 +84,7 @@ impl<'a> ModelSummary<'a> {
         let measured = model.scope.is_some() && model.profiled > 0;
         let shares = shares(&profile);
         let energy = model.energy.per_inference_mj();
+        let predicted_ms = model.prediction.as_ref().map(|p| p.ms).filter(|ms| *ms > 0.0);
         Self {
             id,
             model,
@@ -107,6 +113,8 @@ impl<'a> ModelSummary<'a> {
             energy_mj_per_inference: energy,
             energy_mj_per_gmac: energy.zip(macs).map(|(mj, macs)| mj / (macs / 1e9)),
             power_source: energy.and(model.energy.source.as_deref()),
+            predicted_ms,
+            measured_over_predicted: p50.zip(predicted_ms).map(|(measured, predicted)| measured / predicted),
             profile,
         }
     }

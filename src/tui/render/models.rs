@@ -8,7 +8,7 @@ use ratatui::text::Span;
 use ratatui::Frame;
 
 use super::columns::{self, Column};
-use super::units::{ms, ms_opt, num, pct_opt, si, si_known, spark, NONE};
+use super::units::{ms, ms_opt, num, pct_opt, ratio, si, si_known, spark, NONE};
 use super::{breakdown, what_if, Ctx};
 use crate::core::state::ModelStatus;
 use crate::tui::mouse::TableHit;
@@ -43,6 +43,8 @@ fn sorted_column(sort: SortKey, what_if: bool) -> Option<usize> {
         SortKey::Faults => 13,
         SortKey::ColdCost => 14,
         SortKey::Energy => 15,
+        SortKey::Predicted => 16,
+        SortKey::OverPredicted => 17,
     };
     Some(if what_if && i >= WHAT_IF_COLUMN { i + 1 } else { i })
 }
@@ -72,6 +74,8 @@ fn columns(ctx: &Ctx) -> Vec<Column> {
         Column::right("faults", 6, 4),
         Column::right("cold+", 6, 4),
         Column::right("mJ/inf", 6, 4),
+        Column::right("pred ms", 7, 4),
+        Column::right("×pred", 5, 3),
         Column::left("latency", 8, 2).growing(),
     ];
     if ctx.what_if.any() {
@@ -81,6 +85,16 @@ fn columns(ctx: &Ctx) -> Vec<Column> {
         cols[i].title.push(arrow(ctx.ui.sort.ascending_by_default() != ctx.ui.sort_reversed));
     }
     cols
+}
+
+/// Measured ÷ predicted: within ±10 % the calibration's kernels explain the latency; above,
+/// the model spends time they do not see (warned above 1.5×).
+fn over_predicted(ctx: &Ctx, measured_over_predicted: Option<f64>) -> Span<'static> {
+    match measured_over_predicted {
+        Some(r) if r > 1.5 => Span::styled(ratio(r), ctx.theme.warn),
+        Some(r) => Span::raw(ratio(r)),
+        None => Span::raw(NONE),
+    }
 }
 
 /// Draws the models table as tall as its rows, and the breakdown panel under it when at least
@@ -179,6 +193,8 @@ fn line(
         Span::raw(num(row.faults_per_inference, 0)),
         Span::raw(row.switch_cost_ms.map_or_else(|| NONE.into(), |c| format!("{c:+.2}"))),
         Span::raw(ms_opt(row.energy_mj_per_inference)),
+        Span::raw(ms_opt(row.predicted_ms)),
+        over_predicted(ctx, row.measured_over_predicted),
         Span::styled(spark(&recent, spark_width), theme.sparkline),
     ];
     if ctx.what_if.any() {

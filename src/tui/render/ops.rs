@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
 use super::columns::{self, Column};
-use super::units::{count, ms, pct, si, si_known, NONE};
+use super::units::{count, ms, pct, ratio, si, si_known, NONE};
 use super::Ctx;
 use crate::core::analysis::layer_kinds;
 use crate::core::analysis::layer_shapes;
@@ -217,17 +217,27 @@ pub fn conv(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     panel(frame, area, ctx, table);
 }
 
+/// The layer table's columns of the predicted ms and of measured ÷ predicted.
+const PREDICTED: usize = 4;
+const PREDICTED_RATIO: usize = 5;
+
 /// The leaf layers by time, time share next to MAC share, with what each is (its kind, its
 /// convolution's kernel path) and its output shape where the width allows. The
 /// filter matches the kind and the kernel path too (`/slow` lists the slow-path convolutions).
 pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
-    let cols = vec![
+    // What the kernel calibration predicts for the layer's ops: its columns only in a run with a
+    // calibration (one without keeps the room for the shape).
+    let predicted = row.model.prediction.as_deref();
+    let mut cols = vec![
         // Widths leave room for the sort arrow in each title: a sorted column never pushes
         // another out of a 160-column screen.
         Column::left("layer", 11, 0).growing().cut_front(),
         Column::left("kind/kernel", 12, 2),
         Column::right("shape", 10, 3),
         Column::right("ms", 7, 0),
+        Column::right("pred", 7, 2),
+        // The ratio of the two before it: only when everything else fits.
+        Column::right("×pred", 6, 4).spare(),
         Column::right("time", 5, 0),
         Column::right("%pk", 5, 1),
         Column::right("MACs", 6, 1),
@@ -236,7 +246,7 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
     let (op_ms, macs) = (row.profile.op_ms, row.profile.macs);
     let mut kinds = layer_kinds(&ctx.state.tree, row.model);
     let mut shapes = layer_shapes(&ctx.state.tree, row.model);
-    let rows = layer_rows(&ctx.state.tree, row.model)
+    let mut rows: Vec<TableRow> = layer_rows(&ctx.state.tree, row.model)
         .iter()
         .filter(|l| l.leaf)
         .map(|l| {
@@ -251,6 +261,8 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
             };
             // The layer's MACs over its own time, as a share of the machine's peak.
             let peak_share = peak.filter(|_| l.macs > 0.0 && l.ms > 0.0).map(|p| l.macs / (l.ms * 1e6) / p);
+            let pred = predicted.and_then(|p| p.layers.get(&l.layer).copied()).filter(|ms| *ms > 0.0);
+            let over = pred.filter(|_| l.ms > 0.0).map(|p| l.ms / p);
             let sorted = |t: &str| if t.is_empty() { SortValue::None } else { SortValue::Text(t.to_string()) };
             TableRow {
                 cells: vec![
@@ -258,6 +270,8 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
                     Span::raw(label.clone()),
                     Span::raw(if output.is_empty() { NONE.into() } else { output.clone() }),
                     Span::raw(ms(l.ms)),
+                    Span::raw(pred.map_or_else(|| NONE.into(), ms)),
+                    Span::raw(over.map_or_else(|| NONE.into(), ratio)),
                     Span::raw(share(l.ms, op_ms)),
                     Span::raw(peak_share.map_or_else(|| NONE.into(), |s| format!("{:.0}%", 100.0 * s))),
                     Span::raw(share(l.macs, macs)),
@@ -267,6 +281,8 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
                     sorted(if label == NONE { "" } else { &label }),
                     sorted(&output),
                     num(l.ms),
+                    pred.map_or(SortValue::None, SortValue::Num),
+                    over.map_or(SortValue::None, SortValue::Num),
                     num(l.ms),
                     peak_share.map_or(SortValue::None, SortValue::Num),
                     num(l.macs),
@@ -275,6 +291,15 @@ pub fn layers(frame: &mut Frame, area: Rect, ctx: &Ctx, row: &ModelRow) {
             }
         })
         .collect();
+    if ctx.state.calibration.is_none() {
+        for i in [PREDICTED_RATIO, PREDICTED] {
+            cols.remove(i);
+            for r in &mut rows {
+                r.cells.remove(i);
+                r.keys.remove(i);
+            }
+        }
+    }
     let empty = "no layers recorded for this model";
     let table = Table {
         id: TableId::Layers,

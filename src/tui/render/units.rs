@@ -90,6 +90,12 @@ pub fn ms(v: f64) -> String {
     format!("{v:.digits$}")
 }
 
+/// A ratio as wide as a time: three significant figures (`0.981`, `1.32`, `67.3`, `673`).
+#[must_use]
+pub fn ratio(r: f64) -> String {
+    ms(r)
+}
+
 /// [`ms`] of an optional value.
 #[must_use]
 pub fn ms_opt(v: Option<f64>) -> String {
