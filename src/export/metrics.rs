@@ -39,6 +39,10 @@ pub struct ModelMetrics {
     pub macs: Option<f64>,
     /// Median latency per billion MACs, in seconds.
     pub per_gmac_s: Option<f64>,
+    /// The latency the kernel calibration predicts, in seconds, and the median over it; absent
+    /// without a calibration for this machine.
+    pub predicted_s: Option<f64>,
+    pub over_predicted: Option<f64>,
     /// Share of op time per category (key, ratio); empty before any profiled inference.
     pub shares: Vec<(&'static str, f64)>,
     pub page_faults_per_inference: Option<f64>,
@@ -126,6 +130,8 @@ fn model_metrics(summary: &ModelSummary) -> ModelMetrics {
         p99_s: latency.and_then(|l| l.p99()).map(seconds),
         macs: summary.macs,
         per_gmac_s: summary.ms_per_gmac.map(seconds),
+        predicted_s: summary.predicted_ms.map(seconds),
+        over_predicted: summary.measured_over_predicted,
         shares: Category::ALL.iter().zip(summary.shares).filter_map(|(c, share)| Some((c.key(), share?))).collect(),
         page_faults_per_inference: summary.faults_per_inference,
         context_switches_per_inference: summary.context_switches_per_inference,

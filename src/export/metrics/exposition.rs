@@ -121,6 +121,10 @@ fn model_families(encoder: &mut DescriptorEncoder, models: &[ModelMetrics]) -> f
     gauges(encoder, "model_macs", help, None, &per_model(models, |m| m.macs))?;
     let help = "Median latency per billion multiply-accumulates: what a unit of arithmetic costs in time.";
     gauges(encoder, "latency_per_gmac", help, Some(&Unit::Seconds), &per_model(models, |m| m.per_gmac_s))?;
+    let help = "Latency the kernel calibration predicts: the sum of the model's ops, each from its shapes (infertop calibrate).";
+    gauges(encoder, "latency_predicted", help, Some(&Unit::Seconds), &per_model(models, |m| m.predicted_s))?;
+    let help = "Median latency over the predicted one: time the calibrated kernels do not account for.";
+    gauges(encoder, "latency_over_predicted", help, Some(&ratio()), &per_model(models, |m| m.over_predicted))?;
     let roofline = models
         .iter()
         .flat_map(|m| {

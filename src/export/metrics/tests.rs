@@ -181,3 +181,23 @@ fn model_names_are_escaped_and_sensor_names_made_unique() {
 fn an_empty_snapshot_is_only_the_end_marker() {
     assert_eq!(encode(Arc::default()).unwrap(), "# EOF\n");
 }
+
+#[test]
+fn a_predicted_model_has_its_prediction_and_measured_over_predicted() {
+    let mut snapshot = MetricsSnapshot::of(&two_models());
+    let text = encode(Arc::new(snapshot.clone())).unwrap();
+    assert!(!text.contains("predicted"), "no calibration, no prediction family:\n{text}");
+    snapshot.models[0].predicted_s = Some(0.0025);
+    snapshot.models[0].over_predicted = Some(1.6);
+    let text = encode(Arc::new(snapshot)).unwrap();
+    for line in [
+        "# TYPE infertop_latency_predicted_seconds gauge",
+        "# UNIT infertop_latency_predicted_seconds seconds",
+        "infertop_latency_predicted_seconds{model=\"a\"} 0.0025",
+        "# UNIT infertop_latency_over_predicted_ratio ratio",
+        "infertop_latency_over_predicted_ratio{model=\"a\"} 1.6",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no line {line} in\n{text}");
+    }
+    assert!(!text.contains("predicted_seconds{model=\"b\"}"), "b is not predicted");
+}
