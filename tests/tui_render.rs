@@ -736,3 +736,36 @@ fn predictions_stand_beside_the_measurements_in_models_and_detail() {
     }
     assert!(shown >= 3, "predicted layers on screen:\n{detail}");
 }
+
+/// With a calibration, Beyond MACs ranks models, then their heaviest layers, by measured ÷
+/// predicted, largest first, as the core ranks them; without one the panel is not there.
+#[test]
+fn beyond_macs_ranks_by_measured_over_predicted() {
+    let plain = text(&draw(&fixture(), &ui(View::Beyond), &Theme::default(), 160, 48));
+    assert!(!plain.contains("measured ÷ predicted"), "no calibration, no panel");
+    let state = fixture::calibrated(fixture());
+    let (models, layers) = infertop::core::analysis::beyond_prediction(&state);
+    assert!(models.len() >= 3 && !layers.is_empty(), "{models:?} {layers:?}");
+    for ranked in [&models, &layers] {
+        assert!(ranked.windows(2).all(|w| w[0].ratio() >= w[1].ratio()), "largest first: {ranked:?}");
+    }
+    for l in &layers {
+        let m = &state.models[l.model];
+        let leaf: f64 =
+            infertop::core::analysis::layer_rows(&state.tree, m).iter().filter(|r| r.leaf).map(|r| r.ms).sum();
+        assert!(l.measured_ms >= infertop::core::analysis::LAYER_MIN_SHARE * leaf, "{l:?} is too small to rank");
+    }
+    let screen = text(&draw(&state, &ui(View::Beyond), &Theme::default(), 160, 48));
+    let lines: Vec<&str> = screen.lines().collect();
+    let top = lines.iter().position(|l| l.contains("measured ÷ predicted, largest first")).expect("the panel");
+    let ratio = infertop::tui::render::units::ratio;
+    for (i, m) in models.iter().enumerate() {
+        let row = lines[top + 2 + i];
+        let name = &state.models[m.model].name;
+        let end = row.trim_end_matches(['│', '"']).trim_end();
+        assert!(row.contains(&format!(" {name} ")) && end.ends_with(&format!(" {}", ratio(m.ratio()))), "{row}");
+    }
+    let first_layer = lines[top + 3 + models.len()];
+    let layer = layers[0].layer.as_deref().unwrap();
+    assert!(first_layer.contains(layer) && first_layer.contains(&ratio(layers[0].ratio())), "{first_layer}");
+}

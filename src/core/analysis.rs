@@ -5,6 +5,7 @@
 //! Its files are private to the core; what the front ends use is re-exported here.
 
 pub(in crate::core) mod beyond;
+pub(in crate::core) mod beyond_prediction;
 pub(in crate::core) mod explain;
 pub(in crate::core) mod latency_model;
 pub(in crate::core) mod layer_kind;
@@ -15,6 +16,7 @@ pub(in crate::core) mod summary;
 pub(in crate::core) mod what_if;
 
 pub use beyond::{beyond_macs_with, BeyondMacs, ModelPoint, MIN_MODELS};
+pub use beyond_prediction::{beyond_prediction, Against, LAYER_MIN_SHARE};
 pub use explain::beyond_macs_line;
 pub use latency_model::observe::observations;
 pub use latency_model::{leave_one_out, LatencyModels, Prediction, GOOD_WITHIN};

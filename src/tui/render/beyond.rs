@@ -8,13 +8,14 @@ use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
 use super::columns::{self, Column};
-use super::units::{count, ms, num, NONE};
+use super::units::{count, ms, num, ratio, NONE};
 use super::Ctx;
 use crate::core::analysis::beyond_macs_line;
 use crate::core::analysis::observations;
 use crate::core::analysis::ModelProfile;
 use crate::core::analysis::ModelSummary;
 use crate::core::analysis::{beyond_macs_with, BeyondMacs, MIN_MODELS};
+use crate::core::analysis::{beyond_prediction, Against, LAYER_MIN_SHARE};
 use crate::core::analysis::{leave_one_out, LatencyModels, GOOD_WITHIN};
 use crate::core::run::ModelId;
 
@@ -59,11 +60,75 @@ pub fn render(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             Layout::vertical([Constraint::Min(0), Constraint::Length(why_rows.min(cap))]).areas(left);
         (chart, why_area, right)
     };
-    let [corr, table] = Layout::vertical([Constraint::Length(7), Constraint::Min(0)]).areas(right);
+    let (models, layers) = beyond_prediction(ctx.state);
+    // With a calibration, a panel under the per-MAC table ranks by measured ÷ predicted: as
+    // tall as its rows, leaving the per-MAC table its header and the worst models.
+    let (corr, table, against) = if ctx.state.calibration.is_some() {
+        let rows = u16::try_from(models.len() + layers.len().min(MAX_LAYERS) + 3).unwrap_or(u16::MAX);
+        let [corr, table, against] =
+            Layout::vertical([Constraint::Length(7), Constraint::Min(5), Constraint::Max(rows)]).areas(right);
+        (corr, table, Some(against))
+    } else {
+        let [corr, table] = Layout::vertical([Constraint::Length(7), Constraint::Min(0)]).areas(right);
+        (corr, table, None)
+    };
     scatter_panel(frame, chart, ctx, &beyond);
     why_panel(frame, why_area, ctx, why);
     correlations(frame, corr, ctx, &beyond);
     per_mac_table(frame, table, ctx, &beyond, fitted.as_ref());
+    if let Some(area) = against {
+        against_prediction(frame, area, ctx, &models, &layers);
+    }
+}
+
+/// Layers the measured ÷ predicted panel lists at most.
+const MAX_LAYERS: usize = 8;
+
+/// Models, then their heaviest layers, by measured ÷ predicted, largest first: what the
+/// calibrated kernels do not account for.
+fn against_prediction(frame: &mut Frame, area: Rect, ctx: &Ctx, models: &[Against], layers: &[Against]) {
+    let block = ctx.panel("measured ÷ predicted, largest first");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if models.is_empty() && layers.is_empty() {
+        ctx.message(frame, inner, "waiting for timed models with a prediction");
+        return;
+    }
+    let cols = [
+        Column::left("", 1, 0),
+        Column::left("model / layer", 10, 0).growing().cut_front(),
+        Column::right("ms", 7, 0),
+        Column::right("pred", 7, 1),
+        Column::right("×pred", 6, 0),
+    ];
+    let shown = columns::layout(&cols, inner.width);
+    let row = |a: &Against| {
+        let name = match &a.layer {
+            Some(layer) => layer.to_string(),
+            None => ctx.state.models.get(a.model).map_or_else(String::new, |m| m.name.to_string()),
+        };
+        let style = if a.ratio() > 1.5 { ctx.theme.warn } else { ctx.theme.text };
+        columns::row(
+            &cols,
+            &shown,
+            &[
+                Span::raw(key_of(a.model).to_string()),
+                Span::raw(name),
+                Span::raw(ms(a.measured_ms)),
+                Span::raw(ms(a.predicted_ms)),
+                Span::styled(ratio(a.ratio()), style),
+            ],
+        )
+    };
+    let mut lines: Vec<Line<'static>> = models.iter().map(row).collect();
+    if !layers.is_empty() {
+        lines.push(Line::styled(
+            format!("layers of ≥ {:.0} % of their model's op time:", LAYER_MIN_SHARE * 100.0),
+            ctx.theme.dim,
+        ));
+        lines.extend(layers.iter().take(MAX_LAYERS).map(row));
+    }
+    columns::draw(frame, inner, columns::header(&cols, &shown, ctx.theme.header), lines, None, ctx.theme.highlight);
 }
 
 fn scatter_panel(frame: &mut Frame, area: Rect, ctx: &Ctx, b: &BeyondMacs) {
