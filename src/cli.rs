@@ -135,6 +135,14 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1_000_000), help_heading = MEASURE, hide_short_help = true)]
     pub profile_every: u32,
 
+    /// Do not calibrate kernels in the background of the live screen.
+    ///
+    /// Without a calibration for this machine and thread count, the live screen times single
+    /// ops for about a quarter second every few seconds, between inferences, until predictions
+    /// stand beside the measurements (see `infertop calibrate`). Headless runs never do.
+    #[arg(long, help_heading = MEASURE, hide_short_help = true)]
+    pub no_calibrate: bool,
+
     /// Trace one inference per model, op by op, into DIR (for Perfetto).
     ///
     /// Chrome trace-event JSON.

@@ -50,6 +50,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         return runtime.block_on(headless::summary(&plan, cli.format));
     }
     let headless = cli.headless || !std::io::stdout().is_terminal();
+    let background_calibration =
+        (!headless && !cli.no_calibrate).then(|| core::limits::Options::new(plan.threads, false));
+    let plan = core::run::Plan { background_calibration, ..plan };
     // Checked in every mode: a bad --theme is a mistake even where nothing is drawn.
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = tui::theme::resolve(cli.theme.as_deref(), no_color).map_err(UsageError::Theme)?;

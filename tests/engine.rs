@@ -23,6 +23,8 @@ fn plan(models: Vec<ModelSpec>, op_profile: bool) -> Plan {
         profile_every: 1,
         warmup: 2,
         iterations: None,
+        calibration_cache: None,
+        background_calibration: None,
         manifest_source: "test".into(),
         sample_every: None,
         sysfs_root: "/".into(),
@@ -232,4 +234,69 @@ fn dwell_keeps_cold_inferences_apart_and_times_the_first_model_before_the_last_l
         assert_eq!(m.latency.summary().map_or(0, |s| s.count), warms, "model {id}");
     }
     session.stop();
+}
+
+/// A run on a machine without a calibration makes one between inferences, in steps: its
+/// progress comes as events, the cache file holds it as it grows, the state predicts the
+/// models once a pass is complete, and the inference after a step is timed as cold. Ends on
+/// events, not on a clock.
+#[test]
+fn a_run_without_a_calibration_makes_one_between_inferences_and_predicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("kernel-calibration.json");
+    let options = infertop::core::limits::Options { threads: 1, scale: 0.004, reps: 1, seed: 3 };
+    let plan = Plan {
+        calibration_cache: Some(cache.clone()),
+        background_calibration: Some(options),
+        ..plan(vec![tiny("a")], true)
+    };
+    let mut session = Session::start(&plan, false).unwrap();
+    assert!(session.state.calibration.is_none(), "nothing cached in an empty folder");
+    let mut progress = Vec::new();
+    let mut last_was_step = false;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while progress.last().is_none_or(|(timed, of)| timed < of) || session.state.calibration.is_none() {
+        assert!(std::time::Instant::now() < deadline, "no calibration after {progress:?}");
+        let event = session.events.blocking_recv().expect("engine running");
+        match &event {
+            Event::CalibrationProgress { timed, of } => {
+                progress.push((*timed, *of));
+                last_was_step = true;
+            }
+            Event::Inference(i) if last_was_step => {
+                assert!(i.cold, "the inference after a step is timed as cold: {i:?}");
+                last_was_step = false;
+            }
+            _ => {}
+        }
+        session.state.apply(event);
+    }
+    session.stop();
+    assert!(progress.windows(2).all(|w| w[0].0 < w[1].0), "progress only grows: {progress:?}");
+    let (_, of) = progress[progress.len() - 1];
+    let saved = infertop::core::limits::calibration::load(&cache, 1).unwrap().expect("saved to the cache");
+    assert!(
+        saved.complete() && 2 * saved.planned == of,
+        "{} of {} timed, {of} timings",
+        saved.samples.len(),
+        saved.planned
+    );
+    assert!(session.state.models[0].prediction.is_some(), "the model is predicted from it");
+}
+
+#[test]
+fn without_a_calibration_or_the_option_nothing_is_calibrated_or_predicted() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = Plan { calibration_cache: Some(dir.path().join("none.json")), ..plan(vec![tiny("a")], true) };
+    let mut session = Session::start(&plan, false).unwrap();
+    let mut inferences = 0;
+    while inferences < 20 {
+        let event = session.events.blocking_recv().expect("engine running");
+        assert!(!matches!(event, Event::CalibrationProgress { .. } | Event::Calibration(_)), "{event:?}");
+        inferences += usize::from(matches!(event, Event::Inference(_)));
+        session.state.apply(event);
+    }
+    session.stop();
+    assert!(session.state.models[0].prediction.is_none());
+    assert!(!dir.path().join("none.json").exists(), "nothing written");
 }

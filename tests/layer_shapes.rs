@@ -29,6 +29,8 @@ fn measured(models: Vec<ModelSpec>, profiled: u64) -> MonitorState {
         profile_every: 1,
         warmup: 2,
         iterations: None,
+        calibration_cache: None,
+        background_calibration: None,
         manifest_source: "test".into(),
         sample_every: None,
         sysfs_root: "/".into(),

@@ -39,6 +39,8 @@ fn measured(archs: &[Arch], profiled: u64) -> MonitorState {
         profile_every: 2,
         warmup: 2,
         iterations: None,
+        calibration_cache: None,
+        background_calibration: None,
         manifest_source: "test".into(),
         sample_every: None,
         sysfs_root: "/".into(),

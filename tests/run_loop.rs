@@ -22,6 +22,8 @@ fn plan(models: Vec<ModelSpec>, iterations: Option<u64>) -> Plan {
         profile_every: 1,
         warmup: 1,
         iterations,
+        calibration_cache: None,
+        background_calibration: None,
         manifest_source: "test".into(),
         sample_every: None,
         sysfs_root: "/".into(),

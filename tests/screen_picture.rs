@@ -56,6 +56,8 @@ fn measured() -> MonitorState {
         profile_every: 4,
         warmup: 2,
         iterations: None,
+        calibration_cache: None,
+        background_calibration: None,
         manifest_source: "built-in".into(),
         sample_every: Some(Duration::from_millis(250)),
         sysfs_root: "/".into(),

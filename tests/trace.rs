@@ -498,6 +498,8 @@ fn tiny_plan(names: &[&str], op_profile: bool) -> Plan {
         profile_every: 4,
         warmup: 2,
         iterations: None,
+        calibration_cache: None,
+        background_calibration: None,
         manifest_source: "test".into(),
         sample_every: None,
         sysfs_root: "/".into(),

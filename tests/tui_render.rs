@@ -769,3 +769,16 @@ fn beyond_macs_ranks_by_measured_over_predicted() {
     let layer = layers[0].layer.as_deref().unwrap();
     assert!(first_layer.contains(layer) && first_layer.contains(&ratio(layers[0].ratio())), "{first_layer}");
 }
+
+/// While the live run calibrates kernels in the background, the top line says how far it got;
+/// once done it says nothing.
+#[test]
+fn the_top_line_shows_a_background_calibrations_progress() {
+    let mut state = fixture();
+    state.apply(infertop::core::run::Event::CalibrationProgress { timed: 34, of: 100 });
+    let (line, _) = top_line(&draw(&state, &ui(View::Models), &Theme::default(), 160, 48));
+    assert!(line.contains("calibrating kernels 34%"), "{line}");
+    state.apply(infertop::core::run::Event::CalibrationProgress { timed: 100, of: 100 });
+    let (line, _) = top_line(&draw(&state, &ui(View::Models), &Theme::default(), 160, 48));
+    assert!(!line.contains("calibrating"), "{line}");
+}

@@ -3,6 +3,7 @@
 //!
 //! Its files are private to the core; what the front ends use is re-exported here.
 
+pub(in crate::core) mod background;
 pub(in crate::core) mod engine;
 pub(in crate::core) mod epoch;
 pub(in crate::core) mod event;

@@ -47,10 +47,9 @@ impl PartialEq for CalibrationHandle {
     }
 }
 
-/// The cached calibration for this machine at `threads`, if there is a readable one.
+/// The calibration for this machine at `threads` cached in `path`, if there is a readable one.
 #[must_use]
-pub fn cached(threads: usize) -> Option<CalibrationHandle> {
-    let path = calibration::cache_path()?;
-    let found = calibration::load(&path, threads).ok()??;
+pub fn cached(path: &std::path::Path, threads: usize) -> Option<CalibrationHandle> {
+    let found = calibration::load(path, threads).ok()??;
     Some(CalibrationHandle(Calibrated::new(found)))
 }

@@ -2,6 +2,7 @@
 //! sends one typed event per inference. libtorch work blocks, so this is a plain thread.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::Arc;
@@ -11,12 +12,14 @@ use std::time::{Duration, Instant};
 use tch::{Device, Kind, Tensor};
 
 use crate::core::common::oneline::{error_line, one_line};
+use crate::core::limits::kernels::Options;
 use crate::core::machine::clock::ClockProbe;
 use crate::core::machine::rusage::Usage;
 use crate::core::models::manifest::{ModelSource, ModelSpec};
 use crate::core::models::model::{LoadedModel, ModelError};
 use crate::core::models::variant::{OutputCheck, Variant};
 use crate::core::profiling::profiler::{NodeKind, Recorder, Scope};
+use crate::core::run::background::BackgroundCalibration;
 use crate::core::run::epoch::Epoch;
 use crate::core::run::event::{Control, Event, Inference, ModelId, ModelInfo, VariantInfo};
 use crate::core::run::schedule::{Schedule, Scheduler};
@@ -47,6 +50,10 @@ pub struct EngineConfig {
     pub epoch: Epoch,
     /// How the engine moves between models.
     pub schedule: Schedule,
+    /// Calibrate this machine's kernels in steps between inferences with these options, saving
+    /// to the cache file when there is one (a live run on a machine without a calibration; see
+    /// [`crate::core::run::background`]).
+    pub calibrate_kernels: Option<(Options, Option<PathBuf>)>,
 }
 
 /// Engine threads alive in this process (see [`threads_running`]).
@@ -217,6 +224,8 @@ struct Engine {
     current: Settings,
     /// The next inference follows other work (the peak measurement) and is timed as cold.
     evicted: bool,
+    /// The kernel calibration under way, when the run makes one.
+    background: Option<BackgroundCalibration>,
 }
 
 /// How libtorch is set while a model runs: the run's thread count and `oneDNN` on, unless the
@@ -252,6 +261,8 @@ impl Engine {
         cancel: Arc<AtomicBool>,
     ) -> Self {
         let current = Settings::original(config.threads);
+        let background =
+            config.calibrate_kernels.clone().map(|(options, cache)| BackgroundCalibration::new(&options, cache));
         Self {
             config,
             events,
@@ -263,6 +274,7 @@ impl Engine {
             trace: TraceTargets::default(),
             current,
             evicted: false,
+            background,
         }
     }
 
@@ -317,6 +329,29 @@ impl Engine {
         self.send(Event::Bandwidth { gb_per_s: gbs })?;
         // Large matrices went through the caches: the next inference is not warm.
         self.evicted = true;
+        Ok(())
+    }
+
+    /// A step of the background calibration when one is due (after the limits: they come
+    /// first, and the two never share a pause).
+    fn calibration_step(&mut self) -> Result<(), Disconnected> {
+        let Some(mut background) = self.background.take() else { return Ok(()) };
+        if !background.due(Instant::now()) {
+            self.background = Some(background);
+            return Ok(());
+        }
+        self.apply(Settings::original(self.config.threads));
+        self.set_recording(false);
+        let mut events = Vec::new();
+        let done = background.step(&mut |e| events.push(e));
+        for e in events {
+            self.send(e)?;
+        }
+        // Its tensors went through the caches: the next inference is not warm.
+        self.evicted = true;
+        if !done {
+            self.background = Some(background);
+        }
         Ok(())
     }
 
@@ -498,6 +533,8 @@ impl Engine {
                 }
                 if self.config.measure_peak {
                     self.measure_limits()?;
+                } else {
+                    self.calibration_step()?;
                 }
             }
             scheduler.ran(turn.slot, !matches!(slots[turn.slot], Slot::Gone), Instant::now());

@@ -103,6 +103,12 @@ pub enum Event {
     /// This machine's kernel calibration at the run's threads (cached, or made during the run):
     /// what the models are predicted from.
     Calibration(CalibrationHandle),
+    /// How far the calibration a live run makes in the background has got: `timed` of `of`
+    /// timings (two passes over the configurations).
+    CalibrationProgress {
+        timed: usize,
+        of: usize,
+    },
     /// Every model that did not fail has timed its `--iterations`; the engine stops next.
     IterationsDone,
     /// The engine thread has ended (with the reason when it failed).

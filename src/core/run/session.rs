@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use crate::core::limits::kernels::{self, Options};
 use crate::core::machine::clock::ClockProbe;
 use crate::core::machine::episode::replay::Replay;
 use crate::core::machine::episode::Episode;
@@ -56,6 +57,13 @@ pub struct Plan {
     pub warmup: usize,
     /// Stop each model after this many timed inferences counted toward its latency.
     pub iterations: Option<u64>,
+    /// Where this machine's kernel calibrations are read (for the predictions) and saved
+    /// (`None`: no cache folder; nothing is predicted unless the run calibrates).
+    pub calibration_cache: Option<PathBuf>,
+    /// Calibrate this machine's kernels between inferences, with these options, when the cache
+    /// has no calibration at the run's threads (the live screen's default;
+    /// [`crate::core::run::background`]).
+    pub background_calibration: Option<Options>,
 }
 
 /// Why a run ends when every model has timed its `--iterations`, in both front ends' words.
@@ -117,6 +125,8 @@ impl Plan {
             schedule: Schedule::Dwell(DEFAULT_DWELL),
             warmup: DEFAULT_WARMUP,
             iterations: None,
+            calibration_cache: crate::core::limits::kernels::calibration::cache_path(),
+            background_calibration: None,
         };
         plan.what_if(&[])?;
         Ok(plan)
@@ -202,6 +212,7 @@ impl Session {
             }
             None => None,
         };
+        let cached = plan.calibration_cache.as_deref().and_then(|path| kernels::cached(path, plan.threads));
         let config = EngineConfig {
             models: plan.models.clone(),
             threads: plan.threads,
@@ -214,6 +225,11 @@ impl Session {
             clock: Some(clock),
             epoch,
             schedule: plan.schedule,
+            calibrate_kernels: plan
+                .background_calibration
+                .clone()
+                .filter(|_| !calibrate_only && cached.is_none())
+                .map(|options| (options, plan.calibration_cache.clone())),
         };
         let engine = engine::spawn(config, tx)?;
         let mut session = Self {
@@ -225,7 +241,7 @@ impl Session {
             journal: None,
             traces: None,
         };
-        if let Some(calibration) = crate::core::limits::kernels::cached(plan.threads) {
+        if let Some(calibration) = cached {
             // Fitted here, before the front end draws: the first prediction needs the forests.
             let _ = calibration.0.predictor();
             session.state.apply(Event::Calibration(calibration));

@@ -168,6 +168,8 @@ pub struct MonitorState {
     /// This machine's kernel calibration, when one is cached or made: predicted times (issue
     /// #29). Comes as [`Event::Calibration`], which predicts the models again.
     pub calibration: Option<CalibrationHandle>,
+    /// Timings done and planned of a calibration made during the run (`None`: none under way).
+    pub calibration_progress: Option<(usize, usize)>,
     last_model: Option<ModelId>,
 }
 
@@ -194,6 +196,7 @@ impl MonitorState {
             first_throttled_ms: None,
             soak: None,
             calibration: None,
+            calibration_progress: None,
             last_model: None,
         }
     }
@@ -254,6 +257,7 @@ impl MonitorState {
             Event::Bandwidth { gb_per_s } => self.bandwidth_gbs = Some(gb_per_s),
             Event::IterationsDone => self.iterations_done = true,
             Event::Calibration(calibration) => self.set_calibration(calibration),
+            Event::CalibrationProgress { timed, of } => self.calibration_progress = Some((timed, of)),
             Event::EngineStopped { error } => {
                 self.engine_stopped = true;
                 self.engine_error = error;

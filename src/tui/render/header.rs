@@ -46,6 +46,10 @@ fn engine_line(ctx: &Ctx, width: usize) -> Line<'static> {
     }];
     let room = width.saturating_sub(1 + parts[0].width());
     parts.extend(contention_warning(ctx, room));
+    if let Some((timed, of)) = state.calibration_progress.filter(|(timed, of)| timed < of) {
+        let done = 100 * timed / of.max(1);
+        parts.push(Span::styled(format!(" · calibrating kernels {done}%"), ctx.theme.dim));
+    }
     if ctx.ui.op_profile_off {
         parts.push(Span::styled(" · op profiler off", ctx.theme.warn));
     }

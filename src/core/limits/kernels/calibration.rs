@@ -80,57 +80,115 @@ impl Options {
 /// How often a running calibration is handed to `save`, so a stopped one keeps its samples.
 const SAVE_EVERY: Duration = Duration::from_secs(5);
 
+/// A calibration made a step at a time: [`calibrate`] runs it to the end at once; a live run
+/// takes short steps between inferences (see `core::run::background`). Every configuration is
+/// timed in a first pass, then again in a second that keeps the faster time, so a burst of
+/// other work during the first does not stay in the calibration.
+pub struct Calibrator {
+    calibration: Calibration,
+    /// Configurations of the first pass not timed yet, in plan order.
+    pending: std::vec::IntoIter<Config>,
+    /// The next sample the second pass times again.
+    second: usize,
+    reps: usize,
+}
+
+impl Calibrator {
+    /// A calibration of the sampled space of `options`, none of it timed yet. Timing needs
+    /// libtorch set to `options.threads` (the caller's business: a live run shares the thread).
+    #[must_use]
+    pub fn new(options: &Options) -> Self {
+        let configs = sample_space(options.scale, options.seed);
+        let calibration = Calibration {
+            machine: peak::machine_key(options.threads),
+            threads: options.threads,
+            planned: configs.len(),
+            seconds: 0.0,
+            samples: Vec::with_capacity(configs.len()),
+        };
+        Self { calibration, pending: configs.into_iter(), second: 0, reps: options.reps }
+    }
+
+    /// Times configurations, at least one, until `budget` is spent or the calibration is done;
+    /// returns whether it is done. A configuration libtorch refuses is skipped.
+    pub fn step(&mut self, budget: Duration) -> bool {
+        let start = Instant::now();
+        while self.time_next() && start.elapsed() < budget {}
+        self.calibration.seconds += start.elapsed().as_secs_f64();
+        self.done()
+    }
+
+    /// Times the next configuration of the first pass, else of the second; `false` when both
+    /// are done.
+    fn time_next(&mut self) -> bool {
+        if let Some(config) = self.pending.next() {
+            match super::timing::time_config(&config, self.reps) {
+                Ok(ns) => self.calibration.samples.push(Sample { config, ns }),
+                Err(_) => self.calibration.planned -= 1,
+            }
+        } else if let Some(sample) = self.calibration.samples.get_mut(self.second) {
+            if let Ok(ns) = super::timing::time_config(&sample.config, self.reps) {
+                sample.ns = sample.ns.min(ns);
+            }
+            self.second += 1;
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// Timings done and planned, both passes counted.
+    #[must_use]
+    pub fn progress(&self) -> (usize, usize) {
+        let planned = 2 * self.calibration.planned;
+        (self.calibration.samples.len() + self.second, planned)
+    }
+
+    /// Whether every configuration is timed once (the calibration is complete; the second
+    /// pass only lowers times).
+    #[must_use]
+    pub fn first_pass_done(&self) -> bool {
+        self.calibration.complete()
+    }
+
+    /// Whether both passes are done.
+    #[must_use]
+    pub fn done(&self) -> bool {
+        self.first_pass_done() && self.second >= self.calibration.samples.len()
+    }
+
+    /// The calibration as far as it got.
+    #[must_use]
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
+    }
+}
+
 /// Times every configuration of the sampled space, twice, on the calling thread with `threads`
 /// libtorch threads. `progress` sees (done, of) after each timing; `save` the calibration so far
 /// every few seconds and at the end (after the first pass it is complete, the second only
-/// lowers times). A configuration libtorch refuses is skipped.
+/// lowers times).
 pub fn calibrate(
     options: &Options,
     mut progress: impl FnMut(usize, usize),
     mut save: impl FnMut(&Calibration),
 ) -> Calibration {
     tch::set_num_threads(i32::try_from(options.threads).unwrap_or(1));
-    let configs = sample_space(options.scale, options.seed);
-    let start = Instant::now();
-    let mut last_save = start;
-    let mut calibration = Calibration {
-        machine: peak::machine_key(options.threads),
-        threads: options.threads,
-        planned: configs.len(),
-        seconds: 0.0,
-        samples: Vec::with_capacity(configs.len()),
-    };
-    let total = 2 * configs.len();
-    for (i, config) in configs.into_iter().enumerate() {
-        if let Ok(ns) = super::timing::time_config(&config, options.reps) {
-            calibration.samples.push(Sample { config, ns });
-        } else {
-            calibration.planned -= 1;
-        }
-        progress(i + 1, total);
+    let mut calibrator = Calibrator::new(options);
+    let mut last_save = Instant::now();
+    // One timing per step: progress after each, as the command line shows it.
+    while !calibrator.step(Duration::ZERO) {
+        let (done, of) = calibrator.progress();
+        progress(done, of);
         if last_save.elapsed() >= SAVE_EVERY {
-            calibration.seconds = start.elapsed().as_secs_f64();
-            save(&calibration);
+            save(calibrator.calibration());
             last_save = Instant::now();
         }
     }
-    // A second pass, minutes later, keeps the faster time: a burst of other work during the
-    // first one does not stay in the calibration.
-    let first = calibration.samples.len();
-    for i in 0..first {
-        if let Ok(ns) = super::timing::time_config(&calibration.samples[i].config, options.reps) {
-            calibration.samples[i].ns = calibration.samples[i].ns.min(ns);
-        }
-        progress(first + i + 1, first * 2);
-        if last_save.elapsed() >= SAVE_EVERY {
-            calibration.seconds = start.elapsed().as_secs_f64();
-            save(&calibration);
-            last_save = Instant::now();
-        }
-    }
-    calibration.seconds = start.elapsed().as_secs_f64();
-    save(&calibration);
-    calibration
+    let (done, of) = calibrator.progress();
+    progress(done, of);
+    save(calibrator.calibration());
+    calibrator.calibration
 }
 
 /// A cache file that exists but cannot be read as calibrations.
