@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Basis, Predictor};
+use super::forest::{Basis, Predictor};
 use crate::core::profiling::optree::OpTree;
 use crate::core::profiling::profiler::{NodeId, OpShapes};
 
