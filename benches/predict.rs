@@ -39,13 +39,17 @@ fn calibration(threads: usize) -> Calibration {
             }
         }
     }
-    let made = calibrate(
-        &Options::new(threads, false),
-        |_, _| {},
-        |c| {
-            let _ = calibration::store(&path, c);
-        },
-    );
+    let made = std::thread::spawn(move || {
+        calibrate(
+            &Options::new(threads, false),
+            |_, _| {},
+            |c| {
+                let _ = calibration::store(&path, c);
+            },
+        )
+    })
+    .join()
+    .expect("calibration thread");
     println!("calibration: {} samples in {:.0} s ({threads} threads)", made.samples.len(), made.seconds);
     made
 }
@@ -132,6 +136,9 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    // As the binary does first thing: a calibration run before it would otherwise leave malloc's
+    // thresholds adapted to its large tensors, and the measured models slower for it.
+    infertop::core::machine::make_allocation_deterministic();
     let needed: u64 = env("INFERTOP_BENCH_INFERENCES").and_then(|s| s.parse().ok()).unwrap_or(30);
     let threads = env("INFERTOP_BENCH_THREADS")
         .and_then(|s| s.parse().ok())
