@@ -53,7 +53,9 @@ fn prepare(config: &Config) -> Result<Op, TchError> {
             // there.
             let bytes = 4 * shape.iter().product::<i64>();
             let copies = (COLD_BYTES / bytes.max(1)).clamp(1, 64);
-            let ws: Vec<Tensor> = (0..copies).map(|_| randn(&shape)).collect();
+            // Copied, not drawn again: drawing 64 MiB of normal numbers took longer than timing.
+            let w = randn(&shape);
+            let ws: Vec<Tensor> = (0..copies).map(|_| w.copy()).collect();
             let mut next = 0;
             // The nets' convolutions are followed by batch norm and have no bias, except the
             // few plain ones; a bias costs one add per output element either way.
