@@ -7,11 +7,16 @@
 //!
 //! `cargo bench --bench predict`. `INFERTOP_BENCH_INFERENCES` (default 30): timed inferences per
 //! model (and 16 profiled ones for the layer times); `INFERTOP_BENCH_RECALIBRATE=1` calibrates even when a cache exists;
-//! `INFERTOP_BENCH_THREADS` (default: all cores); `INFERTOP_BENCH_ONLY=builtin|outside`.
+//! `INFERTOP_BENCH_THREADS` (default: all cores); `INFERTOP_BENCH_ONLY=builtin|outside|traced`
+//! (`traced`: ResNet-18, VGG-11 and `SqueezeNet` 1.1 traced to `TorchScript` by
+//! `benches/predict/outside_nets.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
 
 use std::path::Path;
+
+#[path = "predict/outside_nets.rs"]
+mod outside_nets;
 use std::time::{Duration, Instant};
 
 use infertop::core::analysis::layer_rows;
@@ -110,9 +115,10 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
             t20 += if e <= 0.20 { layer.ms } else { 0.0 };
         }
         (all_time, all_10, all_20) = (all_time + time, all_10 + t10, all_20 + t20);
-        let share = |t: f64| if time > 0.0 { t / time * 100.0 } else { f64::NAN };
+        // A traced TorchScript model has no named layers: nothing to compare per layer.
+        let share = |t: f64| if time > 0.0 { format!("{:.0}%", t / time * 100.0) } else { "n/a".into() };
         println!(
-            "{:<18} {:>10.2} {:>10.2} {:>+7.1}% {:>8.0}% {:>8.0}% {:>10.2} {:>8.3}",
+            "{:<18} {:>10.2} {:>10.2} {:>+7.1}% {:>9} {:>9} {:>10.2} {:>8.3}",
             m.name,
             p.ms,
             p50,
@@ -123,9 +129,9 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
             took
         );
     }
-    let share = |t: f64| if all_time > 0.0 { t / all_time * 100.0 } else { f64::NAN };
+    let share = |t: f64| if all_time > 0.0 { format!("{:.0} %", t / all_time * 100.0) } else { "n/a".into() };
     println!(
-        "{within} of {count} models within ±10 %; leaf-layer time within ±10 %: {:.0} %, within ±20 %: {:.0} %",
+        "{within} of {count} models within ±10 %; leaf-layer time within ±10 %: {}, within ±20 %: {}",
         share(all_10),
         share(all_20)
     );
@@ -136,8 +142,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    // As the binary does first thing: a calibration run before it would otherwise leave malloc's
-    // thresholds adapted to its large tensors, and the measured models slower for it.
+    // As the binary does first thing (src/main.rs), so the models allocate as they do there.
     infertop::core::machine::make_allocation_deterministic();
     let needed: u64 = env("INFERTOP_BENCH_INFERENCES").and_then(|s| s.parse().ok()).unwrap_or(30);
     let threads = env("INFERTOP_BENCH_THREADS")
@@ -155,6 +160,14 @@ fn main() {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/outside.toml");
         let plan = Plan::new(Some(&manifest), &[], None, threads, true).expect("models/outside.toml");
         let state = measure(&plan, needed);
-        report("models outside the built-ins (models/outside.toml)", &state, &calibration);
+        report("built-in architectures at other input sizes (models/outside.toml)", &state, &calibration);
+    }
+    if only.is_empty() || only == "traced" {
+        // Traced on first use into target/ (tens of MB each: not kept in the repository).
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/outside-models");
+        let manifest = outside_nets::write(&dir);
+        let plan = Plan::new(Some(&manifest), &[], None, threads, true).expect("the traced models' manifest");
+        let state = measure(&plan, needed);
+        report("other architectures, traced to TorchScript (benches/predict/outside_nets.rs)", &state, &calibration);
     }
 }
