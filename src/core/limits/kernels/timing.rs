@@ -37,9 +37,20 @@ pub fn time_config(config: &Config, reps: usize) -> Result<f64, TchError> {
 
 type Op = Box<dyn FnMut() -> Result<(), TchError>>;
 
-/// Bytes of weight copies a convolution's timing cycles through: more than the last-level
-/// caches of the boards and servers infertop runs on.
+/// Bytes of weight copies a convolution's or linear layer's timing cycles through: more than the
+/// last-level caches of the boards and servers infertop runs on.
 const COLD_BYTES: i64 = 64 << 20;
+
+/// Copies of one weight tensor of `shape`, enough to overflow the caches (at least two, at most
+/// 64): in a net a layer's weights were last read a whole inference ago, so a timing that
+/// takes them in turn reads each call's weights from memory, as there. Copied, not drawn
+/// again: drawing 64 MiB of normal numbers took longer than the timing.
+fn cold_copies(shape: &[i64]) -> Vec<Tensor> {
+    let bytes = 4 * shape.iter().product::<i64>();
+    let copies = (COLD_BYTES / bytes.max(1)).clamp(2, 64);
+    let w = randn(shape);
+    (0..copies).map(|_| w.copy()).collect()
+}
 
 /// The inputs of `config` and a call of its op on them.
 fn prepare(config: &Config) -> Result<Op, TchError> {
@@ -47,15 +58,7 @@ fn prepare(config: &Config) -> Result<Op, TchError> {
     Ok(match *config {
         Config::Conv { c_in, c_out, hw, kernel, stride, padding, groups } => {
             let x = image(c_in, hw);
-            let shape = [c_out, c_in / groups, kernel[0], kernel[1]];
-            // In a net a layer's weights were last read a whole inference ago: copies enough to
-            // overflow the caches, taken in turn, so each call reads its weights from memory as
-            // there.
-            let bytes = 4 * shape.iter().product::<i64>();
-            let copies = (COLD_BYTES / bytes.max(1)).clamp(1, 64);
-            // Copied, not drawn again: drawing 64 MiB of normal numbers took longer than timing.
-            let w = randn(&shape);
-            let ws: Vec<Tensor> = (0..copies).map(|_| w.copy()).collect();
+            let ws = cold_copies(&[c_out, c_in / groups, kernel[0], kernel[1]]);
             let mut next = 0;
             // The nets' convolutions are followed by batch norm and have no bias, except the
             // few plain ones; a bias costs one add per output element either way.
@@ -65,8 +68,15 @@ fn prepare(config: &Config) -> Result<Op, TchError> {
             })
         }
         Config::Linear { c_in, c_out } => {
-            let (x, w, b) = (randn(&[1, c_in]), randn(&[c_out, c_in]), randn(&[c_out]));
-            Box::new(move || x.f_linear(&w, Some(&b)).map(drop))
+            let (x, b) = (randn(&[1, c_in]), randn(&[c_out]));
+            // At batch 1 a linear layer reads each weight once: memory-bound, and cold in a net
+            // (VGG's 4096x4096 layers are 64 MiB each), so its weights are cycled too.
+            let ws = cold_copies(&[c_out, c_in]);
+            let mut next = 0;
+            Box::new(move || {
+                next = (next + 1) % ws.len();
+                x.f_linear(&ws[next], Some(&b)).map(drop)
+            })
         }
         Config::BatchNorm { c, hw } => {
             let x = image(c, hw);
