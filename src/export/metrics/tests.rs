@@ -30,6 +30,13 @@ fn inference(model: usize, seq: u64, ms: f64, profiled: bool, cold: bool) -> Eve
     })
 }
 
+/// `text` has each of `lines` as one of its lines, whole.
+fn assert_lines(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.lines().any(|l| l == *line), "no line {line} in\n{text}");
+    }
+}
+
 /// Two samples of a recorded board (the second one closes a power interval).
 fn board_samples(board: &str) -> Vec<Event> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sysfs").join(board);
@@ -123,36 +130,38 @@ fn a_recorded_raspberry_pi_gives_clock_temperature_throttle_and_power() {
     assert_eq!(&*source, "ina219");
     assert!(joules > 0.0);
     let text = encode(Arc::new(snapshot)).unwrap();
-    for line in [
-        "infertop_cpu_clock_reported_hertz{policy=\"0\"} 1800000000.0",
-        "infertop_temperature_celsius{zone=\"cpu-thermal\"} 48.686",
-        "infertop_throttled{when=\"since_boot\"} 1.0",
-        "infertop_power_watts{source=\"ina219\"} 6.17",
-        "# UNIT infertop_energy_per_inference_joules joules",
-    ] {
-        assert!(text.lines().any(|l| l == line), "no line {line} in\n{text}");
-    }
+    assert_lines(
+        &text,
+        &[
+            "infertop_cpu_clock_reported_hertz{policy=\"0\"} 1800000000.0",
+            "infertop_temperature_celsius{zone=\"cpu-thermal\"} 48.686",
+            "infertop_throttled{when=\"since_boot\"} 1.0",
+            "infertop_power_watts{source=\"ina219\"} 6.17",
+            "# UNIT infertop_energy_per_inference_joules joules",
+        ],
+    );
 }
 
 #[test]
 fn the_exposition_is_openmetrics_with_units_in_names_and_counters_in_total() {
     let text = encode(Arc::new(MetricsSnapshot::of(&two_models()))).unwrap();
     assert!(text.ends_with("# EOF\n"), "{text}");
-    for line in [
-        "# TYPE infertop_inferences counter",
-        "infertop_inferences_total{model=\"a\"} 5.0",
-        "infertop_inferences_total{model=\"b\"} 0.0",
-        "# TYPE infertop_inference_latency_seconds histogram",
-        "# UNIT infertop_inference_latency_seconds seconds",
-        "infertop_inference_latency_seconds_count{model=\"a\"} 3",
-        "infertop_inference_latency_seconds_bucket{le=\"0.002\",model=\"a\"} 1",
-        "infertop_inference_latency_seconds_bucket{le=\"0.005\",model=\"a\"} 2",
-        "infertop_inference_latency_seconds_bucket{le=\"+Inf\",model=\"a\"} 3",
-        "infertop_latency_p50_seconds{model=\"a\"} 0.004",
-        "infertop_model_running{model=\"b\"} 0.0",
-    ] {
-        assert!(text.lines().any(|l| l == line), "no line {line} in\n{text}");
-    }
+    assert_lines(
+        &text,
+        &[
+            "# TYPE infertop_inferences counter",
+            "infertop_inferences_total{model=\"a\"} 5.0",
+            "infertop_inferences_total{model=\"b\"} 0.0",
+            "# TYPE infertop_inference_latency_seconds histogram",
+            "# UNIT infertop_inference_latency_seconds seconds",
+            "infertop_inference_latency_seconds_count{model=\"a\"} 3",
+            "infertop_inference_latency_seconds_bucket{le=\"0.002\",model=\"a\"} 1",
+            "infertop_inference_latency_seconds_bucket{le=\"0.005\",model=\"a\"} 2",
+            "infertop_inference_latency_seconds_bucket{le=\"+Inf\",model=\"a\"} 3",
+            "infertop_latency_p50_seconds{model=\"a\"} 0.004",
+            "infertop_model_running{model=\"b\"} 0.0",
+        ],
+    );
     // Each family is described once, and every sample belongs to the family above it.
     let mut family = "";
     for line in text.lines() {
@@ -190,14 +199,15 @@ fn a_predicted_model_has_its_prediction_and_measured_over_predicted() {
     snapshot.models[0].predicted_s = Some(0.0025);
     snapshot.models[0].over_predicted = Some(1.6);
     let text = encode(Arc::new(snapshot)).unwrap();
-    for line in [
-        "# TYPE infertop_latency_predicted_seconds gauge",
-        "# UNIT infertop_latency_predicted_seconds seconds",
-        "infertop_latency_predicted_seconds{model=\"a\"} 0.0025",
-        "# UNIT infertop_latency_over_predicted_ratio ratio",
-        "infertop_latency_over_predicted_ratio{model=\"a\"} 1.6",
-    ] {
-        assert!(text.lines().any(|l| l == line), "no line {line} in\n{text}");
-    }
+    assert_lines(
+        &text,
+        &[
+            "# TYPE infertop_latency_predicted_seconds gauge",
+            "# UNIT infertop_latency_predicted_seconds seconds",
+            "infertop_latency_predicted_seconds{model=\"a\"} 0.0025",
+            "# UNIT infertop_latency_over_predicted_ratio ratio",
+            "infertop_latency_over_predicted_ratio{model=\"a\"} 1.6",
+        ],
+    );
     assert!(!text.contains("predicted_seconds{model=\"b\"}"), "b is not predicted");
 }
