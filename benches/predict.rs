@@ -7,12 +7,14 @@
 //!
 //! `cargo bench --bench predict`. `INFERTOP_BENCH_INFERENCES` (default 30): timed inferences per
 //! model (and 16 profiled ones for the layer times); `INFERTOP_BENCH_RECALIBRATE=1` calibrates even when a cache exists;
-//! `INFERTOP_BENCH_THREADS` (default: all cores); `INFERTOP_BENCH_ONLY=builtin|outside|traced`
+//! `INFERTOP_BENCH_THREADS` (default: all cores); `INFERTOP_BENCH_OP=KIND` (a kind of the
+//! by-kind table) prints each op of that kind with its shapes; `INFERTOP_BENCH_ONLY=builtin|outside|traced`
 //! (`traced`: ResNet-18, VGG-11 and `SqueezeNet` 1.1 traced to `TorchScript` by
 //! `benches/predict/outside_nets.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a bench that cannot set up has nothing to time")]
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 #[path = "predict/outside_nets.rs"]
@@ -22,7 +24,8 @@ use std::time::{Duration, Instant};
 use infertop::core::analysis::layer_rows;
 use infertop::core::limits::predict_scope;
 use infertop::core::limits::{calibrate, calibration};
-use infertop::core::limits::{Calibration, Options};
+use infertop::core::limits::{Calibration, ModelPrediction, Options};
+use infertop::core::profiling::OpTree;
 use infertop::core::run::{Plan, Session};
 use infertop::core::state::MonitorState;
 
@@ -95,6 +98,7 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
     );
     let (mut within, mut count) = (0, 0);
     let (mut all_time, mut all_10, mut all_20) = (0.0, 0.0, 0.0);
+    let mut by_kind = ByKind::default();
     for m in &state.models {
         let started = Instant::now();
         let Some(p) = m.scope.and_then(|scope| predict_scope(&state.tree, scope, &predictor)) else {
@@ -103,6 +107,7 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
         };
         let took = started.elapsed().as_secs_f64();
         let Some(p50) = m.latency.summary().map(|l| l.p50_ms) else { continue };
+        by_kind.add(&state.tree, m.profiled, &p);
         let error = p.ms / p50 - 1.0;
         count += 1;
         within += usize::from(error.abs() <= 0.10);
@@ -135,7 +140,51 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
         share(all_10),
         share(all_20)
     );
+    by_kind.print();
     (within, count)
+}
+
+/// Measured (profiled, so with the profiler's cost per op) against predicted milliseconds per
+/// inference, summed over the models' top-level ops by kernel kind: where the error comes from.
+#[derive(Default)]
+struct ByKind(BTreeMap<String, (f64, f64, u64)>);
+
+impl ByKind {
+    fn add(&mut self, tree: &OpTree, profiled: u64, p: &ModelPrediction) {
+        if profiled == 0 {
+            return;
+        }
+        for op in &p.ops {
+            let groups = tree
+                .descendants(op.id)
+                .into_iter()
+                .chain([op.id])
+                .find_map(|d| Some((tree.get(d)?.shapes.as_ref()?.conv.as_ref()?.groups, tree.get(d)?.shapes.as_ref()?.input.clone()?)));
+            let kind = match groups {
+                Some((1, _)) => "conv".to_string(),
+                Some((g, input)) if input.get(1) == Some(&g) => "conv-depthwise".to_string(),
+                Some(_) => "conv-grouped".to_string(),
+                None => op.op.to_string(),
+            };
+            let measured = tree.totals(op.id).total_ns as f64 / profiled as f64 / 1e6;
+            if env("INFERTOP_BENCH_OP").is_some_and(|k| k == kind) {
+                let shapes = tree.get(op.id).and_then(|n| n.shapes.clone());
+                println!("  {kind} {shapes:?}: measured {measured:.4} ms, predicted {:.4} ms ({} calls)", op.ms, op.calls);
+            }
+            let entry = self.0.entry(kind).or_default();
+            *entry = (entry.0 + measured, entry.1 + op.ms, entry.2 + op.calls);
+        }
+    }
+
+    fn print(&self) {
+        let mut rows: Vec<_> = self.0.iter().collect();
+        rows.sort_by(|a, b| (b.1 .0 - b.1 .1).abs().total_cmp(&(a.1 .0 - a.1 .1).abs()));
+        println!("by kernel kind, summed over these models (measured in profiled inferences):");
+        println!("{:<24} {:>8} {:>10} {:>10} {:>9}", "kind", "calls", "meas ms", "pred ms", "meas/pred");
+        for (kind, (measured, predicted, calls)) in rows.into_iter().take(12) {
+            println!("{kind:<24} {calls:>8} {measured:>10.2} {predicted:>10.2} {:>9.2}", measured / predicted.max(1e-9));
+        }
+    }
 }
 
 fn main() {

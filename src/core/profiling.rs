@@ -9,7 +9,7 @@ pub(in crate::core) mod optree;
 pub(in crate::core) mod profiler;
 
 pub use ops::{is_conv_kernel, kernel_name, short_name, Category};
-pub use optree::Node;
+pub use optree::{Node, OpTree};
 pub use profiler::{
     dims_text, follow_modules, save_scripted_test_net, ConvGeometry, NodeId, NodeInfo, NodeKind, NodeTiming, OpShapes,
     ProfilerError, Recorder, Scope,
