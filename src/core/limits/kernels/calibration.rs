@@ -1,5 +1,5 @@
 //! Calibration on the board: every configuration of the sampled space timed in two passes (the
-//! fastest of a few calls in each), and the cache of the result per CPU model, thread count and libtorch
+//! median of a few calls in each), and the cache of the result per CPU model, thread count and libtorch
 //! version, next to the peak and bandwidth caches (`kernel-calibration.json`). A calibration
 //! stopped early is saved as far as it got and is usable: the kinds are interleaved.
 
@@ -16,7 +16,7 @@ use crate::core::limits::{cache, peak};
 /// The cache file's name in infertop's cache folder.
 pub const CACHE_FILE: &str = "kernel-calibration.json";
 
-/// One configuration and its time (the fastest call of both passes).
+/// One configuration and its time (the lower of its two passes' medians).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub config: Config,
