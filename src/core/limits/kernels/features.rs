@@ -43,7 +43,12 @@ pub fn features(name: &str, shapes: &OpShapes) -> Option<Features> {
             make(name, vec![ln(c_in), ln(c_out), ln(rows)], rows * c_in * c_out)
         }
         "aten::max_pool2d" | "aten::avg_pool2d" => {
-            make(name, vec![ln(side(input, 1)), ln(side(input, 2)), ln(side(output, 2)), ln(n_in), ln(n_out)], n_in)
+            // The stride (input side over output side) decides how many windows each input
+            // element is read in: stride 1 reads it in nine, stride 2 in two or three. Given as
+            // a feature of its own, since trees do not take ratios of two features.
+            let stride = side(input, 2) / side(output, 2).max(1.0);
+            let values = vec![ln(side(input, 1)), ln(side(input, 2)), ln(side(output, 2)), ln(n_in), ln(n_out), stride];
+            make(name, values, n_in)
         }
         "aten::cat" => make(name, vec![ln(side(input, 1)), ln(side(output, 1)), ln(side(output, 2)), ln(n_out)], n_out),
         "aten::batch_norm"
@@ -171,5 +176,19 @@ mod tests {
         assert_eq!(f.kind, "conv-depthwise");
         assert!((f.work - 32.0 * 64.0 * 9.0).abs() < 1e-9);
         assert_eq!(features("aten::view", &shapes), None);
+    }
+
+    #[test]
+    fn a_pool_tells_its_stride_apart_where_the_sides_alone_do_not() {
+        // Inception's 3x3 stride-1 average pool on 14x14 and a stride-2 one from 28x28 share the
+        // output side; only the stride feature separates them (the first reads each input four
+        // times as often per element).
+        let pool = |hw, stride| {
+            let (name, shapes) = Config::AvgPool { c: 768, hw, k: 3, stride, pad: 1 }.describe();
+            features(name, &shapes).unwrap().values
+        };
+        let (same_size, halving) = (pool(14, 1), pool(28, 2));
+        assert!((same_size[2] - halving[2]).abs() < 1e-12, "same output side");
+        assert!((same_size[5] - 1.0).abs() < 1e-12 && (halving[5] - 2.0).abs() < 1e-12, "{same_size:?} {halving:?}");
     }
 }
