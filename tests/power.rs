@@ -263,6 +263,7 @@ fn two_gmac_model() -> [Event; 2] {
         macs,
         bytes: 0.0,
         shapes: None,
+        call_shapes: Arc::default(),
     };
     [
         Event::Nodes(vec![

@@ -1,5 +1,5 @@
 //! Latency prediction from a kernel calibration (issue #29): a predictor recovers the law that
-//! generated synthetic timings; a real calibration of a few configurations feeds a real
+//! generated synthetic timings; each call of an op is predicted from its own shapes; a real calibration of a few configurations feeds a real
 //! prediction of a small built-in model; bad input to `infertop predict` is one clear line.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a failed unwrap fails the test")]
@@ -11,7 +11,9 @@ use infertop::core::limits::{Basis, Options};
 use infertop::core::limits::{Predictor, Timed};
 use infertop::core::run::Event;
 use infertop::core::run::{Plan, Session};
+use infertop::core::profiling::{Recorder, Scope};
 use infertop::core::state::MonitorState;
+use tch::{Device, Kind, Tensor};
 
 /// The law the synthetic timings follow: 50 MACs per ns plus 3 µs for a convolution, and 2 µs
 /// per call of a view.
@@ -29,8 +31,8 @@ fn macs_of(shapes: &infertop::core::profiling::OpShapes) -> f64 {
     (out * geometry.weight.iter().product::<i64>()) as f64
 }
 
-#[test]
-fn a_predictor_fitted_on_synthetic_timings_recovers_their_law() {
+/// Calibration configurations of convolutions and views, timed by [`law`].
+fn synthetic_timings() -> Vec<Timed> {
     let configs = sample_space(0.6, 1);
     let mut timed = Vec::new();
     for config in &configs {
@@ -41,6 +43,12 @@ fn a_predictor_fitted_on_synthetic_timings_recovers_their_law() {
             timed.push(Timed { op: op.into(), shapes, ns });
         }
     }
+    timed
+}
+
+#[test]
+fn a_predictor_fitted_on_synthetic_timings_recovers_their_law() {
+    let timed = synthetic_timings();
     // Fitted on the even convolutions (and every view), checked on the odd ones it never saw.
     let train: Vec<Timed> =
         timed.iter().enumerate().filter(|(i, t)| i % 2 == 0 || t.op == "aten::view").map(|(_, t)| t.clone()).collect();
@@ -61,6 +69,36 @@ fn a_predictor_fitted_on_synthetic_timings_recovers_their_law() {
     assert_eq!((view_ns, basis), (2000.0, Basis::Dispatch));
     // An op calibration never saw costs the median dispatch time, and says so.
     assert_eq!(predictor.predict("aten::never_seen", None), (2000.0, Basis::Unmodelled));
+}
+
+#[test]
+fn each_call_of_an_op_under_one_scope_is_predicted_from_its_own_shapes() {
+    // A model with no modules (as a traced function is): its two convolutions, 20x apart in
+    // MACs, are one node, `aten::conv2d` under the model's scope, called twice.
+    let _no_grad = tch::no_grad_guard();
+    let randn = |shape: &[i64]| Tensor::randn(shape, (Kind::Float, Device::Cpu));
+    let (x, small, large) = (randn(&[1, 3, 32, 32]), randn(&[16, 3, 3, 3]), randn(&[64, 16, 3, 3]));
+    let conv = |x: &Tensor, w: &Tensor| x.conv2d(w, None::<&Tensor>, [1, 1], [1, 1], [1, 1], 1);
+    let scope = Scope::new("model:flat");
+    let mut recorder = Recorder::start().expect("recorder");
+    let (_, nodes) = recorder.calibrate(|| scope.run(|| conv(&conv(&x, &small), &large)));
+    drop(recorder);
+    let model = nodes.iter().find(|n| &*n.name == "model:flat").expect("the model's scope").id;
+    let mut state = MonitorState::new(&["flat"]);
+    state.apply(Event::Nodes(nodes));
+
+    let id = state.tree.descendants(model).into_iter().find(|d| state.tree.name_of(*d) == "aten::conv2d").unwrap();
+    let node = state.tree.get(id).unwrap();
+    assert_eq!((node.calib_calls, node.call_shapes.len()), (2, 2));
+    let weights: Vec<_> = node.call_shapes.iter().map(|s| s.conv.as_ref().unwrap().weight.clone()).collect();
+    assert_eq!(weights, [vec![16, 3, 3, 3], vec![64, 16, 3, 3]]);
+
+    let predictor = Predictor::fit(&synthetic_timings());
+    let each: Vec<f64> = node.call_shapes.iter().map(|s| predictor.predict("aten::conv2d", Some(s)).0).collect();
+    let predicted = predict_scope(&state.tree, model, &predictor).expect("predicted");
+    let conv_ms: f64 = predicted.ops.iter().filter(|o| &*o.op == "aten::conv2d").map(|o| o.ms).sum();
+    assert!((conv_ms - (each[0] + each[1]) / 1e6).abs() < 1e-9, "{conv_ms} ms against {each:?} ns");
+    assert!(each[1] > 5.0 * each[0], "the larger convolution is predicted larger: {each:?}");
 }
 
 /// Runs the calibration pass (no timing loop) of `plan` and returns the state.

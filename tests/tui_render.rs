@@ -343,6 +343,7 @@ fn sparse_states() -> Vec<(&'static str, MonitorState)> {
         macs: 1e6,
         bytes: 1e3,
         shapes: None,
+        call_shapes: std::sync::Arc::default(),
     };
     ready
         .apply(Event::Nodes(vec![node(0, None, NodeKind::Scope, "a"), node(1, Some(0), NodeKind::Op, "aten::conv2d")]));

@@ -96,6 +96,7 @@ impl Tree {
             macs,
             bytes,
             shapes: None,
+            call_shapes: Arc::default(),
         });
         self.costs.push((id, calls, self_us));
         id

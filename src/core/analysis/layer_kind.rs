@@ -78,6 +78,7 @@ mod tests {
             macs: 0.0,
             bytes: 0.0,
             shapes: None,
+            call_shapes: Arc::default(),
         };
         let chain = ["aten::conv2d", "aten::_convolution", "aten::thnn_conv2d", "aten::_slow_conv2d_forward"];
         let mut nodes = vec![node(0, None, NodeKind::Scope, "model:m"), node(1, Some(0), NodeKind::Scope, "stem.conv")];

@@ -74,6 +74,7 @@ mod tests {
             calib_calls: 1,
             macs: 0.0,
             bytes: 0.0,
+            call_shapes: shapes.iter().cloned().collect(),
             shapes: shapes.map(Arc::new),
         }
     }

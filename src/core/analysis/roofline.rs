@@ -326,6 +326,7 @@ mod tests {
                 macs: *macs,
                 bytes: *bytes,
                 shapes: None,
+                call_shapes: Arc::default(),
             })
             .collect();
         let mut total: Vec<u64> = nodes.iter().map(|n| n.3 * 1000).collect();

@@ -23,6 +23,8 @@ pub struct Node {
     pub calib_calls: u64,
     /// Ops only: the shapes of its first call in the calibration pass.
     pub shapes: Option<Arc<OpShapes>>,
+    /// Ops only: the shapes of each of its calls in the calibration pass, in order.
+    pub call_shapes: Arc<[OpShapes]>,
 }
 
 impl Node {
@@ -88,6 +90,7 @@ impl OpTree {
                 bytes: info.bytes,
                 calib_calls: info.calib_calls,
                 shapes: info.shapes.clone(),
+                call_shapes: Arc::clone(&info.call_shapes),
             });
         }
     }

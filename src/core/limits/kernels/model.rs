@@ -47,9 +47,8 @@ pub fn predict_scope(tree: &OpTree, root: NodeId, predictor: &Predictor) -> Opti
     let mut out = ModelPrediction::default();
     for id in tree.descendants(root) {
         let Some(node) = tree.get(id).filter(|n| n.is_top_level_op() && n.calib_calls > 0) else { continue };
-        let shapes = op_shapes(tree, id);
-        let (ns, basis) = predictor.predict(&node.name, shapes.as_ref());
-        let ms = ns * node.calib_calls as f64 / 1e6;
+        let (ns, basis) = predict_calls(tree, id, predictor);
+        let ms = ns / 1e6;
         match basis {
             Basis::Kernel => out.kernel_ms += ms,
             Basis::Dispatch => out.dispatch_ms += ms,
@@ -67,12 +66,47 @@ pub fn predict_scope(tree: &OpTree, root: NodeId, predictor: &Predictor) -> Opti
     (!out.ops.is_empty()).then_some(out)
 }
 
-/// A top-level op's shapes, with a convolution's geometry taken from the op below it when the
-/// op itself did not record one.
-fn op_shapes(tree: &OpTree, id: NodeId) -> Option<OpShapes> {
-    let mut shapes = tree.get(id)?.shapes.as_deref()?.clone();
-    if shapes.conv.is_none() && tree.get(id)?.name.contains("conv") {
-        shapes.conv = tree.descendants(id).into_iter().find_map(|d| tree.get(d)?.shapes.as_ref()?.conv.clone());
+/// Nanoseconds per inference of all calls of op `id`, each predicted from its own shapes: one
+/// node holds every call of an op name under one scope, and those may differ (a traced model
+/// with no modules runs all its convolutions under the model's scope). Calls past the shapes
+/// kept are predicted at the mean of those kept; an op with none at its name alone.
+///
+/// A call whose arguments the pass could not read (seen in a traced
+/// `SqueezeNet`: its padded 3x3 convolutions came with no weight) is predicted at the mean of
+/// the node's readable calls rather than as an op calibration never timed.
+fn predict_calls(tree: &OpTree, id: NodeId, predictor: &Predictor) -> (f64, Basis) {
+    let Some(node) = tree.get(id) else { return (0.0, Basis::Unmodelled) };
+    let calls = node.calib_calls as f64;
+    if node.call_shapes.is_empty() {
+        let (ns, basis) = predictor.predict(&node.name, node.shapes.as_deref());
+        return (ns * calls, basis);
     }
-    Some(shapes)
+    let predicted: Vec<(f64, Basis)> = node
+        .call_shapes
+        .iter()
+        .enumerate()
+        .map(|(call, shapes)| predictor.predict(&node.name, Some(&op_shapes(tree, id, call, shapes))))
+        .collect();
+    let kernels: Vec<f64> = predicted.iter().filter(|(_, b)| *b == Basis::Kernel).map(|(ns, _)| *ns).collect();
+    let (sum, basis) = if kernels.is_empty() {
+        (predicted.iter().map(|(ns, _)| ns).sum::<f64>(), predicted[0].1)
+    } else {
+        let known: f64 = kernels.iter().sum();
+        let unreadable = (predicted.len() - kernels.len()) as f64;
+        (known + unreadable * known / kernels.len() as f64, Basis::Kernel)
+    };
+    (sum * (calls / predicted.len() as f64).max(1.0), basis)
+}
+
+/// Call `call` of a top-level op's shapes, with a convolution's geometry taken from the op below
+/// it (its same call) when the op itself did not record one.
+fn op_shapes(tree: &OpTree, id: NodeId, call: usize, shapes: &OpShapes) -> OpShapes {
+    let mut shapes = shapes.clone();
+    if shapes.conv.is_none() && tree.get(id).is_some_and(|n| n.name.contains("conv")) {
+        shapes.conv = tree.descendants(id).into_iter().find_map(|d| {
+            let below = tree.get(d)?;
+            below.call_shapes.get(call).or(below.shapes.as_deref())?.conv.clone()
+        });
+    }
+    shapes
 }

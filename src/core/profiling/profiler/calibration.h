@@ -12,8 +12,9 @@ namespace infertop {
 
 constexpr int kMaxDims = 8;     // more dims than this: the shape is left unknown
 constexpr int kMaxSpatial = 4;  // entries kept of stride, padding and dilation
+constexpr size_t kMaxCallShapes = 1024;  // calls per op node whose shapes are kept (~350 B each)
 
-// The shapes of one op's first calibrated call, mirrored by `RawShapes` in profiler/ffi.rs
+// The shapes of one calibrated call of an op, mirrored by `RawShapes` in profiler/ffi.rs
 // (all fields 64-bit, so both sides lay it out alike). A rank of -1 is unknown.
 struct OpShapes {
   int64_t input_rank = -1;  // the first tensor input (the first tensor of a tensor list)

@@ -54,7 +54,7 @@ pub struct RawShapes {
 }
 
 extern "C" {
-    pub fn infertop_prof_node_shapes(id: i32, out: *mut RawShapes) -> i32;
+    pub fn infertop_prof_node_shapes(id: i32, call: u64, out: *mut RawShapes) -> i32;
     pub fn infertop_prof_follow_modules(on: i32);
     pub fn infertop_test_save_scripted_net(path: *const c_char, error: *mut c_char, error_cap: usize) -> i32;
     pub fn infertop_prof_enable(on: i32) -> i32;
@@ -152,11 +152,12 @@ pub fn check(code: i32) -> Result<(), ProfilerError> {
     }
 }
 
-/// The shapes node `id` saw in the latest calibration pass, `None` when it has none.
-pub fn node_shapes(id: i32) -> Option<RawShapes> {
+/// The shapes node `id` saw in call `call` (from 0) of the latest calibration pass, `None` when
+/// it has none.
+pub fn node_shapes(id: i32, call: u64) -> Option<RawShapes> {
     let mut raw = RawShapes::default();
     // SAFETY: `raw` is a valid `RawShapes`, which the shim overwrites whole or not at all.
-    let rc = unsafe { infertop_prof_node_shapes(id, &raw mut raw) };
+    let rc = unsafe { infertop_prof_node_shapes(id, call, &raw mut raw) };
     (rc == OK).then_some(raw)
 }
 

@@ -61,9 +61,15 @@ fn list(len: i64, values: &[i64]) -> Vec<i64> {
     values[..usize::try_from(len).unwrap_or(0).min(values.len())].to_vec()
 }
 
-/// The shapes the shim keeps for node `id`, `None` when it has none.
-pub(super) fn node_shapes(id: i32) -> Option<OpShapes> {
-    let raw = ffi::node_shapes(id)?;
+/// The shapes the shim keeps for each call of node `id` in the calibration pass, in order (empty
+/// for a scope or an op the pass did not reach).
+pub(super) fn node_call_shapes(id: i32) -> Vec<OpShapes> {
+    (0..).map_while(|call| node_shapes(id, call)).collect()
+}
+
+/// The shapes the shim keeps for call `call` of node `id`, `None` when it has none.
+fn node_shapes(id: i32, call: u64) -> Option<OpShapes> {
+    let raw = ffi::node_shapes(id, call)?;
     let conv = (raw.is_conv != 0).then(|| ConvGeometry {
         weight: dims(raw.weight_rank, &raw.weight).unwrap_or_default(),
         stride: list(raw.stride_len, &raw.stride),

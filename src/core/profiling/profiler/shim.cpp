@@ -64,8 +64,10 @@ struct Node {
   // Calibration results (one pass with input capture).
   uint64_t calib_calls = 0;
   double calib_macs = 0, calib_bytes = 0;
-  // Ops only: the shapes of the first call of the latest calibration pass.
-  std::unique_ptr<infertop::OpShapes> shapes = nullptr;
+  // Ops only: the shapes of each call of the latest calibration pass, in order (the first
+  // kMaxCallShapes): an op name called under one scope with different shapes (a traced model
+  // with no modules, a functional ReLU between layers) is predicted call by call.
+  std::vector<infertop::OpShapes> shapes = {};
 };
 
 // One closed frame of a traced inference: what `pop` saw, kept in order of closing.
@@ -295,10 +297,9 @@ std::unique_ptr<at::ObserverContext> on_start_calib(const at::RecordFunction& fn
       f.macs_per_output = infertop::macs_per_output(fn.name(), in);
       for (const auto& v : in) f.input_bytes += infertop::tensor_bytes(v);
       Node& n = t.nodes[f.node];
-      if (n.calib_calls == 0) {
-        if (!n.shapes) n.shapes = std::make_unique<infertop::OpShapes>();
-        *n.shapes = infertop::OpShapes{};
-        infertop::read_inputs(fn.name(), in, *n.shapes);
+      if (n.shapes.size() == n.calib_calls && n.shapes.size() < infertop::kMaxCallShapes) {
+        n.shapes.emplace_back();
+        infertop::read_inputs(fn.name(), in, n.shapes.back());
       }
     }
     f.start_ns = now_ns();
@@ -316,7 +317,8 @@ void on_end_calib(const at::RecordFunction& fn, at::ObserverContext*) noexcept {
       const auto& out = fn.outputs();
       double out_bytes = 0;
       for (const auto& v : out) out_bytes += infertop::tensor_bytes(v);
-      if (n.calib_calls == 0 && n.shapes) infertop::read_output(out, *n.shapes);
+      // This call's entry, if it has one (calib_calls counts it when it is popped).
+      if (n.shapes.size() == n.calib_calls + 1) infertop::read_output(out, n.shapes.back());
       double out_elems = (!out.empty() && out[0].isTensor() && out[0].toTensor().defined())
                              ? double(out[0].toTensor().numel())
                              : 0.0;
@@ -386,6 +388,7 @@ int infertop_prof_calibrate(int on) noexcept {
         n.calib_calls = 0;
         n.calib_macs = 0;
         n.calib_bytes = 0;
+        n.shapes.clear();
       }
     }
     // Off first: should adding the new callback throw, none is left behind.
@@ -466,15 +469,15 @@ int infertop_prof_node_info(int32_t id, InfertopNode* out, char* name, size_t na
   });
 }
 
-/// Copies the shapes node `id` saw in its first call of the latest calibration pass into
-/// `*out` (mirrored by `RawShapes` in profiler/ffi.rs); kIgnored when it has none (a scope, or
-/// an op calibration did not reach).
-int infertop_prof_node_shapes(int32_t id, infertop::OpShapes* out) noexcept {
+/// Copies the shapes node `id` saw in call `call` (from 0) of the latest calibration pass into
+/// `*out` (mirrored by `RawShapes` in profiler/ffi.rs); kIgnored when it has none (a scope, an
+/// op calibration did not reach, or a call past the last one kept).
+int infertop_prof_node_shapes(int32_t id, uint64_t call, infertop::OpShapes* out) noexcept {
   const ThreadProfile& t = tls;
   if (out == nullptr || id < 0 || size_t(id) >= t.nodes.size()) return kErrBadArgument;
   const Node& n = t.nodes[size_t(id)];
-  if (!n.shapes || n.calib_calls == 0) return kIgnored;
-  *out = *n.shapes;
+  if (call >= n.shapes.size() || call >= n.calib_calls) return kIgnored;
+  *out = n.shapes[size_t(call)];
   return kOk;
 }
 
