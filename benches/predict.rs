@@ -155,11 +155,12 @@ impl ByKind {
             return;
         }
         for op in &p.ops {
-            let groups = tree
-                .descendants(op.id)
-                .into_iter()
-                .chain([op.id])
-                .find_map(|d| Some((tree.get(d)?.shapes.as_ref()?.conv.as_ref()?.groups, tree.get(d)?.shapes.as_ref()?.input.clone()?)));
+            let groups = tree.descendants(op.id).into_iter().chain([op.id]).find_map(|d| {
+                Some((
+                    tree.get(d)?.shapes.as_ref()?.conv.as_ref()?.groups,
+                    tree.get(d)?.shapes.as_ref()?.input.clone()?,
+                ))
+            });
             let kind = match groups {
                 Some((1, _)) => "conv".to_string(),
                 Some((g, input)) if input.get(1) == Some(&g) => "conv-depthwise".to_string(),
@@ -169,7 +170,10 @@ impl ByKind {
             let measured = tree.totals(op.id).total_ns as f64 / profiled as f64 / 1e6;
             if env("INFERTOP_BENCH_OP").is_some_and(|k| k == kind) {
                 let shapes = tree.get(op.id).and_then(|n| n.shapes.clone());
-                println!("  {kind} {shapes:?}: measured {measured:.4} ms, predicted {:.4} ms ({} calls)", op.ms, op.calls);
+                println!(
+                    "  {kind} {shapes:?}: measured {measured:.4} ms, predicted {:.4} ms ({} calls)",
+                    op.ms, op.calls
+                );
             }
             let entry = self.0.entry(kind).or_default();
             *entry = (entry.0 + measured, entry.1 + op.ms, entry.2 + op.calls);
@@ -182,7 +186,10 @@ impl ByKind {
         println!("by kernel kind, summed over these models (measured in profiled inferences):");
         println!("{:<24} {:>8} {:>10} {:>10} {:>9}", "kind", "calls", "meas ms", "pred ms", "meas/pred");
         for (kind, (measured, predicted, calls)) in rows.into_iter().take(12) {
-            println!("{kind:<24} {calls:>8} {measured:>10.2} {predicted:>10.2} {:>9.2}", measured / predicted.max(1e-9));
+            println!(
+                "{kind:<24} {calls:>8} {measured:>10.2} {predicted:>10.2} {:>9.2}",
+                measured / predicted.max(1e-9)
+            );
         }
     }
 }

@@ -9,9 +9,9 @@ use infertop::core::limits::{calibrate, calibration, Calibration, Sample};
 use infertop::core::limits::{predict_scope, Calibrated, CalibrationHandle};
 use infertop::core::limits::{Basis, Options};
 use infertop::core::limits::{Predictor, Timed};
+use infertop::core::profiling::{Recorder, Scope};
 use infertop::core::run::Event;
 use infertop::core::run::{Plan, Session};
-use infertop::core::profiling::{Recorder, Scope};
 use infertop::core::state::MonitorState;
 use tch::{Device, Kind, Tensor};
 

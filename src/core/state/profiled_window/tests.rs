@@ -14,7 +14,17 @@ const CONV: u32 = 1;
 const BN: u32 = 2;
 
 fn node(id: u32, parent: Option<u32>, kind: NodeKind, name: &str) -> NodeInfo {
-    NodeInfo { id, parent, kind, name: Arc::from(name), calib_calls: 1, macs: 0.0, bytes: 0.0, shapes: None, call_shapes: Arc::default() }
+    NodeInfo {
+        id,
+        parent,
+        kind,
+        name: Arc::from(name),
+        calib_calls: 1,
+        macs: 0.0,
+        bytes: 0.0,
+        shapes: None,
+        call_shapes: Arc::default(),
+    }
 }
 
 /// One model, `model:m`, with a convolution and a `BatchNorm`.
