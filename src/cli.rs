@@ -288,6 +288,9 @@ pub struct CalibrateArgs {
     /// A quarter of the configurations, three timed calls each (about a tenth of the time).
     #[arg(long)]
     pub quick: bool,
+    /// Print help.
+    #[arg(short = 'h', long = "help", action = ArgAction::Help)]
+    pub help: Option<bool>,
 }
 
 /// `infertop predict`'s options.
@@ -311,6 +314,9 @@ pub struct PredictArgs {
     /// Layers listed per model, longest predicted first.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
+    /// Print help.
+    #[arg(short = 'h', long = "help", action = ArgAction::Help)]
+    pub help: Option<bool>,
 }
 
 impl CalibrateArgs {

@@ -110,6 +110,20 @@ fn short_help_groups_everyday_flags_one_line_each() {
     }
 }
 
+/// Every subcommand answers `--help` and `-h` with its usage, exit 0 (`calibrate` and `predict`
+/// answered "unexpected argument '--help'").
+#[test]
+fn every_subcommand_has_help() {
+    for command in ["report", "compare", "calibrate", "predict"] {
+        for flag in ["--help", "-h"] {
+            let out = infertop(&[command, flag]);
+            let help = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{command} {flag}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(help.contains(&format!("Usage: infertop {command}")), "{command} {flag}:\n{help}");
+        }
+    }
+}
+
 /// `--help-all` lists every flag clap knows, the test-only ones under their own heading.
 #[test]
 fn help_all_lists_every_flag() {
