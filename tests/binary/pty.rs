@@ -125,6 +125,77 @@ impl Output {
     }
 }
 
+impl Output {
+    /// The screen as the terminal shows it now: the output replayed onto a `cols` x `rows`
+    /// grid, one string per row. Only what the live screen emits is followed (cursor moves,
+    /// clears, text; colours and modes ignored). A diffing renderer writes a changed line in
+    /// pieces, skipping cells that did not change, so a needle can be on the screen without
+    /// being anywhere in the byte stream.
+    pub fn screen(&self, cols: usize, rows: usize) -> Vec<String> {
+        let text = self.text();
+        let mut grid = vec![vec![' '; cols]; rows];
+        let (mut row, mut col) = (0_usize, 0_usize);
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\u{1b}' if chars.peek() == Some(&'[') => {
+                    chars.next();
+                    let mut params = String::new();
+                    let mut last = ' ';
+                    for c in chars.by_ref() {
+                        if ('\u{40}'..='\u{7e}').contains(&c) {
+                            last = c;
+                            break;
+                        }
+                        params.push(c);
+                    }
+                    let numbers: Vec<usize> = params.split(';').map(|n| n.parse().unwrap_or(1)).collect();
+                    match last {
+                        'H' | 'f' => {
+                            row = numbers.first().copied().unwrap_or(1).max(1) - 1;
+                            col = numbers.get(1).copied().unwrap_or(1).max(1) - 1;
+                        }
+                        'J' if params == "2" => grid.iter_mut().for_each(|r| r.fill(' ')),
+                        'K' => {
+                            if let Some(r) = grid.get_mut(row) {
+                                r.iter_mut().skip(col).for_each(|c| *c = ' ');
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                // Other escapes (a character set, a keypad mode): the escape and its one byte.
+                '\u{1b}' => {
+                    chars.next();
+                }
+                '\r' => col = 0,
+                '\n' => row += 1,
+                c if c.is_control() => {}
+                c => {
+                    if let Some(cell) = grid.get_mut(row).and_then(|r| r.get_mut(col)) {
+                        *cell = c;
+                    }
+                    col += 1;
+                }
+            }
+        }
+        grid.into_iter().map(|r| r.into_iter().collect()).collect()
+    }
+
+    /// Waits until the screen (`cols` x `rows`, as the pty was opened) shows `needle` on one row.
+    pub fn wait_for_on_screen(&self, needle: &str, cols: usize, rows: usize) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let screen = self.screen(cols, rows);
+            if screen.iter().any(|row| row.contains(needle)) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "'{needle}' never shown; the screen:\n{}", screen.join("\n"));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 impl Drop for Output {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
