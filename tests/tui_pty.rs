@@ -207,9 +207,9 @@ fn a_failing_model_leaves_the_others_running() {
     out.wait_for("█");
     // Still drawing after the failure: the export key works and reports on screen.
     pty.send(b"e");
-    // The status line names the snapshot. Not "wrote": when writing takes longer than a frame
-    // (as under emulation), "export: writing…" is drawn first and ratatui resends only the
-    // cells that changed, so "wr" never arrives again.
+    // The status line names the snapshot, looked for on the replayed screen: when writing
+    // takes longer than a frame (as under emulation), "export: writing…" is drawn first and
+    // ratatui resends only the cells that changed.
     let deadline = Instant::now() + PATIENCE;
     let written = loop {
         if let Some(s) = snapshots(dir.path()).pop() {
@@ -218,7 +218,7 @@ fn a_failing_model_leaves_the_others_running() {
         assert!(Instant::now() < deadline, "no snapshot after `e`");
         std::thread::sleep(Duration::from_millis(20));
     };
-    out.wait_for(&written.file_name().unwrap().to_string_lossy());
+    out.wait_for_on_screen(&written.file_name().unwrap().to_string_lossy(), 120, 30);
     pty.send(b"q");
     let status = running.wait();
     let err = stderr_of(&mut running);
