@@ -156,10 +156,8 @@ impl ByKind {
         }
         for op in &p.ops {
             let groups = tree.descendants(op.id).into_iter().chain([op.id]).find_map(|d| {
-                Some((
-                    tree.get(d)?.shapes.as_ref()?.conv.as_ref()?.groups,
-                    tree.get(d)?.shapes.as_ref()?.input.clone()?,
-                ))
+                let shapes = tree.get(d)?.shapes()?;
+                Some((shapes.conv.as_ref()?.groups, shapes.input.clone()?))
             });
             let kind = match groups {
                 Some((1, _)) => "conv".to_string(),
@@ -169,7 +167,7 @@ impl ByKind {
             };
             let measured = tree.totals(op.id).total_ns as f64 / profiled as f64 / 1e6;
             if env("INFERTOP_BENCH_OP").is_some_and(|k| k == kind) {
-                let shapes = tree.get(op.id).and_then(|n| n.shapes.clone());
+                let shapes = tree.get(op.id).and_then(|n| n.shapes());
                 println!(
                     "  {kind} {shapes:?}: measured {measured:.4} ms, predicted {:.4} ms ({} calls)",
                     op.ms, op.calls

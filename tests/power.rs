@@ -262,7 +262,6 @@ fn two_gmac_model() -> [Event; 2] {
         calib_calls: 1,
         macs,
         bytes: 0.0,
-        shapes: None,
         call_shapes: Arc::default(),
     };
     [

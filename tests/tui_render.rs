@@ -342,7 +342,6 @@ fn sparse_states() -> Vec<(&'static str, MonitorState)> {
         calib_calls: 1,
         macs: 1e6,
         bytes: 1e3,
-        shapes: None,
         call_shapes: std::sync::Arc::default(),
     };
     ready

@@ -95,7 +95,6 @@ impl Tree {
             calib_calls: u64::from(calls),
             macs,
             bytes,
-            shapes: None,
             call_shapes: Arc::default(),
         });
         self.costs.push((id, calls, self_us));
@@ -113,8 +112,8 @@ impl Tree {
     /// Sets the shapes calibration saw for op `id`: `[1, channels, size, size]` in and out.
     fn shaped(&mut self, id: NodeId, channels: i64, size: i64, conv: Option<ConvGeometry>) {
         let dims = vec![1, channels, size, size];
-        self.infos[id as usize].shapes =
-            Some(Arc::new(OpShapes { input: Some(dims.clone()), output: Some(dims), conv }));
+        self.infos[id as usize].call_shapes =
+            Arc::new([OpShapes { input: Some(dims.clone()), output: Some(dims), conv }]);
     }
 
     /// The conv2d dispatch chain down to its kernel, with the kernel's allocations under it;

@@ -77,7 +77,6 @@ mod tests {
             calib_calls: 1,
             macs: 0.0,
             bytes: 0.0,
-            shapes: None,
             call_shapes: Arc::default(),
         };
         let chain = ["aten::conv2d", "aten::_convolution", "aten::thnn_conv2d", "aten::_slow_conv2d_forward"];

@@ -28,7 +28,7 @@ pub fn layer_shapes(tree: &OpTree, model: &ModelState) -> HashMap<Arc<str>, Laye
     // In id order: the order in which ops first ran, so the last one seen is the last to run.
     for id in tree.descendants(root) {
         let Some(node) = tree.get(id).filter(|n| n.is_top_level_op()) else { continue };
-        let shapes = node.shapes.as_deref();
+        let shapes = node.shapes();
         let mut scope = node.scope.filter(|s| *s != root);
         let mut innermost = true;
         while let Some(layer) = scope.and_then(|s| tree.get(s)) {
@@ -54,8 +54,8 @@ pub fn layer_shapes(tree: &OpTree, model: &ModelState) -> HashMap<Arc<str>, Laye
 /// The geometry of a top-level convolution op: its own (`aten::conv2d`) or, when it was not
 /// read there, the first op below it that has one (`aten::_convolution`).
 fn conv_geometry(tree: &OpTree, op: NodeId) -> Option<ConvGeometry> {
-    let own = tree.get(op).and_then(|n| n.shapes.as_ref()).and_then(|s| s.conv.clone());
-    own.or_else(|| tree.descendants(op).into_iter().find_map(|id| tree.get(id)?.shapes.as_ref()?.conv.clone()))
+    let own = tree.get(op).and_then(|n| n.shapes()).and_then(|s| s.conv.clone());
+    own.or_else(|| tree.descendants(op).into_iter().find_map(|id| tree.get(id)?.shapes()?.conv.clone()))
 }
 
 #[cfg(test)]
@@ -74,8 +74,7 @@ mod tests {
             calib_calls: 1,
             macs: 0.0,
             bytes: 0.0,
-            call_shapes: shapes.iter().cloned().collect(),
-            shapes: shapes.map(Arc::new),
+            call_shapes: shapes.into_iter().collect(),
         }
     }
 

@@ -325,7 +325,6 @@ mod tests {
                 calib_calls: 1,
                 macs: *macs,
                 bytes: *bytes,
-                shapes: None,
                 call_shapes: Arc::default(),
             })
             .collect();

@@ -21,13 +21,17 @@ pub struct Node {
     pub macs: f64,
     pub bytes: f64,
     pub calib_calls: u64,
-    /// Ops only: the shapes of its first call in the calibration pass.
-    pub shapes: Option<Arc<OpShapes>>,
     /// Ops only: the shapes of each of its calls in the calibration pass, in order.
     pub call_shapes: Arc<[OpShapes]>,
 }
 
 impl Node {
+    /// Ops only: the shapes of its first call in the calibration pass (what the tables show).
+    #[must_use]
+    pub fn shapes(&self) -> Option<&OpShapes> {
+        self.call_shapes.first()
+    }
+
     /// An op with no op above it: its total time is booked to its category.
     #[must_use]
     pub fn is_top_level_op(&self) -> bool {
@@ -89,7 +93,6 @@ impl OpTree {
                 macs: info.macs,
                 bytes: info.bytes,
                 calib_calls: info.calib_calls,
-                shapes: info.shapes.clone(),
                 call_shapes: Arc::clone(&info.call_shapes),
             });
         }

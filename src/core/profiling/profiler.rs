@@ -43,9 +43,8 @@ pub struct NodeInfo {
     pub macs: f64,
     /// Bytes occupied by inputs and outputs of all calls in the calibration pass.
     pub bytes: f64,
-    /// Ops only: what the first call in the calibration pass was given and returned.
-    pub shapes: Option<Arc<OpShapes>>,
-    /// Ops only: the same for every call of the pass, in order (the shim keeps the first 1,024).
+    /// Ops only: what each call of the calibration pass was given and returned, in order (the
+    /// shim keeps the first 1,024).
     pub call_shapes: Arc<[OpShapes]>,
 }
 
@@ -387,7 +386,6 @@ impl Drop for Calibrating {
 fn node_info(id: usize, name: &mut Vec<u8>) -> Option<NodeInfo> {
     let id = i32::try_from(id).ok()?;
     let raw = ffi::node(id, name)?;
-    let call_shapes = shapes::node_call_shapes(id);
     Some(NodeInfo {
         id: NodeId::try_from(id).ok()?,
         parent: u32::try_from(raw.parent).ok(),
@@ -396,7 +394,6 @@ fn node_info(id: usize, name: &mut Vec<u8>) -> Option<NodeInfo> {
         calib_calls: raw.calib_calls,
         macs: raw.calib_macs,
         bytes: raw.calib_bytes,
-        shapes: call_shapes.first().cloned().map(Arc::new),
-        call_shapes: call_shapes.into(),
+        call_shapes: shapes::node_call_shapes(id).into(),
     })
 }

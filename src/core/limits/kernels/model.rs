@@ -78,7 +78,7 @@ fn predict_calls(tree: &OpTree, id: NodeId, predictor: &Predictor) -> (f64, Basi
     let Some(node) = tree.get(id) else { return (0.0, Basis::Unmodelled) };
     let calls = node.calib_calls as f64;
     if node.call_shapes.is_empty() {
-        let (ns, basis) = predictor.predict(&node.name, node.shapes.as_deref());
+        let (ns, basis) = predictor.predict(&node.name, None);
         return (ns * calls, basis);
     }
     let predicted: Vec<(f64, Basis)> = node
@@ -105,7 +105,7 @@ fn op_shapes(tree: &OpTree, id: NodeId, call: usize, shapes: &OpShapes) -> OpSha
     if shapes.conv.is_none() && tree.get(id).is_some_and(|n| n.name.contains("conv")) {
         shapes.conv = tree.descendants(id).into_iter().find_map(|d| {
             let below = tree.get(d)?;
-            below.call_shapes.get(call).or(below.shapes.as_deref())?.conv.clone()
+            below.call_shapes.get(call).or(below.shapes())?.conv.clone()
         });
     }
     shapes

@@ -22,7 +22,6 @@ fn node(id: u32, parent: Option<u32>, kind: NodeKind, name: &str) -> NodeInfo {
         calib_calls: 1,
         macs: 0.0,
         bytes: 0.0,
-        shapes: None,
         call_shapes: Arc::default(),
     }
 }
