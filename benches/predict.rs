@@ -59,6 +59,11 @@ fn calibration(threads: usize) -> Calibration {
     .join()
     .expect("calibration thread");
     println!("calibration: {} samples in {:.0} s ({threads} threads)", made.samples.len(), made.seconds);
+    println!(
+        "caches: last level {} MiB (measured), level 2 {} MiB (sysfs)",
+        made.cache_bytes.map_or("none".into(), |b| (b >> 20).to_string()),
+        made.l2_bytes.map_or("none".into(), |b| (b >> 20).to_string())
+    );
     made
 }
 
@@ -93,8 +98,8 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
     let predictor = calibration.predictor();
     println!("\n{title}");
     println!(
-        "{:<18} {:>10} {:>10} {:>8} {:>9} {:>9} {:>10} {:>8}",
-        "model", "pred ms", "p50 ms", "error", "lay±10%", "lay±20%", "overhd ms", "pred s"
+        "{:<18} {:>10} {:>10} {:>8} {:>9} {:>9} {:>10} {:>8} {:>9}",
+        "model", "pred ms", "p50 ms", "error", "lay±10%", "lay±20%", "overhd ms", "pred s", "from mem"
     );
     let (mut within, mut count) = (0, 0);
     let (mut all_time, mut all_10, mut all_20) = (0.0, 0.0, 0.0);
@@ -123,7 +128,7 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
         // A traced TorchScript model has no named layers: nothing to compare per layer.
         let share = |t: f64| if time > 0.0 { format!("{:.0}%", t / time * 100.0) } else { "n/a".into() };
         println!(
-            "{:<18} {:>10.2} {:>10.2} {:>+7.1}% {:>9} {:>9} {:>10.2} {:>8.3}",
+            "{:<18} {:>10.2} {:>10.2} {:>+7.1}% {:>9} {:>9} {:>10.2} {:>8.3} {:>8.0}%",
             m.name,
             p.ms,
             p50,
@@ -131,7 +136,8 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
             share(t10),
             share(t20),
             p.dispatch_ms + p.unmodelled_ms,
-            took
+            took,
+            p.from_memory * 100.0
         );
     }
     let share = |t: f64| if all_time > 0.0 { format!("{:.0} %", t / all_time * 100.0) } else { "n/a".into() };

@@ -6,10 +6,13 @@
 //! the measured ÷ predicted ratio.
 
 pub mod calibration;
+pub mod context;
 pub mod features;
 pub mod forest;
+pub mod last_level;
 pub mod model;
 pub mod space;
+pub mod sweep;
 pub mod timing;
 
 use std::sync::{Arc, OnceLock};
