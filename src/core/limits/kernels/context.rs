@@ -13,8 +13,9 @@
 //!   order, so a cache that cannot hold all it streams keeps little of them.
 //!
 //! Measured on this project's VM with exact shapes (a throwaway harness, docs/predict.md):
-//! `MobileNet`'s 27 convolutions took 2.45 ms in the net and 2.45 ms timed swept with weights in
-//! cache; `ResNet-50`'s 53 took 20.5 ms in the net and 20.4 ms swept with weights from memory.
+//! `MobileNet`'s 27 convolutions took 2.10-2.52 ms in the net and 2.45-2.59 ms timed swept with
+//! weights in cache; `ResNet-50`'s 53 took 20.2-23.2 ms in the net and 19.9-21.7 ms swept with
+//! weights from memory.
 
 use crate::core::profiling::optree::OpTree;
 use crate::core::profiling::profiler::{NodeId, OpShapes};
