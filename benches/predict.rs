@@ -22,8 +22,8 @@ mod outside_nets;
 use std::time::{Duration, Instant};
 
 use infertop::core::analysis::layer_rows;
-use infertop::core::limits::predict_scope;
 use infertop::core::limits::{calibrate, calibration};
+use infertop::core::limits::{features, predict_scope};
 use infertop::core::limits::{Calibration, ModelPrediction, Options};
 use infertop::core::profiling::OpTree;
 use infertop::core::run::{Plan, Session};
@@ -176,16 +176,18 @@ impl ByKind {
             return;
         }
         for op in &p.ops {
-            let groups = tree.descendants(op.id).into_iter().chain([op.id]).find_map(|d| {
-                let shapes = tree.get(d)?.shapes()?;
-                Some((shapes.conv.as_ref()?.groups, shapes.input.clone()?))
-            });
-            let kind = match groups {
-                Some((1, _)) => "conv".to_string(),
-                Some((g, input)) if input.get(1) == Some(&g) => "conv-depthwise".to_string(),
-                Some(_) => "conv-grouped".to_string(),
-                None => op.op.to_string(),
-            };
+            // The predictor's own kind (dense, grouped or depthwise for a convolution, whose
+            // geometry may sit on the op below it), else the op's name.
+            let kind = tree
+                .descendants(op.id)
+                .into_iter()
+                .chain([op.id])
+                .find_map(|d| {
+                    let shapes = tree.get(d)?.shapes()?;
+                    shapes.conv.as_ref()?;
+                    Some(features("aten::conv2d", shapes)?.kind)
+                })
+                .unwrap_or_else(|| op.op.to_string());
             let measured = tree.totals(op.id).total_ns as f64 / profiled as f64 / 1e6;
             if env("INFERTOP_BENCH_OP").is_some_and(|k| k == kind) {
                 let shapes = tree.get(op.id).and_then(|n| n.shapes());
