@@ -1,5 +1,5 @@
-//! Per-kernel predictors: one random forest (smartcore) per kernel kind, fitted on the log of
-//! time per unit of work (ns per MAC, or per element) against the op's features, so that an op
+//! Per-kernel predictors: one random forest (smartcore) per kernel kind and cache state (see
+//! `timing.rs`), fitted on the log of time per unit of work (ns per MAC, or per element) against the op's features, so that an op
 //! beyond the sampled sizes keeps the efficiency of the largest sampled ones instead of the
 //! time. Ops no forest covers take a constant per call: their own measured dispatch time (views,
 //! identities) or, for an op calibration never saw, the median of those ("unmodelled").
@@ -17,19 +17,21 @@ type Forest = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
 /// Samples of a kind below this count are predicted by their mean efficiency, not a forest.
 const MIN_FOREST_SAMPLES: usize = 6;
 
-/// One timed op: its name, shapes and median time (an op with weights: read from memory, and
-/// from the cache when timed that way too).
+/// One timed op: its name, shapes and median times in the states calibration times (see
+/// `Sample`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Timed {
     pub op: String,
     pub shapes: OpShapes,
+    /// Swept, any weights from memory.
     pub ns: f64,
+    /// Swept, the weights in the last-level cache (ops with weights only).
     pub ns_warm: Option<f64>,
     /// Not swept before each call (see `Sample::ns_hot`).
     pub ns_hot: Option<f64>,
 }
 
-/// Where an op's data is when a net calls it, as shares from 0 to 1 (see `model.rs`).
+/// Where an op's data is when a net calls it, as shares from 0 to 1 (see `context.rs`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CacheContext {
     /// How far the rest of the net has swept the private caches since the op last ran.
@@ -80,7 +82,8 @@ pub struct Predictor {
 }
 
 impl Predictor {
-    /// Fits one predictor per kernel kind on `samples` (two for the kinds with weights).
+    /// Fits one predictor per kernel kind and state on `samples`: swept, not swept, and for the
+    /// kinds with weights swept with the weights in cache.
     #[must_use]
     pub fn fit(samples: &[Timed]) -> Self {
         let mut by_kind: BTreeMap<String, (Vec<Vec<f64>>, Vec<f64>)> = BTreeMap::new();

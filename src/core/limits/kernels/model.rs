@@ -1,5 +1,6 @@
 //! A model predicted from its calibration pass: each top-level op from its recorded shapes by
-//! the calibration's predictors, summed per layer and per model. It reads only the op tree
+//! the calibration's predictors, in the cache state `context.rs` works out, summed per layer and
+//! per model. It reads only the op tree
 //! under the model's scope, so the state can keep each model's prediction beside its
 //! measurements (computed once: the shapes do not change after the calibration pass).
 
