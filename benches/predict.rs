@@ -22,8 +22,8 @@ mod outside_nets;
 use std::time::{Duration, Instant};
 
 use infertop::core::analysis::layer_rows;
+use infertop::core::limits::predict_scope;
 use infertop::core::limits::{calibrate, calibration};
-use infertop::core::limits::{features, predict_scope};
 use infertop::core::limits::{Calibration, ModelPrediction, Options};
 use infertop::core::profiling::OpTree;
 use infertop::core::run::{Plan, Session};
@@ -59,11 +59,6 @@ fn calibration(threads: usize) -> Calibration {
     .join()
     .expect("calibration thread");
     println!("calibration: {} samples in {:.0} s ({threads} threads)", made.samples.len(), made.seconds);
-    println!(
-        "caches: last level {} MiB (measured), level 2 {} MiB (sysfs)",
-        made.cache_bytes.map_or("none".into(), |b| (b >> 20).to_string()),
-        made.l2_bytes.map_or("none".into(), |b| (b >> 20).to_string())
-    );
     made
 }
 
@@ -98,12 +93,10 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
     let predictor = calibration.predictor();
     println!("\n{title}");
     println!(
-        "{:<18} {:>10} {:>10} {:>8} {:>9} {:>9} {:>10} {:>8} {:>9}",
-        "model", "pred ms", "p50 ms", "error", "lay±10%", "lay±20%", "overhd ms", "pred s", "from mem"
+        "{:<18} {:>10} {:>10} {:>8} {:>9} {:>9} {:>10} {:>8}",
+        "model", "pred ms", "p50 ms", "error", "lay±10%", "lay±20%", "overhd ms", "pred s"
     );
     let (mut within, mut count) = (0, 0);
-    // Predicted ÷ measured per model, for the spread below.
-    let mut ratios = Vec::new();
     let (mut all_time, mut all_10, mut all_20) = (0.0, 0.0, 0.0);
     let mut by_kind = ByKind::default();
     for m in &state.models {
@@ -116,7 +109,6 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
         let Some(p50) = m.latency.summary().map(|l| l.p50_ms) else { continue };
         by_kind.add(&state.tree, m.profiled, &p);
         let error = p.ms / p50 - 1.0;
-        ratios.push(p.ms / p50);
         count += 1;
         within += usize::from(error.abs() <= 0.10);
         let (mut time, mut t10, mut t20) = (0.0, 0.0, 0.0);
@@ -131,7 +123,7 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
         // A traced TorchScript model has no named layers: nothing to compare per layer.
         let share = |t: f64| if time > 0.0 { format!("{:.0}%", t / time * 100.0) } else { "n/a".into() };
         println!(
-            "{:<18} {:>10.2} {:>10.2} {:>+7.1}% {:>9} {:>9} {:>10.2} {:>8.3} {:>8.0}%",
+            "{:<18} {:>10.2} {:>10.2} {:>+7.1}% {:>9} {:>9} {:>10.2} {:>8.3}",
             m.name,
             p.ms,
             p50,
@@ -139,8 +131,7 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
             share(t10),
             share(t20),
             p.dispatch_ms + p.unmodelled_ms,
-            took,
-            p.from_memory * 100.0
+            took
         );
     }
     let share = |t: f64| if all_time > 0.0 { format!("{:.0} %", t / all_time * 100.0) } else { "n/a".into() };
@@ -149,18 +140,6 @@ fn report(title: &str, state: &MonitorState, calibration: &Calibration) -> (usiz
         share(all_10),
         share(all_20)
     );
-    // The machine's speed moves between the calibration and the measurement (a shared VM:
-    // 10-15 % within minutes), and moves every model's error alike. Divided out, what is left is
-    // how well the prediction tells the models apart: a diagnostic, not the target.
-    if !ratios.is_empty() {
-        let mut sorted = ratios.clone();
-        sorted.sort_by(f64::total_cmp);
-        let common = sorted[sorted.len() / 2];
-        let spread = ratios.iter().filter(|r| (*r / common - 1.0).abs() <= 0.10).count();
-        println!(
-            "common factor (median predicted ÷ measured) {common:.3}; divided out, {spread} of {count} within ±10 %"
-        );
-    }
     by_kind.print();
     (within, count)
 }
@@ -176,18 +155,16 @@ impl ByKind {
             return;
         }
         for op in &p.ops {
-            // The predictor's own kind (dense, grouped or depthwise for a convolution, whose
-            // geometry may sit on the op below it), else the op's name.
-            let kind = tree
-                .descendants(op.id)
-                .into_iter()
-                .chain([op.id])
-                .find_map(|d| {
-                    let shapes = tree.get(d)?.shapes()?;
-                    shapes.conv.as_ref()?;
-                    Some(features("aten::conv2d", shapes)?.kind)
-                })
-                .unwrap_or_else(|| op.op.to_string());
+            let groups = tree.descendants(op.id).into_iter().chain([op.id]).find_map(|d| {
+                let shapes = tree.get(d)?.shapes()?;
+                Some((shapes.conv.as_ref()?.groups, shapes.input.clone()?))
+            });
+            let kind = match groups {
+                Some((1, _)) => "conv".to_string(),
+                Some((g, input)) if input.get(1) == Some(&g) => "conv-depthwise".to_string(),
+                Some(_) => "conv-grouped".to_string(),
+                None => op.op.to_string(),
+            };
             let measured = tree.totals(op.id).total_ns as f64 / profiled as f64 / 1e6;
             if env("INFERTOP_BENCH_OP").is_some_and(|k| k == kind) {
                 let shapes = tree.get(op.id).and_then(|n| n.shapes());

@@ -115,8 +115,8 @@ pub fn predict_command(args: &PredictArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:<16} {:>12} {:>12} {:>12} {:>11} {:>9}  (this machine, {} threads)",
-        "model", "predicted ms", "kernels ms", "overhead ms", "weights MB", "from mem", calibration.threads
+        "{:<16} {:>12} {:>12} {:>12}  (this machine, {} threads)",
+        "model", "predicted ms", "kernels ms", "overhead ms", calibration.threads
     )?;
     let mut predicted = 0;
     for m in &state.models {
@@ -128,13 +128,11 @@ pub fn predict_command(args: &PredictArgs) -> anyhow::Result<()> {
         let unmodelled: usize = p.ops.iter().filter(|o| o.basis == Basis::Unmodelled).count();
         writeln!(
             out,
-            "{:<16} {:>12.3} {:>12.3} {:>12.3} {:>11.1} {:>8.0}%{}",
+            "{:<16} {:>12.3} {:>12.3} {:>12.3}{}",
             m.name,
             p.ms,
             p.kernel_ms,
             p.dispatch_ms + p.unmodelled_ms,
-            p.weight_bytes / 1e6,
-            p.from_memory * 100.0,
             if unmodelled > 0 { format!("  ({unmodelled} ops not calibrated)") } else { String::new() }
         )?;
         let mut leaves: Vec<(&str, f64)> = p

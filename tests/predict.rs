@@ -8,7 +8,7 @@ use infertop::core::limits::sample_space;
 use infertop::core::limits::{calibrate, calibration, Calibration, Sample};
 use infertop::core::limits::{predict_scope, Calibrated, CalibrationHandle};
 use infertop::core::limits::{Basis, Options};
-use infertop::core::limits::{CacheContext, Predictor, Timed};
+use infertop::core::limits::{Predictor, Timed};
 use infertop::core::profiling::{Recorder, Scope};
 use infertop::core::run::Event;
 use infertop::core::run::{Plan, Session};
@@ -40,7 +40,7 @@ fn synthetic_timings() -> Vec<Timed> {
         let convolution = op == "aten::conv2d" && shapes.conv.as_ref().is_some_and(|g| g.groups == 1);
         if convolution || op == "aten::view" {
             let ns = law(op, if convolution { macs_of(&shapes) } else { 0.0 });
-            timed.push(Timed { op: op.into(), shapes, ns, ns_warm: None, ns_hot: None });
+            timed.push(Timed { op: op.into(), shapes, ns });
         }
     }
     timed
@@ -99,61 +99,6 @@ fn each_call_of_an_op_under_one_scope_is_predicted_from_its_own_shapes() {
     let conv_ms: f64 = predicted.ops.iter().filter(|o| &*o.op == "aten::conv2d").map(|o| o.ms).sum();
     assert!((conv_ms - (each[0] + each[1]) / 1e6).abs() < 1e-9, "{conv_ms} ms against {each:?} ns");
     assert!(each[1] > 5.0 * each[0], "the larger convolution is predicted larger: {each:?}");
-}
-
-/// The synthetic timings timed three ways: not swept at [`law`], swept with the weights in cache
-/// 1.5 times it, swept with them from memory twice it.
-fn three_state_timings() -> Vec<Timed> {
-    synthetic_timings()
-        .into_iter()
-        .map(|t| Timed { ns_hot: Some(t.ns), ns_warm: Some(1.5 * t.ns), ns: 2.0 * t.ns, ..t })
-        .collect()
-}
-
-#[test]
-fn a_state_between_the_timed_ones_is_predicted_between_them() {
-    let timed = three_state_timings();
-    let predictor = Predictor::fit(&timed);
-    let conv = timed.iter().find(|t| t.op == "aten::conv2d").unwrap();
-    let at =
-        |swept, from_memory| predictor.predict_in(&conv.op, Some(&conv.shapes), CacheContext { swept, from_memory }).0;
-    let hot = at(0.0, 0.0);
-    // The three forests see the same features and targets a constant apart (their splits may
-    // still differ where values tie): the ratios within 5 %.
-    for ((swept, from_memory), ratio) in [((1.0, 0.0), 1.5), ((1.0, 1.0), 2.0), ((0.5, 0.0), 1.25), ((0.0, 1.0), 1.5)] {
-        let got = at(swept, from_memory) / hot;
-        assert!((got / ratio - 1.0).abs() < 0.05, "swept {swept}, from memory {from_memory}: {got}");
-    }
-    let plain = predictor.predict(&conv.op, Some(&conv.shapes)).0;
-    assert!((plain - at(1.0, 1.0)).abs() < 1e-9, "plain predict is the cold state");
-}
-
-#[test]
-fn a_model_whose_weights_outgrow_the_cache_is_predicted_from_memory_and_one_that_fits_from_cache() {
-    let _no_grad = tch::no_grad_guard();
-    let randn = |shape: &[i64]| Tensor::randn(shape, (Kind::Float, Device::Cpu));
-    let (x, small, large) = (randn(&[1, 3, 32, 32]), randn(&[16, 3, 3, 3]), randn(&[64, 16, 3, 3]));
-    let conv = |x: &Tensor, w: &Tensor| x.conv2d(w, None::<&Tensor>, [1, 1], [1, 1], [1, 1], 1);
-    let scope = Scope::new("model:two");
-    let mut recorder = Recorder::start().expect("recorder");
-    let (_, nodes) = recorder.calibrate(|| scope.run(|| conv(&conv(&x, &small), &large)));
-    drop(recorder);
-    let model = nodes.iter().find(|n| &*n.name == "model:two").expect("the model's scope").id;
-    let mut state = MonitorState::new(&["two"]);
-    state.apply(Event::Nodes(nodes));
-
-    let fitted = || Predictor::fit(&three_state_timings());
-    // Caches far larger than the model's 38 KB of weights and 0.1 MB of activations.
-    let roomy = predict_scope(&state.tree, model, &fitted().with_caches(Some(4 << 20), Some(64 << 20))).unwrap();
-    // Caches smaller than any of it.
-    let tight = predict_scope(&state.tree, model, &fitted().with_caches(Some(1 << 10), Some(1 << 10))).unwrap();
-    // Caches the calibration could not see: the cold state.
-    let unknown = predict_scope(&state.tree, model, &fitted()).unwrap();
-    assert!((roomy.weight_bytes - 4.0 * (16.0 * 3.0 * 9.0 + 64.0 * 16.0 * 9.0)).abs() < 1e-9);
-    assert_eq!((roomy.from_memory, tight.from_memory, unknown.from_memory), (0.0, 1.0, 1.0));
-    let ratio = tight.kernel_ms / roomy.kernel_ms;
-    assert!((ratio / 2.0 - 1.0).abs() < 0.05, "{} vs {} ms", tight.kernel_ms, roomy.kernel_ms);
-    assert!((unknown.kernel_ms - tight.kernel_ms).abs() < 1e-12);
 }
 
 /// Runs the calibration pass (no timing loop) of `plan` and returns the state.
@@ -218,22 +163,13 @@ fn the_cache_keeps_a_calibration_and_names_a_corrupt_file() {
         threads: 2,
         planned: 3,
         seconds: 1.0,
-        samples: vec![Sample { config, ns: 1234.5, ns_warm: Some(1000.0), ns_hot: Some(900.0) }],
-        method: calibration::METHOD,
-        cache_bytes: Some(64 << 20),
-        l2_bytes: Some(4 << 20),
+        samples: vec![Sample { config, ns: 1234.5 }],
     };
     calibration::store(&path, &made).unwrap();
     let back = calibration::load(&path, 2).unwrap().unwrap();
     assert_eq!(back, made);
     assert!(!back.complete(), "1 of 3: a partial calibration");
     assert_eq!(calibration::load(&path, 3).unwrap(), None, "another thread count is another key");
-    // One timed another way (an older infertop's: no method written) reads as none, so the
-    // machine is calibrated again.
-    let text =
-        std::fs::read_to_string(&path).unwrap().replace(&format!("\"method\":{}", calibration::METHOD), "\"method\":1");
-    std::fs::write(&path, text).unwrap();
-    assert_eq!(calibration::load(&path, 2).unwrap(), None, "a calibration timed another way");
     std::fs::write(&path, "{ not json").unwrap();
     let err = calibration::load(&path, 2).unwrap_err().to_string();
     assert!(err.starts_with(&path.display().to_string()) && err.contains("infertop calibrate"), "{err}");

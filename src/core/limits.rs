@@ -12,8 +12,7 @@ pub(in crate::core) mod peak;
 pub use bandwidth::measure_gbs;
 pub use cache::best_of_runs_in;
 pub use kernels::calibration::{calibrate, Calibration, Sample};
-pub use kernels::features::features;
-pub use kernels::forest::{CacheContext, Predictor, Timed};
+pub use kernels::forest::{Predictor, Timed};
 pub use kernels::space::sample_space;
 pub use kernels::{
     calibration, predict_scope, Basis, Calibrated, CalibrationHandle, ModelPrediction, OpPrediction, Options,

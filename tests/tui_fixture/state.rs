@@ -403,7 +403,7 @@ pub fn state(running: usize, rounds: u64) -> MonitorState {
 /// a convolution costs a nanosecond per 50 MACs, every op one per two output elements, plus
 /// 2 µs a call. The views then show what it predicts beside what was measured.
 pub fn calibrated(mut state: MonitorState) -> MonitorState {
-    use infertop::core::limits::{calibration, sample_space, Calibrated, Calibration, CalibrationHandle, Sample};
+    use infertop::core::limits::{sample_space, Calibrated, Calibration, CalibrationHandle, Sample};
     let numel = |s: &Option<Vec<i64>>| s.as_deref().map_or(1.0, |d| d.iter().product::<i64>() as f64);
     let samples: Vec<Sample> = sample_space(0.2, 7)
         .into_iter()
@@ -411,19 +411,11 @@ pub fn calibrated(mut state: MonitorState) -> MonitorState {
             let (_, shapes) = config.describe();
             let out = numel(&shapes.output);
             let macs = shapes.conv.as_ref().map_or(0.0, |c| out * c.weight[1..].iter().product::<i64>() as f64);
-            Sample { config, ns: 2000.0 + out / 2.0 + macs / 50.0, ns_warm: None, ns_hot: None }
+            Sample { config, ns: 2000.0 + out / 2.0 + macs / 50.0 }
         })
         .collect();
-    let made = Calibration {
-        machine: "fixture".into(),
-        threads: 2,
-        planned: samples.len(),
-        seconds: 1.0,
-        samples,
-        method: calibration::METHOD,
-        cache_bytes: None,
-        l2_bytes: None,
-    };
-    state.apply(Event::Calibration(CalibrationHandle(Calibrated::new(made))));
+    let calibration =
+        Calibration { machine: "fixture".into(), threads: 2, planned: samples.len(), seconds: 1.0, samples };
+    state.apply(Event::Calibration(CalibrationHandle(Calibrated::new(calibration))));
     state
 }

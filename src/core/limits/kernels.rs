@@ -1,19 +1,15 @@
 //! Predicting a model's latency on this machine before it runs, layer by layer (issue #29), as
-//! nn-Meter does: single ops timed across a sampled configuration space on the machine, each in
-//! the cache states a net can leave it in ([`calibration`], [`timing`], [`sweep`],
-//! [`last_level`]), one predictor per kernel kind and state fitted on them ([`forest`]), and a
-//! model predicted as the sum of its top-level ops, each from its shapes in the calibration pass
-//! and in the state the model's sizes put it in ([`context`], [`model`]). What even this cannot
-//! see (fusion, framework glue) is the measured ÷ predicted ratio.
+//! nn-Meter does: single ops timed across a sampled configuration space on the machine
+//! ([`calibration`]), one predictor per kernel kind fitted on them ([`forest`]), and a model
+//! predicted as the sum of its top-level ops, each from its shapes in the calibration pass.
+//! What even this cannot see (fusion, caches warmed by the previous layer, framework glue) is
+//! the measured ÷ predicted ratio.
 
 pub mod calibration;
-pub mod context;
 pub mod features;
 pub mod forest;
-pub mod last_level;
 pub mod model;
 pub mod space;
-pub mod sweep;
 pub mod timing;
 
 use std::sync::{Arc, OnceLock};

@@ -1,4 +1,4 @@
-//! Pure readers of Linux sysfs (CPU caches, thermal zones and their trip points, cooling devices, hwmon
+//! Pure readers of Linux sysfs (thermal zones and their trip points, cooling devices, hwmon
 //! temperatures and power monitors, RAPL energy counters, cpufreq, x86 thermal throttle
 //! counters, Raspberry Pi throttle flags), all taking the filesystem root as an argument: `/` on
 //! a board, a recorded tree in tests.
@@ -14,7 +14,6 @@
 //! entries.
 
 pub mod cooling;
-pub mod cpu_cache;
 pub mod cpu_sensor;
 pub mod cpufreq;
 pub mod power_monitor;
@@ -26,7 +25,6 @@ pub mod throttle;
 pub mod trips;
 
 pub use cooling::{read_cooling_devices, CoolingDevice, CoolingKind};
-pub use cpu_cache::{level2_bytes, read_cpu_caches, CpuCache};
 pub use cpufreq::{read_policies, CpuFreqPolicy};
 pub use power_monitor::{find_power_rails, RailFiles};
 pub use rapl::{find_rapl_zones, RaplZone};

@@ -10,12 +10,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::forest::{Predictor, Timed};
-use super::last_level;
 use super::space::{sample_space, Config};
-use super::sweep::Sweep;
-use super::timing::{time_config, Weights};
 use crate::core::limits::{cache, peak};
-use crate::core::machine::sysfs::{level2_bytes, read_cpu_caches};
 
 /// The cache file's name in infertop's cache folder.
 pub const CACHE_FILE: &str = "kernel-calibration.json";
@@ -24,23 +20,8 @@ pub const CACHE_FILE: &str = "kernel-calibration.json";
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub config: Config,
-    /// With a convolution's or linear layer's weights read from memory.
     pub ns: f64,
-    /// A convolution or linear layer with its weights in the last-level cache; `None` for ops
-    /// without weights.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ns_warm: Option<f64>,
-    /// Not swept before each call (and any weights in the cache): the op as a small net calls
-    /// it, its neighbours' data small enough to leave its own in the private caches.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ns_hot: Option<f64>,
 }
-
-/// How samples are timed, kept with each calibration: one made another way (an older infertop's)
-/// reads as none, so this machine is calibrated again rather than predicted from times that
-/// mean something else. 3: with and without the caches swept before each call, weights both
-/// from memory and cache.
-pub const METHOD: u32 = 3;
 
 /// A calibration of this machine at one thread count.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,18 +34,6 @@ pub struct Calibration {
     /// Wall time it took.
     pub seconds: f64,
     pub samples: Vec<Sample>,
-    /// See [`METHOD`]; 0 in caches written before it was kept.
-    #[serde(default)]
-    pub method: u32,
-    /// The largest block this machine reads at a cache's pace (see `last_level.rs`): a model
-    /// whose weights fit is predicted with its weights in cache. `None`: no cache the reads
-    /// could tell from memory, or not measured yet.
-    #[serde(default)]
-    pub cache_bytes: Option<u64>,
-    /// The level-2 caches together, as the kernel describes them (`None`: not described): an
-    /// op whose neighbourhood fits is predicted as not swept.
-    #[serde(default)]
-    pub l2_bytes: Option<u64>,
 }
 
 impl Calibration {
@@ -82,10 +51,10 @@ impl Calibration {
             .iter()
             .map(|s| {
                 let (op, shapes) = s.config.describe();
-                Timed { op: op.into(), shapes, ns: s.ns, ns_warm: s.ns_warm, ns_hot: s.ns_hot }
+                Timed { op: op.into(), shapes, ns: s.ns }
             })
             .collect();
-        Predictor::fit(&timed).with_caches(self.l2_bytes, self.cache_bytes)
+        Predictor::fit(&timed)
     }
 }
 
@@ -122,15 +91,6 @@ pub struct Calibrator {
     /// The next sample the second pass times again.
     second: usize,
     reps: usize,
-    /// Made on the first timing (so a calibrator not yet stepped holds no memory) and dropped
-    /// with the calibrator.
-    sweep: Option<Sweep>,
-    /// The last-level cache's read rates so far, per block size (the best of each): measured
-    /// at the start and again at the start of the second pass, since on a shared machine what
-    /// the others use of the cache comes and goes.
-    curve: Vec<(u64, f64)>,
-    /// Times the curve was measured.
-    curve_measured: usize,
 }
 
 impl Calibrator {
@@ -145,19 +105,8 @@ impl Calibrator {
             planned: configs.len(),
             seconds: 0.0,
             samples: Vec::with_capacity(configs.len()),
-            method: METHOD,
-            cache_bytes: None,
-            l2_bytes: None,
         };
-        Self {
-            calibration,
-            pending: configs.into_iter(),
-            second: 0,
-            reps: options.reps,
-            sweep: None,
-            curve: Vec::new(),
-            curve_measured: 0,
-        }
+        Self { calibration, pending: configs.into_iter(), second: 0, reps: options.reps }
     }
 
     /// Times configurations, at least one, until `budget` is spent or the calibration is done;
@@ -170,50 +119,22 @@ impl Calibrator {
     }
 
     /// Times the next configuration of the first pass, else of the second; `false` when both
-    /// are done. The first timing measures the cache first.
+    /// are done.
     fn time_next(&mut self) -> bool {
-        let second_pass_starts = self.pending.len() == 0 && self.second == 0;
-        if self.curve_measured == 0 || (second_pass_starts && self.curve_measured < 2) {
-            self.measure_cache();
-        }
-        let sweep = self.sweep.get_or_insert_with(|| Sweep::for_machine(Path::new("/")));
-        let reps = self.reps;
         if let Some(config) = self.pending.next() {
-            match time_states(&config, reps, sweep) {
-                Ok(sample) => self.calibration.samples.push(sample),
+            match super::timing::time_config(&config, self.reps) {
+                Ok(ns) => self.calibration.samples.push(Sample { config, ns }),
                 Err(_) => self.calibration.planned -= 1,
             }
         } else if let Some(sample) = self.calibration.samples.get_mut(self.second) {
-            if let Ok(again) = time_states(&sample.config, reps, sweep) {
-                let lower = |a: Option<f64>, b: Option<f64>| match (a, b) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                sample.ns = sample.ns.min(again.ns);
-                sample.ns_warm = lower(sample.ns_warm, again.ns_warm);
-                sample.ns_hot = lower(sample.ns_hot, again.ns_hot);
+            if let Ok(ns) = super::timing::time_config(&sample.config, self.reps) {
+                sample.ns = sample.ns.min(ns);
             }
             self.second += 1;
         } else {
             return false;
         }
         true
-    }
-
-    /// Measures the last-level cache's curve again, keeps each size's best rate, and takes the
-    /// cache's size from the result (the level-2 caches' from sysfs the first time).
-    fn measure_cache(&mut self) {
-        let again = last_level::measure_curve();
-        if self.curve.is_empty() {
-            self.calibration.l2_bytes = level2_bytes(&read_cpu_caches(Path::new("/")));
-            self.curve = again;
-        } else {
-            for ((_, best), (_, now)) in self.curve.iter_mut().zip(again) {
-                *best = best.max(now);
-            }
-        }
-        self.curve_measured += 1;
-        self.calibration.cache_bytes = last_level::knee(&self.curve);
     }
 
     /// Timings done and planned, both passes counted.
@@ -270,16 +191,6 @@ pub fn calibrate(
     calibrator.calibration
 }
 
-/// `config` timed swept with its weights from memory, swept with them in the cache (an op with
-/// weights), and not swept.
-fn time_states(config: &Config, reps: usize, sweep: &Sweep) -> Result<Sample, tch::TchError> {
-    let ns = time_config(config, reps, Some(sweep), Weights::FromMemory)?;
-    let ns_warm =
-        if config.has_weights() { Some(time_config(config, reps, Some(sweep), Weights::FromCache)?) } else { None };
-    let ns_hot = Some(time_config(config, reps, None, Weights::FromCache)?);
-    Ok(Sample { config: config.clone(), ns, ns_warm, ns_hot })
-}
-
 /// A cache file that exists but cannot be read as calibrations.
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: not a calibration cache ({reason}); delete it or run `infertop calibrate`")]
@@ -303,13 +214,12 @@ fn read_all(path: &Path) -> Result<BTreeMap<String, Calibration>, CacheError> {
     serde_json::from_str(&text).map_err(|e| CacheError { path: path.display().to_string(), reason: e.to_string() })
 }
 
-/// The calibration cached in `path` for this machine at `threads`, `None` when there is none
-/// or it was timed by another [`METHOD`].
+/// The calibration cached in `path` for this machine at `threads`, `None` when there is none.
 ///
 /// # Errors
 /// A file that exists but is not a calibration cache.
 pub fn load(path: &Path, threads: usize) -> Result<Option<Calibration>, CacheError> {
-    Ok(read_all(path)?.remove(&peak::machine_key(threads)).filter(|c| c.method == METHOD))
+    Ok(read_all(path)?.remove(&peak::machine_key(threads)))
 }
 
 /// Stores `calibration` in `path` under its machine key (other keys kept; a corrupt file is
@@ -327,26 +237,4 @@ pub fn store(path: &Path, calibration: &Calibration) -> std::io::Result<()> {
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_calibration_measures_the_cache_at_each_pass_start_and_times_each_state() {
-        let options = Options { threads: 1, scale: 0.004, reps: 1, seed: 3 };
-        let mut calibrator = Calibrator::new(&options);
-        assert_eq!(calibrator.curve_measured, 0, "nothing measured before the first step");
-        while !calibrator.step(Duration::ZERO) {}
-        assert_eq!(calibrator.curve_measured, 2);
-        assert_eq!(calibrator.curve.len(), last_level::sizes().len());
-        let made = calibrator.calibration();
-        assert_eq!(made.method, METHOD);
-        for sample in &made.samples {
-            assert!(sample.ns_hot.is_some(), "{:?}", sample.config);
-            assert_eq!(sample.ns_warm.is_some(), sample.config.has_weights(), "{:?}", sample.config);
-        }
-        assert!(made.samples.iter().any(|s| s.config.has_weights()));
-    }
 }

@@ -95,9 +95,6 @@ fn conv(input: &[i64], output: &[i64], geometry: &ConvGeometry) -> Option<Featur
         ln(out_hw),
         ln(macs),
         ln(bytes),
-        ln(numel(w)),
-        ln(numel(input)),
-        ln(numel(output)),
     ];
     Some(Features { kind: kind.into(), values, work: macs.max(1.0) })
 }

@@ -1,16 +1,12 @@
 //! A model predicted from its calibration pass: each top-level op from its recorded shapes by
-//! the calibration's predictors, in the cache state `context.rs` works out, summed per layer and
-//! per model. It reads only the op tree
+//! the calibration's predictors, summed per layer and per model. It reads only the op tree
 //! under the model's scope, so the state can keep each model's prediction beside its
 //! measurements (computed once: the shapes do not change after the calibration pass).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use std::collections::VecDeque;
-
-use super::context::{call_bytes, from_memory_share, op_shapes, swept_share, weights_of, NEIGHBOURS};
-use super::forest::{Basis, CacheContext, Predictor};
+use super::forest::{Basis, Predictor};
 use crate::core::profiling::optree::OpTree;
 use crate::core::profiling::profiler::{NodeId, OpShapes};
 
@@ -42,39 +38,16 @@ pub struct ModelPrediction {
     pub ops: Vec<OpPrediction>,
     /// Per layer name: its ops' predicted ms, nested layers' included.
     pub layers: HashMap<Arc<str>, f64>,
-    /// Bytes of weights the model's convolutions and linear layers read per inference.
-    pub weight_bytes: f64,
-    /// The share of those weights predicted as read from memory rather than the cache (see
-    /// `context::from_memory_share`).
-    pub from_memory: f64,
 }
 
 /// Predicts the model under `root` (its scope) from the shapes its calibration pass recorded;
 /// `None` when the pass recorded no op.
 #[must_use]
 pub fn predict_scope(tree: &OpTree, root: NodeId, predictor: &Predictor) -> Option<ModelPrediction> {
-    let (weight_bytes, streamed) = weights_of(tree, root);
-    let from_memory = from_memory_share(streamed, predictor.cache_bytes());
-    let mut out = ModelPrediction { weight_bytes, from_memory, ..ModelPrediction::default() };
-    // Bytes of the ops just before, in the order of their first calls.
-    let mut recent: VecDeque<f64> = VecDeque::with_capacity(NEIGHBOURS + 1);
+    let mut out = ModelPrediction::default();
     for id in tree.descendants(root) {
         let Some(node) = tree.get(id).filter(|n| n.is_top_level_op() && n.calib_calls > 0) else { continue };
-        let before: f64 = recent.iter().sum();
-        let context = |call: usize, shapes: &OpShapes| CacheContext {
-            swept: swept_share(
-                before + call_bytes(&node.name, &op_shapes(tree, id, call, shapes)),
-                predictor.l2_bytes(),
-            ),
-            from_memory,
-        };
-        let (ns, basis) = predict_calls(tree, id, predictor, context);
-        if let Some(first) = node.call_shapes.first() {
-            recent.push_back(call_bytes(&node.name, &op_shapes(tree, id, 0, first)));
-            if recent.len() > NEIGHBOURS {
-                recent.pop_front();
-            }
-        }
+        let (ns, basis) = predict_calls(tree, id, predictor);
         let ms = ns / 1e6;
         match basis {
             Basis::Kernel => out.kernel_ms += ms,
@@ -101,26 +74,18 @@ pub fn predict_scope(tree: &OpTree, root: NodeId, predictor: &Predictor) -> Opti
 /// A call whose arguments the pass could not read (seen in a traced
 /// `SqueezeNet`: its padded 3x3 convolutions came with no weight) is predicted at the mean of
 /// the node's readable calls rather than as an op calibration never timed.
-fn predict_calls(
-    tree: &OpTree,
-    id: NodeId,
-    predictor: &Predictor,
-    context: impl Fn(usize, &OpShapes) -> CacheContext,
-) -> (f64, Basis) {
+fn predict_calls(tree: &OpTree, id: NodeId, predictor: &Predictor) -> (f64, Basis) {
     let Some(node) = tree.get(id) else { return (0.0, Basis::Unmodelled) };
     let calls = node.calib_calls as f64;
     if node.call_shapes.is_empty() {
-        let (ns, basis) = predictor.predict_in(&node.name, None, CacheContext::COLD);
+        let (ns, basis) = predictor.predict(&node.name, None);
         return (ns * calls, basis);
     }
     let predicted: Vec<(f64, Basis)> = node
         .call_shapes
         .iter()
         .enumerate()
-        .map(|(call, shapes)| {
-            let shapes = op_shapes(tree, id, call, shapes);
-            predictor.predict_in(&node.name, Some(&shapes), context(call, &shapes))
-        })
+        .map(|(call, shapes)| predictor.predict(&node.name, Some(&op_shapes(tree, id, call, shapes))))
         .collect();
     let kernels: Vec<f64> = predicted.iter().filter(|(_, b)| *b == Basis::Kernel).map(|(ns, _)| *ns).collect();
     let (sum, basis) = if kernels.is_empty() {
@@ -131,4 +96,17 @@ fn predict_calls(
         (known + unreadable * known / kernels.len() as f64, Basis::Kernel)
     };
     (sum * (calls / predicted.len() as f64).max(1.0), basis)
+}
+
+/// Call `call` of a top-level op's shapes, with a convolution's geometry taken from the op below
+/// it (its same call) when the op itself did not record one.
+fn op_shapes(tree: &OpTree, id: NodeId, call: usize, shapes: &OpShapes) -> OpShapes {
+    let mut shapes = shapes.clone();
+    if shapes.conv.is_none() && tree.get(id).is_some_and(|n| n.name.contains("conv")) {
+        shapes.conv = tree.descendants(id).into_iter().find_map(|d| {
+            let below = tree.get(d)?;
+            below.call_shapes.get(call).or(below.shapes())?.conv.clone()
+        });
+    }
+    shapes
 }

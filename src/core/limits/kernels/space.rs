@@ -123,13 +123,6 @@ pub fn out_side(side: i64, k: i64, stride: i64, pad: i64) -> i64 {
 }
 
 impl Config {
-    /// Whether the op reads weights (a convolution or a linear layer), which calibration times
-    /// both from memory and from the cache.
-    #[must_use]
-    pub fn has_weights(&self) -> bool {
-        matches!(self, Config::Conv { .. } | Config::Linear { .. })
-    }
-
     /// Whether libtorch takes it (output at least 1x1, channels divisible by the groups) and it
     /// is within the sampled bounds.
     #[must_use]

@@ -1,47 +1,37 @@
 //! Times one [`Config`] through tch, called exactly as the built-in nets call it (see
-//! `core::nets::layers`): warm-up calls first, then the median of a few timed calls, each after
-//! a [`Sweep`] of the private caches (see `sweep.rs` for why).
+//! `core::nets::layers`): warm-up calls first, then the median of a few timed calls.
 //!
 //! An op is timed in the state a net leaves it in, not in the state a loop of its own calls
-//! would. Calibration times each op with the private caches swept before each call (the rest of
-//! the net has been through them) and without; a convolution's or linear layer's weights are
-//! read from memory or from the cache (see [`Weights`]). Which state applies depends on the
-//! net's sizes, and is the prediction's business (`model.rs`). Every op's
-//! input is made afresh before each call by a layer before it, a 1x1 convolution with cold
-//! weights, as a batch norm follows its convolution in a net: measured here, a batch norm right
-//! after a convolution took 2-8 times as long as the same batch norm called in a loop.
+//! would. A convolution's or linear layer's weights are read from memory (a net last read them
+//! an inference ago). Every other op's input is made afresh before each call by a layer before
+//! it, a 1x1 convolution with cold weights, as a batch norm follows its convolution in a net:
+//! measured here, a batch norm right after a convolution took 2-8 times as long as the same
+//! batch norm called in a loop (the layer before has swept the caches the op's parameters,
+//! output and code were in). A convolution's own input made that way changed nothing.
 
 use std::time::Instant;
 
 use tch::{Device, Kind, TchError, Tensor};
 
 use super::space::{Cheap, Config, Unary};
-use super::sweep::Sweep;
 
 fn randn(shape: &[i64]) -> Tensor {
     Tensor::randn(shape, (Kind::Float, Device::Cpu))
 }
 
-/// Nanoseconds of the median of `reps` calls of `config`'s op (after two warm-up calls), each
-/// after `sweep` if given, with a convolution's or linear layer's `weights` where they say
-/// (other ops have none), on the calling thread with libtorch's current thread count and no
-/// gradients.
+/// Nanoseconds of the median of `reps` calls of `config`'s op (after two warm-up calls), on the
+/// calling thread with libtorch's current thread count and no gradients.
 ///
 /// # Errors
 /// What libtorch reports for the configuration.
-pub fn time_config(config: &Config, reps: usize, sweep: Option<&Sweep>, weights: Weights) -> Result<f64, TchError> {
+pub fn time_config(config: &Config, reps: usize) -> Result<f64, TchError> {
     let _no_grad = tch::no_grad_guard();
-    let mut op = prepare(config, weights);
+    let mut op = prepare(config);
     for _ in 0..2 {
         op()?;
     }
     let mut times = Vec::with_capacity(reps.max(1));
     for _ in 0..reps.max(1) {
-        // Before the layer that makes a fresh input too: that layer stands for the op's
-        // immediate predecessor, the sweep for the rest of the net.
-        if let Some(sweep) = sweep {
-            sweep.run();
-        }
         times.push(op()?);
     }
     drop(op);
@@ -64,11 +54,9 @@ fn timed<T>(call: impl FnOnce() -> Result<T, TchError>) -> Result<f64, TchError>
 const COLD_BYTES: i64 = 64 << 20;
 
 /// Copies of one weight tensor of `shape`, enough to overflow the caches (at least two, at most
-/// 64): in a large net a layer's weights were last read a whole inference ago, so a timing that
-/// takes them in turn reads each call's weights from memory, as there. With a sweep before
-/// each call, a copy is read again only after the other copies and as many sweeps: 64 MiB and
-/// more in all. Copied, not drawn again: drawing 64 MiB of normal numbers took longer than the
-/// timing.
+/// 64): in a net a layer's weights were last read a whole inference ago, so a timing that
+/// takes them in turn reads each call's weights from memory, as there. Copied, not drawn
+/// again: drawing 64 MiB of normal numbers took longer than the timing.
 fn cold_copies(shape: &[i64]) -> Vec<Tensor> {
     let bytes = 4 * shape.iter().product::<i64>();
     let copies = (COLD_BYTES / bytes.max(1)).clamp(2, 64);
@@ -100,37 +88,16 @@ impl Producer {
     }
 }
 
-/// Where a convolution's or linear layer's weights are when it is called.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Weights {
-    /// In memory: the timing cycles through [`cold_copies`], as in a net too large for the
-    /// caches, where each layer's weights were last read an inference ago and since evicted.
-    FromMemory,
-    /// In the last-level cache: one copy, read by every call (the sweep before each call
-    /// empties the private caches only), as in a net whose weights fit there.
-    FromCache,
-}
-
-impl Weights {
-    fn copies(self, shape: &[i64]) -> Vec<Tensor> {
-        match self {
-            Weights::FromMemory => cold_copies(shape),
-            Weights::FromCache => vec![randn(shape)],
-        }
-    }
-}
-
 /// A call of `config`'s op on its inputs.
-fn prepare(config: &Config, weights: Weights) -> Op {
+fn prepare(config: &Config) -> Op {
     match *config {
         Config::Conv { c_in, c_out, hw, kernel, stride, padding, groups } => {
-            let ws = weights.copies(&[c_out, c_in / groups, kernel[0], kernel[1]]);
+            let x = randn(&[1, c_in, hw, hw]);
+            let ws = cold_copies(&[c_out, c_in / groups, kernel[0], kernel[1]]);
             let mut next = 0;
             // The nets' convolutions are followed by batch norm and have no bias, except the
-            // few plain ones; a bias costs one add per output element either way. The input is
-            // fresh, as the layer before leaves it: after the sweep, a kept input would come
-            // from memory and a net's never does.
-            fresh(c_in, hw, move |x| {
+            // few plain ones; a bias costs one add per output element either way.
+            Box::new(move || {
                 next = (next + 1) % ws.len();
                 timed(|| x.f_conv2d(&ws[next], None::<&Tensor>, [stride, stride], padding, [1, 1], groups))
             })
@@ -139,7 +106,7 @@ fn prepare(config: &Config, weights: Weights) -> Op {
             let (x, b) = (randn(&[1, c_in]), randn(&[c_out]));
             // At batch 1 a linear layer reads each weight once: memory-bound, and cold in a net
             // (VGG's 4096x4096 layers are 64 MiB each), so its weights are cycled too.
-            let ws = weights.copies(&[c_out, c_in]);
+            let ws = cold_copies(&[c_out, c_in]);
             let mut next = 0;
             Box::new(move || {
                 next = (next + 1) % ws.len();
@@ -218,7 +185,7 @@ fn after_a_layer(config: &Config) -> Op {
             })
         }
         // Not reached: `prepare` takes them.
-        Config::Conv { .. } | Config::Linear { .. } => prepare(config, Weights::FromMemory),
+        Config::Conv { .. } | Config::Linear { .. } => prepare(config),
     }
 }
 
@@ -242,33 +209,9 @@ mod tests {
 
     #[test]
     fn every_op_kind_times_through_its_call() {
-        let sweep = Sweep::of_bytes(1 << 20);
         for config in crate::core::limits::kernels::space::sample_space(0.02, 3) {
-            for weights in [Weights::FromMemory, Weights::FromCache] {
-                let ns = time_config(&config, 1, Some(&sweep), weights).unwrap_or_else(|e| panic!("{config:?}: {e}"));
-                assert!(ns > 0.0, "{config:?}");
-            }
+            let ns = time_config(&config, 1).unwrap_or_else(|e| panic!("{config:?}: {e}"));
+            assert!(ns > 0.0, "{config:?}");
         }
-    }
-
-    #[test]
-    fn each_timed_call_comes_after_a_sweep_and_warm_ups_do_not() {
-        let sweep = Sweep::of_bytes(1 << 20);
-        let config = Config::BatchNorm { c: 8, hw: 4 };
-        time_config(&config, 5, Some(&sweep), Weights::FromMemory).unwrap();
-        assert_eq!(sweep.runs(), 5);
-        time_config(&config, 5, None, Weights::FromMemory).unwrap();
-        assert_eq!(sweep.runs(), 5, "not swept when not asked");
-    }
-
-    #[test]
-    fn weights_from_memory_overflow_the_caches_and_from_cache_are_one_copy() {
-        let shape = [64, 64, 3, 3];
-        let cold = Weights::FromMemory.copies(&shape);
-        assert_eq!(cold.len(), 64);
-        assert_ne!(cold[0].data_ptr(), cold[1].data_ptr());
-        // A 36 MiB weight gets two: with a sweep between calls, still more than a cache holds.
-        assert_eq!(Weights::FromMemory.copies(&[1024, 1024, 3, 3]).len(), 2);
-        assert_eq!(Weights::FromCache.copies(&shape).len(), 1);
     }
 }
